@@ -1,0 +1,694 @@
+//! The untyped syntax tree of one `.camp` file, with byte spans.
+//!
+//! Nothing here is resolved: names are plain identifiers. The compiler turns this into
+//! a checked model. Parsing is error-tolerant, so some nodes carry an error form
+//! ([`LitKind::Invalid`], [`ExprKind::Error`]) whose diagnostic was already reported.
+
+use crate::literal::{DateTimeLit, Duration, Money};
+use crate::span::Span;
+use chrono::{NaiveDate, NaiveTime};
+use rust_decimal::Decimal;
+
+/// A name as written, with where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ident {
+    /// The text.
+    pub name: String,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// `///` lines above a definition, joined with newlines, without the slashes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Docs {
+    /// One entry per `///` line, with the single leading space removed.
+    pub lines: Vec<String>,
+}
+
+impl Docs {
+    /// The lines joined by `\n`, or `None` when there are none.
+    pub fn text(&self) -> Option<String> {
+        if self.lines.is_empty() {
+            None
+        } else {
+            Some(self.lines.join("\n"))
+        }
+    }
+}
+
+/// A comment (not a doc comment), kept for the formatter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// The comment's bytes, including `//` or `/* */`.
+    pub span: Span,
+    /// Whether code precedes it on its line.
+    pub trailing: bool,
+}
+
+/// A parsed file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct File {
+    /// The items in source order.
+    pub items: Vec<Item>,
+    /// Every plain comment in source order.
+    pub comments: Vec<Comment>,
+}
+
+/// A top-level item with its doc comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Its `///` lines.
+    pub docs: Docs,
+    /// What it is.
+    pub kind: ItemKind,
+    /// From the first doc line (or keyword) to the end.
+    pub span: Span,
+}
+
+/// The kinds of top-level items.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemKind {
+    /// `import "path"`.
+    Import(Import),
+    /// `campaign NAME { ... }`.
+    Campaign(Campaign),
+    /// `user { ... }`.
+    User(UserBlock),
+    /// `event NAME { ... }`.
+    Event(EventDef),
+    /// `reward NAME = ...`.
+    Reward(RewardDef),
+    /// `segment NAME = EXPR`.
+    Segment(SegmentDef),
+    /// `message NAME via CHANNEL { ... }`.
+    Message(MessageDef),
+    /// `phase NAME ... { ... }`.
+    Phase(PhaseDef),
+    /// `tiers { ... }`.
+    Tiers(TiersDef),
+    /// `kpi NAME = EXPR target OP VALUE`.
+    Kpi(KpiDef),
+}
+
+/// `import "lib/rewards.camp"`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    /// The path, relative to the importing file.
+    pub path: StrLit,
+}
+
+/// A string literal, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrLit {
+    /// The decoded text (escapes resolved, common indentation removed).
+    pub value: String,
+    /// The literal including its quotes.
+    pub span: Span,
+    /// Whether it was written `"""..."""`.
+    pub multiline: bool,
+}
+
+/// A literal value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lit {
+    /// The value.
+    pub kind: LitKind,
+    /// Where.
+    pub span: Span,
+}
+
+/// The literal forms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LitKind {
+    /// `50_000`.
+    Int(i64),
+    /// `12.5`.
+    Decimal(Decimal),
+    /// `15%`, stored as the number before `%` (15).
+    Percent(Decimal),
+    /// `20 CNY`.
+    Money(Money),
+    /// `1d12h`.
+    Duration(Duration),
+    /// `2027-01-20`.
+    Date(NaiveDate),
+    /// `2027-01-20T09:00`, local or with an offset.
+    DateTime(DateTimeLit),
+    /// `20:00`.
+    Time(NaiveTime),
+    /// A malformed literal; its E0002 was already reported.
+    Invalid,
+}
+
+/// `campaign NAME { settings }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Campaign {
+    /// The campaign's identifier.
+    pub name: Ident,
+    /// Settings in source order.
+    pub settings: Vec<Setting>,
+}
+
+/// One campaign setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    /// The keyword (`timezone`, ...).
+    pub key: Ident,
+    /// Its value.
+    pub value: SettingValue,
+    /// The whole setting.
+    pub span: Span,
+}
+
+/// The value of a campaign setting.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SettingValue {
+    /// `name "..."`.
+    Name(StrLit),
+    /// `timezone "Asia/Shanghai"`.
+    Timezone(StrLit),
+    /// `start 2027-01-20T00:00`.
+    Start(Lit),
+    /// `locales zh-CN, en`.
+    Locales(Vec<Ident>),
+    /// `budget 200_000 CNY`.
+    Budget(Lit),
+    /// `audience EXPR`.
+    Audience(Expr),
+    /// `holdout 5%`.
+    Holdout(Lit),
+    /// `cap N messages per day`.
+    Cap(Lit),
+    /// `quiet 22:00 .. 08:00`.
+    Quiet(Lit, Lit),
+}
+
+/// A typed field of the user or an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// Its `///` lines.
+    pub docs: Docs,
+    /// The field name.
+    pub name: Ident,
+    /// Its declared type.
+    pub ty: TypeRef,
+}
+
+/// A type as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeRef {
+    /// `int`, `string`, ... (validated by the compiler).
+    Named(Ident),
+    /// `list<T>`.
+    List(Box<TypeRef>, Span),
+}
+
+impl TypeRef {
+    /// Where the type is written.
+    pub fn span(&self) -> Span {
+        match self {
+            TypeRef::Named(i) => i.span,
+            TypeRef::List(_, s) => *s,
+        }
+    }
+}
+
+/// `user { attr: type ... }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserBlock {
+    /// The `user` keyword.
+    pub keyword: Span,
+    /// The attributes.
+    pub fields: Vec<Field>,
+}
+
+/// `event NAME { field: type ... }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventDef {
+    /// The event type's name.
+    pub name: Ident,
+    /// Its fields.
+    pub fields: Vec<Field>,
+}
+
+/// `reward NAME = KIND { props }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RewardDef {
+    /// The reward's name.
+    pub name: Ident,
+    /// What it is.
+    pub kind: RewardKind,
+    /// The kind keyword (`coupon`, `draw`, ...).
+    pub kind_span: Span,
+    /// Properties in source order.
+    pub props: Vec<RewardProp>,
+}
+
+/// The reward kinds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RewardKind {
+    /// `points N`.
+    Points(Lit),
+    /// `coupon`.
+    Coupon,
+    /// `item "label"`.
+    Item(StrLit),
+    /// `badge "label"`.
+    Badge(StrLit),
+    /// `draw { weight reward ... }`.
+    Draw(Vec<DrawEntry>),
+}
+
+/// `30% fu_wealth`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawEntry {
+    /// The weight (a percent).
+    pub weight: Lit,
+    /// The reward won.
+    pub reward: Ident,
+}
+
+/// A reward property.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RewardProp {
+    /// The keyword.
+    pub key: Ident,
+    /// The value.
+    pub value: PropValue,
+    /// The whole property.
+    pub span: Span,
+}
+
+/// A reward property's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropValue {
+    /// `stock N`.
+    Stock(Lit),
+    /// `per_user N`.
+    PerUser(Lit),
+    /// `label "..."`.
+    Label(StrLit),
+    /// `value 20 CNY`.
+    Value(Lit),
+    /// `expires 14d`.
+    Expires(Lit),
+    /// `cost 1_999 CNY`.
+    Cost(Lit),
+}
+
+/// `segment NAME = EXPR`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentDef {
+    /// The segment's name.
+    pub name: Ident,
+    /// Its condition.
+    pub condition: Expr,
+}
+
+/// `message NAME via CHANNEL { entries }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageDef {
+    /// The message's name.
+    pub name: Ident,
+    /// The channel as written.
+    pub channel: Ident,
+    /// Bodies and subjects.
+    pub entries: Vec<MessageEntry>,
+}
+
+/// A body or subject for one locale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageEntry {
+    /// Whether this is a `subject` line.
+    pub subject: bool,
+    /// The locale tag.
+    pub locale: Ident,
+    /// The template.
+    pub text: StrLit,
+}
+
+/// `phase NAME TIMING [until ...] { statements }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseDef {
+    /// The phase's name.
+    pub name: Ident,
+    /// Its duration or window.
+    pub timing: PhaseTiming,
+    /// Early exit.
+    pub until: Option<Until>,
+    /// Its statements.
+    pub stmts: Vec<PhaseStmt>,
+}
+
+/// When a phase runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PhaseTiming {
+    /// `for 5d`.
+    For(Lit),
+    /// `from A to B`.
+    Window(Lit, Lit),
+}
+
+/// A phase's early exit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Until {
+    /// `until budget exhausted`.
+    BudgetExhausted(Span),
+    /// `until EXPR` over KPIs and metrics.
+    Condition(Expr),
+}
+
+/// A statement in a phase, with its doc comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseStmt {
+    /// Its `///` lines.
+    pub docs: Docs,
+    /// What it is.
+    pub kind: PhaseStmtKind,
+    /// Where.
+    pub span: Span,
+}
+
+/// The statements of a phase.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PhaseStmtKind {
+    /// `task NAME { ... }`.
+    Task(TaskDef),
+    /// `leaderboard NAME { ... }`.
+    Leaderboard(LeaderboardDef),
+    /// `award LB rank A..B => grant R`.
+    Award(AwardStmt),
+    /// `goal NAME when EXPR => grant R`.
+    Goal(GoalStmt),
+    /// `send MESSAGE TRIGGER [to ...]`.
+    Send(SendStmt),
+    /// `grant REWARD on enroll|enter`.
+    Grant(GrantStmt),
+}
+
+/// `task NAME { statements }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskDef {
+    /// The task's name.
+    pub name: Ident,
+    /// Its statements in source order.
+    pub stmts: Vec<TaskStmt>,
+}
+
+/// A statement inside a task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskStmt {
+    /// `on EVENT [where EXPR]`.
+    On {
+        /// The `on` keyword.
+        keyword: Span,
+        /// The event type.
+        event: Ident,
+        /// The filter.
+        filter: Option<Expr>,
+    },
+    /// `limit N per PERIOD`.
+    Limit {
+        /// The `limit` keyword.
+        keyword: Span,
+        /// How many.
+        count: Lit,
+        /// Per what.
+        period: Period,
+        /// Where the period word is.
+        period_span: Span,
+    },
+    /// `grant REWARD`.
+    Grant {
+        /// The `grant` keyword.
+        keyword: Span,
+        /// The reward.
+        reward: Ident,
+    },
+    /// `streak N days => grant REWARD`.
+    Streak {
+        /// The `streak` keyword.
+        keyword: Span,
+        /// Consecutive days.
+        days: Lit,
+        /// The reward.
+        reward: Ident,
+    },
+    /// `after N => grant REWARD`.
+    After {
+        /// The `after` keyword.
+        keyword: Span,
+        /// The completion number.
+        count: Lit,
+        /// The reward.
+        reward: Ident,
+    },
+    /// `send MESSAGE`.
+    Send {
+        /// The `send` keyword.
+        keyword: Span,
+        /// The message.
+        message: Ident,
+    },
+}
+
+/// What a task's `limit` counts per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// Calendar day in the campaign time zone.
+    Day,
+    /// Per participant, for the whole campaign.
+    User,
+    /// Per participant, per phase.
+    Phase,
+}
+
+/// `leaderboard NAME { score EXPR  show top N }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeaderboardDef {
+    /// The leaderboard's name.
+    pub name: Ident,
+    /// The score formula.
+    pub score: Option<Expr>,
+    /// `show top N`.
+    pub show: Option<Lit>,
+}
+
+/// `award LB rank A[..B] => grant REWARD`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwardStmt {
+    /// The leaderboard.
+    pub leaderboard: Ident,
+    /// First rank.
+    pub from: Lit,
+    /// Last rank, when a range.
+    pub to: Option<Lit>,
+    /// The whole `A..B`.
+    pub range_span: Span,
+    /// The reward.
+    pub reward: Ident,
+}
+
+/// `goal NAME when EXPR => grant REWARD`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoalStmt {
+    /// The goal's name.
+    pub name: Ident,
+    /// When it is reached.
+    pub condition: Expr,
+    /// The reward.
+    pub reward: Ident,
+}
+
+/// `send MESSAGE TRIGGER [to RECIPIENTS]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendStmt {
+    /// The message.
+    pub message: Ident,
+    /// When it goes out.
+    pub trigger: SendTrigger,
+    /// `to audience|participants|SEGMENT`.
+    pub to: Option<Ident>,
+}
+
+/// When a phase-level send goes out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendTrigger {
+    /// `at HH:MM [daily]`.
+    At {
+        /// The local time of day.
+        time: Lit,
+        /// Every day of the phase, or only its first.
+        daily: bool,
+    },
+    /// `on enter`.
+    OnEnter(Span),
+    /// `on enroll`.
+    OnEnroll(Span),
+    /// `after DURATION inactive`.
+    Inactive(Lit),
+}
+
+/// `grant REWARD on enroll|enter`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantStmt {
+    /// The reward.
+    pub reward: Ident,
+    /// `enroll` or `enter`.
+    pub on: GrantOn,
+    /// The `enroll`/`enter` word.
+    pub on_span: Span,
+}
+
+/// When a phase-level grant fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantOn {
+    /// When a participant enrolls in this phase.
+    Enroll,
+    /// To each participant when the phase starts.
+    Enter,
+}
+
+/// `tiers { ... }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TiersDef {
+    /// The `tiers` keyword.
+    pub keyword: Span,
+    /// The tiers in source order.
+    pub tiers: Vec<TierDef>,
+}
+
+/// `silver at 500 points => grant coupon_20`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TierDef {
+    /// Its `///` lines.
+    pub docs: Docs,
+    /// The tier's name.
+    pub name: Ident,
+    /// The point threshold.
+    pub threshold: Lit,
+    /// Granted on reaching it.
+    pub reward: Option<Ident>,
+}
+
+/// `kpi NAME = EXPR target OP VALUE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiDef {
+    /// The KPI's name.
+    pub name: Ident,
+    /// The formula over metrics.
+    pub formula: Expr,
+    /// The comparison in the target.
+    pub op: CompareOp,
+    /// The target value.
+    pub target: Lit,
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    /// `==`.
+    Eq,
+    /// `!=`.
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+}
+
+impl CompareOp {
+    /// As written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "==",
+            CompareOp::Ne => "!=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+        }
+    }
+}
+
+/// An expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    /// What it is.
+    pub kind: ExprKind,
+    /// Where.
+    pub span: Span,
+}
+
+/// Binary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    /// `or`.
+    Or,
+    /// `and`.
+    And,
+    /// A comparison.
+    Compare(CompareOp),
+    /// `in`.
+    In,
+    /// `+`.
+    Add,
+    /// `-`.
+    Sub,
+    /// `*`.
+    Mul,
+    /// `/`.
+    Div,
+}
+
+impl BinOp {
+    /// As written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BinOp::Or => "or",
+            BinOp::And => "and",
+            BinOp::Compare(c) => c.as_str(),
+            BinOp::In => "in",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+        }
+    }
+}
+
+/// Unary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnOp {
+    /// `not`.
+    Not,
+    /// `-`.
+    Neg,
+}
+
+/// The expression forms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    /// A literal.
+    Lit(LitKind),
+    /// A string.
+    Str(String),
+    /// `a.b.c`, or a bare name.
+    Path(Vec<Ident>),
+    /// `name(args)`.
+    Call(Ident, Vec<Expr>),
+    /// `[a, b]`.
+    List(Vec<Expr>),
+    /// `a OP b`.
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `OP a`.
+    Unary(UnOp, Box<Expr>),
+    /// `( a )`.
+    Paren(Box<Expr>),
+    /// A node that could not be built; its diagnostic was already reported.
+    Error,
+}

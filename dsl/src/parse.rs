@@ -1,0 +1,791 @@
+//! Source text to AST. Parsing never fails: it returns the items it could build and a
+//! diagnostic for everything it could not, recovering at the next item.
+
+use crate::ast::*;
+use crate::diag::{Code, Diagnostic};
+use crate::grammar::{friendly, CampParser, Rule};
+use crate::lex;
+use crate::literal::{self, Number};
+use crate::span::{FileId, Loc, Span};
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use pest::Parser;
+use std::num::NonZeroUsize;
+use std::sync::LazyLock;
+
+/// How deeply brackets may nest; deeper input is refused before pest sees it.
+const MAX_NESTING: usize = 64;
+
+/// The result of parsing one file.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// Everything that could be built.
+    pub file: File,
+    /// Syntax errors, invalid literals and unterminated strings (E0001–E0003).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses one `.camp` source. Never panics; never fails.
+pub fn parse(src: &str, file: FileId) -> Parsed {
+    let mut b = Builder { file, src, diags: Vec::new() };
+    let scan = lex::scan(src);
+    if src.len() >= u32::MAX as usize {
+        b.error(Code::E0001, Span::new(0, 0), "the file is too large (over 4 GiB)", "here");
+        return Parsed { file: File::default(), diagnostics: b.diags };
+    }
+    if let Some(at) = too_deep(src) {
+        b.error(Code::E0001, Span::new(at, at + 1), format!("brackets nest more than {MAX_NESTING} deep"), "too deep");
+        return Parsed { file: File { items: Vec::new(), comments: scan.comments }, diagnostics: b.diags };
+    }
+    // Guard against pathological backtracking: generous, but proportional to the input.
+    pest::set_call_limit(NonZeroUsize::new(src.len().saturating_mul(400).saturating_add(1_000_000)));
+    let mut items = Vec::new();
+    match CampParser::parse(Rule::file, src) {
+        Ok(mut pairs) => {
+            let children = pairs.next().map(|p| p.into_inner());
+            for pair in children.into_iter().flatten() {
+                match pair.as_rule() {
+                    Rule::item => {
+                        if let Some(item) = b.item(pair) {
+                            items.push(item);
+                        }
+                    }
+                    Rule::junk => b.junk(&pair, &scan.unterminated),
+                    _ => {}
+                }
+            }
+        }
+        Err(e) => b.pest_error(&e, 0, &scan.unterminated),
+    }
+    Parsed { file: File { items, comments: scan.comments }, diagnostics: b.diags }
+}
+
+fn too_deep(src: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in src.bytes().enumerate() {
+        match c {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(i);
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::op_or, Assoc::Left))
+        .op(Op::infix(Rule::op_and, Assoc::Left))
+        .op(Op::prefix(Rule::op_not))
+        .op(Op::infix(Rule::op_eq, Assoc::Left)
+            | Op::infix(Rule::op_ne, Assoc::Left)
+            | Op::infix(Rule::op_lt, Assoc::Left)
+            | Op::infix(Rule::op_le, Assoc::Left)
+            | Op::infix(Rule::op_gt, Assoc::Left)
+            | Op::infix(Rule::op_ge, Assoc::Left)
+            | Op::infix(Rule::op_in, Assoc::Left))
+        .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
+        .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
+        .op(Op::prefix(Rule::op_neg))
+});
+
+/// The parse tree had a shape the builder did not expect (a grammar/builder mismatch).
+struct Broken(Span);
+
+type Built<T> = Result<T, Broken>;
+
+fn span_of(p: &Pair<'_, Rule>) -> Span {
+    let s = p.as_span();
+    Span::new(s.start(), s.end())
+}
+
+/// Walks the children of one pair without ever panicking.
+struct Children<'i> {
+    pairs: Pairs<'i, Rule>,
+    parent: Span,
+}
+
+impl<'i> Children<'i> {
+    fn of(p: Pair<'i, Rule>) -> Self {
+        let parent = span_of(&p);
+        Children { pairs: p.into_inner(), parent }
+    }
+
+    fn next(&mut self) -> Built<Pair<'i, Rule>> {
+        self.pairs.next().ok_or(Broken(self.parent))
+    }
+
+    fn next_if(&mut self, rule: Rule) -> Option<Pair<'i, Rule>> {
+        if self.pairs.peek().is_some_and(|p| p.as_rule() == rule) {
+            self.pairs.next()
+        } else {
+            None
+        }
+    }
+
+    /// Skips keyword tokens and returns the next pair of `rule`.
+    fn find(&mut self, rule: Rule) -> Built<Pair<'i, Rule>> {
+        for p in self.pairs.by_ref() {
+            if p.as_rule() == rule {
+                return Ok(p);
+            }
+        }
+        Err(Broken(self.parent))
+    }
+}
+
+struct Builder<'s> {
+    file: FileId,
+    src: &'s str,
+    diags: Vec<Diagnostic>,
+}
+
+impl<'s> Builder<'s> {
+    fn loc(&self, span: Span) -> Loc {
+        Loc::new(self.file, span)
+    }
+
+    fn error(&mut self, code: Code, span: Span, message: impl Into<String>, label: impl Into<String>) {
+        let d = Diagnostic::new(code, self.loc(span), message, label);
+        self.diags.push(d);
+    }
+
+    fn broken(&mut self, Broken(span): Broken) {
+        self.error(
+            Code::E0001,
+            span,
+            "this part of the file could not be read (an internal parser error; please report it)",
+            "here",
+        );
+    }
+
+    fn junk(&mut self, pair: &Pair<'_, Rule>, unterminated: &[(Span, &'static str)]) {
+        let span = span_of(pair);
+        let chunk = pair.as_str();
+        match CampParser::parse(Rule::item_only, chunk) {
+            Err(e) => self.pest_error(&e, span.start, unterminated),
+            Ok(_) => self.error(Code::E0001, span, "this text is not part of any item", "unexpected text"),
+        }
+    }
+
+    /// Reports a pest error found in the text starting at `base`, preferring an
+    /// unterminated string or comment at or before the failure (E0003).
+    fn pest_error(&mut self, e: &pest::error::Error<Rule>, base: u32, unterminated: &[(Span, &'static str)]) {
+        let pos = match e.location {
+            pest::error::InputLocation::Pos(p) => p,
+            pest::error::InputLocation::Span((s, _)) => s,
+        };
+        let at = base.saturating_add(u32::try_from(pos).unwrap_or(u32::MAX));
+        if let Some((open, what)) = unterminated.iter().find(|(s, _)| s.start >= base && s.start <= at) {
+            let d = Diagnostic::new(Code::E0003, self.loc(*open), format!("this {what} is never closed"), format!("the {what} starts here"))
+                .with_help(match *what {
+                    "comment" => "close the comment with `*/`",
+                    _ => "close the string with a matching quote; a `\"...\"` string must end on its line (use `\"\"\"...\"\"\"` for several lines)",
+                });
+            self.diags.push(d);
+            return;
+        }
+        let expected = match &e.variant {
+            pest::error::ErrorVariant::ParsingError { positives, .. } => {
+                let mut names: Vec<&'static str> = Vec::new();
+                for r in positives {
+                    let n = friendly(*r);
+                    if !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
+                names
+            }
+            pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+        };
+        let found = self.token_at(at as usize);
+        let message = match expected.as_slice() {
+            [] => format!("unexpected {found}"),
+            names => format!("expected {}, found {found}", or_list(names)),
+        };
+        let end = at as usize + self.token_len(at as usize);
+        self.error(Code::E0001, Span::new(at as usize, end), message, "unexpected here");
+    }
+
+    fn token_at(&self, at: usize) -> String {
+        let rest = self.src.get(at..).unwrap_or("");
+        let len = self.token_len(at);
+        match rest.get(..len) {
+            None | Some("") => "the end of the file".to_string(),
+            Some(t) => format!("`{t}`"),
+        }
+    }
+
+    fn token_len(&self, at: usize) -> usize {
+        let rest = self.src.get(at..).unwrap_or("");
+        let mut chars = rest.char_indices();
+        match chars.next() {
+            None => 0,
+            Some((_, c)) if c.is_alphanumeric() || c == '_' => rest
+                .char_indices()
+                .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+                .map_or(rest.len(), |(i, _)| i)
+                .min(40),
+            Some((_, c)) => c.len_utf8(),
+        }
+    }
+
+    // ------------------------------------------------------------ items
+
+    fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
+        let span = span_of(&pair);
+        match self.item_inner(pair, span) {
+            Ok(item) => Some(item),
+            Err(b) => {
+                self.broken(b);
+                None
+            }
+        }
+    }
+
+    fn item_inner(&mut self, pair: Pair<'_, Rule>, span: Span) -> Built<Item> {
+        let mut c = Children::of(pair);
+        let docs = docs(&mut c);
+        let body = c.next()?;
+        let kind = match body.as_rule() {
+            Rule::import => {
+                let mut c = Children::of(body);
+                ItemKind::Import(Import { path: self.string(c.find(Rule::string)?) })
+            }
+            Rule::campaign => ItemKind::Campaign(self.campaign(body)?),
+            Rule::user_block => {
+                let mut c = Children::of(body);
+                let keyword = span_of(&c.next()?);
+                let fields = self.fields(c)?;
+                ItemKind::User(UserBlock { keyword, fields })
+            }
+            Rule::event_def => {
+                let mut c = Children::of(body);
+                let name = ident(c.find(Rule::ident)?);
+                let fields = self.fields(c)?;
+                ItemKind::Event(EventDef { name, fields })
+            }
+            Rule::reward_def => ItemKind::Reward(self.reward(body)?),
+            Rule::segment_def => {
+                let mut c = Children::of(body);
+                let name = ident(c.find(Rule::ident)?);
+                let condition = self.expr(c.find(Rule::expr)?)?;
+                ItemKind::Segment(SegmentDef { name, condition })
+            }
+            Rule::message_def => ItemKind::Message(self.message(body)?),
+            Rule::phase_def => ItemKind::Phase(self.phase(body)?),
+            Rule::tiers_def => ItemKind::Tiers(self.tiers(body)?),
+            Rule::kpi_def => ItemKind::Kpi(self.kpi(body)?),
+            _ => return Err(Broken(span_of(&body))),
+        };
+        Ok(Item { docs, kind, span })
+    }
+
+    fn campaign(&mut self, pair: Pair<'_, Rule>) -> Built<Campaign> {
+        let mut c = Children::of(pair);
+        let name = ident(c.find(Rule::ident)?);
+        let mut settings = Vec::new();
+        for s in c.pairs {
+            if s.as_rule() != Rule::setting {
+                continue;
+            }
+            let span = span_of(&s);
+            let inner = Children::of(s).next()?;
+            let rule = inner.as_rule();
+            let mut c = Children::of(inner);
+            let kw = c.next()?;
+            let key = ident(kw);
+            let value = match rule {
+                Rule::set_name => SettingValue::Name(self.string(c.next()?)),
+                Rule::set_timezone => SettingValue::Timezone(self.string(c.next()?)),
+                Rule::set_start => SettingValue::Start(self.literal(c.next()?)?),
+                Rule::set_locales => SettingValue::Locales(c.pairs.map(ident).collect()),
+                Rule::set_budget => SettingValue::Budget(self.literal(c.next()?)?),
+                Rule::set_audience => SettingValue::Audience(self.expr(c.next()?)?),
+                Rule::set_holdout => SettingValue::Holdout(self.literal(c.next()?)?),
+                Rule::set_cap => SettingValue::Cap(self.literal(c.next()?)?),
+                Rule::set_quiet => {
+                    let a = self.literal(c.find(Rule::literal)?)?;
+                    let b = self.literal(c.find(Rule::literal)?)?;
+                    SettingValue::Quiet(a, b)
+                }
+                _ => return Err(Broken(span)),
+            };
+            settings.push(Setting { key, value, span });
+        }
+        Ok(Campaign { name, settings })
+    }
+
+    fn fields(&mut self, c: Children<'_>) -> Built<Vec<Field>> {
+        let mut out = Vec::new();
+        for f in c.pairs.filter(|p| p.as_rule() == Rule::field) {
+            let mut c = Children::of(f);
+            let docs = docs(&mut c);
+            let name = ident(c.find(Rule::ident)?);
+            let ty = type_ref(c.find(Rule::type_ref)?)?;
+            out.push(Field { docs, name, ty });
+        }
+        Ok(out)
+    }
+
+    fn reward(&mut self, pair: Pair<'_, Rule>) -> Built<RewardDef> {
+        let mut c = Children::of(pair);
+        let name = ident(c.find(Rule::ident)?);
+        let kind_pair = Children::of(c.find(Rule::reward_kind)?).next()?;
+        let kind_rule = kind_pair.as_rule();
+        let mut k = Children::of(kind_pair);
+        let kind_span = span_of(&k.next()?);
+        let mut props = Vec::new();
+        let kind = match kind_rule {
+            Rule::points_kind => RewardKind::Points(self.literal(k.find(Rule::literal)?)?),
+            Rule::coupon_kind => RewardKind::Coupon,
+            Rule::item_kind => RewardKind::Item(self.string(k.find(Rule::string)?)),
+            Rule::badge_kind => RewardKind::Badge(self.string(k.find(Rule::string)?)),
+            Rule::draw_kind => {
+                let mut entries = Vec::new();
+                while let Some(e) = k.next_if(Rule::draw_entry) {
+                    let mut e = Children::of(e);
+                    let weight = self.literal(e.next()?)?;
+                    let reward = ident(e.next()?);
+                    entries.push(DrawEntry { weight, reward });
+                }
+                RewardKind::Draw(entries)
+            }
+            _ => return Err(Broken(kind_span)),
+        };
+        if let Some(p) = k.next_if(Rule::reward_props) {
+            for prop in p.into_inner() {
+                let span = span_of(&prop);
+                let inner = Children::of(prop).next()?;
+                let rule = inner.as_rule();
+                let mut c = Children::of(inner);
+                let key = ident(c.next()?);
+                let v = c.next()?;
+                let value = match rule {
+                    Rule::prop_stock => PropValue::Stock(self.literal(v)?),
+                    Rule::prop_per_user => PropValue::PerUser(self.literal(v)?),
+                    Rule::prop_label => PropValue::Label(self.string(v)),
+                    Rule::prop_value => PropValue::Value(self.literal(v)?),
+                    Rule::prop_expires => PropValue::Expires(self.literal(v)?),
+                    Rule::prop_cost => PropValue::Cost(self.literal(v)?),
+                    _ => return Err(Broken(span)),
+                };
+                props.push(RewardProp { key, value, span });
+            }
+        }
+        Ok(RewardDef { name, kind, kind_span, props })
+    }
+
+    fn message(&mut self, pair: Pair<'_, Rule>) -> Built<MessageDef> {
+        let mut c = Children::of(pair);
+        let name = ident(c.find(Rule::ident)?);
+        let channel = ident(c.find(Rule::ident)?);
+        let mut entries = Vec::new();
+        for e in c.pairs.filter(|p| p.as_rule() == Rule::message_entry) {
+            let inner = Children::of(e).next()?;
+            let subject = inner.as_rule() == Rule::subject_entry;
+            let mut c = Children::of(inner);
+            let locale = ident(c.find(Rule::locale)?);
+            let text = self.string(c.find(Rule::string)?);
+            entries.push(MessageEntry { subject, locale, text });
+        }
+        Ok(MessageDef { name, channel, entries })
+    }
+
+    fn phase(&mut self, pair: Pair<'_, Rule>) -> Built<PhaseDef> {
+        let mut c = Children::of(pair);
+        let name = ident(c.find(Rule::ident)?);
+        let timing_pair = Children::of(c.find(Rule::phase_timing)?).next()?;
+        let timing = match timing_pair.as_rule() {
+            Rule::for_timing => PhaseTiming::For(self.literal(Children::of(timing_pair).find(Rule::literal)?)?),
+            _ => {
+                let mut t = Children::of(timing_pair);
+                let a = self.literal(t.find(Rule::literal)?)?;
+                let b = self.literal(t.find(Rule::literal)?)?;
+                PhaseTiming::Window(a, b)
+            }
+        };
+        let mut until = None;
+        let mut stmts = Vec::new();
+        for p in c.pairs {
+            match p.as_rule() {
+                Rule::until_clause => {
+                    let mut u = Children::of(p);
+                    let _kw = u.next()?;
+                    let v = u.next()?;
+                    until = Some(match v.as_rule() {
+                        Rule::budget_exhausted => Until::BudgetExhausted(span_of(&v)),
+                        _ => Until::Condition(self.expr(v)?),
+                    });
+                }
+                Rule::phase_stmt => stmts.push(self.phase_stmt(p)?),
+                _ => {}
+            }
+        }
+        Ok(PhaseDef { name, timing, until, stmts })
+    }
+
+    fn phase_stmt(&mut self, pair: Pair<'_, Rule>) -> Built<PhaseStmt> {
+        let span = span_of(&pair);
+        let mut c = Children::of(pair);
+        let docs = docs(&mut c);
+        let body = c.next()?;
+        let rule = body.as_rule();
+        let mut b = Children::of(body);
+        let kind = match rule {
+            Rule::task_def => {
+                let name = ident(b.find(Rule::ident)?);
+                let mut stmts = Vec::new();
+                for s in b.pairs {
+                    stmts.push(self.task_stmt(s)?);
+                }
+                PhaseStmtKind::Task(TaskDef { name, stmts })
+            }
+            Rule::leaderboard_def => {
+                let name = ident(b.find(Rule::ident)?);
+                let (mut score, mut show) = (None, None);
+                for s in b.pairs {
+                    let rule = s.as_rule();
+                    let mut s = Children::of(s);
+                    match rule {
+                        Rule::score_clause => score = Some(self.expr(s.find(Rule::expr)?)?),
+                        _ => show = Some(self.literal(s.find(Rule::literal)?)?),
+                    }
+                }
+                PhaseStmtKind::Leaderboard(LeaderboardDef { name, score, show })
+            }
+            Rule::award_stmt => {
+                let leaderboard = ident(b.find(Rule::ident)?);
+                let range = b.find(Rule::rank_range)?;
+                let range_span = span_of(&range);
+                let mut r = Children::of(range);
+                let from = self.number(r.next()?);
+                let to = match r.find(Rule::number_lit) {
+                    Ok(p) => Some(self.number(p)),
+                    Err(_) => None,
+                };
+                let reward = ident(b.find(Rule::ident)?);
+                PhaseStmtKind::Award(AwardStmt { leaderboard, from, to, range_span, reward })
+            }
+            Rule::goal_stmt => {
+                let name = ident(b.find(Rule::ident)?);
+                let condition = self.expr(b.find(Rule::expr)?)?;
+                let reward = ident(b.find(Rule::ident)?);
+                PhaseStmtKind::Goal(GoalStmt { name, condition, reward })
+            }
+            Rule::send_stmt => {
+                let message = ident(b.find(Rule::ident)?);
+                let trig = Children::of(b.find(Rule::send_trigger)?).next()?;
+                let trig_rule = trig.as_rule();
+                let mut t = Children::of(trig);
+                let trigger = match trig_rule {
+                    Rule::send_at => {
+                        let time = self.literal(t.find(Rule::literal)?)?;
+                        let daily = t.next_if(Rule::kw_daily).is_some();
+                        SendTrigger::At { time, daily }
+                    }
+                    Rule::send_on => {
+                        let _on = t.next()?;
+                        let w = t.next()?;
+                        if w.as_rule() == Rule::kw_enter {
+                            SendTrigger::OnEnter(span_of(&w))
+                        } else {
+                            SendTrigger::OnEnroll(span_of(&w))
+                        }
+                    }
+                    _ => SendTrigger::Inactive(self.literal(t.find(Rule::literal)?)?),
+                };
+                let to = match b.next_if(Rule::send_to) {
+                    Some(p) => Some(ident(Children::of(p).find(Rule::ident)?)),
+                    None => None,
+                };
+                PhaseStmtKind::Send(SendStmt { message, trigger, to })
+            }
+            Rule::grant_stmt => {
+                let reward = ident(b.find(Rule::ident)?);
+                let _on = b.find(Rule::kw_on)?;
+                let w = b.next()?;
+                let on = if w.as_rule() == Rule::kw_enter { GrantOn::Enter } else { GrantOn::Enroll };
+                PhaseStmtKind::Grant(GrantStmt { reward, on, on_span: span_of(&w) })
+            }
+            _ => return Err(Broken(span)),
+        };
+        Ok(PhaseStmt { docs, kind, span })
+    }
+
+    fn task_stmt(&mut self, pair: Pair<'_, Rule>) -> Built<TaskStmt> {
+        let inner = Children::of(pair).next()?;
+        let rule = inner.as_rule();
+        let mut c = Children::of(inner);
+        let keyword = span_of(&c.next()?);
+        Ok(match rule {
+            Rule::on_clause => {
+                let event = ident(c.find(Rule::ident)?);
+                let filter = match c.find(Rule::expr) {
+                    Ok(e) => Some(self.expr(e)?),
+                    Err(_) => None,
+                };
+                TaskStmt::On { keyword, event, filter }
+            }
+            Rule::limit_clause => {
+                let count = self.literal(c.find(Rule::literal)?)?;
+                let period_pair = Children::of(c.find(Rule::period)?).next()?;
+                let period = match period_pair.as_rule() {
+                    Rule::kw_day => Period::Day,
+                    Rule::kw_user => Period::User,
+                    _ => Period::Phase,
+                };
+                TaskStmt::Limit { keyword, count, period, period_span: span_of(&period_pair) }
+            }
+            Rule::streak_clause => {
+                let days = self.literal(c.find(Rule::literal)?)?;
+                let reward = ident(c.find(Rule::ident)?);
+                TaskStmt::Streak { keyword, days, reward }
+            }
+            Rule::after_clause => {
+                let count = self.literal(c.find(Rule::literal)?)?;
+                let reward = ident(c.find(Rule::ident)?);
+                TaskStmt::After { keyword, count, reward }
+            }
+            Rule::task_grant => TaskStmt::Grant { keyword, reward: ident(c.find(Rule::ident)?) },
+            _ => TaskStmt::Send { keyword, message: ident(c.find(Rule::ident)?) },
+        })
+    }
+
+    fn tiers(&mut self, pair: Pair<'_, Rule>) -> Built<TiersDef> {
+        let mut c = Children::of(pair);
+        let keyword = span_of(&c.next()?);
+        let mut tiers = Vec::new();
+        for t in c.pairs {
+            let mut t = Children::of(t);
+            let docs = docs(&mut t);
+            let name = ident(t.find(Rule::ident)?);
+            let threshold = self.literal(t.find(Rule::literal)?)?;
+            let reward = t.find(Rule::ident).ok().map(ident);
+            tiers.push(TierDef { docs, name, threshold, reward });
+        }
+        Ok(TiersDef { keyword, tiers })
+    }
+
+    fn kpi(&mut self, pair: Pair<'_, Rule>) -> Built<KpiDef> {
+        let mut c = Children::of(pair);
+        let name = ident(c.find(Rule::ident)?);
+        let formula = self.expr(c.find(Rule::expr)?)?;
+        let op_pair = Children::of(c.find(Rule::compare_op)?).next()?;
+        let op = compare_op(op_pair.as_rule()).ok_or(Broken(span_of(&op_pair)))?;
+        let target = self.literal(c.find(Rule::literal)?)?;
+        Ok(KpiDef { name, formula, op, target })
+    }
+
+    // ------------------------------------------------------------ literals
+
+    fn string(&mut self, pair: Pair<'_, Rule>) -> StrLit {
+        let span = span_of(&pair);
+        let inner = pair.into_inner().next();
+        let (rule, text) = match &inner {
+            Some(p) => (p.as_rule(), p.as_str()),
+            None => (Rule::plain_string, "\"\""),
+        };
+        if rule == Rule::multi_string {
+            let body = text.get(3..text.len().saturating_sub(3)).unwrap_or("");
+            let (value, _) = literal::dedent(body);
+            return StrLit { value, span, multiline: true };
+        }
+        let body = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
+        match literal::unescape(body) {
+            Ok(value) => StrLit { value, span, multiline: false },
+            Err((at, msg)) => {
+                let start = span.start as usize + 1 + at;
+                let len = body.get(at..).and_then(|r| r.chars().nth(1)).map_or(1, |c| 1 + c.len_utf8());
+                self.error(Code::E0002, Span::new(start, start + len), format!("invalid escape in a string: {msg}"), "this escape");
+                StrLit { value: body.to_string(), span, multiline: false }
+            }
+        }
+    }
+
+    fn literal(&mut self, pair: Pair<'_, Rule>) -> Built<Lit> {
+        let span = span_of(&pair);
+        let inner = match pair.as_rule() {
+            Rule::literal => Children::of(pair).next()?,
+            _ => pair,
+        };
+        let text = inner.as_str();
+        let result = match inner.as_rule() {
+            Rule::datetime_lit => literal::parse_datetime(text).map(LitKind::DateTime),
+            Rule::date_lit => literal::parse_date(text).map(LitKind::Date),
+            Rule::time_lit => literal::parse_time(text).map(LitKind::Time),
+            Rule::money_lit => {
+                let mut c = Children::of(inner);
+                let num = c.next()?.as_str();
+                let code = c.next()?.as_str();
+                literal::parse_money(num, code).map(LitKind::Money)
+            }
+            _ => literal::parse_number(text).map(number_kind),
+        };
+        Ok(match result {
+            Ok(kind) => Lit { kind, span },
+            Err(e) => {
+                let d = Diagnostic::new(Code::E0002, self.loc(span), e.message, "invalid value").with_help_opt(e.help);
+                self.diags.push(d);
+                Lit { kind: LitKind::Invalid, span }
+            }
+        })
+    }
+
+    fn number(&mut self, pair: Pair<'_, Rule>) -> Lit {
+        let span = span_of(&pair);
+        match literal::parse_number(pair.as_str()) {
+            Ok(n) => Lit { kind: number_kind(n), span },
+            Err(e) => {
+                let d = Diagnostic::new(Code::E0002, self.loc(span), e.message, "invalid value").with_help_opt(e.help);
+                self.diags.push(d);
+                Lit { kind: LitKind::Invalid, span }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn expr(&mut self, pair: Pair<'_, Rule>) -> Built<Expr> {
+        let span = span_of(&pair);
+        let pairs = pair.into_inner();
+        // The Pratt parser's closures cannot borrow `self` mutably more than once, so
+        // primaries are built first into a queue and the operators only combine them.
+        let mut built: Vec<Option<Expr>> = Vec::new();
+        for p in pairs.clone() {
+            if is_primary(p.as_rule()) {
+                built.push(Some(self.primary(p)?));
+            }
+        }
+        let mut next = 0usize;
+        let result = PRATT
+            .map_primary(|p| {
+                let e = built.get_mut(next).and_then(Option::take);
+                next += 1;
+                e.ok_or(Broken(span_of(&p)))
+            })
+            .map_prefix(|op, rhs| {
+                let rhs = rhs?;
+                let un = if op.as_rule() == Rule::op_not { UnOp::Not } else { UnOp::Neg };
+                let span = span_of(&op).to(rhs.span);
+                Ok(Expr { kind: ExprKind::Unary(un, Box::new(rhs)), span })
+            })
+            .map_infix(|lhs, op, rhs| {
+                let (lhs, rhs) = (lhs?, rhs?);
+                let bin = bin_op(op.as_rule()).ok_or(Broken(span_of(&op)))?;
+                let span = lhs.span.to(rhs.span);
+                Ok(Expr { kind: ExprKind::Binary(bin, Box::new(lhs), Box::new(rhs)), span })
+            })
+            .parse(pairs);
+        result.map_err(|Broken(s)| Broken(if s.is_empty() { span } else { s }))
+    }
+
+    fn primary(&mut self, pair: Pair<'_, Rule>) -> Built<Expr> {
+        let span = span_of(&pair);
+        let kind = match pair.as_rule() {
+            Rule::paren => {
+                let inner = self.expr(Children::of(pair).find(Rule::expr)?)?;
+                ExprKind::Paren(Box::new(inner))
+            }
+            Rule::list => {
+                let mut items = Vec::new();
+                for e in pair.into_inner() {
+                    items.push(self.expr(e)?);
+                }
+                ExprKind::List(items)
+            }
+            Rule::literal => ExprKind::Lit(self.literal(pair)?.kind),
+            Rule::string => ExprKind::Str(self.string(pair).value),
+            Rule::call => {
+                let mut c = Children::of(pair);
+                let name = ident(c.next()?);
+                let mut args = Vec::new();
+                for a in c.pairs {
+                    args.push(self.expr(a)?);
+                }
+                ExprKind::Call(name, args)
+            }
+            Rule::path => ExprKind::Path(pair.into_inner().map(ident).collect()),
+            _ => return Err(Broken(span)),
+        };
+        Ok(Expr { kind, span })
+    }
+}
+
+fn is_primary(rule: Rule) -> bool {
+    matches!(rule, Rule::paren | Rule::list | Rule::literal | Rule::string | Rule::call | Rule::path)
+}
+
+fn number_kind(n: Number) -> LitKind {
+    match n {
+        Number::Int(i) => LitKind::Int(i),
+        Number::Decimal(d) => LitKind::Decimal(d),
+        Number::Percent(p) => LitKind::Percent(p),
+        Number::Duration(d) => LitKind::Duration(d),
+    }
+}
+
+fn compare_op(rule: Rule) -> Option<CompareOp> {
+    Some(match rule {
+        Rule::op_eq => CompareOp::Eq,
+        Rule::op_ne => CompareOp::Ne,
+        Rule::op_lt => CompareOp::Lt,
+        Rule::op_le => CompareOp::Le,
+        Rule::op_gt => CompareOp::Gt,
+        Rule::op_ge => CompareOp::Ge,
+        _ => return None,
+    })
+}
+
+fn bin_op(rule: Rule) -> Option<BinOp> {
+    Some(match rule {
+        Rule::op_or => BinOp::Or,
+        Rule::op_and => BinOp::And,
+        Rule::op_in => BinOp::In,
+        Rule::op_add => BinOp::Add,
+        Rule::op_sub => BinOp::Sub,
+        Rule::op_mul => BinOp::Mul,
+        Rule::op_div => BinOp::Div,
+        other => BinOp::Compare(compare_op(other)?),
+    })
+}
+
+fn ident(pair: Pair<'_, Rule>) -> Ident {
+    Ident { name: pair.as_str().to_string(), span: span_of(&pair) }
+}
+
+fn docs(c: &mut Children<'_>) -> Docs {
+    let mut lines = Vec::new();
+    while let Some(d) = c.next_if(Rule::doc_comment) {
+        let text = d.as_str().trim_start_matches('/');
+        let text = text.strip_prefix(' ').unwrap_or(text);
+        lines.push(text.trim_end().to_string());
+    }
+    Docs { lines }
+}
+
+fn type_ref(pair: Pair<'_, Rule>) -> Built<TypeRef> {
+    let span = span_of(&pair);
+    let inner = Children::of(pair).next()?;
+    match inner.as_rule() {
+        Rule::list_type => {
+            let elem = type_ref(Children::of(inner).find(Rule::type_ref)?)?;
+            Ok(TypeRef::List(Box::new(elem), span))
+        }
+        _ => Ok(TypeRef::Named(ident(inner))),
+    }
+}
+
+/// Joins names as "a, b or c".
+pub(crate) fn or_list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
