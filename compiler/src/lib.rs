@@ -1,1 +1,54 @@
-pub fn x(){}
+//! Checks `.camp` campaigns: loads a file and its imports, resolves every name, type
+//! checks every expression and runs every semantic check, returning all diagnostics.
+//!
+//! Architecture invariant: the compiler does no I/O of its own (files come through a
+//! [`SourceLoader`]) and renders nothing; the binary turns diagnostics into text.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+pub mod check;
+mod error;
+pub mod explain;
+pub mod load;
+pub mod report;
+pub mod source;
+pub mod suggest;
+pub mod symbols;
+
+pub use camp_dsl::diag::{Code, Diagnostic, Label, Severity};
+pub use check::CheckedCampaign;
+pub use error::CompileError;
+pub use load::Program;
+pub use source::{FsLoader, SourceFile, SourceLoader, SourceMap};
+
+use std::path::Path;
+
+/// The outcome of checking one campaign file.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    /// The files read.
+    pub sources: SourceMap,
+    /// Every problem found, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// What was validated; meaningful only where no error was reported.
+    pub campaign: CheckedCampaign,
+}
+
+impl CheckResult {
+    /// How many errors.
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity() == Severity::Error).count()
+    }
+
+    /// How many warnings.
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity() == Severity::Warning).count()
+    }
+}
+
+/// Checks the campaign file at `path` and everything it imports.
+pub fn check_file(loader: &dyn SourceLoader, path: &Path) -> Result<CheckResult, CompileError> {
+    let program = load::load(loader, path)?;
+    let (diagnostics, campaign) = check::run(&program);
+    Ok(CheckResult { sources: program.sources, diagnostics, campaign })
+}

@@ -11,6 +11,8 @@ pub(crate) struct Scan {
     pub comments: Vec<Comment>,
     /// Unterminated strings and block comments: where each opens and what it is.
     pub unterminated: Vec<(Span, &'static str)>,
+    /// An unterminated block comment or `"""` string: everything from here on is inside it.
+    pub open_to_end: Option<u32>,
 }
 
 /// Scans `src` for comments and unterminated literals.
@@ -42,6 +44,7 @@ pub(crate) fn scan(src: &str) -> Scan {
                 }
                 None => {
                     out.unterminated.push((Span::new(i, i + 2), "comment"));
+                    out.open_to_end = Some(u32::try_from(i).unwrap_or(u32::MAX));
                     return out;
                 }
             },
@@ -51,6 +54,7 @@ pub(crate) fn scan(src: &str) -> Scan {
                     Some(n) => i = i + 3 + n + 3,
                     None => {
                         out.unterminated.push((Span::new(i, i + 3), "string"));
+                        out.open_to_end = Some(u32::try_from(i).unwrap_or(u32::MAX));
                         return out;
                     }
                 }

@@ -37,6 +37,18 @@ pub fn parse(src: &str, file: FileId) -> Parsed {
         b.error(Code::E0001, Span::new(at, at + 1), format!("brackets nest more than {MAX_NESTING} deep"), "too deep");
         return Parsed { file: File { items: Vec::new(), comments: scan.comments }, diagnostics: b.diags };
     }
+    // An unclosed `/*` or `"""` swallows the rest of the file: parse only what precedes
+    // it, and say where it opens.
+    let src = match scan.open_to_end {
+        Some(open) => {
+            if let Some((span, what)) = scan.unterminated.last() {
+                b.unterminated(*span, what);
+            }
+            src.get(..open as usize).unwrap_or(src)
+        }
+        None => src,
+    };
+    b.src = src;
     // Guard against pathological backtracking: generous, but proportional to the input.
     pest::set_call_limit(NonZeroUsize::new(src.len().saturating_mul(400).saturating_add(1_000_000)));
     let mut items = Vec::new();
@@ -155,6 +167,15 @@ impl<'s> Builder<'s> {
         self.diags.push(d);
     }
 
+    fn unterminated(&mut self, open: Span, what: &str) {
+        let d = Diagnostic::new(Code::E0003, self.loc(open), format!("this {what} is never closed"), format!("the {what} starts here"))
+            .with_help(match what {
+                "comment" => "close the comment with `*/`",
+                _ => "close the string with a matching quote; a `\"...\"` string must end on its line (use `\"\"\"...\"\"\"` for several lines)",
+            });
+        self.diags.push(d);
+    }
+
     fn broken(&mut self, Broken(span): Broken) {
         self.error(
             Code::E0001,
@@ -182,12 +203,9 @@ impl<'s> Builder<'s> {
         };
         let at = base.saturating_add(u32::try_from(pos).unwrap_or(u32::MAX));
         if let Some((open, what)) = unterminated.iter().find(|(s, _)| s.start >= base && s.start <= at) {
-            let d = Diagnostic::new(Code::E0003, self.loc(*open), format!("this {what} is never closed"), format!("the {what} starts here"))
-                .with_help(match *what {
-                    "comment" => "close the comment with `*/`",
-                    _ => "close the string with a matching quote; a `\"...\"` string must end on its line (use `\"\"\"...\"\"\"` for several lines)",
-                });
-            self.diags.push(d);
+            if (open.start as usize) < self.src.len() {
+                self.unterminated(*open, what);
+            }
             return;
         }
         let expected = match &e.variant {

@@ -1,0 +1,445 @@
+//! Type checking of conditions: `audience`, segments, a task's `where`, goals.
+//! Reports type mismatches (E0201), unknown attributes and fields (E0202), money in
+//! another currency (E0203) and unknown segments, rewards or functions (E0102).
+
+use super::Ctx;
+use crate::suggest;
+use camp_dsl::ast::{BinOp, EventDef, Expr, ExprKind, Ident, LitKind, TypeRef, UnOp};
+use camp_dsl::diag::{Code, Diagnostic};
+use camp_dsl::literal::Currency;
+use camp_dsl::span::{FileId, Loc};
+use std::fmt;
+
+/// The type of an expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ty {
+    /// Whole number.
+    Int,
+    /// Decimal number.
+    Decimal,
+    /// Percent.
+    Percent,
+    /// `true`/`false`.
+    Bool,
+    /// Text.
+    Str,
+    /// Calendar date.
+    Date,
+    /// Date and time.
+    DateTime,
+    /// Time of day.
+    Time,
+    /// Money; the currency when known.
+    Money(Option<Currency>),
+    /// Duration.
+    Duration,
+    /// A list.
+    List(Box<Ty>),
+    /// Unknown after an error (already reported), or an empty list's element.
+    Any,
+}
+
+impl Ty {
+    fn is_number(&self) -> bool {
+        matches!(self, Ty::Int | Ty::Decimal | Ty::Percent | Ty::Any)
+    }
+
+    /// The type a declared attribute or field type stands for; `None` for an unknown
+    /// type name.
+    pub fn from_decl(t: &TypeRef) -> Option<Ty> {
+        match t {
+            TypeRef::Named(i) => Some(match i.name.as_str() {
+                "int" => Ty::Int,
+                "decimal" => Ty::Decimal,
+                "bool" => Ty::Bool,
+                "string" => Ty::Str,
+                "date" => Ty::Date,
+                "datetime" => Ty::DateTime,
+                "money" => Ty::Money(None),
+                "duration" => Ty::Duration,
+                _ => return None,
+            }),
+            TypeRef::List(inner, _) => Some(Ty::List(Box::new(Ty::from_decl(inner)?))),
+        }
+    }
+}
+
+/// The names of the declarable types.
+pub const TYPE_NAMES: &[&str] = &["int", "decimal", "bool", "string", "date", "datetime", "money", "duration", "list<string>"];
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ty::Int => f.write_str("a whole number"),
+            Ty::Decimal => f.write_str("a decimal number"),
+            Ty::Percent => f.write_str("a percent"),
+            Ty::Bool => f.write_str("true or false"),
+            Ty::Str => f.write_str("text"),
+            Ty::Date => f.write_str("a date"),
+            Ty::DateTime => f.write_str("a date and time"),
+            Ty::Time => f.write_str("a time of day"),
+            Ty::Money(Some(c)) => write!(f, "money in {c}"),
+            Ty::Money(None) => f.write_str("money"),
+            Ty::Duration => f.write_str("a duration"),
+            Ty::List(_) => f.write_str("a list"),
+            Ty::Any => f.write_str("a value"),
+        }
+    }
+}
+
+/// What a condition may refer to.
+pub struct Scope<'a> {
+    /// The event of the task whose `where` this is.
+    pub event: Option<&'a EventDef>,
+    /// What the expression is, for messages ("a task's `where`").
+    pub context: &'static str,
+}
+
+impl Scope<'_> {
+    /// The campaign's `audience`.
+    pub fn audience() -> Self {
+        Scope { event: None, context: "the audience" }
+    }
+}
+
+/// Checks the declared types of user attributes and event fields (E0102 for an unknown
+/// type name).
+pub(super) fn check_declarations(ctx: &mut Ctx<'_>) {
+    let mut fields: Vec<(FileId, &TypeRef)> = ctx.syms.attrs.iter().map(|a| (a.file, &a.node.ty)).collect();
+    for e in ctx.syms.events.iter() {
+        fields.extend(e.node.fields.iter().map(|f| (e.file, &f.ty)));
+    }
+    for (file, ty) in fields {
+        if Ty::from_decl(ty).is_none() {
+            let name = match ty {
+                TypeRef::Named(i) => i.name.clone(),
+                TypeRef::List(..) => "list".to_string(),
+            };
+            let help = suggest::did_you_mean(&name, TYPE_NAMES.iter().copied())
+                .unwrap_or_else(|| format!("types are {}", TYPE_NAMES.join(", ")));
+            ctx.report(Diagnostic::new(Code::E0102, Loc::new(file, ty.span()), format!("unknown type `{name}`"), "not a type").with_help(help));
+        }
+    }
+}
+
+pub(super) fn check_segments(ctx: &mut Ctx<'_>) {
+    let segments: Vec<_> = ctx.syms.segments.iter().copied().collect();
+    for seg in segments {
+        let scope = Scope { event: None, context: "a segment" };
+        check_condition(ctx, seg.file, &seg.node.condition, &scope);
+    }
+}
+
+/// Checks an expression that must be true or false.
+pub fn check_condition(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, scope: &Scope<'_>) {
+    let ty = infer(ctx, file, e, scope);
+    if ty != Ty::Bool && ty != Ty::Any {
+        ctx.report(
+            Diagnostic::new(Code::E0201, Loc::new(file, e.span), format!("{} must be a condition (true or false)", scope.context), format!("this is {ty}"))
+                .with_help("compare it with something, like `user.level >= 5`"),
+        );
+    }
+}
+
+fn mismatch(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, message: String, found: &Ty, help: Option<String>) {
+    ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, e.span), message, format!("this is {found}")).with_help_opt(help));
+}
+
+/// Infers the type of `e`, reporting every problem inside it.
+pub fn infer(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, scope: &Scope<'_>) -> Ty {
+    match &e.kind {
+        ExprKind::Error => Ty::Any,
+        ExprKind::Lit(k) => lit_ty(k),
+        ExprKind::Str(_) => Ty::Str,
+        ExprKind::Paren(inner) => infer(ctx, file, inner, scope),
+        ExprKind::List(items) => {
+            let mut elem = Ty::Any;
+            for it in items {
+                let t = infer(ctx, file, it, scope);
+                if elem == Ty::Any {
+                    elem = t;
+                } else if t != Ty::Any && !comparable(&elem, &t) {
+                    mismatch(ctx, file, it, format!("a list holds values of one type; this one is {t}, the first is {elem}"), &t, None);
+                }
+            }
+            Ty::List(Box::new(elem))
+        }
+        ExprKind::Path(parts) => path_ty(ctx, file, e, parts, scope),
+        ExprKind::Call(name, args) => call_ty(ctx, file, name, args),
+        ExprKind::Unary(UnOp::Not, inner) => {
+            let t = infer(ctx, file, inner, scope);
+            if t != Ty::Bool && t != Ty::Any {
+                mismatch(ctx, file, inner, format!("`not` needs a condition, not {t}"), &t, None);
+            }
+            Ty::Bool
+        }
+        ExprKind::Unary(UnOp::Neg, inner) => {
+            let t = infer(ctx, file, inner, scope);
+            if !t.is_number() && !matches!(t, Ty::Money(_)) {
+                mismatch(ctx, file, inner, format!("only numbers and money can be negated, not {t}"), &t, None);
+                return Ty::Any;
+            }
+            t
+        }
+        ExprKind::Binary(op, l, r) => binary_ty(ctx, file, *op, l, r, scope),
+    }
+}
+
+/// The type of a literal.
+pub fn lit_ty(k: &LitKind) -> Ty {
+    match k {
+        LitKind::Int(_) => Ty::Int,
+        LitKind::Decimal(_) => Ty::Decimal,
+        LitKind::Percent(_) => Ty::Percent,
+        LitKind::Money(m) => Ty::Money(Some(m.currency)),
+        LitKind::Duration(_) => Ty::Duration,
+        LitKind::Date(_) => Ty::Date,
+        LitKind::DateTime(_) => Ty::DateTime,
+        LitKind::Time(_) => Ty::Time,
+        LitKind::Invalid => Ty::Any,
+    }
+}
+
+fn comparable(a: &Ty, b: &Ty) -> bool {
+    match (a, b) {
+        (Ty::Any, _) | (_, Ty::Any) => true,
+        (x, y) if x.is_number() && y.is_number() => true,
+        (Ty::Money(_), Ty::Money(_)) => true,
+        (Ty::Date | Ty::DateTime, Ty::Date | Ty::DateTime) => true,
+        (Ty::List(x), Ty::List(y)) => comparable(x, y),
+        (x, y) => x == y,
+    }
+}
+
+/// Reports money in a currency other than the campaign's (or the other operand's).
+fn check_currency(ctx: &mut Ctx<'_>, file: FileId, l: (&Expr, &Ty), r: (&Expr, &Ty)) {
+    let budget = ctx.settings.currency();
+    for (e, t) in [l, r] {
+        if let (Ty::Money(Some(c)), Some(b)) = (t, budget) {
+            if *c != b {
+                report_currency(ctx, file, e, *c, b, "the campaign budget");
+                return;
+            }
+        }
+    }
+    if let (Ty::Money(Some(a)), Ty::Money(Some(b))) = (l.1, r.1) {
+        if a != b {
+            report_currency(ctx, file, r.0, *b, *a, "the other side");
+        }
+    }
+}
+
+/// E0203 on `e`, money in `found` where `expected` is used.
+pub fn report_currency(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, found: Currency, expected: Currency, whose: &str) {
+    report_currency_at(ctx, Loc::new(file, e.span), found, expected, whose);
+}
+
+/// E0203 at `loc`.
+pub fn report_currency_at(ctx: &mut Ctx<'_>, loc: Loc, found: Currency, expected: Currency, whose: &str) {
+    ctx.report(
+        Diagnostic::new(Code::E0203, loc, format!("money in {found}, but {whose} is in {expected}"), format!("in {found}"))
+            .with_help(format!("a campaign uses one currency: write this amount in {expected}")),
+    );
+}
+
+fn binary_ty(ctx: &mut Ctx<'_>, file: FileId, op: BinOp, l: &Expr, r: &Expr, scope: &Scope<'_>) -> Ty {
+    let lt = infer(ctx, file, l, scope);
+    let rt = infer(ctx, file, r, scope);
+    match op {
+        BinOp::And | BinOp::Or => {
+            for (e, t) in [(l, &lt), (r, &rt)] {
+                if *t != Ty::Bool && *t != Ty::Any {
+                    mismatch(
+                        ctx,
+                        file,
+                        e,
+                        format!("`{}` joins conditions, but this is {t}", op.as_str()),
+                        t,
+                        Some("compare it with something, like `user.level >= 5`".into()),
+                    );
+                }
+            }
+            Ty::Bool
+        }
+        BinOp::Compare(c) => {
+            if !comparable(&lt, &rt) {
+                mismatch(ctx, file, r, format!("cannot compare {lt} with {rt}"), &rt, Some(format!("the right side of `{}` must be {lt} too", c.as_str())));
+            } else if matches!(c, camp_dsl::ast::CompareOp::Eq | camp_dsl::ast::CompareOp::Ne) || lt != Ty::Bool {
+                check_currency(ctx, file, (l, &lt), (r, &rt));
+            } else {
+                mismatch(ctx, file, l, format!("`{}` cannot order true and false", c.as_str()), &lt, Some("use `==` or `!=`".into()));
+            }
+            Ty::Bool
+        }
+        BinOp::In => {
+            match &rt {
+                Ty::List(elem) => {
+                    if !comparable(&lt, elem) {
+                        mismatch(ctx, file, l, format!("this is {lt}, but the list holds {elem}"), &lt, None);
+                    }
+                }
+                Ty::Any => {}
+                other => mismatch(ctx, file, r, format!("`in` needs a list like `[\"CN\", \"HK\"]`, not {other}"), other, None),
+            }
+            Ty::Bool
+        }
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => arith_ty(ctx, file, op, (l, lt), (r, rt)),
+    }
+}
+
+fn arith_ty(ctx: &mut Ctx<'_>, file: FileId, op: BinOp, (l, lt): (&Expr, Ty), (r, rt): (&Expr, Ty)) -> Ty {
+    match (&lt, &rt, op) {
+        (Ty::Any, _, _) | (_, Ty::Any, _) => Ty::Any,
+        (Ty::Money(_), Ty::Money(_), BinOp::Add | BinOp::Sub) => {
+            check_currency(ctx, file, (l, &lt), (r, &rt));
+            lt
+        }
+        (Ty::Money(_), Ty::Money(_), BinOp::Div) => {
+            check_currency(ctx, file, (l, &lt), (r, &rt));
+            Ty::Decimal
+        }
+        (Ty::Money(_), n, BinOp::Mul | BinOp::Div) if n.is_number() => lt,
+        (n, Ty::Money(_), BinOp::Mul) if n.is_number() => rt,
+        (Ty::Int, Ty::Int, BinOp::Add | BinOp::Sub | BinOp::Mul) => Ty::Int,
+        (a, b, _) if a.is_number() && b.is_number() => Ty::Decimal,
+        (a, b, _) => {
+            let (bad, t) = if a.is_number() || matches!(a, Ty::Money(_)) { (r, b) } else { (l, a) };
+            mismatch(ctx, file, bad, format!("`{}` works on numbers and money, not {t}", op.as_str()), t, None);
+            Ty::Any
+        }
+    }
+}
+
+fn path_ty(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, parts: &[Ident], scope: &Scope<'_>) -> Ty {
+    let whole = || parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".");
+    let loc = Loc::new(file, e.span);
+    match parts {
+        [single] => match single.name.as_str() {
+            "true" | "false" => Ty::Bool,
+            name => {
+                if ctx.syms.segments.get(name).is_some() {
+                    ctx.used.segments.insert(name.to_string());
+                    return Ty::Bool;
+                }
+                let mut help = suggest::did_you_mean(name, ctx.syms.segments.names());
+                if help.is_none() && ctx.syms.attrs.get(name).is_some() {
+                    help = Some(format!("user attributes are written `user.{name}`"));
+                }
+                ctx.report(
+                    Diagnostic::new(Code::E0102, loc, format!("unknown segment `{name}`"), "not defined")
+                        .with_help_opt(help.or_else(|| Some("a bare name must be a segment; attributes are written `user.level`".into()))),
+                );
+                Ty::Any
+            }
+        },
+        [root, attr] if root.name == "user" => match ctx.syms.attrs.get(&attr.name) {
+            Some(def) => Ty::from_decl(&def.node.ty).unwrap_or(Ty::Any),
+            None => {
+                let help = suggest::did_you_mean(&attr.name, ctx.syms.attrs.names())
+                    .map(|h| h.replacen('`', "`user.", 1));
+                ctx.report(
+                    Diagnostic::new(Code::E0202, loc, format!("unknown user attribute `{}`", attr.name), "not declared in `user { }`")
+                        .with_help_opt(help.or_else(|| Some(format!("declare it: `user {{ {}: string }}`", attr.name)))),
+                );
+                Ty::Any
+            }
+        },
+        [root, field] if root.name == "event" => match scope.event {
+            Some(ev) => match ev.fields.iter().find(|f| f.name.name == field.name) {
+                Some(f) => Ty::from_decl(&f.ty).unwrap_or(Ty::Any),
+                None => {
+                    let help = suggest::did_you_mean(&field.name, ev.fields.iter().map(|f| f.name.name.as_str()))
+                        .map(|h| h.replacen('`', "`event.", 1));
+                    ctx.report(
+                        Diagnostic::new(Code::E0202, loc, format!("the event `{}` has no field `{}`", ev.name.name, field.name), "unknown field")
+                            .with_help_opt(help),
+                    );
+                    Ty::Any
+                }
+            },
+            None => {
+                ctx.report(
+                    Diagnostic::new(Code::E0202, loc, format!("`{}` cannot be used in {}", whole(), scope.context), "no event here")
+                        .with_help("event fields are only available in a task's `on EVENT where ...`"),
+                );
+                Ty::Any
+            }
+        },
+        [root, attr] if root.name == "participant" => match attr.name.as_str() {
+            "points" => Ty::Int,
+            "tier" => Ty::Str,
+            "enrolled" => Ty::Bool,
+            other => {
+                let help = suggest::did_you_mean(other, ["points", "tier", "enrolled"]).map(|h| h.replacen('`', "`participant.", 1));
+                ctx.report(
+                    Diagnostic::new(Code::E0202, loc, format!("unknown participant attribute `{other}`"), "unknown attribute")
+                        .with_help_opt(help.or_else(|| Some("a participant has `points`, `tier` and `enrolled`".into()))),
+                );
+                Ty::Any
+            }
+        },
+        _ => {
+            let root = parts.first().map_or("", |p| p.name.as_str());
+            let help = match root {
+                "user" | "event" | "participant" => format!("write `{root}.NAME` with a single name"),
+                _ => suggest::did_you_mean(root, ["user", "event", "participant"])
+                    .unwrap_or_else(|| "paths start with `user.`, `event.` or `participant.`".into()),
+            };
+            ctx.report(Diagnostic::new(Code::E0202, loc, format!("unknown attribute `{}`", whole()), "unknown").with_help(help));
+            Ty::Any
+        }
+    }
+}
+
+fn call_ty(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr]) -> Ty {
+    if name.name != "holds" {
+        ctx.report(
+            Diagnostic::new(Code::E0102, Loc::new(file, name.span), format!("unknown function `{}`", name.name), "not a function")
+                .with_help("conditions can use `holds(REWARD)`; metrics like `count(...)` belong in KPIs"),
+        );
+        return Ty::Any;
+    }
+    match args {
+        [arg] => {
+            reward_arg(ctx, file, arg, "holds");
+            Ty::Int
+        }
+        _ => {
+            ctx.report(
+                Diagnostic::new(Code::E0201, Loc::new(file, name.span), "`holds` takes one reward", "wrong number of arguments")
+                    .with_help("write `holds(coupon_20)`"),
+            );
+            Ty::Int
+        }
+    }
+}
+
+/// Resolves a reward given as a function argument (`holds(x)`, `granted(x)`), reporting
+/// `code` for an unknown one. Returns whether it resolved.
+pub fn reward_arg(ctx: &mut Ctx<'_>, file: FileId, arg: &Expr, func: &str) -> bool {
+    reward_arg_with(ctx, file, arg, func, Code::E0102)
+}
+
+/// Like [`reward_arg`], with the code to use for an unknown reward.
+pub fn reward_arg_with(ctx: &mut Ctx<'_>, file: FileId, arg: &Expr, func: &str, code: Code) -> bool {
+    match &arg.kind {
+        ExprKind::Path(p) if p.len() == 1 => {
+            let Some(id) = p.first() else { return false };
+            if ctx.syms.rewards.get(&id.name).is_some() {
+                ctx.used.rewards.insert(id.name.clone());
+                true
+            } else {
+                let help = suggest::did_you_mean(&id.name, ctx.syms.rewards.names());
+                ctx.report(Diagnostic::new(code, Loc::new(file, id.span), format!("unknown reward `{}`", id.name), "not defined").with_help_opt(help));
+                false
+            }
+        }
+        _ => {
+            ctx.report(
+                Diagnostic::new(Code::E0201, Loc::new(file, arg.span), format!("`{func}` takes the name of a reward"), "not a reward name")
+                    .with_help(format!("write `{func}(coupon_20)`")),
+            );
+            false
+        }
+    }
+}

@@ -1,0 +1,395 @@
+//! Metric expressions: KPI formulas and targets (E0601, E0602, W0603), `until`
+//! conditions and leaderboard scores.
+
+use super::exprs::{lit_ty, report_currency_at, Ty};
+use super::Ctx;
+use crate::suggest;
+use camp_dsl::ast::{BinOp, CompareOp, Expr, ExprKind, Ident, LitKind, UnOp};
+use camp_dsl::diag::{Code, Diagnostic};
+use camp_dsl::literal::Currency;
+use camp_dsl::span::{FileId, Loc, Span};
+use rust_decimal::Decimal;
+use std::fmt;
+
+/// What a metric expression measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A number of events or grants.
+    Count,
+    /// A number of distinct users.
+    Users,
+    /// An amount of money.
+    Money(Option<Currency>),
+    /// A plain number.
+    Number,
+    /// A ratio; `of_users` when users over users (can never exceed 100%).
+    Ratio {
+        /// Users over users.
+        of_users: bool,
+    },
+    /// A condition (in `until`).
+    Bool,
+    /// Unknown after an error.
+    Any,
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unit::Count => "a count",
+            Unit::Users => "a number of users",
+            Unit::Money(_) => "an amount of money",
+            Unit::Number => "a number",
+            Unit::Ratio { .. } => "a ratio",
+            Unit::Bool => "a condition",
+            Unit::Any => "a value",
+        })
+    }
+}
+
+/// Where a metric expression stands, which decides the codes of unknown names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricMode {
+    /// A KPI formula: unknown names are E0602.
+    Kpi,
+    /// An `until` condition or a leaderboard score: E0102 and E0202.
+    Other,
+}
+
+impl MetricMode {
+    fn unknown_name(self) -> Code {
+        match self {
+            MetricMode::Kpi => Code::E0602,
+            MetricMode::Other => Code::E0102,
+        }
+    }
+    fn unknown_field(self) -> Code {
+        match self {
+            MetricMode::Kpi => Code::E0602,
+            MetricMode::Other => Code::E0202,
+        }
+    }
+}
+
+const METRICS: &[&str] = &["count", "unique", "sum", "granted", "spend", "participants", "audience"];
+
+pub(super) fn check(ctx: &mut Ctx<'_>) {
+    let kpis: Vec<_> = ctx.syms.kpis.iter().copied().collect();
+    for def in kpis {
+        let k = def.node;
+        let unit = metric(ctx, def.file, &k.formula, MetricMode::Kpi);
+        target(ctx, def.file, unit, k.op, &k.target);
+    }
+}
+
+/// Checks an `until` condition over KPIs and metrics.
+pub(super) fn condition(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) {
+    let unit = metric(ctx, file, e, MetricMode::Other);
+    if unit != Unit::Bool && unit != Unit::Any {
+        ctx.report(
+            Diagnostic::new(Code::E0201, Loc::new(file, e.span), "`until` needs a condition", format!("this is {unit}"))
+                .with_help("compare a metric or KPI with a target, like `until count(checkin) >= 100_000`"),
+        );
+    }
+}
+
+/// Checks a leaderboard's `score`: `points`, `count(EVENT)` or `sum(EVENT.FIELD)`.
+pub(super) fn score(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) {
+    let ok = match &e.kind {
+        ExprKind::Path(p) => p.len() == 1 && p.first().is_some_and(|i| i.name == "points"),
+        ExprKind::Call(name, _) => matches!(name.name.as_str(), "count" | "sum"),
+        _ => false,
+    };
+    if !ok {
+        ctx.report(
+            Diagnostic::new(Code::E0201, Loc::new(file, e.span), "a leaderboard scores `points`, `count(EVENT)` or `sum(EVENT.FIELD)`", "not a score")
+                .with_help("for example `score count(invite_accepted)`"),
+        );
+        return;
+    }
+    if let ExprKind::Call(..) = e.kind {
+        let unit = metric(ctx, file, e, MetricMode::Other);
+        if let Unit::Money(_) | Unit::Count | Unit::Number | Unit::Any = unit {
+        } else {
+            ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, e.span), format!("a score must be a number, not {unit}"), "not a score"));
+        }
+    }
+}
+
+fn unknown(ctx: &mut Ctx<'_>, code: Code, file: FileId, span: Span, message: String, help: Option<String>) -> Unit {
+    ctx.report(Diagnostic::new(code, Loc::new(file, span), message, "unknown").with_help_opt(help));
+    Unit::Any
+}
+
+/// The unit of a metric expression, reporting every problem in it.
+pub(super) fn metric(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, mode: MetricMode) -> Unit {
+    match &e.kind {
+        ExprKind::Error => Unit::Any,
+        ExprKind::Paren(inner) => metric(ctx, file, inner, mode),
+        ExprKind::Lit(k) => match k {
+            LitKind::Int(_) | LitKind::Decimal(_) => Unit::Number,
+            LitKind::Percent(_) => Unit::Ratio { of_users: false },
+            LitKind::Money(m) => Unit::Money(Some(m.currency)),
+            LitKind::Invalid => Unit::Any,
+            other => {
+                ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, e.span), format!("{} cannot be used in a metric", lit_ty(other)), "not a metric"));
+                Unit::Any
+            }
+        },
+        ExprKind::Path(parts) => match parts.as_slice() {
+            [one] => bare(ctx, file, one, mode),
+            _ => {
+                let text = parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".");
+                let help = Some("metrics are `count(EVENT)`, `unique(EVENT)`, `sum(EVENT.FIELD)`, `granted(REWARD)`, `spend`, `participants` and `audience`".to_string());
+                unknown(ctx, mode.unknown_name(), file, e.span, format!("`{text}` is not a metric"), help)
+            }
+        },
+        ExprKind::Call(name, args) => call(ctx, file, name, args, mode),
+        ExprKind::Unary(UnOp::Neg, inner) => metric(ctx, file, inner, mode),
+        ExprKind::Unary(UnOp::Not, inner) => {
+            let u = metric(ctx, file, inner, mode);
+            if u != Unit::Bool && u != Unit::Any {
+                ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, inner.span), format!("`not` needs a condition, not {u}"), "not a condition"));
+            }
+            Unit::Bool
+        }
+        ExprKind::Binary(op, l, r) => {
+            let lu = metric(ctx, file, l, mode);
+            let ru = metric(ctx, file, r, mode);
+            binary(ctx, file, *op, (l, lu), (r, ru))
+        }
+        ExprKind::Str(_) | ExprKind::List(_) => {
+            ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, e.span), "text and lists cannot be used in a metric", "not a metric"));
+            Unit::Any
+        }
+    }
+}
+
+fn bare(ctx: &mut Ctx<'_>, file: FileId, id: &Ident, mode: MetricMode) -> Unit {
+    match id.name.as_str() {
+        "spend" => Unit::Money(ctx.settings.currency()),
+        "participants" | "audience" => Unit::Users,
+        name => {
+            if mode == MetricMode::Other {
+                if let Some(k) = ctx.syms.kpis.get(name).copied() {
+                    return metric_quiet(ctx, k.file, &k.node.formula);
+                }
+            }
+            let mut names: Vec<&str> = METRICS.to_vec();
+            if mode == MetricMode::Other {
+                names.extend(ctx.syms.kpis.names());
+            }
+            let help = suggest::did_you_mean(name, names.iter().copied());
+            let what = if mode == MetricMode::Other { "metric or KPI" } else { "metric" };
+            unknown(ctx, mode.unknown_name(), file, id.span, format!("unknown {what} `{name}`"), help)
+        }
+    }
+}
+
+/// The unit of a KPI formula referenced from elsewhere, without reporting twice.
+fn metric_quiet(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) -> Unit {
+    let before = ctx.diags.len();
+    let u = metric(ctx, file, e, MetricMode::Kpi);
+    ctx.diags.truncate(before);
+    u
+}
+
+fn event_arg<'a>(ctx: &mut Ctx<'a>, file: FileId, arg: &Expr, mode: MetricMode) -> Option<&'a camp_dsl::ast::EventDef> {
+    let ExprKind::Path(p) = &arg.kind else {
+        ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, arg.span), "expected the name of an event", "not an event"));
+        return None;
+    };
+    let id = p.first()?;
+    match ctx.syms.events.get(&id.name).copied() {
+        Some(def) => {
+            ctx.used.events.insert(id.name.clone());
+            Some(def.node)
+        }
+        None => {
+            let help = suggest::did_you_mean(&id.name, ctx.syms.events.names());
+            unknown(ctx, mode.unknown_name(), file, id.span, format!("unknown event `{}`", id.name), help);
+            None
+        }
+    }
+}
+
+fn call(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], mode: MetricMode) -> Unit {
+    let [arg] = args else {
+        if METRICS.contains(&name.name.as_str()) {
+            ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, name.span), format!("`{}` takes one argument", name.name), "wrong number of arguments"));
+            return Unit::Any;
+        }
+        let help = suggest::did_you_mean(&name.name, METRICS.iter().copied());
+        return unknown(ctx, mode.unknown_name(), file, name.span, format!("unknown metric `{}`", name.name), help);
+    };
+    match name.name.as_str() {
+        "count" | "unique" => {
+            if let ExprKind::Path(p) = &arg.kind {
+                if p.len() > 1 {
+                    ctx.report(
+                        Diagnostic::new(Code::E0201, Loc::new(file, arg.span), format!("`{}` takes an event, not a field", name.name), "a field")
+                            .with_help("use `sum(EVENT.FIELD)` to add up a field"),
+                    );
+                    return Unit::Any;
+                }
+            }
+            event_arg(ctx, file, arg, mode);
+            if name.name == "count" {
+                Unit::Count
+            } else {
+                Unit::Users
+            }
+        }
+        "sum" => {
+            let ExprKind::Path(p) = &arg.kind else {
+                ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, arg.span), "`sum` takes an event field like `purchase.amount`", "not a field"));
+                return Unit::Any;
+            };
+            let [ev, field] = p.as_slice() else {
+                ctx.report(
+                    Diagnostic::new(Code::E0201, Loc::new(file, arg.span), "`sum` takes an event field like `purchase.amount`", "not a field")
+                        .with_help("to count events, use `count(EVENT)`"),
+                );
+                return Unit::Any;
+            };
+            let ev_expr = Expr { kind: ExprKind::Path(vec![ev.clone()]), span: ev.span };
+            let Some(def) = event_arg(ctx, file, &ev_expr, mode) else { return Unit::Any };
+            match def.fields.iter().find(|f| f.name.name == field.name) {
+                Some(f) => match Ty::from_decl(&f.ty) {
+                    Some(Ty::Money(_)) => Unit::Money(ctx.settings.currency()),
+                    Some(Ty::Int | Ty::Decimal) => Unit::Number,
+                    _ => {
+                        ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, arg.span), format!("`{}.{}` is not a number or money, so it cannot be summed", ev.name, field.name), "not a number"));
+                        Unit::Any
+                    }
+                },
+                None => {
+                    let help = suggest::did_you_mean(&field.name, def.fields.iter().map(|f| f.name.name.as_str()))
+                        .map(|h| h.replacen('`', &format!("`{}.", ev.name), 1));
+                    unknown(ctx, mode.unknown_field(), file, arg.span, format!("the event `{}` has no field `{}`", ev.name, field.name), help)
+                }
+            }
+        }
+        "granted" => {
+            super::exprs::reward_arg_with(ctx, file, arg, "granted", mode.unknown_name());
+            Unit::Count
+        }
+        other => {
+            let help = suggest::did_you_mean(other, METRICS.iter().copied());
+            unknown(ctx, mode.unknown_name(), file, name.span, format!("unknown metric `{other}`"), help)
+        }
+    }
+}
+
+fn binary(ctx: &mut Ctx<'_>, file: FileId, op: BinOp, (l, lu): (&Expr, Unit), (r, ru): (&Expr, Unit)) -> Unit {
+    use Unit::*;
+    let mismatch = |ctx: &mut Ctx<'_>, msg: String| {
+        ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, r.span), msg, format!("this is {ru}")));
+        Any
+    };
+    match op {
+        BinOp::And | BinOp::Or => {
+            for (e, u) in [(l, lu), (r, ru)] {
+                if u != Bool && u != Any {
+                    ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, e.span), format!("`{}` joins conditions, but this is {u}", op.as_str()), "not a condition"));
+                }
+            }
+            Bool
+        }
+        BinOp::Compare(_) => {
+            let ok = match (lu, ru) {
+                (Any, _) | (_, Any) => true,
+                (Money(a), Money(b)) => {
+                    if let (Some(a), Some(b)) = (a, b) {
+                        if a != b {
+                            report_currency_at(ctx, Loc::new(file, r.span), b, a, "the other side");
+                        }
+                    }
+                    true
+                }
+                (Money(_), _) | (_, Money(_)) | (Bool, _) | (_, Bool) => false,
+                _ => true,
+            };
+            if ok {
+                Bool
+            } else {
+                mismatch(ctx, format!("cannot compare {lu} with {ru}"))
+            }
+        }
+        BinOp::In => mismatch(ctx, "`in` cannot be used with metrics".into()),
+        BinOp::Div => match (lu, ru) {
+            (Any, _) | (_, Any) => Any,
+            (Users, Users) => Ratio { of_users: true },
+            (Money(_), Money(_)) => Ratio { of_users: false },
+            (Money(c), Count | Users | Number) => Money(c),
+            (Count | Users | Number | Ratio { .. }, Count | Users | Number | Ratio { .. }) => Ratio { of_users: false },
+            _ => mismatch(ctx, format!("cannot divide {lu} by {ru}")),
+        },
+        BinOp::Mul => match (lu, ru) {
+            (Any, _) | (_, Any) => Any,
+            (Money(c), Number | Ratio { .. }) | (Number | Ratio { .. }, Money(c)) => Money(c),
+            (Bool, _) | (_, Bool) | (Money(_), _) | (_, Money(_)) => mismatch(ctx, format!("cannot multiply {lu} by {ru}")),
+            (a, Number) => a,
+            (Number, b) => b,
+            _ => Number,
+        },
+        BinOp::Add | BinOp::Sub => match (lu, ru) {
+            (Any, _) | (_, Any) => Any,
+            (Money(a), Money(_)) => Money(a),
+            (Bool, _) | (_, Bool) | (Money(_), _) | (_, Money(_)) => mismatch(ctx, format!("cannot add or subtract {lu} and {ru}")),
+            (a, b) if a == b => a,
+            _ => Number,
+        },
+    }
+}
+
+fn target(ctx: &mut Ctx<'_>, file: FileId, unit: Unit, op: CompareOp, lit: &camp_dsl::ast::Lit) {
+    let loc = Loc::new(file, lit.span);
+    let fits = match (&unit, &lit.kind) {
+        (Unit::Any, _) | (_, LitKind::Invalid) => true,
+        (Unit::Ratio { .. }, LitKind::Percent(_) | LitKind::Int(_) | LitKind::Decimal(_)) => true,
+        (Unit::Money(c), LitKind::Money(m)) => {
+            let expected = c.or(ctx.settings.currency());
+            if let Some(expected) = expected {
+                if m.currency != expected {
+                    report_currency_at(ctx, loc, m.currency, expected, "the campaign budget");
+                }
+            }
+            true
+        }
+        (Unit::Count | Unit::Users | Unit::Number, LitKind::Int(_) | LitKind::Decimal(_)) => true,
+        _ => false,
+    };
+    if !fits {
+        let want = match unit {
+            Unit::Ratio { .. } => "a percent like `20%` or a plain number like `0.5`",
+            Unit::Money(_) => "an amount of money like `5 CNY`",
+            _ => "a plain number like `1_000`",
+        };
+        ctx.report(
+            Diagnostic::new(Code::E0601, loc, format!("the formula is {unit}, but the target is {}", super::settings::lit_kind_name(&lit.kind)), "unit does not match")
+                .with_help(format!("write the target as {want}")),
+        );
+        return;
+    }
+    if let Unit::Ratio { of_users: true } = unit {
+        let ratio = match &lit.kind {
+            LitKind::Percent(p) => Some(*p / Decimal::ONE_HUNDRED),
+            LitKind::Int(n) => Some(Decimal::from(*n)),
+            LitKind::Decimal(d) => Some(*d),
+            _ => None,
+        };
+        let impossible = ratio.is_some_and(|r| match op {
+            CompareOp::Ge | CompareOp::Eq => r > Decimal::ONE,
+            CompareOp::Gt => r >= Decimal::ONE,
+            CompareOp::Lt => r <= Decimal::ZERO,
+            CompareOp::Le | CompareOp::Ne => false,
+        });
+        if impossible {
+            ctx.report(
+                Diagnostic::new(Code::W0603, loc, "this target can never be met: a share of users is between 0% and 100%", "out of reach")
+                    .with_help("a ratio of users to users is at most 100%"),
+            );
+        }
+    }
+}

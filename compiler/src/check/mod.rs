@@ -1,0 +1,89 @@
+//! Semantic checks over the collected definitions. Each submodule owns one area of
+//! the language and its diagnostic codes; all of them report every problem they find.
+
+mod exprs;
+mod kpis;
+mod phases;
+mod rewards;
+mod settings;
+mod templates;
+mod usage;
+
+pub use exprs::Ty;
+pub use phases::PhaseWindow;
+pub use settings::Settings;
+
+use crate::load::Program;
+use crate::symbols::{self, Symbols};
+use camp_dsl::diag::{Code, Diagnostic};
+use camp_dsl::span::{FileId, Loc, Span};
+use std::collections::HashSet;
+
+/// Names referenced anywhere, for the "defined and never used" check.
+#[derive(Debug, Default)]
+pub struct Used {
+    /// Rewards granted, drawn, held or counted.
+    pub rewards: HashSet<String>,
+    /// Messages sent.
+    pub messages: HashSet<String>,
+    /// Events counted, scored or measured.
+    pub events: HashSet<String>,
+    /// Segments referenced.
+    pub segments: HashSet<String>,
+    /// Messages sent somewhere `reward.*` has no value (not by a task that grants).
+    pub messages_without_reward: HashSet<String>,
+}
+
+/// Everything the checks share.
+pub struct Ctx<'a> {
+    /// The loaded files.
+    pub program: &'a Program,
+    /// The definitions.
+    pub syms: Symbols<'a>,
+    /// Diagnostics so far.
+    pub diags: Vec<Diagnostic>,
+    /// The campaign settings, validated.
+    pub settings: Settings,
+    /// What is referenced.
+    pub used: Used,
+}
+
+impl Ctx<'_> {
+    /// Reports a diagnostic.
+    pub fn report(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// Reports a diagnostic with a primary label only.
+    pub fn error(&mut self, code: Code, file: FileId, span: Span, message: impl Into<String>, label: impl Into<String>) {
+        self.diags.push(Diagnostic::new(code, Loc::new(file, span), message, label));
+    }
+}
+
+/// What a check produced besides diagnostics: the validated settings and phase windows.
+#[derive(Debug, Clone)]
+pub struct CheckedCampaign {
+    /// The campaign settings.
+    pub settings: Settings,
+    /// Each phase's computed window, in order (`None` where it could not be computed).
+    pub windows: Vec<Option<PhaseWindow>>,
+}
+
+/// Runs every check on a loaded program.
+pub fn run(program: &Program) -> (Vec<Diagnostic>, CheckedCampaign) {
+    let mut diags = program.diagnostics.clone();
+    let syms = symbols::collect(program, &mut diags);
+    let mut ctx = Ctx { program, syms, diags, settings: Settings::default(), used: Used::default() };
+    settings::check(&mut ctx);
+    rewards::check(&mut ctx);
+    exprs::check_declarations(&mut ctx);
+    exprs::check_segments(&mut ctx);
+    let windows = phases::check(&mut ctx);
+    templates::check(&mut ctx);
+    kpis::check(&mut ctx);
+    usage::check(&mut ctx);
+    let mut diags = ctx.diags;
+    diags.sort_by_key(|d| (d.primary.loc.file, d.primary.loc.span.start, d.code));
+    diags.dedup();
+    (diags, CheckedCampaign { settings: ctx.settings, windows })
+}

@@ -1,0 +1,470 @@
+//! Phases and their statements: windows in UTC from the campaign time zone (E0301,
+//! W0304), tasks, streaks (E0302), leaderboards and awards (E0303, E0405), goals,
+//! sends (W0305, W0702), grants and `on birthday` (E0801).
+
+use super::exprs::{self, Scope};
+use super::kpis;
+use super::settings::type_error;
+use super::Ctx;
+use crate::suggest;
+use camp_dsl::ast::*;
+use camp_dsl::diag::{Code, Diagnostic};
+use camp_dsl::literal::DateTimeLit;
+use camp_dsl::span::{FileId, Loc, Span};
+use chrono::{DateTime, Days, LocalResult, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// A phase's window, half-open `[start, end)`, in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PhaseWindow {
+    /// When it starts.
+    pub start: DateTime<Utc>,
+    /// When it ends.
+    pub end: DateTime<Utc>,
+}
+
+/// A local wall-clock time in `tz` as UTC. In a DST gap the time moves forward by the
+/// gap; in an overlap the earlier instant is taken.
+pub fn local_to_utc(tz: Tz, t: NaiveDateTime) -> DateTime<Utc> {
+    let mut probe = t;
+    for _ in 0..4 {
+        match tz.from_local_datetime(&probe) {
+            LocalResult::Single(d) => return d.with_timezone(&Utc),
+            LocalResult::Ambiguous(a, _) => return a.with_timezone(&Utc),
+            LocalResult::None => probe += TimeDelta::minutes(30),
+        }
+    }
+    Utc.from_utc_datetime(&t)
+}
+
+/// `start` plus a duration: calendar days in `tz`, then elapsed minutes.
+pub fn add_duration(tz: Tz, start: DateTime<Utc>, d: camp_dsl::literal::Duration) -> DateTime<Utc> {
+    let local = start.with_timezone(&tz).naive_local();
+    let moved = local.checked_add_days(Days::new(u64::from(d.days))).unwrap_or(local);
+    let base = if d.days == 0 { start } else { local_to_utc(tz, moved) };
+    base + TimeDelta::minutes(i64::from(d.minutes))
+}
+
+/// How many local calendar days `[start, end)` touches.
+pub fn calendar_days(tz: Tz, w: &PhaseWindow) -> i64 {
+    let first = w.start.with_timezone(&tz).date_naive();
+    let last = (w.end - TimeDelta::seconds(1)).with_timezone(&tz).date_naive();
+    (last - first).num_days() + 1
+}
+
+fn datetime(ctx: &mut Ctx<'_>, file: FileId, lit: &Lit, tz: Option<Tz>) -> Option<DateTime<Utc>> {
+    match (&lit.kind, tz) {
+        (LitKind::DateTime(DateTimeLit::Fixed(d)), _) => Some(d.with_timezone(&Utc)),
+        (LitKind::DateTime(DateTimeLit::Local(d)), Some(tz)) => Some(local_to_utc(tz, *d)),
+        (LitKind::Date(d), Some(tz)) => Some(local_to_utc(tz, d.and_time(NaiveTime::MIN))),
+        (LitKind::DateTime(_) | LitKind::Date(_) | LitKind::Invalid, _) => None,
+        (other, _) => {
+            type_error(ctx, file, lit.span, "a phase window", "a date and time like `2027-05-01T10:00`", other);
+            None
+        }
+    }
+}
+
+pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
+    let phases: Vec<_> = ctx.syms.phases.iter().copied().collect();
+    let tz = ctx.settings.tz;
+    let mut windows: Vec<Option<PhaseWindow>> = Vec::new();
+    let mut prev: Option<(PhaseWindow, Loc, &str)> = None;
+    let mut cursor = ctx.settings.start;
+    for def in &phases {
+        let p = def.node;
+        let window = match &p.timing {
+            PhaseTiming::For(lit) => match &lit.kind {
+                LitKind::Duration(d) if d.is_zero() => {
+                    ctx.report(
+                        Diagnostic::new(Code::E0301, def.loc(), format!("the phase `{}` has zero length", p.name.name), "zero length")
+                            .with_help("give it a duration like `for 5d`"),
+                    );
+                    None
+                }
+                LitKind::Duration(d) => match (cursor, tz) {
+                    (Some(start), Some(tz)) => Some(PhaseWindow { start, end: add_duration(tz, start, *d) }),
+                    _ => None,
+                },
+                LitKind::Invalid => None,
+                other => {
+                    type_error(ctx, def.file, lit.span, "a phase's length", "a duration like `14d`", other);
+                    None
+                }
+            },
+            PhaseTiming::Window(a, b) => {
+                let start = datetime(ctx, def.file, a, tz);
+                let end = datetime(ctx, def.file, b, tz);
+                match (start, end) {
+                    (Some(start), Some(end)) if end <= start => {
+                        let what = if end == start { "has zero length" } else { "ends before it starts" };
+                        ctx.report(
+                            Diagnostic::new(Code::E0301, def.loc(), format!("the phase `{}` {what}", p.name.name), what.to_string())
+                                .with_label(Loc::new(def.file, b.span), "ends here")
+                                .with_help("the `to` time must come after the `from` time"),
+                        );
+                        None
+                    }
+                    (Some(start), Some(end)) => Some(PhaseWindow { start, end }),
+                    _ => None,
+                }
+            }
+        };
+        if let (Some(w), Some((pw, ploc, pname))) = (window, prev) {
+            if w.start < pw.end {
+                ctx.report(
+                    Diagnostic::new(Code::E0301, def.loc(), format!("the phase `{}` starts before `{pname}` ends", p.name.name), "overlaps the phase before")
+                        .with_label(ploc, "this phase is still running")
+                        .with_help("phases run one after another in the order written: move its window after the previous phase, or reorder the phases"),
+                );
+            } else if w.start > pw.end {
+                let tzname = tz.map_or(String::new(), |t| t.name().to_string());
+                let at = tz.map_or_else(|| pw.end.to_rfc3339(), |t| pw.end.with_timezone(&t).format("%Y-%m-%d %H:%M").to_string());
+                ctx.report(
+                    Diagnostic::new(Code::W0304, def.loc(), format!("a gap before the phase `{}`: nothing runs from {at} {tzname} until it starts", p.name.name), "starts after a gap")
+                        .with_label(ploc, "the previous phase ends here")
+                        .with_help("events in a gap are rejected as `outside`; start this phase when the previous one ends"),
+                );
+            }
+        }
+        if let Some(w) = window {
+            prev = Some((w, def.loc(), p.name.name.as_str()));
+            cursor = Some(w.end);
+        } else if matches!(p.timing, PhaseTiming::For(_)) {
+            cursor = None;
+        }
+        windows.push(window);
+    }
+
+    let enrolls: Vec<bool> = phases.iter().map(|d| can_enroll(ctx, d.node)).collect();
+    let mut award_ranges: HashMap<String, Vec<(i64, i64, Loc)>> = HashMap::new();
+    for (i, def) in phases.iter().enumerate() {
+        let window = windows.get(i).copied().flatten();
+        let enrolled_by_now = enrolls.iter().take(i + 1).any(|b| *b);
+        let enrolls_here = enrolls.get(i).copied().unwrap_or(false);
+        if let Some(u) = &def.node.until {
+            until(ctx, def.file, u);
+        }
+        for stmt in &def.node.stmts {
+            match &stmt.kind {
+                PhaseStmtKind::Task(t) => task(ctx, def.file, t, window),
+                PhaseStmtKind::Leaderboard(l) => leaderboard(ctx, def.file, l),
+                PhaseStmtKind::Award(a) => award(ctx, def.file, i, a, &mut award_ranges),
+                PhaseStmtKind::Goal(g) => {
+                    let scope = Scope { event: None, context: "a goal" };
+                    exprs::check_condition(ctx, def.file, &g.condition, &scope);
+                    reward_ref(ctx, def.file, &g.reward);
+                }
+                PhaseStmtKind::Send(s) => send(ctx, def.file, &def.node.name.name, s, enrolled_by_now, enrolls_here),
+                PhaseStmtKind::Grant(g) => {
+                    reward_ref(ctx, def.file, &g.reward);
+                }
+            }
+        }
+    }
+    windows
+}
+
+/// Whether anyone can enroll during phase `p`: a task counts an event that enrolls, or
+/// a leaderboard scores one.
+fn can_enroll(ctx: &Ctx<'_>, p: &PhaseDef) -> bool {
+    p.stmts.iter().any(|s| match &s.kind {
+        PhaseStmtKind::Task(t) => t.stmts.iter().any(|st| matches!(st, TaskStmt::On { event, .. } if event.name != "birthday" && event.name != "enroll")),
+        PhaseStmtKind::Leaderboard(_) => true,
+        _ => false,
+    }) || ctx.syms.events.is_empty()
+}
+
+fn until(ctx: &mut Ctx<'_>, file: FileId, u: &Until) {
+    match u {
+        Until::BudgetExhausted(span) => {
+            if ctx.settings.budget.is_none() && ctx.syms.campaign.is_some() {
+                ctx.report(
+                    Diagnostic::new(Code::E0104, Loc::new(file, *span), "`until budget exhausted`, but the campaign has no `budget`", "no budget to exhaust")
+                        .with_help("add `budget 10_000 CNY` to the campaign block, or remove the `until`"),
+                );
+            }
+        }
+        Until::Condition(e) => kpis::condition(ctx, file, e),
+    }
+}
+
+/// Resolves a reward name, reporting E0102 with a suggestion.
+pub(super) fn reward_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident) -> bool {
+    if ctx.syms.rewards.get(&id.name).is_some() {
+        ctx.used.rewards.insert(id.name.clone());
+        return true;
+    }
+    let help = suggest::did_you_mean(&id.name, ctx.syms.rewards.names());
+    ctx.report(Diagnostic::new(Code::E0102, Loc::new(file, id.span), format!("unknown reward `{}`", id.name), "not defined").with_help_opt(help));
+    false
+}
+
+fn message_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident, with_reward: bool) {
+    if ctx.syms.messages.get(&id.name).is_some() {
+        ctx.used.messages.insert(id.name.clone());
+        if !with_reward {
+            ctx.used.messages_without_reward.insert(id.name.clone());
+        }
+        return;
+    }
+    let help = suggest::did_you_mean(&id.name, ctx.syms.messages.names());
+    ctx.report(Diagnostic::new(Code::E0102, Loc::new(file, id.span), format!("unknown message `{}`", id.name), "not defined").with_help_opt(help));
+}
+
+fn positive(ctx: &mut Ctx<'_>, file: FileId, lit: &Lit, what: &str) -> Option<i64> {
+    match &lit.kind {
+        LitKind::Int(n) if *n >= 1 => Some(*n),
+        LitKind::Invalid => None,
+        LitKind::Int(_) => {
+            ctx.report(
+                Diagnostic::new(Code::E0201, Loc::new(file, lit.span), format!("{what} must be at least 1"), "zero or negative")
+                    .with_help("write a whole number of at least 1"),
+            );
+            None
+        }
+        other => {
+            type_error(ctx, file, lit.span, what, "a whole number", other);
+            None
+        }
+    }
+}
+
+fn task(ctx: &mut Ctx<'_>, file: FileId, t: &TaskDef, window: Option<PhaseWindow>) {
+    let grants = t.stmts.iter().any(|s| matches!(s, TaskStmt::Grant { .. }));
+    let mut on_seen: Option<Span> = None;
+    let mut limits: HashMap<&'static str, Span> = HashMap::new();
+    for s in &t.stmts {
+        match s {
+            TaskStmt::On { keyword, event, filter } => {
+                if let Some(first) = on_seen {
+                    ctx.report(
+                        Diagnostic::new(Code::E0101, Loc::new(file, *keyword), format!("the task `{}` has two `on` lines", t.name.name), "second `on`")
+                            .with_label(Loc::new(file, first), "first `on`")
+                            .with_help("a task counts one event type; split it into two tasks"),
+                    );
+                    continue;
+                }
+                on_seen = Some(*keyword);
+                let ev = on_event(ctx, file, event);
+                if let Some(f) = filter {
+                    let scope = Scope { event: ev, context: "a task's `where`" };
+                    exprs::check_condition(ctx, file, f, &scope);
+                }
+            }
+            TaskStmt::Limit { keyword, count, period, .. } => {
+                let name = match period {
+                    Period::Day => "day",
+                    Period::User => "user",
+                    Period::Phase => "phase",
+                };
+                if let Some(first) = limits.insert(name, *keyword) {
+                    ctx.report(
+                        Diagnostic::new(Code::E0101, Loc::new(file, *keyword), format!("the task `{}` has two limits per {name}", t.name.name), "second limit")
+                            .with_label(Loc::new(file, first), "first limit")
+                            .with_help("keep one of them"),
+                    );
+                }
+                positive(ctx, file, count, "a limit");
+            }
+            TaskStmt::Grant { reward, .. } => {
+                reward_ref(ctx, file, reward);
+            }
+            TaskStmt::Streak { keyword, days, reward } => {
+                if let (Some(n), Some(w), Some(tz)) = (positive(ctx, file, days, "a streak"), window, ctx.settings.tz) {
+                    let available = calendar_days(tz, &w);
+                    if n > available {
+                        ctx.report(
+                            Diagnostic::new(Code::E0302, Loc::new(file, *keyword), format!("a {n}-day streak can never happen in a phase of {available} days"), "too long for its phase")
+                                .with_help(format!("shorten the streak to at most {available} days, or lengthen the phase")),
+                        );
+                    }
+                }
+                reward_ref(ctx, file, reward);
+            }
+            TaskStmt::After { count, reward, .. } => {
+                positive(ctx, file, count, "`after`");
+                reward_ref(ctx, file, reward);
+            }
+            TaskStmt::Send { message, .. } => message_ref(ctx, file, message, grants),
+        }
+    }
+    if on_seen.is_none() {
+        ctx.report(
+            Diagnostic::new(Code::E0104, Loc::new(file, t.name.span), format!("the task `{}` has no `on` line", t.name.name), "which event does it count?")
+                .with_help("add `on EVENT`, like `on checkin`"),
+        );
+    }
+}
+
+/// Resolves the event of `on EVENT`, returning its definition for declared events.
+fn on_event<'a>(ctx: &mut Ctx<'a>, file: FileId, event: &Ident) -> Option<&'a EventDef> {
+    match event.name.as_str() {
+        "enroll" => None,
+        "birthday" => {
+            let ok = ctx
+                .syms
+                .attrs
+                .get("birthday")
+                .is_some_and(|a| matches!(&a.node.ty, TypeRef::Named(i) if i.name == "date"));
+            if !ok {
+                ctx.report(
+                    Diagnostic::new(Code::E0801, Loc::new(file, event.span), "`on birthday` needs a `birthday: date` user attribute", "no birthday known")
+                        .with_help("declare it: `user { birthday: date }`"),
+                );
+            }
+            None
+        }
+        name => match ctx.syms.events.get(name) {
+            Some(def) => {
+                ctx.used.events.insert(name.to_string());
+                Some(def.node)
+            }
+            None => {
+                let names: Vec<&str> = ctx.syms.events.names().chain(["enroll", "birthday"]).collect();
+                let help = suggest::did_you_mean(name, names);
+                ctx.report(
+                    Diagnostic::new(Code::E0102, Loc::new(file, event.span), format!("unknown event `{name}`"), "not defined")
+                        .with_help_opt(help.or_else(|| Some(format!("declare it: `event {name} {{}}`")))),
+                );
+                None
+            }
+        },
+    }
+}
+
+fn leaderboard(ctx: &mut Ctx<'_>, file: FileId, l: &LeaderboardDef) {
+    match &l.score {
+        Some(e) => kpis::score(ctx, file, e),
+        None => ctx.report(
+            Diagnostic::new(Code::E0104, Loc::new(file, l.name.span), format!("the leaderboard `{}` has no `score`", l.name.name), "what does it rank?")
+                .with_help("add `score count(EVENT)`, `score sum(EVENT.FIELD)` or `score points`"),
+        ),
+    }
+    if let Some(show) = &l.show {
+        positive(ctx, file, show, "`show top`");
+    }
+}
+
+fn award(ctx: &mut Ctx<'_>, file: FileId, phase: usize, a: &AwardStmt, ranges: &mut HashMap<String, Vec<(i64, i64, Loc)>>) {
+    reward_ref(ctx, file, &a.reward);
+    let Some(lb) = ctx.syms.leaderboards.get(&a.leaderboard.name).copied() else {
+        let help = suggest::did_you_mean(&a.leaderboard.name, ctx.syms.leaderboards.names());
+        ctx.report(
+            Diagnostic::new(Code::E0102, Loc::new(file, a.leaderboard.span), format!("unknown leaderboard `{}`", a.leaderboard.name), "not defined")
+                .with_help_opt(help),
+        );
+        return;
+    };
+    if lb.phase >= phase {
+        let when = if lb.phase == phase { "in this same phase" } else { "in a later phase" };
+        ctx.report(
+            Diagnostic::new(Code::E0303, Loc::new(file, a.leaderboard.span), format!("the leaderboard `{}` is still open when this award fires", a.leaderboard.name), format!("scored {when}"))
+                .with_label(lb.loc(), "the leaderboard is defined here")
+                .with_help("awards fire when their phase starts: put the award in a phase after the leaderboard's"),
+        );
+    }
+    let from = match &a.from.kind {
+        LitKind::Int(n) => *n,
+        _ => return,
+    };
+    let to = match a.to.as_ref().map(|l| &l.kind) {
+        None => from,
+        Some(LitKind::Int(n)) => *n,
+        Some(_) => return,
+    };
+    let loc = Loc::new(file, a.range_span);
+    if from < 1 || to < from {
+        ctx.report(
+            Diagnostic::new(Code::E0405, loc, format!("`{from}..{to}` is not a range of ranks"), "invalid ranks")
+                .with_help("ranks start at 1, and a range goes from the better rank to the worse, like `2..10`"),
+        );
+        return;
+    }
+    let show = match lb.node.show.as_ref().map(|l| &l.kind) {
+        Some(LitKind::Int(n)) => Some(*n),
+        _ => None,
+    };
+    if let Some(n) = show {
+        if to > n {
+            ctx.report(
+                Diagnostic::new(Code::E0405, loc, format!("rank {to} is beyond the leaderboard `{}`, which shows the top {n}", lb.name.name), "beyond the leaderboard")
+                    .with_label(lb.loc(), format!("shows the top {n}"))
+                    .with_help(format!("award ranks up to {n}, or raise `show top`")),
+            );
+        }
+    }
+    let list = ranges.entry(lb.name.name.clone()).or_default();
+    if let Some((pf, pt, ploc)) = list.iter().find(|(pf, pt, _)| from <= *pt && *pf <= to) {
+        let d = Diagnostic::new(Code::E0405, loc, format!("ranks {from}..{to} overlap ranks {pf}..{pt} already awarded"), "overlapping ranks")
+            .with_label(*ploc, "awarded here")
+            .with_help("each rank gets one award: make the ranges disjoint");
+        ctx.report(d);
+    }
+    list.push((from, to, loc));
+}
+
+fn send(ctx: &mut Ctx<'_>, file: FileId, phase: &str, s: &SendStmt, enrolled_by_now: bool, enrolls_here: bool) {
+    message_ref(ctx, file, &s.message, false);
+    match &s.trigger {
+        SendTrigger::At { time, .. } => match &time.kind {
+            LitKind::Time(t) => {
+                if ctx.settings.is_quiet(*t) {
+                    let (a, b) = ctx.settings.quiet.unwrap_or_default();
+                    ctx.report(
+                        Diagnostic::new(
+                            Code::W0305,
+                            Loc::new(file, time.span),
+                            format!("{} is inside the quiet hours {}..{}, so this send is always deferred", t.format("%H:%M"), a.format("%H:%M"), b.format("%H:%M")),
+                            "in the quiet hours",
+                        )
+                        .with_help(format!("send it at {} or later, before {}", b.format("%H:%M"), a.format("%H:%M"))),
+                    );
+                }
+            }
+            LitKind::Invalid => {}
+            other => type_error(ctx, file, time.span, "`at`", "a time of day like `20:00`", other),
+        },
+        SendTrigger::Inactive(lit) => match &lit.kind {
+            LitKind::Duration(d) if !d.is_zero() => {}
+            LitKind::Duration(_) => ctx.error(Code::E0201, file, lit.span, "`after ... inactive` needs a duration over zero", "zero"),
+            LitKind::Invalid => {}
+            other => type_error(ctx, file, lit.span, "`after ... inactive`", "a duration like `2d`", other),
+        },
+        SendTrigger::OnEnter(_) | SendTrigger::OnEnroll(_) => {}
+    }
+    let to_participants = match &s.to {
+        None => true,
+        Some(r) if r.name == "participants" => true,
+        Some(r) if r.name == "audience" => false,
+        Some(r) => {
+            if ctx.syms.segments.get(&r.name).is_some() {
+                ctx.used.segments.insert(r.name.clone());
+            } else {
+                let names: Vec<&str> = ["audience", "participants"].into_iter().chain(ctx.syms.segments.names()).collect();
+                let help = suggest::did_you_mean(&r.name, names);
+                ctx.report(
+                    Diagnostic::new(Code::E0102, Loc::new(file, r.span), format!("unknown recipients `{}`", r.name), "not `audience`, `participants` or a segment")
+                        .with_help_opt(help),
+                );
+            }
+            false
+        }
+    };
+    let never = match s.trigger {
+        SendTrigger::OnEnroll(_) => !enrolls_here,
+        _ => !enrolled_by_now,
+    };
+    if to_participants && never {
+        let why = match s.trigger {
+            SendTrigger::OnEnroll(_) => format!("no one enrolls during `{phase}`: it has no task or leaderboard that counts an event"),
+            _ => format!("no one can have enrolled by `{phase}`: participants enroll through a task or leaderboard, and none comes before it"),
+        };
+        ctx.report(
+            Diagnostic::new(Code::W0702, Loc::new(file, s.message.span), format!("`{}` goes to participants, but {why}", s.message.name), "no participants yet")
+                .with_help("send it `to audience`, or move it to a phase where people have enrolled"),
+        );
+    }
+}

@@ -1,0 +1,265 @@
+//! Rewards: properties and their types, stock and `per_user` (E0402), draw weights
+//! (E0401), unbounded liability (E0403) and the worst-case spend against the budget
+//! (W0404).
+
+use super::exprs::report_currency_at;
+use super::settings::type_error;
+use super::Ctx;
+use crate::suggest;
+use camp_dsl::ast::{LitKind, PropValue, RewardDef, RewardKind};
+use camp_dsl::diag::{Code, Diagnostic};
+use camp_dsl::literal::Money;
+use camp_dsl::span::{FileId, Loc, Span};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+/// A reward's properties, validated.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Props {
+    pub stock: Option<i64>,
+    pub per_user: Option<i64>,
+    pub value: Option<Money>,
+    pub cost: Option<Money>,
+}
+
+pub(super) fn check(ctx: &mut Ctx<'_>) {
+    let rewards: Vec<_> = ctx.syms.rewards.iter().copied().collect();
+    let mut worst = Decimal::ZERO;
+    let mut worst_parts: Vec<(String, Decimal)> = Vec::new();
+    for def in &rewards {
+        let r = def.node;
+        let props = props(ctx, def.file, r);
+        let monetary = props.value.or(props.cost);
+        match &r.kind {
+            RewardKind::Points(lit) => match &lit.kind {
+                LitKind::Int(n) if *n > 0 => {}
+                LitKind::Int(_) => ctx.error(Code::E0402, def.file, lit.span, "a points reward must give more than zero points", "zero or negative"),
+                LitKind::Invalid => {}
+                other => type_error(ctx, def.file, lit.span, "points", "a whole number like `10`", other),
+            },
+            RewardKind::Coupon if props.value.is_none() && !has_prop(r, "value") => ctx.report(
+                Diagnostic::new(Code::E0104, def.loc(), format!("the coupon `{}` has no `value`", r.name.name), "value missing")
+                    .with_help(format!("give its face value: `reward {} = coupon {{ value 20 CNY }}`", r.name.name)),
+            ),
+            RewardKind::Draw(entries) => draw(ctx, def.file, r, entries),
+            _ => {}
+        }
+        if let Some(m) = monetary {
+            match props.stock {
+                Some(stock) => {
+                    let total = m.amount * Decimal::from(stock);
+                    worst += total;
+                    worst_parts.push((r.name.name.clone(), total));
+                }
+                None if ctx.settings.budget.is_none() => ctx.report(
+                    Diagnostic::new(
+                        Code::E0403,
+                        def.loc(),
+                        format!("`{}` is worth {m} with no stock limit, and the campaign has no budget", r.name.name),
+                        "unbounded liability",
+                    )
+                    .with_help("give it a `stock`, or give the campaign a `budget` that caps all spend"),
+                ),
+                None => {}
+            }
+        }
+    }
+    tiers(ctx);
+    if let Some((budget, loc)) = ctx.settings.budget {
+        if worst > budget.amount {
+            worst_parts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let biggest: Vec<String> = worst_parts
+                .iter()
+                .take(3)
+                .map(|(n, v)| format!("`{n}` {}", Money { amount: *v, currency: budget.currency }))
+                .collect();
+            let over = Money { amount: worst - budget.amount, currency: budget.currency };
+            let total = Money { amount: worst, currency: budget.currency };
+            ctx.report(
+                Diagnostic::new(Code::W0404, loc, format!("if every stock is granted, rewards cost {total}: {over} over the budget of {budget}"), format!("{over} short in the worst case"))
+                    .with_help(format!("largest: {}; lower stocks or values, or raise the budget (grants beyond it will be denied)", biggest.join(", "))),
+            );
+        }
+    }
+}
+
+fn has_prop(r: &RewardDef, key: &str) -> bool {
+    r.props.iter().any(|p| p.key.name == key)
+}
+
+fn kind_name(k: &RewardKind) -> &'static str {
+    match k {
+        RewardKind::Points(_) => "points",
+        RewardKind::Coupon => "coupon",
+        RewardKind::Item(_) => "item",
+        RewardKind::Badge(_) => "badge",
+        RewardKind::Draw(_) => "draw",
+    }
+}
+
+/// Validates the properties of one reward.
+pub(super) fn props(ctx: &mut Ctx<'_>, file: FileId, r: &RewardDef) -> Props {
+    let mut out = Props::default();
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    let mut per_user_span = None;
+    let kind = kind_name(&r.kind);
+    for p in &r.props {
+        if let Some(first) = seen.insert(p.key.name.as_str(), p.key.span) {
+            ctx.report(crate::symbols::duplicate("property", &p.key.name, Loc::new(file, p.key.span), Loc::new(file, first)));
+            continue;
+        }
+        let allowed = match &p.value {
+            PropValue::Value(_) | PropValue::Expires(_) => matches!(r.kind, RewardKind::Coupon),
+            PropValue::Cost(_) => matches!(r.kind, RewardKind::Item(_)),
+            _ => true,
+        };
+        if !allowed {
+            let valid: &[&str] = match r.kind {
+                RewardKind::Coupon => &["stock", "per_user", "label", "value", "expires"],
+                RewardKind::Item(_) => &["stock", "per_user", "label", "cost"],
+                _ => &["stock", "per_user", "label"],
+            };
+            ctx.report(
+                Diagnostic::new(Code::E0001, Loc::new(file, p.key.span), format!("a {kind} has no `{}` property", p.key.name), "not allowed here")
+                    .with_help(format!("a {kind} takes: {}", valid.join(", "))),
+            );
+            continue;
+        }
+        match &p.value {
+            PropValue::Stock(lit) => out.stock = positive_int(ctx, file, lit, "the stock"),
+            PropValue::PerUser(lit) => {
+                out.per_user = positive_int(ctx, file, lit, "`per_user`");
+                per_user_span = Some(lit.span);
+            }
+            PropValue::Label(_) => {}
+            PropValue::Value(lit) => out.value = money(ctx, file, lit, "a coupon's value"),
+            PropValue::Cost(lit) => out.cost = money(ctx, file, lit, "an item's cost"),
+            PropValue::Expires(lit) => match &lit.kind {
+                LitKind::Duration(d) if !d.is_zero() => {}
+                LitKind::Duration(_) => ctx.error(Code::E0402, file, lit.span, "a coupon cannot expire immediately", "zero duration"),
+                LitKind::Invalid => {}
+                other => type_error(ctx, file, lit.span, "`expires`", "a duration like `14d`", other),
+            },
+        }
+    }
+    if let (Some(per_user), Some(stock), Some(span)) = (out.per_user, out.stock, per_user_span) {
+        if per_user > stock {
+            ctx.report(
+                Diagnostic::new(Code::E0402, Loc::new(file, span), format!("`per_user {per_user}` is more than the whole stock of {stock}"), "over the stock")
+                    .with_help(format!("lower `per_user` to at most {stock}, or raise the stock")),
+            );
+        }
+    }
+    if matches!(r.kind, RewardKind::Badge(_)) && out.per_user.is_some_and(|n| n > 1) {
+        if let Some(span) = per_user_span {
+            ctx.report(
+                Diagnostic::new(Code::E0402, Loc::new(file, span), "a badge is held at most once per participant", "more than one")
+                    .with_help("remove `per_user`, or use `per_user 1`"),
+            );
+        }
+    }
+    out
+}
+
+fn positive_int(ctx: &mut Ctx<'_>, file: FileId, lit: &camp_dsl::ast::Lit, what: &str) -> Option<i64> {
+    match &lit.kind {
+        LitKind::Int(n) if *n > 0 => Some(*n),
+        LitKind::Int(n) => {
+            ctx.report(
+                Diagnostic::new(Code::E0402, Loc::new(file, lit.span), format!("{what} must be more than zero, not {n}"), "zero or negative")
+                    .with_help("remove the reward if none should be granted"),
+            );
+            None
+        }
+        LitKind::Invalid => None,
+        other => {
+            type_error(ctx, file, lit.span, what, "a whole number like `1_000`", other);
+            None
+        }
+    }
+}
+
+fn money(ctx: &mut Ctx<'_>, file: FileId, lit: &camp_dsl::ast::Lit, what: &str) -> Option<Money> {
+    match &lit.kind {
+        LitKind::Money(m) if m.amount > Decimal::ZERO => {
+            if let Some(c) = ctx.settings.currency() {
+                if m.currency != c {
+                    report_currency_at(ctx, Loc::new(file, lit.span), m.currency, c, "the campaign budget");
+                    return None;
+                }
+            }
+            Some(*m)
+        }
+        LitKind::Money(m) => {
+            ctx.report(Diagnostic::new(Code::E0402, Loc::new(file, lit.span), format!("{what} must be more than zero, not {m}"), "zero or negative"));
+            None
+        }
+        LitKind::Invalid => None,
+        other => {
+            type_error(ctx, file, lit.span, what, "an amount of money like `20 CNY`", other);
+            None
+        }
+    }
+}
+
+fn draw(ctx: &mut Ctx<'_>, file: FileId, r: &RewardDef, entries: &[camp_dsl::ast::DrawEntry]) {
+    let mut total = Decimal::ZERO;
+    for e in entries {
+        match &e.weight.kind {
+            LitKind::Percent(p) if *p > Decimal::ZERO => total += *p,
+            LitKind::Percent(_) => ctx.error(Code::E0402, file, e.weight.span, "a draw weight must be more than 0%", "zero or negative"),
+            LitKind::Invalid => {}
+            other => type_error(ctx, file, e.weight.span, "a draw weight", "a percent like `30%`", other),
+        }
+        match ctx.syms.rewards.get(&e.reward.name) {
+            Some(won) => {
+                ctx.used.rewards.insert(e.reward.name.clone());
+                if matches!(won.node.kind, RewardKind::Draw(_)) {
+                    ctx.report(
+                        Diagnostic::new(Code::E0201, Loc::new(file, e.reward.span), format!("`{}` is itself a draw", e.reward.name), "a draw inside a draw")
+                            .with_help("a draw is over points, coupons, items or badges"),
+                    );
+                }
+            }
+            None => {
+                let help = suggest::did_you_mean(&e.reward.name, ctx.syms.rewards.names());
+                ctx.report(Diagnostic::new(Code::E0102, Loc::new(file, e.reward.span), format!("unknown reward `{}`", e.reward.name), "not defined").with_help_opt(help));
+            }
+        }
+    }
+    if total > Decimal::ONE_HUNDRED {
+        ctx.report(
+            Diagnostic::new(Code::E0401, Loc::new(file, r.name.span), format!("the weights of `{}` add up to {}%", r.name.name, total.normalize()), "over 100%")
+                .with_help(format!("lower them by {}% in all; below 100% the rest wins nothing", (total - Decimal::ONE_HUNDRED).normalize())),
+        );
+    }
+}
+
+/// Tiers: thresholds are whole numbers of points, rising; tier rewards exist.
+fn tiers(ctx: &mut Ctx<'_>) {
+    let tiers: Vec<_> = ctx.syms.tiers.iter().copied().collect();
+    let mut last: Option<(i64, Loc)> = None;
+    for t in tiers {
+        if let Some(r) = &t.node.reward {
+            super::phases::reward_ref(ctx, t.file, r);
+        }
+        let lit = &t.node.threshold;
+        match &lit.kind {
+            LitKind::Int(n) if *n >= 0 => {
+                if let Some((prev, prev_loc)) = last {
+                    if *n <= prev {
+                        ctx.report(
+                            Diagnostic::new(Code::E0201, Loc::new(t.file, lit.span), format!("tier `{}` needs more points than the tier before it ({prev})", t.name.name), "not above the previous tier")
+                                .with_label(prev_loc, "the previous tier")
+                                .with_help("list tiers from the lowest threshold to the highest"),
+                        );
+                    }
+                }
+                last = Some((*n, Loc::new(t.file, lit.span)));
+            }
+            LitKind::Int(_) => ctx.error(Code::E0201, t.file, lit.span, "a tier threshold cannot be negative", "negative"),
+            LitKind::Invalid => {}
+            other => type_error(ctx, t.file, lit.span, "a tier threshold", "a whole number of points", other),
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! Messages: channels, a body (and subject) per campaign locale (E0503), template
+//! syntax (E0501), variables and filters (E0502), SMS length (W0504). Template
+//! problems point at the character inside the string.
+
+use super::Ctx;
+use crate::suggest;
+use camp_dsl::ast::{MessageDef, StrLit};
+use camp_dsl::diag::{Code, Diagnostic};
+use camp_dsl::literal;
+use camp_dsl::span::{FileId, Loc, Span};
+use minijinja::machinery::{tokenize, Token, WhitespaceConfig};
+use minijinja::syntax::SyntaxConfig;
+use minijinja::{Environment, ErrorKind};
+use std::collections::{BTreeSet, HashMap};
+
+/// The channels a message can go through.
+pub const CHANNELS: &[&str] = &["push", "sms", "email", "in_app", "wechat", "webhook"];
+
+/// The filters camp adds to minijinja's built-ins.
+pub const CAMP_FILTERS: &[&str] = &["date", "time", "money"];
+
+/// The top-level template variables.
+const ROOTS: &[&str] = &["user", "campaign", "phase", "participant", "reward"];
+
+pub(super) fn check(ctx: &mut Ctx<'_>) {
+    let messages: Vec<_> = ctx.syms.messages.iter().copied().collect();
+    let mut filters: HashMap<String, bool> = HashMap::new();
+    for def in messages {
+        message(ctx, def.file, def.node, &mut filters);
+    }
+}
+
+fn message(ctx: &mut Ctx<'_>, file: FileId, m: &MessageDef, filters: &mut HashMap<String, bool>) {
+    let channel = m.channel.name.as_str();
+    if !CHANNELS.contains(&channel) {
+        let help = suggest::did_you_mean(channel, CHANNELS.iter().copied()).unwrap_or_else(|| format!("channels are {}", CHANNELS.join(", ")));
+        ctx.report(Diagnostic::new(Code::E0102, Loc::new(file, m.channel.span), format!("unknown channel `{channel}`"), "not a channel").with_help(help));
+    }
+    let email = channel == "email";
+    let locales = ctx.settings.locales.clone();
+    let mut bodies: HashMap<&str, Span> = HashMap::new();
+    let mut subjects: HashMap<&str, Span> = HashMap::new();
+    let reward_ok = !ctx.used.messages_without_reward.contains(&m.name.name);
+    for e in &m.entries {
+        let loc_name = e.locale.name.as_str();
+        let seen = if e.subject { &mut subjects } else { &mut bodies };
+        if let Some(first) = seen.insert(loc_name, e.locale.span) {
+            let what = if e.subject { "subject" } else { "body" };
+            ctx.report(crate::symbols::duplicate(&format!("{what} for locale"), loc_name, Loc::new(file, e.locale.span), Loc::new(file, first)));
+            continue;
+        }
+        if e.subject && !email {
+            ctx.report(
+                Diagnostic::new(Code::E0503, Loc::new(file, e.locale.span), format!("only email messages have a subject; `{}` goes via {channel}", m.name.name), "subject on a non-email message")
+                    .with_help("remove the `subject` line"),
+            );
+        }
+        if !locales.is_empty() && !locales.iter().any(|l| l == loc_name) {
+            let help = suggest::did_you_mean(loc_name, locales.iter().map(String::as_str)).unwrap_or_else(|| format!("the campaign's locales are {}", locales.join(", ")));
+            ctx.report(
+                Diagnostic::new(Code::E0503, Loc::new(file, e.locale.span), format!("`{loc_name}` is not one of the campaign's locales"), "not a campaign locale")
+                    .with_help(help),
+            );
+        }
+        template(ctx, file, &e.text, reward_ok, filters);
+        if channel == "sms" && !e.subject {
+            sms_length(ctx, file, &e.text);
+        }
+    }
+    let mut missing: Vec<String> = Vec::new();
+    for l in &locales {
+        if !bodies.contains_key(l.as_str()) {
+            missing.push(format!("a body for `{l}`"));
+        }
+        if email && !subjects.contains_key(l.as_str()) {
+            missing.push(format!("a subject for `{l}`"));
+        }
+    }
+    if !missing.is_empty() {
+        ctx.report(
+            Diagnostic::new(Code::E0503, Loc::new(file, m.name.span), format!("the message `{}` has no {}", m.name.name, missing.join(", no ")), "incomplete message")
+                .with_help(if email {
+                    "every campaign locale needs a body and, for email, a `subject LOCALE \"...\"` line"
+                } else {
+                    "every campaign locale needs a body, like `en \"...\"`"
+                }),
+        );
+    }
+}
+
+/// Maps an offset in the decoded string to a source span one character wide.
+fn inner_span(ctx: &Ctx<'_>, file: FileId, s: &StrLit, range: std::ops::Range<usize>) -> Span {
+    let raw = ctx.program.sources.get(file).map_or("", |f| f.slice(s.span));
+    let map = |d: usize| -> usize {
+        if s.multiline {
+            let body = raw.get(3..raw.len().saturating_sub(3)).unwrap_or("");
+            let (text, starts) = literal::dedent(body);
+            let before = text.get(..d.min(text.len())).unwrap_or("");
+            let line = before.matches('\n').count();
+            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
+            3 + starts.get(line).copied().unwrap_or(0) + col
+        } else {
+            1 + plain_offset(raw.get(1..raw.len().saturating_sub(1)).unwrap_or(""), d)
+        }
+    };
+    let start = s.span.start as usize + map(range.start);
+    let end = s.span.start as usize + map(range.end.max(range.start + 1));
+    Span::new(start, end.min(s.span.end as usize).max(start + 1))
+}
+
+/// The source offset (within a `"..."` body) of decoded byte `target`.
+fn plain_offset(body: &str, target: usize) -> usize {
+    let mut decoded = 0;
+    let mut chars = body.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if decoded >= target {
+            return i;
+        }
+        if c == '\\' {
+            let src_end = match chars.next() {
+                Some((_, 'u')) => {
+                    let mut end = i + 2;
+                    for (j, c) in chars.by_ref() {
+                        end = j + 1;
+                        if c == '}' {
+                            break;
+                        }
+                    }
+                    end
+                }
+                Some((j, c)) => j + c.len_utf8(),
+                None => i + 1,
+            };
+            let decoded_len = literal::unescape(body.get(i..src_end).unwrap_or("")).map_or(1, |s| s.len());
+            decoded += decoded_len;
+        } else {
+            decoded += c.len_utf8();
+        }
+    }
+    body.len()
+}
+
+fn template(ctx: &mut Ctx<'_>, file: FileId, s: &StrLit, reward_ok: bool, filters: &mut HashMap<String, bool>) {
+    let src = s.value.as_str();
+    let env = Environment::new();
+    let tmpl = match env.template_from_str(src) {
+        Ok(t) => t,
+        Err(e) => {
+            let range = e.range().unwrap_or(0..src.len());
+            let span = inner_span(ctx, file, s, range);
+            let detail = e.detail().map_or_else(|| e.kind().to_string(), str::to_string);
+            ctx.report(
+                Diagnostic::new(Code::E0501, Loc::new(file, span), format!("template syntax error: {detail}"), "here")
+                    .with_help("variables are written `{{ user.nickname }}`; filters `{{ campaign.start | date }}`"),
+            );
+            return;
+        }
+    };
+    let tokens: Vec<(Token<'_>, minijinja::machinery::Span)> =
+        tokenize(src, false, SyntaxConfig::default(), WhitespaceConfig::default()).filter_map(Result::ok).collect();
+    let vars: BTreeSet<String> = tmpl.undeclared_variables(true).into_iter().collect();
+    for v in vars {
+        if let Err((message, help)) = check_var(ctx, &v, reward_ok) {
+            let range = locate_path(&tokens, &v).unwrap_or(0..src.len());
+            let span = inner_span(ctx, file, s, range);
+            ctx.report(Diagnostic::new(Code::E0502, Loc::new(file, span), message, "unknown").with_help_opt(help));
+        }
+    }
+    let mut prev_pipe = false;
+    for (tok, span) in &tokens {
+        if let (true, Token::Ident(name)) = (prev_pipe, tok) {
+            if !filter_exists(name, filters) {
+                let all = CAMP_FILTERS.iter().copied().chain(BUILTIN_FILTER_HINTS.iter().copied());
+                let help = suggest::did_you_mean(name, all).unwrap_or_else(|| "camp adds `date`, `time` and `money` to minijinja's built-in filters".into());
+                let range = span.start_offset as usize..span.end_offset as usize;
+                let sp = inner_span(ctx, file, s, range);
+                ctx.report(Diagnostic::new(Code::E0502, Loc::new(file, sp), format!("unknown filter `{name}`"), "unknown filter").with_help(help));
+            }
+        }
+        prev_pipe = matches!(tok, Token::Pipe);
+    }
+}
+
+/// Common built-in filters, for "did you mean" only (existence is asked of minijinja).
+const BUILTIN_FILTER_HINTS: &[&str] = &["upper", "lower", "title", "capitalize", "default", "length", "round", "trim", "replace", "join", "first", "last", "escape", "int", "float"];
+
+fn filter_exists(name: &str, cache: &mut HashMap<String, bool>) -> bool {
+    if CAMP_FILTERS.contains(&name) {
+        return true;
+    }
+    if let Some(known) = cache.get(name) {
+        return *known;
+    }
+    let env = Environment::new();
+    let probe = format!("{{{{ none | {name} }}}}");
+    let exists = match env.render_str(&probe, ()) {
+        Ok(_) => true,
+        Err(e) => e.kind() != ErrorKind::UnknownFilter,
+    };
+    cache.insert(name.to_string(), exists);
+    exists
+}
+
+/// Finds the tokens of a dotted variable path; the byte range in the template.
+fn locate_path(tokens: &[(Token<'_>, minijinja::machinery::Span)], path: &str) -> Option<std::ops::Range<usize>> {
+    let parts: Vec<&str> = path.split('.').collect();
+    let first = *parts.first()?;
+    'outer: for (i, (tok, span)) in tokens.iter().enumerate() {
+        if !matches!(tok, Token::Ident(n) if *n == first) {
+            continue;
+        }
+        if i > 0 && matches!(tokens.get(i - 1), Some((Token::Dot, _))) {
+            continue;
+        }
+        let mut end = span.end_offset as usize;
+        for (k, part) in parts.iter().enumerate().skip(1) {
+            let dot = tokens.get(i + 2 * k - 1);
+            let id = tokens.get(i + 2 * k);
+            match (dot, id) {
+                (Some((Token::Dot, _)), Some((Token::Ident(n), sp))) if n == part => end = sp.end_offset as usize,
+                _ => continue 'outer,
+            }
+        }
+        return Some(span.start_offset as usize..end);
+    }
+    None
+}
+
+type VarError = (String, Option<String>);
+
+fn check_var(ctx: &Ctx<'_>, path: &str, reward_ok: bool) -> Result<(), VarError> {
+    let parts: Vec<&str> = path.split('.').collect();
+    let (root, rest) = match parts.split_first() {
+        Some((r, rest)) => (*r, rest),
+        None => return Ok(()),
+    };
+    let attr = rest.first().copied();
+    let member = |allowed: &[&str], what: &str| -> Result<(), VarError> {
+        match attr {
+            None => Ok(()),
+            Some(a) if allowed.contains(&a) => Ok(()),
+            Some(a) => Err((
+                format!("unknown template variable `{root}.{a}`"),
+                suggest::did_you_mean(a, allowed.iter().copied())
+                    .map(|h| h.replacen('`', &format!("`{root}."), 1))
+                    .or_else(|| Some(format!("{what} has {}", allowed.join(", ")))),
+            )),
+        }
+    };
+    match root {
+        "user" => match attr {
+            None => Ok(()),
+            Some(a) if ctx.syms.attrs.get(a).is_some() => Ok(()),
+            Some(a) => Err((
+                format!("unknown template variable `user.{a}`"),
+                suggest::did_you_mean(a, ctx.syms.attrs.names())
+                    .map(|h| h.replacen('`', "`user.", 1))
+                    .or_else(|| Some(format!("only declared user attributes can be used; declare it: `user {{ {a}: string }}`"))),
+            )),
+        },
+        "campaign" => member(&["name", "start", "end"], "`campaign`"),
+        "phase" => member(&["name", "start", "end"], "`phase`"),
+        "participant" => match (attr, rest.get(1)) {
+            (Some("rank"), Some(lb)) => {
+                if ctx.syms.leaderboards.get(lb).is_some() {
+                    Ok(())
+                } else {
+                    Err((
+                        format!("unknown leaderboard `{lb}` in `participant.rank.{lb}`"),
+                        suggest::did_you_mean(lb, ctx.syms.leaderboards.names()),
+                    ))
+                }
+            }
+            (Some("rank"), None) => Err((
+                "`participant.rank` needs a leaderboard: `participant.rank.NAME`".into(),
+                ctx.syms.leaderboards.names().next().map(|n| format!("for example `participant.rank.{n}`")),
+            )),
+            _ => member(&["points", "tier", "rank"], "`participant`"),
+        },
+        "reward" => {
+            member(&["name", "label", "value"], "`reward`")?;
+            if reward_ok {
+                Ok(())
+            } else {
+                Err((
+                    "`reward` has a value only in a message sent by a task that grants".into(),
+                    Some("send this message from a task with a `grant`, or remove `reward.*` from it".into()),
+                ))
+            }
+        }
+        other => Err((
+            format!("unknown template variable `{other}`"),
+            suggest::did_you_mean(other, ROOTS.iter().copied()).or_else(|| Some(format!("templates can use {}", ROOTS.join(", ")))),
+        )),
+    }
+}
+
+/// GSM 03.38 basic characters (one septet each).
+const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+/// GSM 03.38 extension characters (two septets each).
+const GSM_EXTENDED: &str = "^{}\\[~]|€\u{c}";
+
+/// The text of a template with its tags removed: what a recipient reads, less the
+/// values filled in.
+fn static_text(src: &str) -> String {
+    let mut out = String::new();
+    let mut rest = src;
+    while let Some(open) = rest.find(['{']) {
+        let (before, after) = rest.split_at(open);
+        out.push_str(before);
+        let close = match after.get(..2) {
+            Some("{{") => "}}",
+            Some("{%") => "%}",
+            Some("{#") => "#}",
+            _ => {
+                out.push('{');
+                rest = after.get(1..).unwrap_or("");
+                continue;
+            }
+        };
+        match after.find(close) {
+            Some(end) => rest = after.get(end + 2..).unwrap_or(""),
+            None => {
+                out.push_str(after);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn sms_length(ctx: &mut Ctx<'_>, file: FileId, s: &StrLit) {
+    let text = static_text(&s.value);
+    let gsm = text.chars().all(|c| GSM_BASIC.contains(c) || GSM_EXTENDED.contains(c));
+    let (len, limit) = if gsm {
+        (text.chars().map(|c| if GSM_EXTENDED.contains(c) { 2 } else { 1 }).sum::<usize>(), 160)
+    } else {
+        (text.chars().count(), 70)
+    };
+    if len > limit {
+        let why = if gsm { "" } else { " (it has characters outside the GSM alphabet, so a segment holds 70)" };
+        ctx.report(
+            Diagnostic::new(Code::W0504, Loc::new(file, s.span), format!("this SMS is {len} characters before any values are filled in, over one segment of {limit}{why}"), "longer than one SMS")
+                .with_help("shorten it: a longer SMS is split into several, each billed"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_through_escapes() {
+        assert_eq!(plain_offset(r"ab", 1), 1);
+        assert_eq!(plain_offset(r#"\"x"#, 1), 2);
+        assert_eq!(plain_offset(r"\u{4F60}x", 3), 8);
+    }
+
+    #[test]
+    fn static_text_drops_tags() {
+        assert_eq!(static_text("Hi {{ user.name }}, {% if x %}y{% endif %} {"), "Hi , y {");
+    }
+}

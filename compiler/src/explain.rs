@@ -1,0 +1,851 @@
+//! The long explanation of every diagnostic code.
+//!
+//! This module is the single source of what each code means, why it matters to a
+//! campaign and how to fix it. It feeds `camp explain CODE` ([`render_text`]) and the
+//! generated `docs/diagnostics.md` ([`render_markdown`]), so the two never drift apart.
+
+use camp_dsl::diag::{Code, Severity};
+use std::fmt::Write as _;
+
+/// Long-form documentation of one diagnostic code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeDoc {
+    /// The code this explains.
+    pub code: Code,
+    /// A short lowercase phrase naming the problem ("unknown name").
+    pub title: &'static str,
+    /// What is wrong, in one to three sentences.
+    pub what: &'static str,
+    /// Why it matters to the campaign, in one to three sentences.
+    pub why: &'static str,
+    /// A small `.camp` snippet that triggers the code.
+    pub example: &'static str,
+    /// The same snippet, corrected.
+    pub fix: &'static str,
+}
+
+/// The long-form documentation of `code`.
+pub fn doc(code: Code) -> CodeDoc {
+    match code {
+        Code::E0001 => CodeDoc {
+            code,
+            title: "syntax error",
+            what: "A line does not have the shape camp expects: a word or symbol stands where \
+                   something else has to come, such as a misspelled reward kind after \
+                   `reward NAME =`. The message says what was expected there.",
+            why: "camp cannot guess what you meant, so it skips the rest of that definition \
+                  and keeps checking the rest of the file; the campaign cannot be compiled \
+                  until the line is fixed.",
+            example: r#"reward points_10 = pionts 10"#,
+            fix: r#"reward points_10 = points 10"#,
+        },
+        Code::E0002 => CodeDoc {
+            code,
+            title: "invalid value",
+            what: "A date, time of day, amount of money, duration or percentage is written in a \
+                   way that cannot mean anything: a day that does not exist (`2027-02-30`), an \
+                   hour past midnight (`25:00`), a currency that is not a three-capital ISO code \
+                   (`20 cny`), or a duration with an unknown unit (`3x`).",
+            why: "Dates and amounts decide when phases run and what rewards cost. camp does not \
+                  guess a nearby value, because a wrong guess would move the launch or misprice \
+                  the budget.",
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-02-30T00:00
+}"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-02-28T00:00
+}"#,
+        },
+        Code::E0003 => CodeDoc {
+            code,
+            title: "unterminated text or comment",
+            what: "A quoted text runs to the end of its line without the closing `\"`, or a `/*` \
+                   comment is never closed with `*/`. Text in plain quotes must open and close \
+                   on one line; use `\"\"\"` for text over several lines.",
+            why: "Everything after the opening quote or `/*` would silently become part of the \
+                  text or the comment, hiding the settings and phases that follow it.",
+            example: r#"campaign spring {
+  name     "Spring Check-in Festival
+  timezone "Asia/Shanghai"
+}"#,
+            fix: r#"campaign spring {
+  name     "Spring Check-in Festival"
+  timezone "Asia/Shanghai"
+}"#,
+        },
+        Code::E0101 => CodeDoc {
+            code,
+            title: "defined twice",
+            what: "Two rewards, messages, events, segments, phases, tasks, leaderboards or KPIs \
+                   share a name, in this file or in a file it imports; or a campaign setting, a \
+                   user attribute or an event field is given twice.",
+            why: "Grants, sends and reports refer to things by name. With two definitions camp \
+                  cannot tell which one a `grant` or `send` means, or which value of a setting \
+                  counts.",
+            example: r#"reward bonus = points 10
+reward bonus = points 50"#,
+            fix: r#"reward bonus     = points 10
+reward big_bonus = points 50"#,
+        },
+        Code::E0102 => CodeDoc {
+            code,
+            title: "unknown name",
+            what: "A grant, send, award, task or segment refers to a reward, message, event, \
+                   segment, leaderboard or phase that is defined neither in this file nor in \
+                   one it imports; the same goes for an unknown channel after `via`, an unknown \
+                   field type or an unknown `to` recipient. camp suggests the closest name that \
+                   is defined.",
+            why: "A misspelled name would mean a reward that is never granted or a message that \
+                  is never sent; camp catches it before launch instead.",
+            example: r#"event checkin {}
+
+reward points_10 = points 10
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    grant point_10
+  }
+}"#,
+            fix: r#"event checkin {}
+
+reward points_10 = points 10
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    grant points_10
+  }
+}"#,
+        },
+        Code::E0103 => CodeDoc {
+            code,
+            title: "missing or extra campaign block",
+            what: "A file checked or compiled as a campaign must contain exactly one \
+                   `campaign NAME { ... }` block; this one has none, or more than one. Files \
+                   that only hold shared rewards, events or messages are libraries, reached \
+                   through `import`.",
+            why: "The campaign block holds the time zone, start, locales, budget and audience. \
+                  Without exactly one, camp cannot tell which campaign the phases and rewards \
+                  belong to.",
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}
+
+campaign summer {
+  timezone "Asia/Shanghai"
+}"#,
+            fix: r#"// spring.camp; summer gets a file of its own
+campaign spring {
+  timezone "Asia/Shanghai"
+}"#,
+        },
+        Code::E0104 => CodeDoc {
+            code,
+            title: "required setting missing",
+            what: "The campaign lacks a setting it needs: `timezone` always, `start` when a \
+                   phase is given by a duration (`for 14d`), and `locales` when there is any \
+                   message. A coupon without a `value` is reported the same way.",
+            why: "Without them camp cannot place the phases on the calendar, choose the \
+                  language of a message, or count what a coupon costs against the budget.",
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}
+
+phase main for 14d {
+  task daily_checkin { on checkin }
+}"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+phase main for 14d {
+  task daily_checkin { on checkin }
+}"#,
+        },
+        Code::E0105 => CodeDoc {
+            code,
+            title: "import not found or import cycle",
+            what: "An `import` names a file that does not exist (the path is relative to the \
+                   file that imports it), or files import each other in a circle: `a.camp` \
+                   imports `b.camp`, which imports `a.camp` again.",
+            why: "The rewards and messages of a missing file would be missing from the \
+                  campaign, and a circle of imports has no starting point to read from.",
+            example: r#"import "lib/reward.camp""#,
+            fix: r#"import "lib/rewards.camp""#,
+        },
+        Code::E0201 => CodeDoc {
+            code,
+            title: "type mismatch",
+            what: "Two things that cannot be compared or combined are put together: a number \
+                   and a text (`user.level >= \"5\"`), money and a plain number, or a text \
+                   attribute used as a yes/no condition. A setting given the wrong kind of value \
+                   (`holdout 5` instead of `holdout 5%`) is reported the same way.",
+            why: "Such a condition can never hold, so the audience, segment or task would \
+                  silently take in the wrong people, or nobody.",
+            example: r#"user {
+  level: int
+}
+
+segment core_users = user.level >= "5""#,
+            fix: r#"user {
+  level: int
+}
+
+segment core_users = user.level >= 5"#,
+        },
+        Code::E0202 => CodeDoc {
+            code,
+            title: "unknown attribute or field",
+            what: "A condition uses `user.X` for an attribute that `user { ... }` does not \
+                   declare, or `event.X` for a field the event does not have. camp suggests the \
+                   closest declared one.",
+            why: "The platform only provides the attributes and fields you declare; a misspelled \
+                  one never has a value, so the condition would never match anyone.",
+            example: r#"user {
+  level: int
+}
+
+segment core_users = user.levle >= 5"#,
+            fix: r#"user {
+  level: int
+}
+
+segment core_users = user.level >= 5"#,
+        },
+        Code::E0203 => CodeDoc {
+            code,
+            title: "wrong currency",
+            what: "An amount of money is in a currency other than the one of the campaign \
+                   `budget`, such as a `5 USD` coupon in a campaign budgeted in `CNY`.",
+            why: "Every coupon and item counts toward one budget and camp does not convert \
+                  currencies, so spend in another currency could not be tracked.",
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  budget   10_000 CNY
+}
+
+reward coupon_35 = coupon { value 5 USD  stock 100 }"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  budget   10_000 CNY
+}
+
+reward coupon_35 = coupon { value 35 CNY  stock 100 }"#,
+        },
+        Code::E0204 => CodeDoc {
+            code,
+            title: "unknown time zone",
+            what: "The campaign `timezone` is not a known IANA time-zone name such as \
+                   `Asia/Shanghai`, `Europe/Berlin` or `America/New_York`.",
+            why: "Phase boundaries, daily limits, streak days and quiet hours are all counted in \
+                  the campaign's time zone; with an unknown one camp cannot tell when anything \
+                  happens.",
+            example: r#"campaign spring {
+  timezone "Beijing"
+}"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}"#,
+        },
+        Code::E0301 => CodeDoc {
+            code,
+            title: "phases out of order or overlapping",
+            what: "A phase starts before the phase written above it has ended (the two overlap, \
+                   or are written out of order), or a phase ends before it starts or lasts no \
+                   time at all.",
+            why: "Phases run one after another in the order written. Overlapping or reversed \
+                  windows would put participants in two phases at once, or in none.",
+            example: r#"phase launch from 2027-01-20T00:00 to 2027-01-27T00:00 {
+  task first_checkin { on checkin }
+}
+
+phase main from 2027-01-25T00:00 to 2027-02-10T00:00 {
+  task daily_checkin { on checkin }
+}"#,
+            fix: r#"phase launch from 2027-01-20T00:00 to 2027-01-27T00:00 {
+  task first_checkin { on checkin }
+}
+
+phase main from 2027-01-27T00:00 to 2027-02-10T00:00 {
+  task daily_checkin { on checkin }
+}"#,
+        },
+        Code::E0302 => CodeDoc {
+            code,
+            title: "streak longer than its phase",
+            what: "A task asks for `streak N days` in a row, but its phase has fewer days than \
+                   that, such as `streak 7 days` in a 5-day phase.",
+            why: "Nobody can ever earn the streak reward, although participants are told to \
+                  chase it.",
+            example: r#"phase sprint for 5d {
+  task daily_checkin {
+    on checkin
+    limit 1 per day
+    streak 7 days => grant streak_badge
+  }
+}"#,
+            fix: r#"phase sprint for 7d {
+  task daily_checkin {
+    on checkin
+    limit 1 per day
+    streak 7 days => grant streak_badge
+  }
+}"#,
+        },
+        Code::E0303 => CodeDoc {
+            code,
+            title: "award before its leaderboard is final",
+            what: "An `award` hands out prizes by rank on a leaderboard that is still running \
+                   when the award fires: it stands in the same phase as the leaderboard, or in \
+                   an earlier one. Awards fire when their phase starts.",
+            why: "The ranks would be read before anyone had the chance to score, so the prizes \
+                  would go to the wrong people.",
+            example: r#"phase main for 14d {
+  leaderboard top_inviters {
+    score count(invite_accepted)
+    show top 100
+  }
+  award top_inviters rank 1 => grant smart_watch
+}"#,
+            fix: r#"phase main for 14d {
+  leaderboard top_inviters {
+    score count(invite_accepted)
+    show top 100
+  }
+}
+
+phase wrapup for 3d {
+  award top_inviters rank 1 => grant smart_watch
+}"#,
+        },
+        Code::W0304 => CodeDoc {
+            code,
+            title: "gap between phases",
+            what: "A phase starts some time after the phase before it has ended, so for a while \
+                   no phase is running.",
+            why: "Events that arrive in the gap are turned away as outside the campaign: \
+                  check-ins and purchases made then earn nothing. If the pause is deliberate, \
+                  this is only a reminder.",
+            example: r#"phase submissions from 2027-05-01T10:00 to 2027-05-15T22:00 {
+  task post { on post_published }
+}
+
+phase voting from 2027-05-16T10:00 to 2027-05-20T22:00 {
+  task vote { on vote_cast }
+}"#,
+            fix: r#"phase submissions from 2027-05-01T10:00 to 2027-05-15T22:00 {
+  task post { on post_published }
+}
+
+phase voting from 2027-05-15T22:00 to 2027-05-20T22:00 {
+  task vote { on vote_cast }
+}"#,
+        },
+        Code::W0305 => CodeDoc {
+            code,
+            title: "send scheduled in quiet hours",
+            what: "A message is sent `at` a time of day that falls inside the campaign's \
+                   `quiet` hours.",
+            why: "Sends in the quiet hours are held until they end, so everyone gets the \
+                  message at the end of the quiet hours instead of the time you planned.",
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  en
+  quiet    22:00 .. 08:00
+}
+
+phase warmup for 6d {
+  send teaser at 23:00 daily to audience
+}"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  en
+  quiet    22:00 .. 08:00
+}
+
+phase warmup for 6d {
+  send teaser at 20:00 daily to audience
+}"#,
+        },
+        Code::E0401 => CodeDoc {
+            code,
+            title: "draw chances over 100%",
+            what: "The chances in a `draw` add up to more than 100%. They may add up to less \
+                   (the rest of the time the draw wins nothing), never to more.",
+            why: "A lottery cannot be more than certain to pay out, and camp will not guess \
+                  which prize you meant to make rarer.",
+            example: r#"reward lucky_draw = draw { 60% points_10  50% coupon_20 }"#,
+            fix: r#"reward lucky_draw = draw { 60% points_10  40% coupon_20 }"#,
+        },
+        Code::E0402 => CodeDoc {
+            code,
+            title: "impossible stock, limit or value",
+            what: "A reward's `per_user` limit is larger than its whole `stock`, or its `stock` \
+                   or `value` is zero or negative.",
+            why: "No participant could ever collect `per_user` rewards from a smaller stock, and \
+                  a reward with nothing in stock or worth nothing cannot be handed out; it is \
+                  almost always a typo.",
+            example: r#"reward coupon_20 = coupon { value 20 CNY  stock 10  per_user 20 }"#,
+            fix: r#"reward coupon_20 = coupon { value 20 CNY  stock 10  per_user 1 }"#,
+        },
+        Code::E0403 => CodeDoc {
+            code,
+            title: "reward cost without limit",
+            what: "A coupon with a `value` or an item with a `cost` has no `stock`, and the \
+                   campaign has no `budget`: nothing limits how much it can cost.",
+            why: "Every grant spends real money. With neither a stock nor a budget, one popular \
+                  task could hand out coupons without end.",
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}
+
+reward coupon_20 = coupon { value 20 CNY }"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  budget   50_000 CNY
+}
+
+reward coupon_20 = coupon { value 20 CNY  stock 2_000 }"#,
+        },
+        Code::W0404 => CodeDoc {
+            code,
+            title: "worst case over budget",
+            what: "If every reward with a limited stock were handed out in full, the coupons \
+                   and items would cost more than the campaign `budget`; the warning says by \
+                   how much.",
+            why: "Once the budget is spent, further grants are denied, so late participants \
+                  earn nothing for tasks that promised a reward. Lower a stock, raise the \
+                  budget, or keep it on purpose (for example with `until budget exhausted`).",
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  budget   1_000 CNY
+}
+
+reward coupon_20 = coupon { value 20 CNY  stock 100 }"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  budget   2_000 CNY
+}
+
+reward coupon_20 = coupon { value 20 CNY  stock 100 }"#,
+        },
+        Code::E0405 => CodeDoc {
+            code,
+            title: "award ranks out of range",
+            what: "An `award` gives a prize to ranks the leaderboard does not show (beyond its \
+                   `show top N`), or two awards on one leaderboard cover the same rank.",
+            why: "Ranks beyond the top N are never worked out, so those prizes would never go \
+                  out; overlapping ranks would pay one place twice.",
+            example: r#"phase main for 14d {
+  leaderboard top_inviters {
+    score count(invite_accepted)
+    show top 100
+  }
+}
+
+phase wrapup for 3d {
+  award top_inviters rank 2..200 => grant coupon_20
+}"#,
+            fix: r#"phase main for 14d {
+  leaderboard top_inviters {
+    score count(invite_accepted)
+    show top 100
+  }
+}
+
+phase wrapup for 3d {
+  award top_inviters rank 2..100 => grant coupon_20
+}"#,
+        },
+        Code::E0501 => CodeDoc {
+            code,
+            title: "broken message template",
+            what: "The text of a message (a body or an email subject) has a broken placeholder, \
+                   such as `{{` without its `}}` or an `{% if %}` without a condition. camp \
+                   points at the exact character inside the text.",
+            why: "A broken template cannot be filled in for anyone, so the message would never \
+                  go out.",
+            example: r#"message teaser via push {
+  en "{{ user.nickname }, the festival opens soon!"
+}"#,
+            fix: r#"message teaser via push {
+  en "{{ user.nickname }}, the festival opens soon!"
+}"#,
+        },
+        Code::E0502 => CodeDoc {
+            code,
+            title: "unknown placeholder or filter",
+            what: "A message uses a placeholder camp cannot fill in, such as a `user.X` \
+                   attribute that `user { ... }` does not declare or a name other than `user`, \
+                   `campaign`, `phase`, `participant` and (in a message sent by a task that \
+                   grants) `reward`; or it uses a filter that does not exist.",
+            why: "The message would go out with a blank where a name, a date or an amount \
+                  should be.",
+            example: r#"user {
+  nickname: string
+}
+
+message teaser via push {
+  en "{{ user.nick }}, the festival opens {{ campaign.start | date }}!"
+}"#,
+            fix: r#"user {
+  nickname: string
+}
+
+message teaser via push {
+  en "{{ user.nickname }}, the festival opens {{ campaign.start | date }}!"
+}"#,
+        },
+        Code::E0503 => CodeDoc {
+            code,
+            title: "message missing a locale",
+            what: "The campaign lists a locale in `locales`, but a message has no body for it \
+                   or, for an email, no `subject`.",
+            why: "Participants who read that language would get nothing, or an email without a \
+                  subject line.",
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  locales  zh-CN, en
+}
+
+message teaser via push {
+  en "The festival opens soon!"
+}"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  locales  zh-CN, en
+}
+
+message teaser via push {
+  zh-CN "签到节即将开启!"
+  en    "The festival opens soon!"
+}"#,
+        },
+        Code::W0504 => CodeDoc {
+            code,
+            title: "sms longer than one message",
+            what: "An SMS body is longer than one text message holds: 160 characters, or 70 when \
+                   it contains characters outside the basic SMS alphabet, such as Chinese.",
+            why: "Carriers split it into several messages, each one billed, and some phones \
+                  show the parts out of order.",
+            example: r#"message teaser via sms {
+  zh-CN "新春签到节明天开启!连续签到七天可得二十元无门槛优惠券,邀请好友还能抽取智能手表,每天签到都有积分,积分越多奖品越多,名额有限,先到先得,快来参加吧!"
+}"#,
+            fix: r#"message teaser via sms {
+  zh-CN "新春签到节明天开启,连签七天得二十元券!"
+}"#,
+        },
+        Code::E0601 => CodeDoc {
+            code,
+            title: "kpi target in the wrong unit",
+            what: "A KPI's `target` is in another unit than its formula gives: money against a \
+                   share of users, or a percentage against an amount of money.",
+            why: "The measured value could never be compared with the target, so the report \
+                  could not say whether the campaign worked.",
+            example: r#"kpi revenue = sum(purchase.amount) target >= 20%"#,
+            fix: r#"kpi revenue = sum(purchase.amount) target >= 1_000_000 CNY"#,
+        },
+        Code::E0602 => CodeDoc {
+            code,
+            title: "kpi over an unknown measure",
+            what: "A KPI formula counts an event that is not defined, sums a field the event \
+                   does not have, or uses a measure camp does not know. The measures are \
+                   `count`, `unique`, `sum`, `granted`, `spend`, `participants` and `audience`.",
+            why: "There would be nothing to measure, so the KPI would stay empty for the whole \
+                  campaign.",
+            example: r#"kpi participation = unique(chekin) / audience target >= 20%"#,
+            fix: r#"kpi participation = unique(checkin) / audience target >= 20%"#,
+        },
+        Code::W0603 => CodeDoc {
+            code,
+            title: "kpi target out of reach",
+            what: "A KPI target can never be met, such as a share of users above 100%: no more \
+                   people can check in than there are in the audience.",
+            why: "The campaign would be reported as missing its goal whatever happens; usually \
+                  the target or the formula has a typo.",
+            example: r#"kpi checkin_rate = unique(checkin) / audience target >= 120%"#,
+            fix: r#"kpi checkin_rate = unique(checkin) / audience target >= 80%"#,
+        },
+        Code::W0701 => CodeDoc {
+            code,
+            title: "defined and never used",
+            what: "A reward, message, event or segment is defined, but nothing grants, sends, \
+                   counts or mentions it.",
+            why: "It is often the sign of a forgotten task or a misspelling elsewhere: a reward \
+                  from the brief that is never handed out. Remove it if it is no longer needed.",
+            example: r#"reward points_10 = points 10
+reward points_50 = points 50
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    grant points_10
+  }
+}"#,
+            fix: r#"reward points_10 = points 10
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    grant points_10
+  }
+}"#,
+        },
+        Code::W0702 => CodeDoc {
+            code,
+            title: "send before anyone can take part",
+            what: "A message goes to participants (the default recipients) in a phase where \
+                   nobody can have joined yet: users join by completing a task or scoring on a \
+                   leaderboard, and none has run by then.",
+            why: "The send reaches nobody. During a warm-up, send to `audience` instead.",
+            example: r#"phase warmup for 6d {
+  send teaser at 20:00 daily
+}"#,
+            fix: r#"phase warmup for 6d {
+  send teaser at 20:00 daily to audience
+}"#,
+        },
+        Code::E0801 => CodeDoc {
+            code,
+            title: "birthday not declared",
+            what: "A task counts `on birthday`, but `user { ... }` has no `birthday: date` \
+                   attribute that says when a participant's birthday is.",
+            why: "Without it the birthday never comes, and the birthday reward is never \
+                  granted.",
+            example: r#"user {
+  nickname: string
+}
+
+phase quarter for 91d {
+  task birthday_gift {
+    on birthday
+    grant birthday_points
+  }
+}"#,
+            fix: r#"user {
+  nickname: string
+  birthday: date
+}
+
+phase quarter for 91d {
+  task birthday_gift {
+    on birthday
+    grant birthday_points
+  }
+}"#,
+        },
+    }
+}
+
+/// How a severity is written in explanations: `error` or `warning`.
+fn severity_word(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+/// Width that `camp explain` wraps prose to.
+const TEXT_WIDTH: usize = 80;
+
+/// Appends `text` wrapped to [`TEXT_WIDTH`], each line indented by `indent` spaces.
+fn push_wrapped(out: &mut String, text: &str, indent: usize) {
+    let pad = " ".repeat(indent);
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && indent + line.chars().count() + 1 + word.chars().count() > TEXT_WIDTH
+        {
+            out.push_str(&pad);
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str(&pad);
+        out.push_str(&line);
+        out.push('\n');
+    }
+}
+
+/// Appends a `.camp` snippet, every non-empty line indented by `indent` spaces.
+fn push_indented(out: &mut String, snippet: &str, indent: usize) {
+    let pad = " ".repeat(indent);
+    for line in snippet.lines() {
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+}
+
+/// What `camp explain CODE` prints: a title line such as `E0102: unknown name (error)`,
+/// then the sections "What", "Why it matters", "Example" and "Fix".
+pub fn render_text(code: Code) -> String {
+    let d = doc(code);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} ({})",
+        code.as_str(),
+        d.title,
+        severity_word(code.severity())
+    );
+    out.push_str("\nWhat:\n");
+    push_wrapped(&mut out, d.what, 2);
+    out.push_str("\nWhy it matters:\n");
+    push_wrapped(&mut out, d.why, 2);
+    out.push_str("\nExample:\n");
+    push_indented(&mut out, d.example, 4);
+    out.push_str("\nFix:\n");
+    push_indented(&mut out, d.fix, 4);
+    out
+}
+
+/// The anchor GitHub gives a heading: lowercase, spaces to `-`, punctuation dropped.
+fn anchor(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| match c {
+            ' ' | '-' => Some('-'),
+            '_' => Some('_'),
+            c if c.is_alphanumeric() => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The whole of `docs/diagnostics.md`: an introduction, a summary table of every code,
+/// and a section per code with what, why, an example and its fix.
+pub fn render_markdown() -> String {
+    let mut out = String::new();
+    out.push_str("# Diagnostic codes\n\n");
+    out.push_str(
+        "<!-- Generated from compiler/src/explain.rs: edit the explanations there, \
+         not in this file. -->\n\n",
+    );
+    out.push_str(
+        "`camp check` reports every problem it finds in a campaign with a stable code, points \
+         at the exact place in the file and, where it can, says how to fix it. Codes starting \
+         with `E` are errors: the campaign cannot be compiled or launched until they are \
+         fixed. Codes starting with `W` are warnings: the campaign still works, but probably \
+         not the way you meant; they fail `camp check` only with `--deny-warnings`. \
+         `camp explain CODE` prints the same explanation as below in the terminal.\n\n",
+    );
+    out.push_str("| code | severity | title |\n|---|---|---|\n");
+    for &code in Code::ALL {
+        let d = doc(code);
+        let heading = format!("{}: {}", code.as_str(), d.title);
+        let _ = writeln!(
+            out,
+            "| [{}](#{}) | {} | {} |",
+            code.as_str(),
+            anchor(&heading),
+            severity_word(code.severity()),
+            d.title
+        );
+    }
+    for &code in Code::ALL {
+        let d = doc(code);
+        let _ = write!(
+            out,
+            "\n## {}: {}\n\nSeverity: {}.\n\n**What.** {}\n\n**Why it matters.** {}\n\n\
+             **Example**\n\n```camp\n{}\n```\n\n**Fix**\n\n```camp\n{}\n```\n",
+            code.as_str(),
+            d.title,
+            severity_word(code.severity()),
+            d.what,
+            d.why,
+            d.example,
+            d.fix
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_documented() {
+        for &code in Code::ALL {
+            let d = doc(code);
+            assert_eq!(d.code, code, "doc({code}) documents another code");
+            for (field, text) in [
+                ("title", d.title),
+                ("what", d.what),
+                ("why", d.why),
+                ("example", d.example),
+                ("fix", d.fix),
+            ] {
+                assert!(!text.trim().is_empty(), "{code}: empty {field}");
+            }
+            assert_eq!(
+                d.title,
+                d.title.to_lowercase(),
+                "{code}: title should be lowercase"
+            );
+            assert_ne!(
+                d.example, d.fix,
+                "{code}: the fix should change the example"
+            );
+        }
+    }
+
+    #[test]
+    fn text_has_title_line_and_sections() {
+        for &code in Code::ALL {
+            let text = render_text(code);
+            let first = text.lines().next().unwrap_or_default();
+            let sev = severity_word(code.severity());
+            assert_eq!(
+                first,
+                format!("{}: {} ({sev})", code.as_str(), doc(code).title)
+            );
+            for section in [
+                "\nWhat:\n",
+                "\nWhy it matters:\n",
+                "\nExample:\n",
+                "\nFix:\n",
+            ] {
+                assert!(text.contains(section), "{code}: missing {section:?}");
+            }
+        }
+        assert!(render_text(Code::E0102).starts_with("E0102: unknown name (error)\n"));
+    }
+
+    #[test]
+    fn markdown_mentions_every_code() {
+        let md = render_markdown();
+        for &code in Code::ALL {
+            let heading = format!("\n## {}: {}\n", code.as_str(), doc(code).title);
+            assert!(md.contains(&heading), "markdown lacks a section for {code}");
+            assert!(
+                md.contains(&format!("| [{}](#", code.as_str())),
+                "table lacks {code}"
+            );
+        }
+        assert!(md.ends_with("```\n") && !md.ends_with("\n\n"));
+    }
+
+    #[test]
+    fn anchors_follow_github() {
+        assert_eq!(
+            anchor("E0401: draw chances over 100%"),
+            "e0401-draw-chances-over-100"
+        );
+        assert_eq!(anchor("E0001: syntax error"), "e0001-syntax-error");
+    }
+}
