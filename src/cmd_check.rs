@@ -8,8 +8,14 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 pub fn run(files: &[PathBuf], format: Format, deny_warnings: bool) -> Outcome {
-    let renderer = Renderer::new(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none());
-    let mut report = JsonReport { files: Vec::new(), errors: 0, warnings: 0, diagnostics: Vec::new() };
+    let renderer =
+        Renderer::new(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+    let mut report = JsonReport {
+        files: Vec::new(),
+        errors: 0,
+        warnings: 0,
+        diagnostics: Vec::new(),
+    };
     let mut out = String::new();
     let mut io_failed = false;
     for path in files {
@@ -49,7 +55,10 @@ pub fn run(files: &[PathBuf], format: Format, deny_warnings: bool) -> Outcome {
         Format::Human => {
             let checked = report.files.len();
             let noun = if checked == 1 { "file" } else { "files" };
-            out.push_str(&format!("{checked} {noun} checked: {} error(s), {} warning(s)\n", report.errors, report.warnings));
+            out.push_str(&format!(
+                "{checked} {noun} checked: {} error(s), {} warning(s)\n",
+                report.errors, report.warnings
+            ));
         }
         Format::Github => {}
     }

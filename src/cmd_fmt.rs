@@ -16,7 +16,11 @@ pub fn run(files: &[PathBuf], check: bool) -> Outcome {
         let formatted = match camp_dsl::format(&src) {
             Ok(f) => f,
             Err(e) => {
-                eprintln!("error: `{}` was not formatted: {e}; run `camp check {}` to see why", path.display(), path.display());
+                eprintln!(
+                    "error: `{}` was not formatted: {e}; run `camp check {}` to see why",
+                    path.display(),
+                    path.display()
+                );
                 outcome = Outcome::Failed;
                 continue;
             }

@@ -3,6 +3,7 @@
 
 mod cmd_check;
 mod cmd_explain;
+mod cmd_fmt;
 mod render;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -71,8 +72,12 @@ pub enum Outcome {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Check { files, format, deny_warnings } => cmd_check::run(&files, format, deny_warnings),
-        Command::Fmt { .. } => Outcome::Usage,
+        Command::Check {
+            files,
+            format,
+            deny_warnings,
+        } => cmd_check::run(&files, format, deny_warnings),
+        Command::Fmt { files, check } => cmd_fmt::run(&files, check),
         Command::Explain { code } => cmd_explain::run(&code),
     };
     match outcome {

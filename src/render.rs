@@ -42,7 +42,9 @@ impl miette::Diagnostic for Report {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -62,20 +64,43 @@ pub struct Renderer {
 impl Renderer {
     /// A renderer; `color` for a terminal.
     pub fn new(color: bool) -> Self {
-        let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-        Renderer { handler: GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false) }
+        let theme = if color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        Renderer {
+            handler: GraphicalReportHandler::new_themed(theme)
+                .with_width(100)
+                .with_links(false),
+        }
     }
 
     /// One diagnostic as a graphical report.
     pub fn render(&self, sources: &SourceMap, d: &Diagnostic) -> String {
         let file = d.primary.loc.file;
-        let (name, text) = sources.get(file).map_or(("<unknown>".to_string(), String::new()), |f| (f.name.clone(), f.text.clone()));
-        let span = |s: camp_compiler::Label| SourceSpan::new((s.loc.span.start as usize).into(), s.loc.span.len() as usize);
-        let mut labels = vec![LabeledSpan::new_primary_with_span(Some(d.primary.message.clone()), span(d.primary.clone()))];
+        let (name, text) = sources
+            .get(file)
+            .map_or(("<unknown>".to_string(), String::new()), |f| {
+                (f.name.clone(), f.text.clone())
+            });
+        let span = |s: camp_compiler::Label| {
+            SourceSpan::new(
+                (s.loc.span.start as usize).into(),
+                s.loc.span.len() as usize,
+            )
+        };
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            Some(d.primary.message.clone()),
+            span(d.primary.clone()),
+        )];
         let mut elsewhere = Vec::new();
         for l in &d.secondary {
             if l.loc.file == file {
-                labels.push(LabeledSpan::new_with_span(Some(l.message.clone()), span(l.clone())));
+                labels.push(LabeledSpan::new_with_span(
+                    Some(l.message.clone()),
+                    span(l.clone()),
+                ));
             } else if let Some(other) = sources.get(l.loc.file) {
                 let (line, col) = other.line_col(l.loc.span.start);
                 elsewhere.push(format!("{} at {}:{line}:{col}", l.message, other.name));

@@ -12,16 +12,30 @@ fn fixtures_dir() -> PathBuf {
 }
 
 fn camp(args: &[&str]) -> (String, i32) {
-    let out = Command::new(env!("CARGO_BIN_EXE_camp")).args(args).current_dir(fixtures_dir()).env("NO_COLOR", "1").output().unwrap();
-    (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code().unwrap_or(-1))
+    let out = Command::new(env!("CARGO_BIN_EXE_camp"))
+        .args(args)
+        .current_dir(fixtures_dir())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
 }
 
 /// (file, line, code) annotated in `rel` and the files it imports.
-fn annotations(rel: &str, seen: &mut BTreeSet<String>, out: &mut BTreeSet<(String, usize, String)>) {
+fn annotations(
+    rel: &str,
+    seen: &mut BTreeSet<String>,
+    out: &mut BTreeSet<(String, usize, String)>,
+) {
     if !seen.insert(rel.to_string()) {
         return;
     }
-    let Ok(text) = std::fs::read_to_string(fixtures_dir().join(rel)) else { return };
+    let Ok(text) = std::fs::read_to_string(fixtures_dir().join(rel)) else {
+        return;
+    };
     for (i, line) in text.lines().enumerate() {
         let mut rest = line;
         while let Some(pos) = rest.find("// ") {
@@ -39,7 +53,11 @@ fn annotations(rel: &str, seen: &mut BTreeSet<String>, out: &mut BTreeSet<(Strin
                 out.insert((rel.to_string(), at.unwrap_or(i + 1), code.to_string()));
             }
         }
-        if let Some(imp) = line.trim().strip_prefix("import \"").and_then(|r| r.split('"').next()) {
+        if let Some(imp) = line
+            .trim()
+            .strip_prefix("import \"")
+            .and_then(|r| r.split('"').next())
+        {
             let dir = Path::new(rel).parent().unwrap_or(Path::new(""));
             let target = normalize(&dir.join(imp));
             annotations(&target, seen, out);
@@ -77,11 +95,16 @@ fn every_fixture_reports_exactly_its_annotations() {
     let mut failures = Vec::new();
     for name in fixtures() {
         let (json, code) = camp(&["check", &name, "--format", "json"]);
-        let report: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{name}: bad JSON {e}: {json}"));
+        let report: serde_json::Value =
+            serde_json::from_str(&json).unwrap_or_else(|e| panic!("{name}: bad JSON {e}: {json}"));
         let mut got = BTreeSet::new();
         for d in report["diagnostics"].as_array().unwrap() {
             let file = normalize(Path::new(d["file"].as_str().unwrap()));
-            got.insert((file, d["line"].as_u64().unwrap() as usize, d["code"].as_str().unwrap().to_string()));
+            got.insert((
+                file,
+                d["line"].as_u64().unwrap() as usize,
+                d["code"].as_str().unwrap().to_string(),
+            ));
         }
         let mut want = BTreeSet::new();
         annotations(&name, &mut BTreeSet::new(), &mut want);
@@ -94,14 +117,22 @@ fn every_fixture_reports_exactly_its_annotations() {
             failures.push(format!("{name}: exit code {code}, expected {expect_code}"));
         }
     }
-    assert!(failures.is_empty(), "{} fixture(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_code_has_a_fixture() {
     let names = fixtures();
     for code in camp_compiler::Code::ALL {
-        assert!(names.iter().any(|n| n.starts_with(code.as_str())), "no fixture for {code}");
+        assert!(
+            names.iter().any(|n| n.starts_with(code.as_str())),
+            "no fixture for {code}"
+        );
     }
 }
 
@@ -120,7 +151,10 @@ fn human_reports_are_pinned() {
 fn github_format_annotates() {
     let (out, code) = camp(&["check", "E0102_unknown_reward.camp", "--format", "github"]);
     assert_eq!(code, 1);
-    assert!(out.starts_with("::error file=E0102_unknown_reward.camp,line="), "{out}");
+    assert!(
+        out.starts_with("::error file=E0102_unknown_reward.camp,line="),
+        "{out}"
+    );
     assert!(out.contains("title=E0102::"), "{out}");
 }
 
@@ -129,7 +163,12 @@ fn five_unrelated_errors_in_one_run() {
     let (json, code) = camp(&["check", "many_errors.camp", "--format", "json"]);
     assert_eq!(code, 1);
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let codes: BTreeSet<&str> = report["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    let codes: BTreeSet<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
     assert!(codes.len() >= 5, "{codes:?}");
     assert!(report["errors"].as_u64().unwrap() >= 5);
 }

@@ -4,7 +4,15 @@
 //! Architecture invariant: the compiler does no I/O of its own (files come through a
 //! [`SourceLoader`]) and renders nothing; the binary turns diagnostics into text.
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod check;
 mod error;
@@ -37,12 +45,18 @@ pub struct CheckResult {
 impl CheckResult {
     /// How many errors.
     pub fn errors(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity() == Severity::Error).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity() == Severity::Error)
+            .count()
     }
 
     /// How many warnings.
     pub fn warnings(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity() == Severity::Warning).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity() == Severity::Warning)
+            .count()
     }
 }
 
@@ -50,5 +64,9 @@ impl CheckResult {
 pub fn check_file(loader: &dyn SourceLoader, path: &Path) -> Result<CheckResult, CompileError> {
     let program = load::load(loader, path)?;
     let (diagnostics, campaign) = check::run(&program);
-    Ok(CheckResult { sources: program.sources, diagnostics, campaign })
+    Ok(CheckResult {
+        sources: program.sources,
+        diagnostics,
+        campaign,
+    })
 }

@@ -44,7 +44,10 @@ struct Loading<'l> {
 /// Loads `path` and its imports through `loader`. Only an unreadable root file is an
 /// error; everything else becomes a diagnostic.
 pub fn load(loader: &dyn SourceLoader, path: &Path) -> Result<Program, CompileError> {
-    let text = loader.load(path).map_err(|source| CompileError::Read { path: path.display().to_string(), source })?;
+    let text = loader.load(path).map_err(|source| CompileError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
     let mut l = Loading {
         loader,
         sources: SourceMap::default(),
@@ -55,14 +58,25 @@ pub fn load(loader: &dyn SourceLoader, path: &Path) -> Result<Program, CompileEr
         diagnostics: Vec::new(),
     };
     let root = l.add(path, path.display().to_string(), text);
-    Ok(Program { sources: l.sources, files: l.files, root, imports: l.imports, diagnostics: l.diagnostics })
+    Ok(Program {
+        sources: l.sources,
+        files: l.files,
+        root,
+        imports: l.imports,
+        diagnostics: l.diagnostics,
+    })
 }
 
 impl Loading<'_> {
     fn add(&mut self, path: &Path, name: String, text: String) -> FileId {
         let key = self.loader.canonical(path);
-        let parsed = camp_dsl::parse(&text, FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX)));
-        let id = self.sources.add(SourceFile::new(name.clone(), path.to_path_buf(), text));
+        let parsed = camp_dsl::parse(
+            &text,
+            FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX)),
+        );
+        let id = self
+            .sources
+            .add(SourceFile::new(name.clone(), path.to_path_buf(), text));
         self.diagnostics.extend(parsed.diagnostics);
         self.by_key.insert(key.clone(), id);
         let requests: Vec<(usize, String, Loc)> = parsed
@@ -71,7 +85,9 @@ impl Loading<'_> {
             .iter()
             .enumerate()
             .filter_map(|(i, item)| match &item.kind {
-                ItemKind::Import(imp) => Some((i, imp.path.value.clone(), Loc::new(id, imp.path.span))),
+                ItemKind::Import(imp) => {
+                    Some((i, imp.path.value.clone(), Loc::new(id, imp.path.span)))
+                }
                 _ => None,
             })
             .collect();
@@ -93,11 +109,21 @@ impl Loading<'_> {
         let name = name_dir.join(rel).display().to_string();
         let key = self.loader.canonical(&path);
         if let Some(pos) = self.stack.iter().position(|(k, _)| *k == key) {
-            let mut chain: Vec<&str> = self.stack.iter().skip(pos).map(|(_, n)| n.as_str()).collect();
+            let mut chain: Vec<&str> = self
+                .stack
+                .iter()
+                .skip(pos)
+                .map(|(_, n)| n.as_str())
+                .collect();
             let first = chain.first().copied().unwrap_or(rel);
             chain.push(first);
-            let d = Diagnostic::new(Code::E0105, loc, format!("import cycle: {}", chain.join(" → ")), "this import closes the cycle")
-                .with_help("move the shared definitions into a file that imports neither");
+            let d = Diagnostic::new(
+                Code::E0105,
+                loc,
+                format!("import cycle: {}", chain.join(" → ")),
+                "this import closes the cycle",
+            )
+            .with_help("move the shared definitions into a file that imports neither");
             self.diagnostics.push(d);
             return None;
         }
@@ -107,8 +133,16 @@ impl Loading<'_> {
         match self.loader.load(&path) {
             Ok(text) => Some(self.add(&path, name, text)),
             Err(e) => {
-                let d = Diagnostic::new(Code::E0105, loc, format!("cannot import `{rel}`: {e}"), "imported here")
-                    .with_help(format!("the path is relative to this file, so it points at `{}`", path.display()));
+                let d = Diagnostic::new(
+                    Code::E0105,
+                    loc,
+                    format!("cannot import `{rel}`: {e}"),
+                    "imported here",
+                )
+                .with_help(format!(
+                    "the path is relative to this file, so it points at `{}`",
+                    path.display()
+                ));
                 self.diagnostics.push(d);
                 None
             }

@@ -68,14 +68,19 @@ pub struct JsonReport {
 }
 
 fn label(sources: &SourceMap, l: &Label, primary_file: &str) -> JsonLabel {
-    let (line, column) = sources.get(l.loc.file).map_or((1, 1), |f| f.line_col(l.loc.span.start));
+    let (line, column) = sources
+        .get(l.loc.file)
+        .map_or((1, 1), |f| f.line_col(l.loc.span.start));
     let file = sources.name(l.loc.file);
     JsonLabel {
         message: l.message.clone(),
         file: (file != primary_file).then(|| file.to_string()),
         line,
         column,
-        span: JsonSpan { offset: l.loc.span.start, length: l.loc.span.len() },
+        span: JsonSpan {
+            offset: l.loc.span.start,
+            length: l.loc.span.len(),
+        },
     }
 }
 
@@ -100,7 +105,9 @@ pub fn json_diagnostic(sources: &SourceMap, d: &Diagnostic) -> JsonDiagnostic {
 
 /// A GitHub Actions annotation line: `::error file=F,line=L,col=C,title=E0102::message`.
 pub fn github_annotation(sources: &SourceMap, d: &Diagnostic) -> String {
-    let (line, col) = sources.get(d.primary.loc.file).map_or((1, 1), |f| f.line_col(d.primary.loc.span.start));
+    let (line, col) = sources
+        .get(d.primary.loc.file)
+        .map_or((1, 1), |f| f.line_col(d.primary.loc.span.start));
     let level = match d.severity() {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -119,7 +126,9 @@ pub fn github_annotation(sources: &SourceMap, d: &Diagnostic) -> String {
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {

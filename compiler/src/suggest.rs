@@ -21,7 +21,10 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// `did you mean `x`?` for the closest candidate.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
@@ -31,7 +34,10 @@ mod tests {
 
     #[test]
     fn finds_typos() {
-        assert_eq!(closest("point_10", ["points_10", "coupon_20"]), Some("points_10"));
+        assert_eq!(
+            closest("point_10", ["points_10", "coupon_20"]),
+            Some("points_10")
+        );
         assert_eq!(closest("levle", ["level", "region"]), Some("level"));
         assert_eq!(closest("REGION", ["level", "region"]), Some("region"));
         assert_eq!(closest("xyz", ["level", "region"]), None);

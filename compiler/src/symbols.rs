@@ -45,15 +45,24 @@ pub struct Table<'a, T> {
 
 impl<'a, T> Table<'a, T> {
     fn new(kind: &'static str) -> Self {
-        Table { entries: Vec::new(), index: HashMap::new(), kind }
+        Table {
+            entries: Vec::new(),
+            index: HashMap::new(),
+            kind,
+        }
     }
 
     fn insert(&mut self, def: Def<'a, T>, diags: &mut Vec<Diagnostic>) {
-        if let Some(first) = self.index.get(def.name.name.as_str()).and_then(|i| self.entries.get(*i)) {
+        if let Some(first) = self
+            .index
+            .get(def.name.name.as_str())
+            .and_then(|i| self.entries.get(*i))
+        {
             diags.push(duplicate(self.kind, &def.name.name, def.loc(), first.loc()));
             return;
         }
-        self.index.insert(def.name.name.as_str(), self.entries.len());
+        self.index
+            .insert(def.name.name.as_str(), self.entries.len());
         self.entries.push(def);
     }
 
@@ -90,9 +99,16 @@ impl<'a, T> Table<'a, T> {
 
 /// A "defined twice" diagnostic.
 pub fn duplicate(kind: &str, name: &str, later: Loc, first: Loc) -> Diagnostic {
-    Diagnostic::new(Code::E0101, later, format!("the {kind} `{name}` is defined twice"), "defined again here")
-        .with_label(first, "first defined here")
-        .with_help(format!("rename one of them, or remove the second definition of `{name}`"))
+    Diagnostic::new(
+        Code::E0101,
+        later,
+        format!("the {kind} `{name}` is defined twice"),
+        "defined again here",
+    )
+    .with_label(first, "first defined here")
+    .with_help(format!(
+        "rename one of them, or remove the second definition of `{name}`"
+    ))
 }
 
 /// Every definition of the program.
@@ -149,8 +165,16 @@ pub fn collect<'a>(program: &'a Program, diags: &mut Vec<Diagnostic>) -> Symbols
     };
     let mut visited = HashSet::new();
     let mut campaigns = Vec::new();
-    walk(program, program.root, &mut visited, &mut s, &mut campaigns, diags);
-    let (root_campaigns, lib_campaigns): (Vec<_>, Vec<_>) = campaigns.into_iter().partition(|d| d.file == program.root);
+    walk(
+        program,
+        program.root,
+        &mut visited,
+        &mut s,
+        &mut campaigns,
+        diags,
+    );
+    let (root_campaigns, lib_campaigns): (Vec<_>, Vec<_>) =
+        campaigns.into_iter().partition(|d| d.file == program.root);
     match root_campaigns.as_slice() {
         [] => {
             let span = Span::new(0, 0);
@@ -163,17 +187,32 @@ pub fn collect<'a>(program: &'a Program, diags: &mut Vec<Diagnostic>) -> Symbols
             s.campaign = Some(*first);
             for extra in rest {
                 diags.push(
-                    Diagnostic::new(Code::E0103, extra.loc(), format!("a second campaign block, `{}`", extra.name.name), "second campaign")
-                        .with_label(first.loc(), "the campaign of this file")
-                        .with_help("a file describes exactly one campaign: move this one into its own file"),
+                    Diagnostic::new(
+                        Code::E0103,
+                        extra.loc(),
+                        format!("a second campaign block, `{}`", extra.name.name),
+                        "second campaign",
+                    )
+                    .with_label(first.loc(), "the campaign of this file")
+                    .with_help(
+                        "a file describes exactly one campaign: move this one into its own file",
+                    ),
                 );
             }
         }
     }
     for lib in lib_campaigns {
         diags.push(
-            Diagnostic::new(Code::E0103, lib.loc(), format!("the imported file has a campaign block, `{}`", lib.name.name), "campaign in an imported file")
-                .with_help("an imported file shares definitions only: remove its campaign block"),
+            Diagnostic::new(
+                Code::E0103,
+                lib.loc(),
+                format!(
+                    "the imported file has a campaign block, `{}`",
+                    lib.name.name
+                ),
+                "campaign in an imported file",
+            )
+            .with_help("an imported file shares definitions only: remove its campaign block"),
         );
     }
     s
@@ -199,44 +238,140 @@ fn walk<'a>(
                     walk(program, *target, visited, s, campaigns, diags);
                 }
             }
-            ItemKind::Campaign(c) => campaigns.push(Def { file: id, name: &c.name, node: c, phase: 0 }),
+            ItemKind::Campaign(c) => campaigns.push(Def {
+                file: id,
+                name: &c.name,
+                node: c,
+                phase: 0,
+            }),
             ItemKind::User(u) => {
                 for f in &u.fields {
-                    s.attrs.insert(Def { file: id, name: &f.name, node: f, phase: 0 }, diags);
+                    s.attrs.insert(
+                        Def {
+                            file: id,
+                            name: &f.name,
+                            node: f,
+                            phase: 0,
+                        },
+                        diags,
+                    );
                 }
             }
             ItemKind::Event(e) => {
                 let mut seen: HashMap<&str, Span> = HashMap::new();
                 for f in &e.fields {
                     if let Some(first) = seen.insert(&f.name.name, f.name.span) {
-                        diags.push(duplicate("event field", &f.name.name, Loc::new(id, f.name.span), Loc::new(id, first)));
+                        diags.push(duplicate(
+                            "event field",
+                            &f.name.name,
+                            Loc::new(id, f.name.span),
+                            Loc::new(id, first),
+                        ));
                     }
                 }
                 let (file, name) = def(&e.name);
-                s.events.insert(Def { file, name, node: e, phase: 0 }, diags);
+                s.events.insert(
+                    Def {
+                        file,
+                        name,
+                        node: e,
+                        phase: 0,
+                    },
+                    diags,
+                );
             }
-            ItemKind::Reward(r) => s.rewards.insert(Def { file: id, name: &r.name, node: r, phase: 0 }, diags),
-            ItemKind::Segment(g) => s.segments.insert(Def { file: id, name: &g.name, node: g, phase: 0 }, diags),
-            ItemKind::Message(m) => s.messages.insert(Def { file: id, name: &m.name, node: m, phase: 0 }, diags),
-            ItemKind::Kpi(k) => s.kpis.insert(Def { file: id, name: &k.name, node: k, phase: 0 }, diags),
+            ItemKind::Reward(r) => s.rewards.insert(
+                Def {
+                    file: id,
+                    name: &r.name,
+                    node: r,
+                    phase: 0,
+                },
+                diags,
+            ),
+            ItemKind::Segment(g) => s.segments.insert(
+                Def {
+                    file: id,
+                    name: &g.name,
+                    node: g,
+                    phase: 0,
+                },
+                diags,
+            ),
+            ItemKind::Message(m) => s.messages.insert(
+                Def {
+                    file: id,
+                    name: &m.name,
+                    node: m,
+                    phase: 0,
+                },
+                diags,
+            ),
+            ItemKind::Kpi(k) => s.kpis.insert(
+                Def {
+                    file: id,
+                    name: &k.name,
+                    node: k,
+                    phase: 0,
+                },
+                diags,
+            ),
             ItemKind::Tiers(t) => {
                 if s.tiers_block.is_none() {
                     s.tiers_block = Some((id, t));
                 }
                 for tier in &t.tiers {
-                    s.tiers.insert(Def { file: id, name: &tier.name, node: tier, phase: 0 }, diags);
+                    s.tiers.insert(
+                        Def {
+                            file: id,
+                            name: &tier.name,
+                            node: tier,
+                            phase: 0,
+                        },
+                        diags,
+                    );
                 }
             }
             ItemKind::Phase(p) => {
                 let phase = s.phases.len();
-                s.phases.insert(Def { file: id, name: &p.name, node: p, phase }, diags);
+                s.phases.insert(
+                    Def {
+                        file: id,
+                        name: &p.name,
+                        node: p,
+                        phase,
+                    },
+                    diags,
+                );
                 for stmt in &p.stmts {
                     match &stmt.kind {
-                        PhaseStmtKind::Task(t) => s.tasks.insert(Def { file: id, name: &t.name, node: t, phase }, diags),
-                        PhaseStmtKind::Leaderboard(l) => {
-                            s.leaderboards.insert(Def { file: id, name: &l.name, node: l, phase }, diags)
-                        }
-                        PhaseStmtKind::Goal(g) => s.goals.insert(Def { file: id, name: &g.name, node: g, phase }, diags),
+                        PhaseStmtKind::Task(t) => s.tasks.insert(
+                            Def {
+                                file: id,
+                                name: &t.name,
+                                node: t,
+                                phase,
+                            },
+                            diags,
+                        ),
+                        PhaseStmtKind::Leaderboard(l) => s.leaderboards.insert(
+                            Def {
+                                file: id,
+                                name: &l.name,
+                                node: l,
+                                phase,
+                            },
+                            diags,
+                        ),
+                        PhaseStmtKind::Goal(g) => s.goals.insert(
+                            Def {
+                                file: id,
+                                name: &g.name,
+                                node: g,
+                                phase,
+                            },
+                            diags,
+                        ),
                         _ => {}
                     }
                 }

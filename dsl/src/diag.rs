@@ -111,7 +111,10 @@ codes! {
 impl Code {
     /// Looks a code up by its text, case-insensitively (`e0102` works).
     pub fn parse(text: &str) -> Option<Code> {
-        Code::ALL.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(text.trim()))
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str().eq_ignore_ascii_case(text.trim()))
     }
 }
 
@@ -157,7 +160,10 @@ impl Diagnostic {
         Diagnostic {
             code,
             message: message.into(),
-            primary: Label { loc, message: label.into() },
+            primary: Label {
+                loc,
+                message: label.into(),
+            },
             secondary: Vec::new(),
             help: None,
         }
@@ -165,7 +171,10 @@ impl Diagnostic {
 
     /// Adds a related label.
     pub fn with_label(mut self, loc: Loc, message: impl Into<String>) -> Self {
-        self.secondary.push(Label { loc, message: message.into() });
+        self.secondary.push(Label {
+            loc,
+            message: message.into(),
+        });
         self
     }
 

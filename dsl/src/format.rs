@@ -109,8 +109,9 @@ struct RunWidths {
 
 /// Builds the output line by line and places comments as it goes.
 ///
-/// `src_pos` is the end of the last source text accounted for; a comment that starts
-/// on the same source line is a trailing comment of the line being built.
+/// `src_pos` is the end of the last source text accounted for; a comment that follows
+/// it on its source line, with only spaces (or a `{` or `,`) between, trails the line
+/// being built.
 struct Printer<'s> {
     src: &'s str,
     comments: Vec<Span>,
@@ -174,9 +175,65 @@ impl<'s> Printer<'s> {
         self.text(c).starts_with("//")
     }
 
+    /// Where a node really ends. pest counts the spaces and comments after a rule's
+    /// last token into its span when the rule ends in an optional or repeated part
+    /// (`reward a = points 1 // note` spans the comment), so they are trimmed off.
+    fn tight_end(&self, span: Span) -> u32 {
+        let bytes = self.src.as_bytes();
+        let mut end = span.end;
+        loop {
+            while end > span.start
+                && bytes
+                    .get(end as usize - 1)
+                    .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            {
+                end -= 1;
+            }
+            let k = self.comments.partition_point(|c| c.start < end);
+            match k.checked_sub(1).and_then(|k| self.comments.get(k)) {
+                Some(c) if c.end >= end && c.start >= span.start => end = c.start,
+                _ => return end,
+            }
+        }
+    }
+
+    /// The comment covering byte `at`, if any.
+    fn comment_around(&self, at: u32) -> Option<Span> {
+        let k = self.comments.partition_point(|c| c.start <= at);
+        k.checked_sub(1)
+            .and_then(|k| self.comments.get(k))
+            .copied()
+            .filter(|c| at < c.end)
+    }
+
+    /// The end of keyword `word` when it is the next token after `pos`; else `pos`.
+    fn after_word(&self, pos: u32, word: &str) -> u32 {
+        let bytes = self.src.as_bytes();
+        let mut at = pos;
+        loop {
+            if let Some(c) = self.comment_around(at) {
+                at = c.end;
+            } else if bytes
+                .get(at as usize)
+                .is_some_and(|b| b.is_ascii_whitespace())
+            {
+                at += 1;
+            } else {
+                break;
+            }
+        }
+        match self.src.get(at as usize..) {
+            Some(rest) if rest.starts_with(word) => {
+                at.saturating_add(u32::try_from(word.len()).unwrap_or(0))
+            }
+            _ => pos,
+        }
+    }
+
     /// Whether any comment starts in `[from, to)`.
     fn has_comment_in(&self, from: u32, to: u32) -> bool {
-        self.comments.iter().any(|c| c.start >= from && c.start < to)
+        let k = self.comments.partition_point(|c| c.start < from);
+        self.comments.get(k).is_some_and(|c| c.start < to)
     }
 
     /// Whether the source between two positions has a line break, and a blank line,
@@ -226,7 +283,7 @@ impl<'s> Printer<'s> {
         let between = self.slice(after, node);
         for (i, _) in between.match_indices("///") {
             let at = after.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
-            if !self.comments.iter().any(|c| c.start <= at && at < c.end) {
+            if self.comment_around(at).is_none() {
                 return at;
             }
         }
@@ -235,7 +292,10 @@ impl<'s> Printer<'s> {
 
     /// A literal as written, with the space inside money reduced to one.
     fn lit_src(&self, span: Span) -> String {
-        self.text(span).split_whitespace().collect::<Vec<_>>().join(" ")
+        self.text(span)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// A string as written; a `"""` string spanning lines is re-indented two spaces
@@ -248,7 +308,11 @@ impl<'s> Printer<'s> {
         let body = text.get(3..text.len().saturating_sub(3)).unwrap_or("");
         let (value, _) = literal::dedent(body);
         // With no non-blank line, dedent removes nothing: the lines go back unindented.
-        let inner = if value.trim().is_empty() { String::new() } else { " ".repeat(self.indent + 2) };
+        let inner = if value.trim().is_empty() {
+            String::new()
+        } else {
+            " ".repeat(self.indent + 2)
+        };
         let mut out = String::from("\"\"\"\n");
         for line in value.split('\n') {
             if !line.is_empty() {
@@ -287,7 +351,13 @@ impl<'s> Printer<'s> {
     /// Ends the line being built, with the comments that trail it.
     fn newline(&mut self) {
         while let Some(&c) = self.comments.get(self.next) {
-            let trails = c.start < self.src_pos || !self.slice(self.src_pos, c.start).contains('\n');
+            // Trailing: after the line's last token with nothing but spaces (or the
+            // `{` or `,` that ends the line) in between.
+            let trails = c.start < self.src_pos
+                || self
+                    .slice(self.src_pos, c.start)
+                    .bytes()
+                    .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'{' | b','));
             if !trails {
                 break;
             }
@@ -306,7 +376,11 @@ impl<'s> Printer<'s> {
         }
         // A `//` comment must end its line: when one would be followed by another
         // comment, all but the last go on their own lines above.
-        let split = pending.iter().rev().skip(1).any(|c| self.is_line_comment(*c));
+        let split = pending
+            .iter()
+            .rev()
+            .skip(1)
+            .any(|c| self.is_line_comment(*c));
         let (above, trailing) = match (split, pending.split_last()) {
             (true, Some((last, rest))) => (rest.to_vec(), vec![*last]),
             _ => (Vec::new(), pending),
@@ -484,7 +558,8 @@ impl<'s> Printer<'s> {
             }
             ExprKind::Binary(op, lhs, rhs) => {
                 self.expr(lhs, cont);
-                let breaks = matches!(op, BinOp::And | BinOp::Or) && self.has_break(lhs.span.end, rhs.span.start);
+                let breaks = matches!(op, BinOp::And | BinOp::Or)
+                    && self.has_break(lhs.span.end, rhs.span.start);
                 match cont {
                     Some(col) if breaks => {
                         self.newline();
@@ -531,10 +606,16 @@ impl<'s> Printer<'s> {
         match &e.kind {
             ExprKind::Lit(_) => self.lit_src(e.span),
             ExprKind::Str(_) | ExprKind::Error => self.string_src(e.span),
-            ExprKind::Path(parts) => parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join("."),
+            ExprKind::Path(parts) => parts
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join("."),
             ExprKind::Call(name, args) => format!("{}({})", name.name, self.flat_list(args)),
             ExprKind::List(items) => format!("[{}]", self.flat_list(items)),
-            ExprKind::Binary(op, lhs, rhs) => format!("{} {} {}", self.flat(lhs), op.as_str(), self.flat(rhs)),
+            ExprKind::Binary(op, lhs, rhs) => {
+                format!("{} {} {}", self.flat(lhs), op.as_str(), self.flat(rhs))
+            }
             ExprKind::Unary(UnOp::Not, inner) => format!("not {}", self.flat(inner)),
             ExprKind::Unary(UnOp::Neg, inner) => format!("-{}", self.flat(inner)),
             ExprKind::Paren(inner) => format!("({})", self.flat(inner)),
@@ -542,7 +623,11 @@ impl<'s> Printer<'s> {
     }
 
     fn flat_list(&self, items: &[Expr]) -> String {
-        items.iter().map(|e| self.flat(e)).collect::<Vec<_>>().join(", ")
+        items
+            .iter()
+            .map(|e| self.flat(e))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// An expression that may keep the user's `and`/`or` line breaks, continuing under
@@ -572,16 +657,24 @@ impl<'s> Printer<'s> {
             };
             self.gap(prev, item.span.start, mode);
             self.item(item, widths.get(i).copied().unwrap_or_default());
-            prev = Some(item.span.end);
+            prev = Some(self.tight_end(item.span));
         }
-        self.gap(prev, u32::try_from(self.src.len()).unwrap_or(u32::MAX), Gap::Close);
+        self.gap(
+            prev,
+            u32::try_from(self.src.len()).unwrap_or(u32::MAX),
+            Gap::Close,
+        );
     }
 
     /// Whether an item prints on one line and may sit right under one of its kind.
     fn groupable(&self, item: &Item) -> bool {
         match &item.kind {
-            ItemKind::Import(_) | ItemKind::Reward(_) | ItemKind::Segment(_) | ItemKind::Kpi(_) => true,
-            ItemKind::Event(ev) => self.event_layout(ev, item.span.end) != EventLayout::Block,
+            ItemKind::Import(_) | ItemKind::Reward(_) | ItemKind::Segment(_) | ItemKind::Kpi(_) => {
+                true
+            }
+            ItemKind::Event(ev) => {
+                self.event_layout(ev, self.tight_end(item.span)) != EventLayout::Block
+            }
             _ => false,
         }
     }
@@ -591,7 +684,7 @@ impl<'s> Printer<'s> {
         std::mem::discriminant(&a.kind) == std::mem::discriminant(&b.kind)
             && self.groupable(a)
             && self.groupable(b)
-            && !self.has_blank(a.span.end, b.span.start)
+            && !self.has_blank(self.tight_end(a.span), b.span.start)
     }
 
     /// The alignment widths of each item, shared across each run of grouped items.
@@ -609,7 +702,10 @@ impl<'s> Printer<'s> {
                 let (name, formula) = match &item.kind {
                     ItemKind::Reward(r) => (r.name.name.chars().count(), 0),
                     ItemKind::Segment(s) => (s.name.name.chars().count(), 0),
-                    ItemKind::Kpi(k) => (k.name.name.chars().count(), self.flat(&k.formula).chars().count()),
+                    ItemKind::Kpi(k) => (
+                        k.name.name.chars().count(),
+                        self.flat(&k.formula).chars().count(),
+                    ),
                     _ => (0, 0),
                 };
                 w.name = w.name.max(name);
@@ -626,7 +722,7 @@ impl<'s> Printer<'s> {
     fn item(&mut self, item: &Item, widths: RunWidths) {
         self.touch(item.span.start);
         self.docs(&item.docs);
-        let end = item.span.end;
+        let end = self.tight_end(item.span);
         match &item.kind {
             ItemKind::Import(import) => {
                 self.before(import.path.span.start);
@@ -649,7 +745,10 @@ impl<'s> Printer<'s> {
                 self.before(s.name.span.start);
                 self.write("segment ");
                 self.ident(&s.name);
-                self.padded("", widths.name.saturating_sub(s.name.name.chars().count()) + 1);
+                self.padded(
+                    "",
+                    widths.name.saturating_sub(s.name.name.chars().count()) + 1,
+                );
                 self.write("= ");
                 self.breakable(&s.condition);
                 self.end_line(end);
@@ -661,7 +760,10 @@ impl<'s> Printer<'s> {
                 self.before(k.name.span.start);
                 self.write("kpi ");
                 self.ident(&k.name);
-                self.padded("", widths.name.saturating_sub(k.name.name.chars().count()) + 1);
+                self.padded(
+                    "",
+                    widths.name.saturating_sub(k.name.name.chars().count()) + 1,
+                );
                 self.write("= ");
                 self.expr(&k.formula, None);
                 let used = self.flat(&k.formula).chars().count();
@@ -686,7 +788,13 @@ impl<'s> Printer<'s> {
         if !self.open_block(c.settings.is_empty(), c.name.span.end, end) {
             return;
         }
-        let width = c.settings.iter().map(|s| s.key.name.chars().count()).max().unwrap_or(0) + 1;
+        let width = c
+            .settings
+            .iter()
+            .map(|s| s.key.name.chars().count())
+            .max()
+            .unwrap_or(0)
+            + 1;
         for s in &c.settings {
             self.gap(None, s.span.start, Gap::Tight);
             self.before(s.key.span.start);
@@ -694,7 +802,9 @@ impl<'s> Printer<'s> {
             self.touch(s.key.span.end);
             match &s.value {
                 SettingValue::Name(v) | SettingValue::Timezone(v) => self.string(v),
-                SettingValue::Start(l) | SettingValue::Budget(l) | SettingValue::Holdout(l) => self.lit(l),
+                SettingValue::Start(l) | SettingValue::Budget(l) | SettingValue::Holdout(l) => {
+                    self.lit(l)
+                }
                 SettingValue::Locales(locales) => {
                     for (i, l) in locales.iter().enumerate() {
                         if i > 0 {
@@ -714,17 +824,27 @@ impl<'s> Printer<'s> {
                     self.lit(b);
                 }
             }
-            self.end_line(s.span.end);
+            let setting_end = self.tight_end(s.span);
+            self.end_line(setting_end);
         }
         self.close_block(None, end, Gap::Tight);
     }
 
     /// The fields of a `user` or multi-line `event` block, one per line, types aligned.
     fn field_block(&mut self, fields: &[Field], header_end: u32, end: u32) {
-        let width = fields.iter().map(|f| f.name.name.chars().count() + 1).max().unwrap_or(0) + 1;
+        let width = fields
+            .iter()
+            .map(|f| f.name.name.chars().count() + 1)
+            .max()
+            .unwrap_or(0)
+            + 1;
         let mut prev = header_end;
         for f in fields {
-            let start = if f.docs.lines.is_empty() { f.name.span.start } else { self.doc_start(prev, f.name.span.start) };
+            let start = if f.docs.lines.is_empty() {
+                f.name.span.start
+            } else {
+                self.doc_start(prev, f.name.span.start)
+            };
             self.gap(None, start, Gap::Tight);
             self.touch(start);
             self.docs(&f.docs);
@@ -858,7 +978,12 @@ impl<'s> Printer<'s> {
         if !self.open_block(m.entries.is_empty(), m.channel.span.end, end) {
             return;
         }
-        let one_line = |e: &MessageEntry| !self.text(e.text.span).contains('\n');
+        let src = self.src;
+        let one_line = |e: &MessageEntry| {
+            !src.get(e.text.span.start as usize..e.text.span.end as usize)
+                .unwrap_or("")
+                .contains('\n')
+        };
         let width = |subject: bool| {
             m.entries
                 .iter()
@@ -925,9 +1050,13 @@ impl<'s> Printer<'s> {
         }
         let mut prev: Option<u32> = None;
         for s in &p.stmts {
-            self.gap(prev, s.span.start, if prev.is_none() { Gap::Open } else { Gap::Keep });
+            self.gap(
+                prev,
+                s.span.start,
+                if prev.is_none() { Gap::Open } else { Gap::Keep },
+            );
             self.phase_stmt(s);
-            prev = Some(s.span.end);
+            prev = Some(self.tight_end(s.span));
         }
         self.close_block(prev, end, Gap::Close);
     }
@@ -935,7 +1064,7 @@ impl<'s> Printer<'s> {
     fn phase_stmt(&mut self, s: &PhaseStmt) {
         self.touch(s.span.start);
         self.docs(&s.docs);
-        let end = s.span.end;
+        let end = self.tight_end(s.span);
         match &s.kind {
             PhaseStmtKind::Task(t) => {
                 self.before(t.name.span.start);
@@ -952,7 +1081,11 @@ impl<'s> Printer<'s> {
                 self.before(lb.name.span.start);
                 self.write("leaderboard ");
                 self.ident(&lb.name);
-                if self.open_block(lb.score.is_none() && lb.show.is_none(), lb.name.span.end, end) {
+                if self.open_block(
+                    lb.score.is_none() && lb.show.is_none(),
+                    lb.name.span.end,
+                    end,
+                ) {
                     let score_first = match (&lb.score, &lb.show) {
                         (Some(score), Some(show)) => score.span.start <= show.span.start,
                         _ => true,
@@ -1077,7 +1210,12 @@ impl<'s> Printer<'s> {
                     self.breakable(f);
                 }
             }
-            TaskStmt::Limit { count, period, period_span, .. } => {
+            TaskStmt::Limit {
+                count,
+                period,
+                period_span,
+                ..
+            } => {
                 self.write("limit ");
                 self.lit(count);
                 self.before(period_span.start);
@@ -1119,11 +1257,20 @@ impl<'s> Printer<'s> {
         if !self.open_block(t.tiers.is_empty(), t.keyword.end, end) {
             return;
         }
-        let width = t.tiers.iter().map(|tier| tier.name.name.chars().count()).max().unwrap_or(0) + 1;
+        let width = t
+            .tiers
+            .iter()
+            .map(|tier| tier.name.name.chars().count())
+            .max()
+            .unwrap_or(0)
+            + 1;
         let mut prev = t.keyword.end;
         for tier in &t.tiers {
-            let start =
-                if tier.docs.lines.is_empty() { tier.name.span.start } else { self.doc_start(prev, tier.name.span.start) };
+            let start = if tier.docs.lines.is_empty() {
+                tier.name.span.start
+            } else {
+                self.doc_start(prev, tier.name.span.start)
+            };
             self.gap(None, start, Gap::Tight);
             self.touch(start);
             self.docs(&tier.docs);
@@ -1133,12 +1280,17 @@ impl<'s> Printer<'s> {
             self.write("at ");
             self.lit(&tier.threshold);
             self.write(" points");
+            let points_end = self.after_word(tier.threshold.span.end, "points");
+            self.touch(points_end);
             if let Some(r) = &tier.reward {
                 self.write(" => grant ");
                 self.ident(r);
             }
             self.newline();
-            prev = tier.reward.as_ref().map_or(tier.threshold.span.end, |r| r.span.end);
+            prev = tier
+                .reward
+                .as_ref()
+                .map_or(tier.threshold.span.end, |r| r.span.end);
         }
         self.close_block(None, end, Gap::Tight);
     }
@@ -1171,17 +1323,29 @@ mod tests {
 
     #[test]
     fn refuses_broken_files() {
-        assert_eq!(format("rewrd a = points 10\n"), Err(FormatError::Syntax { count: 1 }));
-        assert!(matches!(format("reward a = points 3x\nreward b = coupon { value 2 cny }\n"), Err(FormatError::Syntax { count: 2 })));
+        assert_eq!(
+            format("rewrd a = points 10\n"),
+            Err(FormatError::Syntax { count: 1 })
+        );
+        assert!(matches!(
+            format("reward a = points 3x\nreward b = coupon { value 2 cny }\n"),
+            Err(FormatError::Syntax { count: 2 })
+        ));
         assert!(format("message m via push {\n  en \"open\n}\n").is_err());
-        assert_eq!(FormatError::Syntax { count: 1 }.to_string(), "the file has a syntax error, so it was not formatted");
+        assert_eq!(
+            FormatError::Syntax { count: 1 }.to_string(),
+            "the file has a syntax error, so it was not formatted"
+        );
     }
 
     #[test]
     fn empty_and_comment_only_files() {
         assert_eq!(stable(""), "");
         assert_eq!(stable("\n\n"), "");
-        assert_eq!(stable("// only a comment\n\n\n/* and another */  \n"), "// only a comment\n\n/* and another */\n");
+        assert_eq!(
+            stable("// only a comment\n\n\n/* and another */  \n"),
+            "// only a comment\n\n/* and another */\n"
+        );
     }
 
     #[test]
@@ -1225,7 +1389,11 @@ mod tests {
         let value = |s: &str| {
             let p = parse(s, FileId(0));
             match p.file.items.first().map(|i| &i.kind) {
-                Some(ItemKind::Message(m)) => m.entries.iter().map(|e| e.text.value.clone()).collect::<Vec<_>>(),
+                Some(ItemKind::Message(m)) => m
+                    .entries
+                    .iter()
+                    .map(|e| e.text.value.clone())
+                    .collect::<Vec<_>>(),
                 _ => Vec::new(),
             }
         };
@@ -1234,10 +1402,21 @@ mod tests {
 
     #[test]
     fn multiline_string_values_never_change() {
-        for body in ["\"\"\"\n\"\"\"", "\"\"\"\n   \n\"\"\"", "\"\"\"a\n  b\"\"\"", "\"\"\"\n\t\tx\n    y\n  \"\"\"", "\"\"\"\n  \n   a\n\"\"\""] {
+        for body in [
+            "\"\"\"\n\"\"\"",
+            "\"\"\"\n   \n\"\"\"",
+            "\"\"\"a\n  b\"\"\"",
+            "\"\"\"\n\t\tx\n    y\n  \"\"\"",
+            "\"\"\"\n  \n   a\n\"\"\"",
+        ] {
             let src = format!("message m via push {{\n  en {body}\n}}\n");
             let out = stable(&src);
-            let value = |s: &str| match parse(s, FileId(0)).file.items.first().map(|i| i.kind.clone()) {
+            let value = |s: &str| match parse(s, FileId(0))
+                .file
+                .items
+                .first()
+                .map(|i| i.kind.clone())
+            {
                 Some(ItemKind::Message(m)) => m.entries.first().map(|e| e.text.value.clone()),
                 _ => None,
             };
@@ -1261,8 +1440,10 @@ mod tests {
 
     #[test]
     fn tiers_align_names() {
-        let src = "tiers {\n  bronze at 0 points\n  /// Top.\n  gold at 2_000 points => grant w\n}\n";
-        let want = "tiers {\n  bronze at 0 points\n  /// Top.\n  gold   at 2_000 points => grant w\n}\n";
+        let src =
+            "tiers {\n  bronze at 0 points\n  /// Top.\n  gold at 2_000 points => grant w\n}\n";
+        let want =
+            "tiers {\n  bronze at 0 points\n  /// Top.\n  gold   at 2_000 points => grant w\n}\n";
         assert_eq!(stable(src), want);
     }
 
@@ -1277,7 +1458,10 @@ mod tests {
     fn joined_line_comments_are_not_merged() {
         let src = "kpi k = count(a) // one\n  / participants // two\n  target >= 1\n";
         let out = stable(src);
-        assert_eq!(out, "// one\nkpi k = count(a) / participants target >= 1  // two\n");
+        assert_eq!(
+            out,
+            "// one\nkpi k = count(a) / participants target >= 1  // two\n"
+        );
     }
 
     #[test]
@@ -1288,9 +1472,27 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_after_a_one_line_block_trails_its_closing_brace() {
+        let src = "phase p for 1d { task t { on a grant b }  // after\n}\ntiers { gold at 1 points // gold\n  silver at 2 points\n}\n\
+                   reward a = points 1 reward b = points 2 // on b\nevent e { f: int, // f\n g: int }\n";
+        let want = "phase p for 1d {\n  task t {\n    on a\n    grant b\n  }  // after\n}\n\n\
+                    tiers {\n  gold   at 1 points  // gold\n  silver at 2 points\n}\n\n\
+                    reward a = points 1\nreward b = points 2  // on b\n\nevent e {\n  f: int  // f\n  g: int\n}\n";
+        assert_eq!(stable(src), want);
+    }
+
+    #[test]
+    fn windows_line_endings_and_a_byte_order_mark() {
+        let src = "\u{FEFF}// c\r\nreward a = points 1  // t\r\n\r\nmessage m via push {\r\n  en \"\"\"\r\n    hi\r\n  \"\"\"\r\n}\r\n";
+        let want = "// c\nreward a = points 1  // t\n\nmessage m via push {\n  en \"\"\"\n    hi\n  \"\"\"\n}\n";
+        assert_eq!(stable(src), want);
+    }
+
+    #[test]
     fn empty_blocks() {
         let src = "campaign c {}\nuser {\n}\nmessage m via push { }\ntiers {\n  // none yet\n}\n";
-        let want = "campaign c {}\n\nuser {}\n\nmessage m via push {}\n\ntiers {\n  // none yet\n}\n";
+        let want =
+            "campaign c {}\n\nuser {}\n\nmessage m via push {}\n\ntiers {\n  // none yet\n}\n";
         assert_eq!(stable(src), want);
     }
 }

@@ -14,12 +14,12 @@ pub(crate) struct CampParser;
 pub(crate) fn friendly(rule: Rule) -> &'static str {
     match rule {
         Rule::EOI => "the end of the file",
-        Rule::WHITESPACE | Rule::COMMENT | Rule::block_comment | Rule::line_comment => "a comment",
+        Rule::WHITESPACE | Rule::COMMENT => "a comment",
         Rule::file | Rule::item_only | Rule::item | Rule::junk | Rule::item_start => {
             "an item: import, campaign, user, event, reward, segment, message, phase, tiers or kpi"
         }
         Rule::doc_comment => "a doc comment",
-        Rule::ident_char | Rule::ident => "a name",
+        Rule::ident => "a name",
         Rule::string | Rule::plain_string | Rule::multi_string => "a string in double quotes",
         Rule::datetime_lit => "a date and time like 2027-01-20T09:00",
         Rule::date_lit => "a date like 2027-01-20",

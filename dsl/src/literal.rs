@@ -141,7 +141,10 @@ pub struct LiteralError {
 
 impl LiteralError {
     fn new(message: impl Into<String>, help: Option<&str>) -> Self {
-        LiteralError { message: message.into(), help: help.map(str::to_string) }
+        LiteralError {
+            message: message.into(),
+            help: help.map(str::to_string),
+        }
     }
 }
 
@@ -176,18 +179,27 @@ fn plain_decimal(s: &str) -> Option<Decimal> {
 pub fn parse_number(text: &str) -> Result<Number, LiteralError> {
     if let Some(body) = text.strip_suffix('%') {
         return plain_decimal(body).map(Number::Percent).ok_or_else(|| {
-            LiteralError::new(format!("`{text}` is not a valid percent"), Some("write a percent as a number and `%`, like `15%` or `0.5%`"))
+            LiteralError::new(
+                format!("`{text}` is not a valid percent"),
+                Some("write a percent as a number and `%`, like `15%` or `0.5%`"),
+            )
         });
     }
     if digits_ok(text) {
         let clean: String = text.chars().filter(|c| *c != '_').collect();
         return clean.parse::<i64>().map(Number::Int).map_err(|_| {
-            LiteralError::new(format!("`{text}` is too large"), Some("whole numbers go up to 9_223_372_036_854_775_807"))
+            LiteralError::new(
+                format!("`{text}` is too large"),
+                Some("whole numbers go up to 9_223_372_036_854_775_807"),
+            )
         });
     }
     if text.contains('.') {
         return plain_decimal(text).map(Number::Decimal).ok_or_else(|| {
-            LiteralError::new(format!("`{text}` is not a valid number"), Some("write decimals like `12.5`"))
+            LiteralError::new(
+                format!("`{text}` is not a valid number"),
+                Some("write decimals like `12.5`"),
+            )
         });
     }
     parse_duration(text).map(Number::Duration)
@@ -240,7 +252,10 @@ fn parse_duration(text: &str) -> Result<Duration, LiteralError> {
     }
     let total_days = weeks.checked_mul(7).and_then(|w| w.checked_add(days));
     let total_minutes = hours.checked_mul(60).and_then(|h| h.checked_add(minutes));
-    match (total_days.and_then(|d| u32::try_from(d).ok()), total_minutes.and_then(|m| u32::try_from(m).ok())) {
+    match (
+        total_days.and_then(|d| u32::try_from(d).ok()),
+        total_minutes.and_then(|m| u32::try_from(m).ok()),
+    ) {
         (Some(days), Some(minutes)) if days <= 36_600 => Ok(Duration { days, minutes }),
         _ => Err(bad("it is too long")),
     }
@@ -251,7 +266,12 @@ pub fn parse_money(number: &str, code: &str) -> Result<Money, LiteralError> {
     let amount = match parse_number(number)? {
         Number::Int(i) => Decimal::from(i),
         Number::Decimal(d) => d,
-        _ => return Err(LiteralError::new(format!("`{number} {code}` is not a valid amount of money"), Some("write money as a number and a currency code, like `20 CNY`"))),
+        _ => {
+            return Err(LiteralError::new(
+                format!("`{number} {code}` is not a valid amount of money"),
+                Some("write money as a number and a currency code, like `20 CNY`"),
+            ))
+        }
     };
     match Currency::new(code) {
         Some(currency) => Ok(Money { amount, currency }),
@@ -262,7 +282,10 @@ pub fn parse_money(number: &str, code: &str) -> Result<Money, LiteralError> {
             } else {
                 "use an ISO 4217 currency code such as CNY, USD or EUR".to_string()
             };
-            Err(LiteralError { message: format!("`{code}` is not a currency code"), help: Some(help) })
+            Err(LiteralError {
+                message: format!("`{code}` is not a currency code"),
+                help: Some(help),
+            })
         }
     }
 }
@@ -273,21 +296,39 @@ fn split_nums(s: &str, sep: char) -> Option<Vec<u32>> {
 
 /// Validates `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Result<NaiveDate, LiteralError> {
-    let bad = || LiteralError::new(format!("`{text}` is not a valid date"), Some("dates are written YYYY-MM-DD, like `2027-01-20`"));
+    let bad = || {
+        LiteralError::new(
+            format!("`{text}` is not a valid date"),
+            Some("dates are written YYYY-MM-DD, like `2027-01-20`"),
+        )
+    };
     let parts = split_nums(text, '-').ok_or_else(bad)?;
-    let [y, m, d] = parts.as_slice() else { return Err(bad()) };
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
     if !(1..=12).contains(m) {
-        return Err(LiteralError::new(format!("`{text}` is not a valid date: there is no month {m}"), Some("months go from 01 to 12")));
+        return Err(LiteralError::new(
+            format!("`{text}` is not a valid date: there is no month {m}"),
+            Some("months go from 01 to 12"),
+        ));
     }
     let y = i32::try_from(*y).map_err(|_| bad())?;
     NaiveDate::from_ymd_opt(y, *m, *d).ok_or_else(|| {
-        LiteralError::new(format!("`{text}` is not a valid date: that month has no day {d}"), None)
+        LiteralError::new(
+            format!("`{text}` is not a valid date: that month has no day {d}"),
+            None,
+        )
     })
 }
 
 /// Validates `HH:MM` or `HH:MM:SS`.
 pub fn parse_time(text: &str) -> Result<NaiveTime, LiteralError> {
-    let bad = |why: String| LiteralError::new(format!("`{text}` is not a valid time of day{why}"), Some("times are written HH:MM from 00:00 to 23:59"));
+    let bad = |why: String| {
+        LiteralError::new(
+            format!("`{text}` is not a valid time of day{why}"),
+            Some("times are written HH:MM from 00:00 to 23:59"),
+        )
+    };
     let parts = split_nums(text, ':').ok_or_else(|| bad(String::new()))?;
     let (h, m, s) = match parts.as_slice() {
         [h, m] => (*h, *m, 0),
@@ -306,9 +347,18 @@ pub fn parse_time(text: &str) -> Result<NaiveTime, LiteralError> {
 /// Validates `YYYY-MM-DDTHH:MM[:SS]` with an optional `Z` or `±HH:MM`.
 pub fn parse_datetime(text: &str) -> Result<DateTimeLit, LiteralError> {
     let Some((date, rest)) = text.split_once('T') else {
-        return Err(LiteralError::new(format!("`{text}` is not a valid date and time"), None));
+        return Err(LiteralError::new(
+            format!("`{text}` is not a valid date and time"),
+            None,
+        ));
     };
-    let date = parse_date(date).map_err(|e| LiteralError { message: format!("`{text}` is not a valid date and time: {}", e.message.split(": ").nth(1).unwrap_or("impossible date")), help: e.help })?;
+    let date = parse_date(date).map_err(|e| LiteralError {
+        message: format!(
+            "`{text}` is not a valid date and time: {}",
+            e.message.split(": ").nth(1).unwrap_or("impossible date")
+        ),
+        help: e.help,
+    })?;
     let (time, offset) = if let Some(t) = rest.strip_suffix('Z') {
         (t, Some(0))
     } else if let Some(pos) = rest.find(['+', '-']) {
@@ -316,8 +366,16 @@ pub fn parse_datetime(text: &str) -> Result<DateTimeLit, LiteralError> {
         let sign = if off.starts_with('-') { -1 } else { 1 };
         let hm = off.get(1..).and_then(|o| split_nums(o, ':'));
         match hm.as_deref() {
-            Some([h, m]) if *h <= 14 && *m <= 59 => (t, Some(sign * (i32::try_from(*h * 3600 + *m * 60).unwrap_or(0)))),
-            _ => return Err(LiteralError::new(format!("`{text}` has an invalid offset"), Some("offsets are written `Z`, `+08:00` or `-05:00`"))),
+            Some([h, m]) if *h <= 14 && *m <= 59 => (
+                t,
+                Some(sign * (i32::try_from(*h * 3600 + *m * 60).unwrap_or(0))),
+            ),
+            _ => {
+                return Err(LiteralError::new(
+                    format!("`{text}` has an invalid offset"),
+                    Some("offsets are written `Z`, `+08:00` or `-05:00`"),
+                ))
+            }
         }
     } else {
         (rest, None)
@@ -327,12 +385,16 @@ pub fn parse_datetime(text: &str) -> Result<DateTimeLit, LiteralError> {
     match offset {
         None => Ok(DateTimeLit::Local(naive)),
         Some(secs) => {
-            let off = FixedOffset::east_opt(secs).ok_or_else(|| LiteralError::new(format!("`{text}` has an invalid offset"), None))?;
+            let off = FixedOffset::east_opt(secs).ok_or_else(|| {
+                LiteralError::new(format!("`{text}` has an invalid offset"), None)
+            })?;
             naive
                 .and_local_timezone(off)
                 .single()
                 .map(DateTimeLit::Fixed)
-                .ok_or_else(|| LiteralError::new(format!("`{text}` is not a valid date and time"), None))
+                .ok_or_else(|| {
+                    LiteralError::new(format!("`{text}` is not a valid date and time"), None)
+                })
         }
     }
 }
@@ -371,7 +433,12 @@ pub fn unescape(body: &str) -> Result<String, (usize, String)> {
                     None => return Err((i, format!("`\\u{{{hex}}}` is not a character"))),
                 }
             }
-            Some((_, other)) => return Err((i, format!("`\\{other}` is not an escape; use `\\\\` for a backslash"))),
+            Some((_, other)) => {
+                return Err((
+                    i,
+                    format!("`\\{other}` is not an escape; use `\\\\` for a backslash"),
+                ))
+            }
             None => return Err((i, "a string cannot end with a lone `\\`".into())),
         }
     }
@@ -424,10 +491,28 @@ mod tests {
     #[test]
     fn numbers() {
         assert_eq!(parse_number("50_000"), Ok(Number::Int(50_000)));
-        assert_eq!(parse_number("12.5"), Ok(Number::Decimal(Decimal::new(125, 1))));
-        assert_eq!(parse_number("0.5%"), Ok(Number::Percent(Decimal::new(5, 1))));
-        assert_eq!(parse_number("1d12h"), Ok(Number::Duration(Duration { days: 1, minutes: 720 })));
-        assert_eq!(parse_number("2w"), Ok(Number::Duration(Duration { days: 14, minutes: 0 })));
+        assert_eq!(
+            parse_number("12.5"),
+            Ok(Number::Decimal(Decimal::new(125, 1)))
+        );
+        assert_eq!(
+            parse_number("0.5%"),
+            Ok(Number::Percent(Decimal::new(5, 1)))
+        );
+        assert_eq!(
+            parse_number("1d12h"),
+            Ok(Number::Duration(Duration {
+                days: 1,
+                minutes: 720
+            }))
+        );
+        assert_eq!(
+            parse_number("2w"),
+            Ok(Number::Duration(Duration {
+                days: 14,
+                minutes: 0
+            }))
+        );
         assert!(parse_number("3x").is_err());
         assert!(parse_number("12h1d").is_err());
         assert!(parse_number("1.2.3").is_err());
@@ -440,8 +525,14 @@ mod tests {
         assert!(parse_date("2028-02-29").is_ok());
         assert!(parse_time("25:00").is_err());
         assert!(parse_time("20:00").is_ok());
-        assert!(matches!(parse_datetime("2027-01-20T09:00"), Ok(DateTimeLit::Local(_))));
-        assert!(matches!(parse_datetime("2027-01-20T09:00+08:00"), Ok(DateTimeLit::Fixed(_))));
+        assert!(matches!(
+            parse_datetime("2027-01-20T09:00"),
+            Ok(DateTimeLit::Local(_))
+        ));
+        assert!(matches!(
+            parse_datetime("2027-01-20T09:00+08:00"),
+            Ok(DateTimeLit::Fixed(_))
+        ));
         assert!(parse_datetime("2027-01-20T24:00").is_err());
     }
 

@@ -10,11 +10,15 @@ use crate::span::{FileId, Loc, Span};
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 use pest::Parser;
-use std::num::NonZeroUsize;
 use std::sync::LazyLock;
 
-/// How deeply brackets may nest; deeper input is refused before pest sees it.
+/// How deeply brackets may nest; deeper input is refused before pest sees it. With
+/// the operator limits below, this bounds every recursion over the syntax tree.
 const MAX_NESTING: usize = 64;
+/// How many `not`/`-` may stand in a row.
+const MAX_PREFIX_RUN: usize = 16;
+/// How many binary operators one expression may have (a chain builds a tree this deep).
+const MAX_OPERATORS: usize = 1024;
 
 /// The result of parsing one file.
 #[derive(Debug, Clone)]
@@ -27,15 +31,39 @@ pub struct Parsed {
 
 /// Parses one `.camp` source. Never panics; never fails.
 pub fn parse(src: &str, file: FileId) -> Parsed {
-    let mut b = Builder { file, src, diags: Vec::new() };
+    let mut b = Builder {
+        file,
+        src,
+        diags: Vec::new(),
+        base: 0,
+    };
     let scan = lex::scan(src);
     if src.len() >= u32::MAX as usize {
-        b.error(Code::E0001, Span::new(0, 0), "the file is too large (over 4 GiB)", "here");
-        return Parsed { file: File::default(), diagnostics: b.diags };
+        b.error(
+            Code::E0001,
+            Span::new(0, 0),
+            "the file is too large (over 4 GiB)",
+            "here",
+        );
+        return Parsed {
+            file: File::default(),
+            diagnostics: b.diags,
+        };
     }
     if let Some(at) = too_deep(src) {
-        b.error(Code::E0001, Span::new(at, at + 1), format!("brackets nest more than {MAX_NESTING} deep"), "too deep");
-        return Parsed { file: File { items: Vec::new(), comments: scan.comments }, diagnostics: b.diags };
+        b.error(
+            Code::E0001,
+            Span::new(at, at + 1),
+            format!("brackets nest more than {MAX_NESTING} deep"),
+            "too deep",
+        );
+        return Parsed {
+            file: File {
+                items: Vec::new(),
+                comments: scan.comments,
+            },
+            diagnostics: b.diags,
+        };
     }
     // An unclosed `/*` or `"""` swallows the rest of the file: parse only what precedes
     // it, and say where it opens.
@@ -49,27 +77,136 @@ pub fn parse(src: &str, file: FileId) -> Parsed {
         None => src,
     };
     b.src = src;
-    // Guard against pathological backtracking: generous, but proportional to the input.
-    pest::set_call_limit(NonZeroUsize::new(src.len().saturating_mul(400).saturating_add(1_000_000)));
+    if src.len() >= CHUNKED_FROM && scan.open_to_end.is_none() {
+        if let Some(items) = parse_chunked(src, file, &scan) {
+            return Parsed {
+                file: File {
+                    items,
+                    comments: scan.comments,
+                },
+                diagnostics: b.diags,
+            };
+        }
+    }
     let mut items = Vec::new();
-    match CampParser::parse(Rule::file, src) {
-        Ok(mut pairs) => {
-            let children = pairs.next().map(|p| p.into_inner());
-            for pair in children.into_iter().flatten() {
-                match pair.as_rule() {
-                    Rule::item => {
-                        if let Some(item) = b.item(pair) {
-                            items.push(item);
+    b.parse_text(src, &mut items, &scan.unterminated);
+    Parsed {
+        file: File {
+            items,
+            comments: scan.comments,
+        },
+        diagnostics: b.diags,
+    }
+}
+
+/// Files at least this large are parsed in chunks, on several threads.
+const CHUNKED_FROM: usize = 256 * 1024;
+/// The size a chunk aims for: small enough that pest's token queue stays in cache.
+const CHUNK_TARGET: usize = 64 * 1024;
+
+/// Parses a large file as independent chunks split where an item starts, on as many
+/// threads as there are cores. Returns `None` if any chunk reports a problem: the
+/// whole-file parse then runs, so diagnostics never depend on where chunks were cut.
+fn parse_chunked(src: &str, file: FileId, scan: &lex::Scan) -> Option<Vec<Item>> {
+    let bounds = chunk_bounds(src, scan);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let per_thread = bounds.len().div_ceil(threads).max(1);
+    let groups: Vec<&[(usize, usize)]> = bounds.chunks(per_thread).collect();
+    let results: Vec<Option<Vec<Item>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = groups
+            .iter()
+            .map(|group| {
+                s.spawn(move || {
+                    let mut items = Vec::new();
+                    for &(start, end) in *group {
+                        let chunk = src.get(start..end)?;
+                        let base = u32::try_from(start).ok()?;
+                        let mut b = Builder {
+                            file,
+                            src,
+                            diags: Vec::new(),
+                            base,
+                        };
+                        b.parse_text(chunk, &mut items, &[]);
+                        if !b.diags.is_empty() {
+                            return None;
                         }
                     }
-                    Rule::junk => b.junk(&pair, &scan.unterminated),
-                    _ => {}
-                }
-            }
-        }
-        Err(e) => b.pest_error(&e, 0, &scan.unterminated),
+                    Some(items)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let mut items = Vec::new();
+    for r in results {
+        items.extend(r?);
     }
-    Parsed { file: File { items, comments: scan.comments }, diagnostics: b.diags }
+    Some(items)
+}
+
+/// Cut points about every [`CHUNK_TARGET`] bytes, each at the start of a line that
+/// begins an item (its doc comment included), outside any multi-line string or comment.
+fn chunk_bounds(src: &str, scan: &lex::Scan) -> Vec<(usize, usize)> {
+    let mut cuts = vec![0usize];
+    let mut at = CHUNK_TARGET;
+    while at < src.len() {
+        let Some(cut) = next_item_line(src, scan, at) else {
+            break;
+        };
+        // Move up over the doc comment lines that belong to this item.
+        let mut start = cut;
+        while start > 0 {
+            let prev = src
+                .get(..start - 1)
+                .and_then(|s| s.rfind('\n'))
+                .map_or(0, |i| i + 1);
+            let is_doc = src.get(prev..).is_some_and(|l| l.starts_with("///"));
+            if !is_doc || scan.inside_multiline(u32::try_from(prev).unwrap_or(u32::MAX)) {
+                break;
+            }
+            start = prev;
+        }
+        if start > *cuts.last().unwrap_or(&0) {
+            cuts.push(start);
+        }
+        at = cut + CHUNK_TARGET;
+    }
+    let mut out = Vec::with_capacity(cuts.len());
+    for (i, start) in cuts.iter().enumerate() {
+        let end = cuts.get(i + 1).copied().unwrap_or(src.len());
+        out.push((*start, end));
+    }
+    out
+}
+
+/// The first line start at or after `from` that begins with an item keyword followed
+/// by a space or `{`, outside any multi-line string or comment.
+fn next_item_line(src: &str, scan: &lex::Scan, from: usize) -> Option<usize> {
+    const KEYWORDS: &[&str] = &[
+        "import", "campaign", "user", "event", "reward", "segment", "message", "phase", "tiers",
+        "kpi",
+    ];
+    let mut pos = from;
+    loop {
+        let nl = src.get(pos..)?.find('\n')?;
+        let line = pos + nl + 1;
+        let rest = src.get(line..)?;
+        let starts_item = KEYWORDS.iter().any(|k| {
+            rest.strip_prefix(k)
+                .and_then(|r| r.chars().next())
+                .is_some_and(|c| c == ' ' || c == '\t' || c == '{')
+        });
+        if starts_item && !scan.inside_multiline(u32::try_from(line).unwrap_or(u32::MAX)) {
+            return Some(line);
+        }
+        pos = line;
+    }
 }
 
 fn too_deep(src: &str) -> Option<usize> {
@@ -111,9 +248,12 @@ struct Broken(Span);
 
 type Built<T> = Result<T, Broken>;
 
-fn span_of(p: &Pair<'_, Rule>) -> Span {
+/// The span of a pair, without the whitespace pest's implicit skipping leaves at the
+/// end of a rule that ends in an optional or repeated part.
+fn span_at(base: u32, p: &Pair<'_, Rule>) -> Span {
     let s = p.as_span();
-    Span::new(s.start(), s.end())
+    let trimmed = s.as_str().trim_end_matches([' ', '\t', '\r', '\n']).len();
+    Span::new(s.start(), s.start() + trimmed).shift(base)
 }
 
 /// Walks the children of one pair without ever panicking.
@@ -124,8 +264,11 @@ struct Children<'i> {
 
 impl<'i> Children<'i> {
     fn of(p: Pair<'i, Rule>) -> Self {
-        let parent = span_of(&p);
-        Children { pairs: p.into_inner(), parent }
+        let parent = span_at(0, &p);
+        Children {
+            pairs: p.into_inner(),
+            parent,
+        }
     }
 
     fn next(&mut self) -> Built<Pair<'i, Rule>> {
@@ -155,6 +298,8 @@ struct Builder<'s> {
     file: FileId,
     src: &'s str,
     diags: Vec<Diagnostic>,
+    /// Where the text pest is parsing starts in the file (chunks start mid-file).
+    base: u32,
 }
 
 impl<'s> Builder<'s> {
@@ -162,7 +307,36 @@ impl<'s> Builder<'s> {
         Loc::new(self.file, span)
     }
 
-    fn error(&mut self, code: Code, span: Span, message: impl Into<String>, label: impl Into<String>) {
+    fn sp(&self, p: &Pair<'_, Rule>) -> Span {
+        span_at(self.base, p)
+    }
+
+    fn type_ref(&self, pair: Pair<'_, Rule>) -> Built<TypeRef> {
+        let span = self.sp(&pair);
+        let inner = Children::of(pair).next()?;
+        match inner.as_rule() {
+            Rule::list_type => {
+                let elem = TypeRef::Named(self.ident(Children::of(inner).find(Rule::ident)?));
+                Ok(TypeRef::List(Box::new(elem), span))
+            }
+            _ => Ok(TypeRef::Named(self.ident(inner))),
+        }
+    }
+
+    fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.sp(&pair),
+        }
+    }
+
+    fn error(
+        &mut self,
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) {
         let d = Diagnostic::new(code, self.loc(span), message, label);
         self.diags.push(d);
     }
@@ -177,6 +351,8 @@ impl<'s> Builder<'s> {
     }
 
     fn broken(&mut self, Broken(span): Broken) {
+        // Internal errors only; a chunked parse with any diagnostic is redone whole
+        // (base 0), so this span is exact where it is reported.
         self.error(
             Code::E0001,
             span,
@@ -185,24 +361,64 @@ impl<'s> Builder<'s> {
         );
     }
 
+    /// Parses `text` (the whole file, or a chunk of it starting at `self.base`) and
+    /// appends its items.
+    fn parse_text(
+        &mut self,
+        text: &str,
+        items: &mut Vec<Item>,
+        unterminated: &[(Span, &'static str)],
+    ) {
+        match CampParser::parse(Rule::file, text) {
+            Ok(mut pairs) => {
+                let children = pairs.next().map(|p| p.into_inner());
+                for pair in children.into_iter().flatten() {
+                    match pair.as_rule() {
+                        Rule::item => {
+                            if let Some(item) = self.item(pair) {
+                                items.push(item);
+                            }
+                        }
+                        Rule::junk => self.junk(&pair, unterminated),
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => self.pest_error(&e, self.base, unterminated),
+        }
+    }
+
     fn junk(&mut self, pair: &Pair<'_, Rule>, unterminated: &[(Span, &'static str)]) {
-        let span = span_of(pair);
+        let span = self.sp(pair);
         let chunk = pair.as_str();
         match CampParser::parse(Rule::item_only, chunk) {
             Err(e) => self.pest_error(&e, span.start, unterminated),
-            Ok(_) => self.error(Code::E0001, span, "this text is not part of any item", "unexpected text"),
+            Ok(_) => self.error(
+                Code::E0001,
+                span,
+                "this text is not part of any item",
+                "unexpected text",
+            ),
         }
     }
 
     /// Reports a pest error found in the text starting at `base`, preferring an
     /// unterminated string or comment at or before the failure (E0003).
-    fn pest_error(&mut self, e: &pest::error::Error<Rule>, base: u32, unterminated: &[(Span, &'static str)]) {
+    fn pest_error(
+        &mut self,
+        e: &pest::error::Error<Rule>,
+        base: u32,
+        unterminated: &[(Span, &'static str)],
+    ) {
         let pos = match e.location {
             pest::error::InputLocation::Pos(p) => p,
             pest::error::InputLocation::Span((s, _)) => s,
         };
         let at = base.saturating_add(u32::try_from(pos).unwrap_or(u32::MAX));
-        if let Some((open, what)) = unterminated.iter().find(|(s, _)| s.start >= base && s.start <= at) {
+        if let Some((open, what)) = unterminated
+            .iter()
+            .find(|(s, _)| s.start >= base && s.start <= at)
+        {
             if (open.start as usize) < self.src.len() {
                 self.unterminated(*open, what);
             }
@@ -227,7 +443,12 @@ impl<'s> Builder<'s> {
             names => format!("expected {}, found {found}", or_list(names)),
         };
         let end = at as usize + self.token_len(at as usize);
-        self.error(Code::E0001, Span::new(at as usize, end), message, "unexpected here");
+        self.error(
+            Code::E0001,
+            Span::new(at as usize, end),
+            message,
+            "unexpected here",
+        );
     }
 
     fn token_at(&self, at: usize) -> String {
@@ -256,7 +477,7 @@ impl<'s> Builder<'s> {
     // ------------------------------------------------------------ items
 
     fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
-        let span = span_of(&pair);
+        let span = self.sp(&pair);
         match self.item_inner(pair, span) {
             Ok(item) => Some(item),
             Err(b) => {
@@ -273,25 +494,27 @@ impl<'s> Builder<'s> {
         let kind = match body.as_rule() {
             Rule::import => {
                 let mut c = Children::of(body);
-                ItemKind::Import(Import { path: self.string(c.find(Rule::string)?) })
+                ItemKind::Import(Import {
+                    path: self.string(c.find(Rule::string)?),
+                })
             }
             Rule::campaign => ItemKind::Campaign(self.campaign(body)?),
             Rule::user_block => {
                 let mut c = Children::of(body);
-                let keyword = span_of(&c.next()?);
+                let keyword = self.sp(&c.next()?);
                 let fields = self.fields(c)?;
                 ItemKind::User(UserBlock { keyword, fields })
             }
             Rule::event_def => {
                 let mut c = Children::of(body);
-                let name = ident(c.find(Rule::ident)?);
+                let name = self.ident(c.find(Rule::ident)?);
                 let fields = self.fields(c)?;
                 ItemKind::Event(EventDef { name, fields })
             }
             Rule::reward_def => ItemKind::Reward(self.reward(body)?),
             Rule::segment_def => {
                 let mut c = Children::of(body);
-                let name = ident(c.find(Rule::ident)?);
+                let name = self.ident(c.find(Rule::ident)?);
                 let condition = self.expr(c.find(Rule::expr)?)?;
                 ItemKind::Segment(SegmentDef { name, condition })
             }
@@ -299,30 +522,32 @@ impl<'s> Builder<'s> {
             Rule::phase_def => ItemKind::Phase(self.phase(body)?),
             Rule::tiers_def => ItemKind::Tiers(self.tiers(body)?),
             Rule::kpi_def => ItemKind::Kpi(self.kpi(body)?),
-            _ => return Err(Broken(span_of(&body))),
+            _ => return Err(Broken(self.sp(&body))),
         };
         Ok(Item { docs, kind, span })
     }
 
     fn campaign(&mut self, pair: Pair<'_, Rule>) -> Built<Campaign> {
         let mut c = Children::of(pair);
-        let name = ident(c.find(Rule::ident)?);
+        let name = self.ident(c.find(Rule::ident)?);
         let mut settings = Vec::new();
         for s in c.pairs {
             if s.as_rule() != Rule::setting {
                 continue;
             }
-            let span = span_of(&s);
+            let span = self.sp(&s);
             let inner = Children::of(s).next()?;
             let rule = inner.as_rule();
             let mut c = Children::of(inner);
             let kw = c.next()?;
-            let key = ident(kw);
+            let key = self.ident(kw);
             let value = match rule {
                 Rule::set_name => SettingValue::Name(self.string(c.next()?)),
                 Rule::set_timezone => SettingValue::Timezone(self.string(c.next()?)),
                 Rule::set_start => SettingValue::Start(self.literal(c.next()?)?),
-                Rule::set_locales => SettingValue::Locales(c.pairs.map(ident).collect()),
+                Rule::set_locales => {
+                    SettingValue::Locales(c.pairs.map(|p| self.ident(p)).collect())
+                }
                 Rule::set_budget => SettingValue::Budget(self.literal(c.next()?)?),
                 Rule::set_audience => SettingValue::Audience(self.expr(c.next()?)?),
                 Rule::set_holdout => SettingValue::Holdout(self.literal(c.next()?)?),
@@ -344,8 +569,8 @@ impl<'s> Builder<'s> {
         for f in c.pairs.filter(|p| p.as_rule() == Rule::field) {
             let mut c = Children::of(f);
             let docs = docs(&mut c);
-            let name = ident(c.find(Rule::ident)?);
-            let ty = type_ref(c.find(Rule::type_ref)?)?;
+            let name = self.ident(c.find(Rule::ident)?);
+            let ty = self.type_ref(c.find(Rule::type_ref)?)?;
             out.push(Field { docs, name, ty });
         }
         Ok(out)
@@ -353,11 +578,11 @@ impl<'s> Builder<'s> {
 
     fn reward(&mut self, pair: Pair<'_, Rule>) -> Built<RewardDef> {
         let mut c = Children::of(pair);
-        let name = ident(c.find(Rule::ident)?);
+        let name = self.ident(c.find(Rule::ident)?);
         let kind_pair = Children::of(c.find(Rule::reward_kind)?).next()?;
         let kind_rule = kind_pair.as_rule();
         let mut k = Children::of(kind_pair);
-        let kind_span = span_of(&k.next()?);
+        let kind_span = self.sp(&k.next()?);
         let mut props = Vec::new();
         let kind = match kind_rule {
             Rule::points_kind => RewardKind::Points(self.literal(k.find(Rule::literal)?)?),
@@ -369,7 +594,7 @@ impl<'s> Builder<'s> {
                 while let Some(e) = k.next_if(Rule::draw_entry) {
                     let mut e = Children::of(e);
                     let weight = self.literal(e.next()?)?;
-                    let reward = ident(e.next()?);
+                    let reward = self.ident(e.next()?);
                     entries.push(DrawEntry { weight, reward });
                 }
                 RewardKind::Draw(entries)
@@ -378,11 +603,11 @@ impl<'s> Builder<'s> {
         };
         if let Some(p) = k.next_if(Rule::reward_props) {
             for prop in p.into_inner() {
-                let span = span_of(&prop);
+                let span = self.sp(&prop);
                 let inner = Children::of(prop).next()?;
                 let rule = inner.as_rule();
                 let mut c = Children::of(inner);
-                let key = ident(c.next()?);
+                let key = self.ident(c.next()?);
                 let v = c.next()?;
                 let value = match rule {
                     Rule::prop_stock => PropValue::Stock(self.literal(v)?),
@@ -396,31 +621,46 @@ impl<'s> Builder<'s> {
                 props.push(RewardProp { key, value, span });
             }
         }
-        Ok(RewardDef { name, kind, kind_span, props })
+        Ok(RewardDef {
+            name,
+            kind,
+            kind_span,
+            props,
+        })
     }
 
     fn message(&mut self, pair: Pair<'_, Rule>) -> Built<MessageDef> {
         let mut c = Children::of(pair);
-        let name = ident(c.find(Rule::ident)?);
-        let channel = ident(c.find(Rule::ident)?);
+        let name = self.ident(c.find(Rule::ident)?);
+        let channel = self.ident(c.find(Rule::ident)?);
         let mut entries = Vec::new();
         for e in c.pairs.filter(|p| p.as_rule() == Rule::message_entry) {
             let inner = Children::of(e).next()?;
             let subject = inner.as_rule() == Rule::subject_entry;
             let mut c = Children::of(inner);
-            let locale = ident(c.find(Rule::locale)?);
+            let locale = self.ident(c.find(Rule::locale)?);
             let text = self.string(c.find(Rule::string)?);
-            entries.push(MessageEntry { subject, locale, text });
+            entries.push(MessageEntry {
+                subject,
+                locale,
+                text,
+            });
         }
-        Ok(MessageDef { name, channel, entries })
+        Ok(MessageDef {
+            name,
+            channel,
+            entries,
+        })
     }
 
     fn phase(&mut self, pair: Pair<'_, Rule>) -> Built<PhaseDef> {
         let mut c = Children::of(pair);
-        let name = ident(c.find(Rule::ident)?);
+        let name = self.ident(c.find(Rule::ident)?);
         let timing_pair = Children::of(c.find(Rule::phase_timing)?).next()?;
         let timing = match timing_pair.as_rule() {
-            Rule::for_timing => PhaseTiming::For(self.literal(Children::of(timing_pair).find(Rule::literal)?)?),
+            Rule::for_timing => {
+                PhaseTiming::For(self.literal(Children::of(timing_pair).find(Rule::literal)?)?)
+            }
             _ => {
                 let mut t = Children::of(timing_pair);
                 let a = self.literal(t.find(Rule::literal)?)?;
@@ -437,7 +677,7 @@ impl<'s> Builder<'s> {
                     let _kw = u.next()?;
                     let v = u.next()?;
                     until = Some(match v.as_rule() {
-                        Rule::budget_exhausted => Until::BudgetExhausted(span_of(&v)),
+                        Rule::budget_exhausted => Until::BudgetExhausted(self.sp(&v)),
                         _ => Until::Condition(self.expr(v)?),
                     });
                 }
@@ -445,11 +685,16 @@ impl<'s> Builder<'s> {
                 _ => {}
             }
         }
-        Ok(PhaseDef { name, timing, until, stmts })
+        Ok(PhaseDef {
+            name,
+            timing,
+            until,
+            stmts,
+        })
     }
 
     fn phase_stmt(&mut self, pair: Pair<'_, Rule>) -> Built<PhaseStmt> {
-        let span = span_of(&pair);
+        let span = self.sp(&pair);
         let mut c = Children::of(pair);
         let docs = docs(&mut c);
         let body = c.next()?;
@@ -457,7 +702,7 @@ impl<'s> Builder<'s> {
         let mut b = Children::of(body);
         let kind = match rule {
             Rule::task_def => {
-                let name = ident(b.find(Rule::ident)?);
+                let name = self.ident(b.find(Rule::ident)?);
                 let mut stmts = Vec::new();
                 for s in b.pairs {
                     stmts.push(self.task_stmt(s)?);
@@ -465,7 +710,7 @@ impl<'s> Builder<'s> {
                 PhaseStmtKind::Task(TaskDef { name, stmts })
             }
             Rule::leaderboard_def => {
-                let name = ident(b.find(Rule::ident)?);
+                let name = self.ident(b.find(Rule::ident)?);
                 let (mut score, mut show) = (None, None);
                 for s in b.pairs {
                     let rule = s.as_rule();
@@ -478,26 +723,36 @@ impl<'s> Builder<'s> {
                 PhaseStmtKind::Leaderboard(LeaderboardDef { name, score, show })
             }
             Rule::award_stmt => {
-                let leaderboard = ident(b.find(Rule::ident)?);
+                let leaderboard = self.ident(b.find(Rule::ident)?);
                 let range = b.find(Rule::rank_range)?;
-                let range_span = span_of(&range);
+                let range_span = self.sp(&range);
                 let mut r = Children::of(range);
                 let from = self.number(r.next()?);
                 let to = match r.find(Rule::number_lit) {
                     Ok(p) => Some(self.number(p)),
                     Err(_) => None,
                 };
-                let reward = ident(b.find(Rule::ident)?);
-                PhaseStmtKind::Award(AwardStmt { leaderboard, from, to, range_span, reward })
+                let reward = self.ident(b.find(Rule::ident)?);
+                PhaseStmtKind::Award(AwardStmt {
+                    leaderboard,
+                    from,
+                    to,
+                    range_span,
+                    reward,
+                })
             }
             Rule::goal_stmt => {
-                let name = ident(b.find(Rule::ident)?);
+                let name = self.ident(b.find(Rule::ident)?);
                 let condition = self.expr(b.find(Rule::expr)?)?;
-                let reward = ident(b.find(Rule::ident)?);
-                PhaseStmtKind::Goal(GoalStmt { name, condition, reward })
+                let reward = self.ident(b.find(Rule::ident)?);
+                PhaseStmtKind::Goal(GoalStmt {
+                    name,
+                    condition,
+                    reward,
+                })
             }
             Rule::send_stmt => {
-                let message = ident(b.find(Rule::ident)?);
+                let message = self.ident(b.find(Rule::ident)?);
                 let trig = Children::of(b.find(Rule::send_trigger)?).next()?;
                 let trig_rule = trig.as_rule();
                 let mut t = Children::of(trig);
@@ -511,25 +766,37 @@ impl<'s> Builder<'s> {
                         let _on = t.next()?;
                         let w = t.next()?;
                         if w.as_rule() == Rule::kw_enter {
-                            SendTrigger::OnEnter(span_of(&w))
+                            SendTrigger::OnEnter(self.sp(&w))
                         } else {
-                            SendTrigger::OnEnroll(span_of(&w))
+                            SendTrigger::OnEnroll(self.sp(&w))
                         }
                     }
                     _ => SendTrigger::Inactive(self.literal(t.find(Rule::literal)?)?),
                 };
                 let to = match b.next_if(Rule::send_to) {
-                    Some(p) => Some(ident(Children::of(p).find(Rule::ident)?)),
+                    Some(p) => Some(self.ident(Children::of(p).find(Rule::ident)?)),
                     None => None,
                 };
-                PhaseStmtKind::Send(SendStmt { message, trigger, to })
+                PhaseStmtKind::Send(SendStmt {
+                    message,
+                    trigger,
+                    to,
+                })
             }
             Rule::grant_stmt => {
-                let reward = ident(b.find(Rule::ident)?);
+                let reward = self.ident(b.find(Rule::ident)?);
                 let _on = b.find(Rule::kw_on)?;
                 let w = b.next()?;
-                let on = if w.as_rule() == Rule::kw_enter { GrantOn::Enter } else { GrantOn::Enroll };
-                PhaseStmtKind::Grant(GrantStmt { reward, on, on_span: span_of(&w) })
+                let on = if w.as_rule() == Rule::kw_enter {
+                    GrantOn::Enter
+                } else {
+                    GrantOn::Enroll
+                };
+                PhaseStmtKind::Grant(GrantStmt {
+                    reward,
+                    on,
+                    on_span: self.sp(&w),
+                })
             }
             _ => return Err(Broken(span)),
         };
@@ -540,15 +807,19 @@ impl<'s> Builder<'s> {
         let inner = Children::of(pair).next()?;
         let rule = inner.as_rule();
         let mut c = Children::of(inner);
-        let keyword = span_of(&c.next()?);
+        let keyword = self.sp(&c.next()?);
         Ok(match rule {
             Rule::on_clause => {
-                let event = ident(c.find(Rule::ident)?);
+                let event = self.ident(c.find(Rule::ident)?);
                 let filter = match c.find(Rule::expr) {
                     Ok(e) => Some(self.expr(e)?),
                     Err(_) => None,
                 };
-                TaskStmt::On { keyword, event, filter }
+                TaskStmt::On {
+                    keyword,
+                    event,
+                    filter,
+                }
             }
             Rule::limit_clause => {
                 let count = self.literal(c.find(Rule::literal)?)?;
@@ -558,52 +829,81 @@ impl<'s> Builder<'s> {
                     Rule::kw_user => Period::User,
                     _ => Period::Phase,
                 };
-                TaskStmt::Limit { keyword, count, period, period_span: span_of(&period_pair) }
+                TaskStmt::Limit {
+                    keyword,
+                    count,
+                    period,
+                    period_span: self.sp(&period_pair),
+                }
             }
             Rule::streak_clause => {
                 let days = self.literal(c.find(Rule::literal)?)?;
-                let reward = ident(c.find(Rule::ident)?);
-                TaskStmt::Streak { keyword, days, reward }
+                let reward = self.ident(c.find(Rule::ident)?);
+                TaskStmt::Streak {
+                    keyword,
+                    days,
+                    reward,
+                }
             }
             Rule::after_clause => {
                 let count = self.literal(c.find(Rule::literal)?)?;
-                let reward = ident(c.find(Rule::ident)?);
-                TaskStmt::After { keyword, count, reward }
+                let reward = self.ident(c.find(Rule::ident)?);
+                TaskStmt::After {
+                    keyword,
+                    count,
+                    reward,
+                }
             }
-            Rule::task_grant => TaskStmt::Grant { keyword, reward: ident(c.find(Rule::ident)?) },
-            _ => TaskStmt::Send { keyword, message: ident(c.find(Rule::ident)?) },
+            Rule::task_grant => TaskStmt::Grant {
+                keyword,
+                reward: self.ident(c.find(Rule::ident)?),
+            },
+            _ => TaskStmt::Send {
+                keyword,
+                message: self.ident(c.find(Rule::ident)?),
+            },
         })
     }
 
     fn tiers(&mut self, pair: Pair<'_, Rule>) -> Built<TiersDef> {
         let mut c = Children::of(pair);
-        let keyword = span_of(&c.next()?);
+        let keyword = self.sp(&c.next()?);
         let mut tiers = Vec::new();
         for t in c.pairs {
             let mut t = Children::of(t);
             let docs = docs(&mut t);
-            let name = ident(t.find(Rule::ident)?);
+            let name = self.ident(t.find(Rule::ident)?);
             let threshold = self.literal(t.find(Rule::literal)?)?;
-            let reward = t.find(Rule::ident).ok().map(ident);
-            tiers.push(TierDef { docs, name, threshold, reward });
+            let reward = t.find(Rule::ident).ok().map(|p| self.ident(p));
+            tiers.push(TierDef {
+                docs,
+                name,
+                threshold,
+                reward,
+            });
         }
         Ok(TiersDef { keyword, tiers })
     }
 
     fn kpi(&mut self, pair: Pair<'_, Rule>) -> Built<KpiDef> {
         let mut c = Children::of(pair);
-        let name = ident(c.find(Rule::ident)?);
+        let name = self.ident(c.find(Rule::ident)?);
         let formula = self.expr(c.find(Rule::expr)?)?;
         let op_pair = Children::of(c.find(Rule::compare_op)?).next()?;
-        let op = compare_op(op_pair.as_rule()).ok_or(Broken(span_of(&op_pair)))?;
+        let op = compare_op(op_pair.as_rule()).ok_or(Broken(self.sp(&op_pair)))?;
         let target = self.literal(c.find(Rule::literal)?)?;
-        Ok(KpiDef { name, formula, op, target })
+        Ok(KpiDef {
+            name,
+            formula,
+            op,
+            target,
+        })
     }
 
     // ------------------------------------------------------------ literals
 
     fn string(&mut self, pair: Pair<'_, Rule>) -> StrLit {
-        let span = span_of(&pair);
+        let span = self.sp(&pair);
         let inner = pair.into_inner().next();
         let (rule, text) = match &inner {
             Some(p) => (p.as_rule(), p.as_str()),
@@ -612,22 +912,42 @@ impl<'s> Builder<'s> {
         if rule == Rule::multi_string {
             let body = text.get(3..text.len().saturating_sub(3)).unwrap_or("");
             let (value, _) = literal::dedent(body);
-            return StrLit { value, span, multiline: true };
+            return StrLit {
+                value,
+                span,
+                multiline: true,
+            };
         }
         let body = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
         match literal::unescape(body) {
-            Ok(value) => StrLit { value, span, multiline: false },
+            Ok(value) => StrLit {
+                value,
+                span,
+                multiline: false,
+            },
             Err((at, msg)) => {
                 let start = span.start as usize + 1 + at;
-                let len = body.get(at..).and_then(|r| r.chars().nth(1)).map_or(1, |c| 1 + c.len_utf8());
-                self.error(Code::E0002, Span::new(start, start + len), format!("invalid escape in a string: {msg}"), "this escape");
-                StrLit { value: body.to_string(), span, multiline: false }
+                let len = body
+                    .get(at..)
+                    .and_then(|r| r.chars().nth(1))
+                    .map_or(1, |c| 1 + c.len_utf8());
+                self.error(
+                    Code::E0002,
+                    Span::new(start, start + len),
+                    format!("invalid escape in a string: {msg}"),
+                    "this escape",
+                );
+                StrLit {
+                    value: body.to_string(),
+                    span,
+                    multiline: false,
+                }
             }
         }
     }
 
     fn literal(&mut self, pair: Pair<'_, Rule>) -> Built<Lit> {
-        let span = span_of(&pair);
+        let span = self.sp(&pair);
         let inner = match pair.as_rule() {
             Rule::literal => Children::of(pair).next()?,
             _ => pair,
@@ -648,21 +968,32 @@ impl<'s> Builder<'s> {
         Ok(match result {
             Ok(kind) => Lit { kind, span },
             Err(e) => {
-                let d = Diagnostic::new(Code::E0002, self.loc(span), e.message, "invalid value").with_help_opt(e.help);
+                let d = Diagnostic::new(Code::E0002, self.loc(span), e.message, "invalid value")
+                    .with_help_opt(e.help);
                 self.diags.push(d);
-                Lit { kind: LitKind::Invalid, span }
+                Lit {
+                    kind: LitKind::Invalid,
+                    span,
+                }
             }
         })
     }
 
     fn number(&mut self, pair: Pair<'_, Rule>) -> Lit {
-        let span = span_of(&pair);
+        let span = self.sp(&pair);
         match literal::parse_number(pair.as_str()) {
-            Ok(n) => Lit { kind: number_kind(n), span },
+            Ok(n) => Lit {
+                kind: number_kind(n),
+                span,
+            },
             Err(e) => {
-                let d = Diagnostic::new(Code::E0002, self.loc(span), e.message, "invalid value").with_help_opt(e.help);
+                let d = Diagnostic::new(Code::E0002, self.loc(span), e.message, "invalid value")
+                    .with_help_opt(e.help);
                 self.diags.push(d);
-                Lit { kind: LitKind::Invalid, span }
+                Lit {
+                    kind: LitKind::Invalid,
+                    span,
+                }
             }
         }
     }
@@ -670,8 +1001,31 @@ impl<'s> Builder<'s> {
     // ------------------------------------------------------------ expressions
 
     fn expr(&mut self, pair: Pair<'_, Rule>) -> Built<Expr> {
-        let span = span_of(&pair);
+        let span = self.sp(&pair);
         let pairs = pair.into_inner();
+        let (mut run, mut longest, mut operators) = (0usize, 0usize, 0usize);
+        for p in pairs.clone() {
+            match p.as_rule() {
+                Rule::op_not | Rule::op_neg => {
+                    run += 1;
+                    longest = longest.max(run);
+                }
+                r if is_primary(r) => run = 0,
+                _ => operators += 1,
+            }
+        }
+        if longest > MAX_PREFIX_RUN || operators > MAX_OPERATORS {
+            let what = if longest > MAX_PREFIX_RUN {
+                format!("more than {MAX_PREFIX_RUN} `not` or `-` in a row")
+            } else {
+                format!("this expression has more than {MAX_OPERATORS} operators")
+            };
+            self.error(Code::E0001, span, what, "too complex");
+            return Ok(Expr {
+                kind: ExprKind::Error,
+                span,
+            });
+        }
         // The Pratt parser's closures cannot borrow `self` mutably more than once, so
         // primaries are built first into a queue and the operators only combine them.
         let mut built: Vec<Option<Expr>> = Vec::new();
@@ -685,26 +1039,36 @@ impl<'s> Builder<'s> {
             .map_primary(|p| {
                 let e = built.get_mut(next).and_then(Option::take);
                 next += 1;
-                e.ok_or(Broken(span_of(&p)))
+                e.ok_or(Broken(self.sp(&p)))
             })
             .map_prefix(|op, rhs| {
                 let rhs = rhs?;
-                let un = if op.as_rule() == Rule::op_not { UnOp::Not } else { UnOp::Neg };
-                let span = span_of(&op).to(rhs.span);
-                Ok(Expr { kind: ExprKind::Unary(un, Box::new(rhs)), span })
+                let un = if op.as_rule() == Rule::op_not {
+                    UnOp::Not
+                } else {
+                    UnOp::Neg
+                };
+                let span = self.sp(&op).to(rhs.span);
+                Ok(Expr {
+                    kind: ExprKind::Unary(un, Box::new(rhs)),
+                    span,
+                })
             })
             .map_infix(|lhs, op, rhs| {
                 let (lhs, rhs) = (lhs?, rhs?);
-                let bin = bin_op(op.as_rule()).ok_or(Broken(span_of(&op)))?;
+                let bin = bin_op(op.as_rule()).ok_or(Broken(self.sp(&op)))?;
                 let span = lhs.span.to(rhs.span);
-                Ok(Expr { kind: ExprKind::Binary(bin, Box::new(lhs), Box::new(rhs)), span })
+                Ok(Expr {
+                    kind: ExprKind::Binary(bin, Box::new(lhs), Box::new(rhs)),
+                    span,
+                })
             })
             .parse(pairs);
         result.map_err(|Broken(s)| Broken(if s.is_empty() { span } else { s }))
     }
 
     fn primary(&mut self, pair: Pair<'_, Rule>) -> Built<Expr> {
-        let span = span_of(&pair);
+        let span = self.sp(&pair);
         let kind = match pair.as_rule() {
             Rule::paren => {
                 let inner = self.expr(Children::of(pair).find(Rule::expr)?)?;
@@ -721,14 +1085,14 @@ impl<'s> Builder<'s> {
             Rule::string => ExprKind::Str(self.string(pair).value),
             Rule::call => {
                 let mut c = Children::of(pair);
-                let name = ident(c.next()?);
+                let name = self.ident(c.next()?);
                 let mut args = Vec::new();
                 for a in c.pairs {
                     args.push(self.expr(a)?);
                 }
                 ExprKind::Call(name, args)
             }
-            Rule::path => ExprKind::Path(pair.into_inner().map(ident).collect()),
+            Rule::path => ExprKind::Path(pair.into_inner().map(|p| self.ident(p)).collect()),
             _ => return Err(Broken(span)),
         };
         Ok(Expr { kind, span })
@@ -736,7 +1100,10 @@ impl<'s> Builder<'s> {
 }
 
 fn is_primary(rule: Rule) -> bool {
-    matches!(rule, Rule::paren | Rule::list | Rule::literal | Rule::string | Rule::call | Rule::path)
+    matches!(
+        rule,
+        Rule::paren | Rule::list | Rule::literal | Rule::string | Rule::call | Rule::path
+    )
 }
 
 fn number_kind(n: Number) -> LitKind {
@@ -773,10 +1140,6 @@ fn bin_op(rule: Rule) -> Option<BinOp> {
     })
 }
 
-fn ident(pair: Pair<'_, Rule>) -> Ident {
-    Ident { name: pair.as_str().to_string(), span: span_of(&pair) }
-}
-
 fn docs(c: &mut Children<'_>) -> Docs {
     let mut lines = Vec::new();
     while let Some(d) = c.next_if(Rule::doc_comment) {
@@ -785,18 +1148,6 @@ fn docs(c: &mut Children<'_>) -> Docs {
         lines.push(text.trim_end().to_string());
     }
     Docs { lines }
-}
-
-fn type_ref(pair: Pair<'_, Rule>) -> Built<TypeRef> {
-    let span = span_of(&pair);
-    let inner = Children::of(pair).next()?;
-    match inner.as_rule() {
-        Rule::list_type => {
-            let elem = type_ref(Children::of(inner).find(Rule::type_ref)?)?;
-            Ok(TypeRef::List(Box::new(elem), span))
-        }
-        _ => Ok(TypeRef::Named(ident(inner))),
-    }
 }
 
 /// Joins names as "a, b or c".

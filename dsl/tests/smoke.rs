@@ -3,11 +3,18 @@ use camp_dsl::{parse, span::FileId};
 #[test]
 fn spec_examples_parse_cleanly() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/spec/examples");
-    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let src = std::fs::read_to_string(e.path()).unwrap();
         let p = parse(&src, FileId(0));
-        assert!(p.diagnostics.is_empty(), "{}: {:#?}", e.path().display(), p.diagnostics);
+        assert!(
+            p.diagnostics.is_empty(),
+            "{}: {:#?}",
+            e.path().display(),
+            p.diagnostics
+        );
         assert!(p.file.items.len() > 5);
     }
 }
@@ -16,7 +23,14 @@ fn spec_examples_parse_cleanly() {
 fn recovers_after_errors() {
     let src = "campaign x {\n  timezone \"UTC\"\n}\nrewrd a = points 10\nreward b = points 3x\nreward c = coupon { value 20 cny }\nevent e { f: string }\nphase p for 2d {\n  task t { on e limit 1 per dya }\n}\nmessage m via push {\n  en \"open\n}\nkpi k = count(e) target >= 1\n";
     let p = parse(src, FileId(0));
-    for d in &p.diagnostics { eprintln!("{:?} {} {:?}", d.code, d.message, &src[d.primary.loc.span.start as usize..d.primary.loc.span.end as usize]); }
+    for d in &p.diagnostics {
+        eprintln!(
+            "{:?} {} {:?}",
+            d.code,
+            d.message,
+            &src[d.primary.loc.span.start as usize..d.primary.loc.span.end as usize]
+        );
+    }
     let codes: Vec<_> = p.diagnostics.iter().map(|d| d.code.as_str()).collect();
     assert_eq!(codes, vec!["E0001", "E0002", "E0002", "E0001", "E0003"]);
     assert!(p.file.items.len() >= 4);

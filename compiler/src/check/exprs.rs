@@ -65,7 +65,17 @@ impl Ty {
 }
 
 /// The names of the declarable types.
-pub const TYPE_NAMES: &[&str] = &["int", "decimal", "bool", "string", "date", "datetime", "money", "duration", "list<string>"];
+pub const TYPE_NAMES: &[&str] = &[
+    "int",
+    "decimal",
+    "bool",
+    "string",
+    "date",
+    "datetime",
+    "money",
+    "duration",
+    "list<string>",
+];
 
 impl fmt::Display for Ty {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -98,14 +108,22 @@ pub struct Scope<'a> {
 impl Scope<'_> {
     /// The campaign's `audience`.
     pub fn audience() -> Self {
-        Scope { event: None, context: "the audience" }
+        Scope {
+            event: None,
+            context: "the audience",
+        }
     }
 }
 
 /// Checks the declared types of user attributes and event fields (E0102 for an unknown
 /// type name).
 pub(super) fn check_declarations(ctx: &mut Ctx<'_>) {
-    let mut fields: Vec<(FileId, &TypeRef)> = ctx.syms.attrs.iter().map(|a| (a.file, &a.node.ty)).collect();
+    let mut fields: Vec<(FileId, &TypeRef)> = ctx
+        .syms
+        .attrs
+        .iter()
+        .map(|a| (a.file, &a.node.ty))
+        .collect();
     for e in ctx.syms.events.iter() {
         fields.extend(e.node.fields.iter().map(|f| (e.file, &f.ty)));
     }
@@ -117,7 +135,15 @@ pub(super) fn check_declarations(ctx: &mut Ctx<'_>) {
             };
             let help = suggest::did_you_mean(&name, TYPE_NAMES.iter().copied())
                 .unwrap_or_else(|| format!("types are {}", TYPE_NAMES.join(", ")));
-            ctx.report(Diagnostic::new(Code::E0102, Loc::new(file, ty.span()), format!("unknown type `{name}`"), "not a type").with_help(help));
+            ctx.report(
+                Diagnostic::new(
+                    Code::E0102,
+                    Loc::new(file, ty.span()),
+                    format!("unknown type `{name}`"),
+                    "not a type",
+                )
+                .with_help(help),
+            );
         }
     }
 }
@@ -125,7 +151,10 @@ pub(super) fn check_declarations(ctx: &mut Ctx<'_>) {
 pub(super) fn check_segments(ctx: &mut Ctx<'_>) {
     let segments: Vec<_> = ctx.syms.segments.iter().copied().collect();
     for seg in segments {
-        let scope = Scope { event: None, context: "a segment" };
+        let scope = Scope {
+            event: None,
+            context: "a segment",
+        };
         check_condition(ctx, seg.file, &seg.node.condition, &scope);
     }
 }
@@ -135,14 +164,34 @@ pub fn check_condition(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, scope: &Scope<
     let ty = infer(ctx, file, e, scope);
     if ty != Ty::Bool && ty != Ty::Any {
         ctx.report(
-            Diagnostic::new(Code::E0201, Loc::new(file, e.span), format!("{} must be a condition (true or false)", scope.context), format!("this is {ty}"))
-                .with_help("compare it with something, like `user.level >= 5`"),
+            Diagnostic::new(
+                Code::E0201,
+                Loc::new(file, e.span),
+                format!("{} must be a condition (true or false)", scope.context),
+                format!("this is {ty}"),
+            )
+            .with_help("compare it with something, like `user.level >= 5`"),
         );
     }
 }
 
-fn mismatch(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, message: String, found: &Ty, help: Option<String>) {
-    ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, e.span), message, format!("this is {found}")).with_help_opt(help));
+fn mismatch(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    e: &Expr,
+    message: String,
+    found: &Ty,
+    help: Option<String>,
+) {
+    ctx.report(
+        Diagnostic::new(
+            Code::E0201,
+            Loc::new(file, e.span),
+            message,
+            format!("this is {found}"),
+        )
+        .with_help_opt(help),
+    );
 }
 
 /// Infers the type of `e`, reporting every problem inside it.
@@ -159,7 +208,16 @@ pub fn infer(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, scope: &Scope<'_>) -> Ty
                 if elem == Ty::Any {
                     elem = t;
                 } else if t != Ty::Any && !comparable(&elem, &t) {
-                    mismatch(ctx, file, it, format!("a list holds values of one type; this one is {t}, the first is {elem}"), &t, None);
+                    mismatch(
+                        ctx,
+                        file,
+                        it,
+                        format!(
+                            "a list holds values of one type; this one is {t}, the first is {elem}"
+                        ),
+                        &t,
+                        None,
+                    );
                 }
             }
             Ty::List(Box::new(elem))
@@ -169,14 +227,28 @@ pub fn infer(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, scope: &Scope<'_>) -> Ty
         ExprKind::Unary(UnOp::Not, inner) => {
             let t = infer(ctx, file, inner, scope);
             if t != Ty::Bool && t != Ty::Any {
-                mismatch(ctx, file, inner, format!("`not` needs a condition, not {t}"), &t, None);
+                mismatch(
+                    ctx,
+                    file,
+                    inner,
+                    format!("`not` needs a condition, not {t}"),
+                    &t,
+                    None,
+                );
             }
             Ty::Bool
         }
         ExprKind::Unary(UnOp::Neg, inner) => {
             let t = infer(ctx, file, inner, scope);
             if !t.is_number() && !matches!(t, Ty::Money(_)) {
-                mismatch(ctx, file, inner, format!("only numbers and money can be negated, not {t}"), &t, None);
+                mismatch(
+                    ctx,
+                    file,
+                    inner,
+                    format!("only numbers and money can be negated, not {t}"),
+                    &t,
+                    None,
+                );
                 return Ty::Any;
             }
             t
@@ -230,19 +302,46 @@ fn check_currency(ctx: &mut Ctx<'_>, file: FileId, l: (&Expr, &Ty), r: (&Expr, &
 }
 
 /// E0203 on `e`, money in `found` where `expected` is used.
-pub fn report_currency(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, found: Currency, expected: Currency, whose: &str) {
+pub fn report_currency(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    e: &Expr,
+    found: Currency,
+    expected: Currency,
+    whose: &str,
+) {
     report_currency_at(ctx, Loc::new(file, e.span), found, expected, whose);
 }
 
 /// E0203 at `loc`.
-pub fn report_currency_at(ctx: &mut Ctx<'_>, loc: Loc, found: Currency, expected: Currency, whose: &str) {
+pub fn report_currency_at(
+    ctx: &mut Ctx<'_>,
+    loc: Loc,
+    found: Currency,
+    expected: Currency,
+    whose: &str,
+) {
     ctx.report(
-        Diagnostic::new(Code::E0203, loc, format!("money in {found}, but {whose} is in {expected}"), format!("in {found}"))
-            .with_help(format!("a campaign uses one currency: write this amount in {expected}")),
+        Diagnostic::new(
+            Code::E0203,
+            loc,
+            format!("money in {found}, but {whose} is in {expected}"),
+            format!("in {found}"),
+        )
+        .with_help(format!(
+            "a campaign uses one currency: write this amount in {expected}"
+        )),
     );
 }
 
-fn binary_ty(ctx: &mut Ctx<'_>, file: FileId, op: BinOp, l: &Expr, r: &Expr, scope: &Scope<'_>) -> Ty {
+fn binary_ty(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    op: BinOp,
+    l: &Expr,
+    r: &Expr,
+    scope: &Scope<'_>,
+) -> Ty {
     let lt = infer(ctx, file, l, scope);
     let rt = infer(ctx, file, r, scope);
     match op {
@@ -263,11 +362,32 @@ fn binary_ty(ctx: &mut Ctx<'_>, file: FileId, op: BinOp, l: &Expr, r: &Expr, sco
         }
         BinOp::Compare(c) => {
             if !comparable(&lt, &rt) {
-                mismatch(ctx, file, r, format!("cannot compare {lt} with {rt}"), &rt, Some(format!("the right side of `{}` must be {lt} too", c.as_str())));
-            } else if matches!(c, camp_dsl::ast::CompareOp::Eq | camp_dsl::ast::CompareOp::Ne) || lt != Ty::Bool {
+                mismatch(
+                    ctx,
+                    file,
+                    r,
+                    format!("cannot compare {lt} with {rt}"),
+                    &rt,
+                    Some(format!(
+                        "the right side of `{}` must be {lt} too",
+                        c.as_str()
+                    )),
+                );
+            } else if matches!(
+                c,
+                camp_dsl::ast::CompareOp::Eq | camp_dsl::ast::CompareOp::Ne
+            ) || lt != Ty::Bool
+            {
                 check_currency(ctx, file, (l, &lt), (r, &rt));
             } else {
-                mismatch(ctx, file, l, format!("`{}` cannot order true and false", c.as_str()), &lt, Some("use `==` or `!=`".into()));
+                mismatch(
+                    ctx,
+                    file,
+                    l,
+                    format!("`{}` cannot order true and false", c.as_str()),
+                    &lt,
+                    Some("use `==` or `!=`".into()),
+                );
             }
             Ty::Bool
         }
@@ -275,19 +395,41 @@ fn binary_ty(ctx: &mut Ctx<'_>, file: FileId, op: BinOp, l: &Expr, r: &Expr, sco
             match &rt {
                 Ty::List(elem) => {
                     if !comparable(&lt, elem) {
-                        mismatch(ctx, file, l, format!("this is {lt}, but the list holds {elem}"), &lt, None);
+                        mismatch(
+                            ctx,
+                            file,
+                            l,
+                            format!("this is {lt}, but the list holds {elem}"),
+                            &lt,
+                            None,
+                        );
                     }
                 }
                 Ty::Any => {}
-                other => mismatch(ctx, file, r, format!("`in` needs a list like `[\"CN\", \"HK\"]`, not {other}"), other, None),
+                other => mismatch(
+                    ctx,
+                    file,
+                    r,
+                    format!("`in` needs a list like `[\"CN\", \"HK\"]`, not {other}"),
+                    other,
+                    None,
+                ),
             }
             Ty::Bool
         }
-        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => arith_ty(ctx, file, op, (l, lt), (r, rt)),
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => {
+            arith_ty(ctx, file, op, (l, lt), (r, rt))
+        }
     }
 }
 
-fn arith_ty(ctx: &mut Ctx<'_>, file: FileId, op: BinOp, (l, lt): (&Expr, Ty), (r, rt): (&Expr, Ty)) -> Ty {
+fn arith_ty(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    op: BinOp,
+    (l, lt): (&Expr, Ty),
+    (r, rt): (&Expr, Ty),
+) -> Ty {
     match (&lt, &rt, op) {
         (Ty::Any, _, _) | (_, Ty::Any, _) => Ty::Any,
         (Ty::Money(_), Ty::Money(_), BinOp::Add | BinOp::Sub) => {
@@ -303,43 +445,69 @@ fn arith_ty(ctx: &mut Ctx<'_>, file: FileId, op: BinOp, (l, lt): (&Expr, Ty), (r
         (Ty::Int, Ty::Int, BinOp::Add | BinOp::Sub | BinOp::Mul) => Ty::Int,
         (a, b, _) if a.is_number() && b.is_number() => Ty::Decimal,
         (a, b, _) => {
-            let (bad, t) = if a.is_number() || matches!(a, Ty::Money(_)) { (r, b) } else { (l, a) };
-            mismatch(ctx, file, bad, format!("`{}` works on numbers and money, not {t}", op.as_str()), t, None);
+            let (bad, t) = if a.is_number() || matches!(a, Ty::Money(_)) {
+                (r, b)
+            } else {
+                (l, a)
+            };
+            mismatch(
+                ctx,
+                file,
+                bad,
+                format!("`{}` works on numbers and money, not {t}", op.as_str()),
+                t,
+                None,
+            );
             Ty::Any
         }
     }
 }
 
 fn path_ty(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, parts: &[Ident], scope: &Scope<'_>) -> Ty {
-    let whole = || parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".");
+    let whole = || {
+        parts
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(".")
+    };
     let loc = Loc::new(file, e.span);
     match parts {
-        [single] => match single.name.as_str() {
-            "true" | "false" => Ty::Bool,
-            name => {
-                if ctx.syms.segments.get(name).is_some() {
-                    ctx.used.segments.insert(name.to_string());
-                    return Ty::Bool;
-                }
-                let mut help = suggest::did_you_mean(name, ctx.syms.segments.names());
-                if help.is_none() && ctx.syms.attrs.get(name).is_some() {
-                    help = Some(format!("user attributes are written `user.{name}`"));
-                }
-                ctx.report(
+        [single] => {
+            match single.name.as_str() {
+                "true" | "false" => Ty::Bool,
+                name => {
+                    if ctx.syms.segments.get(name).is_some() {
+                        ctx.used.segments.insert(name.to_string());
+                        return Ty::Bool;
+                    }
+                    let mut help = suggest::did_you_mean(name, ctx.syms.segments.names());
+                    if help.is_none() && ctx.syms.attrs.get(name).is_some() {
+                        help = Some(format!("user attributes are written `user.{name}`"));
+                    }
+                    ctx.report(
                     Diagnostic::new(Code::E0102, loc, format!("unknown segment `{name}`"), "not defined")
                         .with_help_opt(help.or_else(|| Some("a bare name must be a segment; attributes are written `user.level`".into()))),
                 );
-                Ty::Any
+                    Ty::Any
+                }
             }
-        },
+        }
         [root, attr] if root.name == "user" => match ctx.syms.attrs.get(&attr.name) {
             Some(def) => Ty::from_decl(&def.node.ty).unwrap_or(Ty::Any),
             None => {
                 let help = suggest::did_you_mean(&attr.name, ctx.syms.attrs.names())
                     .map(|h| h.replacen('`', "`user.", 1));
                 ctx.report(
-                    Diagnostic::new(Code::E0202, loc, format!("unknown user attribute `{}`", attr.name), "not declared in `user { }`")
-                        .with_help_opt(help.or_else(|| Some(format!("declare it: `user {{ {}: string }}`", attr.name)))),
+                    Diagnostic::new(
+                        Code::E0202,
+                        loc,
+                        format!("unknown user attribute `{}`", attr.name),
+                        "not declared in `user { }`",
+                    )
+                    .with_help_opt(help.or_else(|| {
+                        Some(format!("declare it: `user {{ {}: string }}`", attr.name))
+                    })),
                 );
                 Ty::Any
             }
@@ -348,19 +516,32 @@ fn path_ty(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, parts: &[Ident], scope: &S
             Some(ev) => match ev.fields.iter().find(|f| f.name.name == field.name) {
                 Some(f) => Ty::from_decl(&f.ty).unwrap_or(Ty::Any),
                 None => {
-                    let help = suggest::did_you_mean(&field.name, ev.fields.iter().map(|f| f.name.name.as_str()))
-                        .map(|h| h.replacen('`', "`event.", 1));
+                    let help = suggest::did_you_mean(
+                        &field.name,
+                        ev.fields.iter().map(|f| f.name.name.as_str()),
+                    )
+                    .map(|h| h.replacen('`', "`event.", 1));
                     ctx.report(
-                        Diagnostic::new(Code::E0202, loc, format!("the event `{}` has no field `{}`", ev.name.name, field.name), "unknown field")
-                            .with_help_opt(help),
+                        Diagnostic::new(
+                            Code::E0202,
+                            loc,
+                            format!("the event `{}` has no field `{}`", ev.name.name, field.name),
+                            "unknown field",
+                        )
+                        .with_help_opt(help),
                     );
                     Ty::Any
                 }
             },
             None => {
                 ctx.report(
-                    Diagnostic::new(Code::E0202, loc, format!("`{}` cannot be used in {}", whole(), scope.context), "no event here")
-                        .with_help("event fields are only available in a task's `on EVENT where ...`"),
+                    Diagnostic::new(
+                        Code::E0202,
+                        loc,
+                        format!("`{}` cannot be used in {}", whole(), scope.context),
+                        "no event here",
+                    )
+                    .with_help("event fields are only available in a task's `on EVENT where ...`"),
                 );
                 Ty::Any
             }
@@ -370,10 +551,18 @@ fn path_ty(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, parts: &[Ident], scope: &S
             "tier" => Ty::Str,
             "enrolled" => Ty::Bool,
             other => {
-                let help = suggest::did_you_mean(other, ["points", "tier", "enrolled"]).map(|h| h.replacen('`', "`participant.", 1));
+                let help = suggest::did_you_mean(other, ["points", "tier", "enrolled"])
+                    .map(|h| h.replacen('`', "`participant.", 1));
                 ctx.report(
-                    Diagnostic::new(Code::E0202, loc, format!("unknown participant attribute `{other}`"), "unknown attribute")
-                        .with_help_opt(help.or_else(|| Some("a participant has `points`, `tier` and `enrolled`".into()))),
+                    Diagnostic::new(
+                        Code::E0202,
+                        loc,
+                        format!("unknown participant attribute `{other}`"),
+                        "unknown attribute",
+                    )
+                    .with_help_opt(help.or_else(|| {
+                        Some("a participant has `points`, `tier` and `enrolled`".into())
+                    })),
                 );
                 Ty::Any
             }
@@ -381,11 +570,22 @@ fn path_ty(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, parts: &[Ident], scope: &S
         _ => {
             let root = parts.first().map_or("", |p| p.name.as_str());
             let help = match root {
-                "user" | "event" | "participant" => format!("write `{root}.NAME` with a single name"),
-                _ => suggest::did_you_mean(root, ["user", "event", "participant"])
-                    .unwrap_or_else(|| "paths start with `user.`, `event.` or `participant.`".into()),
+                "user" | "event" | "participant" => {
+                    format!("write `{root}.NAME` with a single name")
+                }
+                _ => suggest::did_you_mean(root, ["user", "event", "participant"]).unwrap_or_else(
+                    || "paths start with `user.`, `event.` or `participant.`".into(),
+                ),
             };
-            ctx.report(Diagnostic::new(Code::E0202, loc, format!("unknown attribute `{}`", whole()), "unknown").with_help(help));
+            ctx.report(
+                Diagnostic::new(
+                    Code::E0202,
+                    loc,
+                    format!("unknown attribute `{}`", whole()),
+                    "unknown",
+                )
+                .with_help(help),
+            );
             Ty::Any
         }
     }
@@ -394,8 +594,15 @@ fn path_ty(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, parts: &[Ident], scope: &S
 fn call_ty(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr]) -> Ty {
     if name.name != "holds" {
         ctx.report(
-            Diagnostic::new(Code::E0102, Loc::new(file, name.span), format!("unknown function `{}`", name.name), "not a function")
-                .with_help("conditions can use `holds(REWARD)`; metrics like `count(...)` belong in KPIs"),
+            Diagnostic::new(
+                Code::E0102,
+                Loc::new(file, name.span),
+                format!("unknown function `{}`", name.name),
+                "not a function",
+            )
+            .with_help(
+                "conditions can use `holds(REWARD)`; metrics like `count(...)` belong in KPIs",
+            ),
         );
         return Ty::Any;
     }
@@ -406,8 +613,13 @@ fn call_ty(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr]) -> Ty {
         }
         _ => {
             ctx.report(
-                Diagnostic::new(Code::E0201, Loc::new(file, name.span), "`holds` takes one reward", "wrong number of arguments")
-                    .with_help("write `holds(coupon_20)`"),
+                Diagnostic::new(
+                    Code::E0201,
+                    Loc::new(file, name.span),
+                    "`holds` takes one reward",
+                    "wrong number of arguments",
+                )
+                .with_help("write `holds(coupon_20)`"),
             );
             Ty::Int
         }
@@ -421,7 +633,13 @@ pub fn reward_arg(ctx: &mut Ctx<'_>, file: FileId, arg: &Expr, func: &str) -> bo
 }
 
 /// Like [`reward_arg`], with the code to use for an unknown reward.
-pub fn reward_arg_with(ctx: &mut Ctx<'_>, file: FileId, arg: &Expr, func: &str, code: Code) -> bool {
+pub fn reward_arg_with(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    arg: &Expr,
+    func: &str,
+    code: Code,
+) -> bool {
     match &arg.kind {
         ExprKind::Path(p) if p.len() == 1 => {
             let Some(id) = p.first() else { return false };
@@ -430,14 +648,27 @@ pub fn reward_arg_with(ctx: &mut Ctx<'_>, file: FileId, arg: &Expr, func: &str, 
                 true
             } else {
                 let help = suggest::did_you_mean(&id.name, ctx.syms.rewards.names());
-                ctx.report(Diagnostic::new(code, Loc::new(file, id.span), format!("unknown reward `{}`", id.name), "not defined").with_help_opt(help));
+                ctx.report(
+                    Diagnostic::new(
+                        code,
+                        Loc::new(file, id.span),
+                        format!("unknown reward `{}`", id.name),
+                        "not defined",
+                    )
+                    .with_help_opt(help),
+                );
                 false
             }
         }
         _ => {
             ctx.report(
-                Diagnostic::new(Code::E0201, Loc::new(file, arg.span), format!("`{func}` takes the name of a reward"), "not a reward name")
-                    .with_help(format!("write `{func}(coupon_20)`")),
+                Diagnostic::new(
+                    Code::E0201,
+                    Loc::new(file, arg.span),
+                    format!("`{func}` takes the name of a reward"),
+                    "not a reward name",
+                )
+                .with_help(format!("write `{func}(coupon_20)`")),
             );
             false
         }

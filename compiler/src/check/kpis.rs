@@ -71,7 +71,15 @@ impl MetricMode {
     }
 }
 
-const METRICS: &[&str] = &["count", "unique", "sum", "granted", "spend", "participants", "audience"];
+const METRICS: &[&str] = &[
+    "count",
+    "unique",
+    "sum",
+    "granted",
+    "spend",
+    "participants",
+    "audience",
+];
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
     let kpis: Vec<_> = ctx.syms.kpis.iter().copied().collect();
@@ -87,8 +95,15 @@ pub(super) fn condition(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) {
     let unit = metric(ctx, file, e, MetricMode::Other);
     if unit != Unit::Bool && unit != Unit::Any {
         ctx.report(
-            Diagnostic::new(Code::E0201, Loc::new(file, e.span), "`until` needs a condition", format!("this is {unit}"))
-                .with_help("compare a metric or KPI with a target, like `until count(checkin) >= 100_000`"),
+            Diagnostic::new(
+                Code::E0201,
+                Loc::new(file, e.span),
+                "`until` needs a condition",
+                format!("this is {unit}"),
+            )
+            .with_help(
+                "compare a metric or KPI with a target, like `until count(checkin) >= 100_000`",
+            ),
         );
     }
 }
@@ -102,8 +117,13 @@ pub(super) fn score(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) {
     };
     if !ok {
         ctx.report(
-            Diagnostic::new(Code::E0201, Loc::new(file, e.span), "a leaderboard scores `points`, `count(EVENT)` or `sum(EVENT.FIELD)`", "not a score")
-                .with_help("for example `score count(invite_accepted)`"),
+            Diagnostic::new(
+                Code::E0201,
+                Loc::new(file, e.span),
+                "a leaderboard scores `points`, `count(EVENT)` or `sum(EVENT.FIELD)`",
+                "not a score",
+            )
+            .with_help("for example `score count(invite_accepted)`"),
         );
         return;
     }
@@ -111,12 +131,24 @@ pub(super) fn score(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) {
         let unit = metric(ctx, file, e, MetricMode::Other);
         if let Unit::Money(_) | Unit::Count | Unit::Number | Unit::Any = unit {
         } else {
-            ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, e.span), format!("a score must be a number, not {unit}"), "not a score"));
+            ctx.report(Diagnostic::new(
+                Code::E0201,
+                Loc::new(file, e.span),
+                format!("a score must be a number, not {unit}"),
+                "not a score",
+            ));
         }
     }
 }
 
-fn unknown(ctx: &mut Ctx<'_>, code: Code, file: FileId, span: Span, message: String, help: Option<String>) -> Unit {
+fn unknown(
+    ctx: &mut Ctx<'_>,
+    code: Code,
+    file: FileId,
+    span: Span,
+    message: String,
+    help: Option<String>,
+) -> Unit {
     ctx.report(Diagnostic::new(code, Loc::new(file, span), message, "unknown").with_help_opt(help));
     Unit::Any
 }
@@ -132,16 +164,32 @@ pub(super) fn metric(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, mode: MetricMode
             LitKind::Money(m) => Unit::Money(Some(m.currency)),
             LitKind::Invalid => Unit::Any,
             other => {
-                ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, e.span), format!("{} cannot be used in a metric", lit_ty(other)), "not a metric"));
+                ctx.report(Diagnostic::new(
+                    Code::E0201,
+                    Loc::new(file, e.span),
+                    format!("{} cannot be used in a metric", lit_ty(other)),
+                    "not a metric",
+                ));
                 Unit::Any
             }
         },
         ExprKind::Path(parts) => match parts.as_slice() {
             [one] => bare(ctx, file, one, mode),
             _ => {
-                let text = parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".");
+                let text = parts
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".");
                 let help = Some("metrics are `count(EVENT)`, `unique(EVENT)`, `sum(EVENT.FIELD)`, `granted(REWARD)`, `spend`, `participants` and `audience`".to_string());
-                unknown(ctx, mode.unknown_name(), file, e.span, format!("`{text}` is not a metric"), help)
+                unknown(
+                    ctx,
+                    mode.unknown_name(),
+                    file,
+                    e.span,
+                    format!("`{text}` is not a metric"),
+                    help,
+                )
             }
         },
         ExprKind::Call(name, args) => call(ctx, file, name, args, mode),
@@ -149,7 +197,12 @@ pub(super) fn metric(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, mode: MetricMode
         ExprKind::Unary(UnOp::Not, inner) => {
             let u = metric(ctx, file, inner, mode);
             if u != Unit::Bool && u != Unit::Any {
-                ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, inner.span), format!("`not` needs a condition, not {u}"), "not a condition"));
+                ctx.report(Diagnostic::new(
+                    Code::E0201,
+                    Loc::new(file, inner.span),
+                    format!("`not` needs a condition, not {u}"),
+                    "not a condition",
+                ));
             }
             Unit::Bool
         }
@@ -159,7 +212,12 @@ pub(super) fn metric(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, mode: MetricMode
             binary(ctx, file, *op, (l, lu), (r, ru))
         }
         ExprKind::Str(_) | ExprKind::List(_) => {
-            ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, e.span), "text and lists cannot be used in a metric", "not a metric"));
+            ctx.report(Diagnostic::new(
+                Code::E0201,
+                Loc::new(file, e.span),
+                "text and lists cannot be used in a metric",
+                "not a metric",
+            ));
             Unit::Any
         }
     }
@@ -180,8 +238,19 @@ fn bare(ctx: &mut Ctx<'_>, file: FileId, id: &Ident, mode: MetricMode) -> Unit {
                 names.extend(ctx.syms.kpis.names());
             }
             let help = suggest::did_you_mean(name, names.iter().copied());
-            let what = if mode == MetricMode::Other { "metric or KPI" } else { "metric" };
-            unknown(ctx, mode.unknown_name(), file, id.span, format!("unknown {what} `{name}`"), help)
+            let what = if mode == MetricMode::Other {
+                "metric or KPI"
+            } else {
+                "metric"
+            };
+            unknown(
+                ctx,
+                mode.unknown_name(),
+                file,
+                id.span,
+                format!("unknown {what} `{name}`"),
+                help,
+            )
         }
     }
 }
@@ -194,9 +263,19 @@ fn metric_quiet(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) -> Unit {
     u
 }
 
-fn event_arg<'a>(ctx: &mut Ctx<'a>, file: FileId, arg: &Expr, mode: MetricMode) -> Option<&'a camp_dsl::ast::EventDef> {
+fn event_arg<'a>(
+    ctx: &mut Ctx<'a>,
+    file: FileId,
+    arg: &Expr,
+    mode: MetricMode,
+) -> Option<&'a camp_dsl::ast::EventDef> {
     let ExprKind::Path(p) = &arg.kind else {
-        ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, arg.span), "expected the name of an event", "not an event"));
+        ctx.report(Diagnostic::new(
+            Code::E0201,
+            Loc::new(file, arg.span),
+            "expected the name of an event",
+            "not an event",
+        ));
         return None;
     };
     let id = p.first()?;
@@ -207,7 +286,14 @@ fn event_arg<'a>(ctx: &mut Ctx<'a>, file: FileId, arg: &Expr, mode: MetricMode) 
         }
         None => {
             let help = suggest::did_you_mean(&id.name, ctx.syms.events.names());
-            unknown(ctx, mode.unknown_name(), file, id.span, format!("unknown event `{}`", id.name), help);
+            unknown(
+                ctx,
+                mode.unknown_name(),
+                file,
+                id.span,
+                format!("unknown event `{}`", id.name),
+                help,
+            );
             None
         }
     }
@@ -216,19 +302,36 @@ fn event_arg<'a>(ctx: &mut Ctx<'a>, file: FileId, arg: &Expr, mode: MetricMode) 
 fn call(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], mode: MetricMode) -> Unit {
     let [arg] = args else {
         if METRICS.contains(&name.name.as_str()) {
-            ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, name.span), format!("`{}` takes one argument", name.name), "wrong number of arguments"));
+            ctx.report(Diagnostic::new(
+                Code::E0201,
+                Loc::new(file, name.span),
+                format!("`{}` takes one argument", name.name),
+                "wrong number of arguments",
+            ));
             return Unit::Any;
         }
         let help = suggest::did_you_mean(&name.name, METRICS.iter().copied());
-        return unknown(ctx, mode.unknown_name(), file, name.span, format!("unknown metric `{}`", name.name), help);
+        return unknown(
+            ctx,
+            mode.unknown_name(),
+            file,
+            name.span,
+            format!("unknown metric `{}`", name.name),
+            help,
+        );
     };
     match name.name.as_str() {
         "count" | "unique" => {
             if let ExprKind::Path(p) = &arg.kind {
                 if p.len() > 1 {
                     ctx.report(
-                        Diagnostic::new(Code::E0201, Loc::new(file, arg.span), format!("`{}` takes an event, not a field", name.name), "a field")
-                            .with_help("use `sum(EVENT.FIELD)` to add up a field"),
+                        Diagnostic::new(
+                            Code::E0201,
+                            Loc::new(file, arg.span),
+                            format!("`{}` takes an event, not a field", name.name),
+                            "a field",
+                        )
+                        .with_help("use `sum(EVENT.FIELD)` to add up a field"),
                     );
                     return Unit::Any;
                 }
@@ -242,31 +345,64 @@ fn call(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], mode: Metr
         }
         "sum" => {
             let ExprKind::Path(p) = &arg.kind else {
-                ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, arg.span), "`sum` takes an event field like `purchase.amount`", "not a field"));
+                ctx.report(Diagnostic::new(
+                    Code::E0201,
+                    Loc::new(file, arg.span),
+                    "`sum` takes an event field like `purchase.amount`",
+                    "not a field",
+                ));
                 return Unit::Any;
             };
             let [ev, field] = p.as_slice() else {
                 ctx.report(
-                    Diagnostic::new(Code::E0201, Loc::new(file, arg.span), "`sum` takes an event field like `purchase.amount`", "not a field")
-                        .with_help("to count events, use `count(EVENT)`"),
+                    Diagnostic::new(
+                        Code::E0201,
+                        Loc::new(file, arg.span),
+                        "`sum` takes an event field like `purchase.amount`",
+                        "not a field",
+                    )
+                    .with_help("to count events, use `count(EVENT)`"),
                 );
                 return Unit::Any;
             };
-            let ev_expr = Expr { kind: ExprKind::Path(vec![ev.clone()]), span: ev.span };
-            let Some(def) = event_arg(ctx, file, &ev_expr, mode) else { return Unit::Any };
+            let ev_expr = Expr {
+                kind: ExprKind::Path(vec![ev.clone()]),
+                span: ev.span,
+            };
+            let Some(def) = event_arg(ctx, file, &ev_expr, mode) else {
+                return Unit::Any;
+            };
             match def.fields.iter().find(|f| f.name.name == field.name) {
                 Some(f) => match Ty::from_decl(&f.ty) {
                     Some(Ty::Money(_)) => Unit::Money(ctx.settings.currency()),
                     Some(Ty::Int | Ty::Decimal) => Unit::Number,
                     _ => {
-                        ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, arg.span), format!("`{}.{}` is not a number or money, so it cannot be summed", ev.name, field.name), "not a number"));
+                        ctx.report(Diagnostic::new(
+                            Code::E0201,
+                            Loc::new(file, arg.span),
+                            format!(
+                                "`{}.{}` is not a number or money, so it cannot be summed",
+                                ev.name, field.name
+                            ),
+                            "not a number",
+                        ));
                         Unit::Any
                     }
                 },
                 None => {
-                    let help = suggest::did_you_mean(&field.name, def.fields.iter().map(|f| f.name.name.as_str()))
-                        .map(|h| h.replacen('`', &format!("`{}.", ev.name), 1));
-                    unknown(ctx, mode.unknown_field(), file, arg.span, format!("the event `{}` has no field `{}`", ev.name, field.name), help)
+                    let help = suggest::did_you_mean(
+                        &field.name,
+                        def.fields.iter().map(|f| f.name.name.as_str()),
+                    )
+                    .map(|h| h.replacen('`', &format!("`{}.", ev.name), 1));
+                    unknown(
+                        ctx,
+                        mode.unknown_field(),
+                        file,
+                        arg.span,
+                        format!("the event `{}` has no field `{}`", ev.name, field.name),
+                        help,
+                    )
                 }
             }
         }
@@ -276,22 +412,45 @@ fn call(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], mode: Metr
         }
         other => {
             let help = suggest::did_you_mean(other, METRICS.iter().copied());
-            unknown(ctx, mode.unknown_name(), file, name.span, format!("unknown metric `{other}`"), help)
+            unknown(
+                ctx,
+                mode.unknown_name(),
+                file,
+                name.span,
+                format!("unknown metric `{other}`"),
+                help,
+            )
         }
     }
 }
 
-fn binary(ctx: &mut Ctx<'_>, file: FileId, op: BinOp, (l, lu): (&Expr, Unit), (r, ru): (&Expr, Unit)) -> Unit {
+fn binary(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    op: BinOp,
+    (l, lu): (&Expr, Unit),
+    (r, ru): (&Expr, Unit),
+) -> Unit {
     use Unit::*;
     let mismatch = |ctx: &mut Ctx<'_>, msg: String| {
-        ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, r.span), msg, format!("this is {ru}")));
+        ctx.report(Diagnostic::new(
+            Code::E0201,
+            Loc::new(file, r.span),
+            msg,
+            format!("this is {ru}"),
+        ));
         Any
     };
     match op {
         BinOp::And | BinOp::Or => {
             for (e, u) in [(l, lu), (r, ru)] {
                 if u != Bool && u != Any {
-                    ctx.report(Diagnostic::new(Code::E0201, Loc::new(file, e.span), format!("`{}` joins conditions, but this is {u}", op.as_str()), "not a condition"));
+                    ctx.report(Diagnostic::new(
+                        Code::E0201,
+                        Loc::new(file, e.span),
+                        format!("`{}` joins conditions, but this is {u}", op.as_str()),
+                        "not a condition",
+                    ));
                 }
             }
             Bool
@@ -322,13 +481,17 @@ fn binary(ctx: &mut Ctx<'_>, file: FileId, op: BinOp, (l, lu): (&Expr, Unit), (r
             (Users, Users) => Ratio { of_users: true },
             (Money(_), Money(_)) => Ratio { of_users: false },
             (Money(c), Count | Users | Number) => Money(c),
-            (Count | Users | Number | Ratio { .. }, Count | Users | Number | Ratio { .. }) => Ratio { of_users: false },
+            (Count | Users | Number | Ratio { .. }, Count | Users | Number | Ratio { .. }) => {
+                Ratio { of_users: false }
+            }
             _ => mismatch(ctx, format!("cannot divide {lu} by {ru}")),
         },
         BinOp::Mul => match (lu, ru) {
             (Any, _) | (_, Any) => Any,
             (Money(c), Number | Ratio { .. }) | (Number | Ratio { .. }, Money(c)) => Money(c),
-            (Bool, _) | (_, Bool) | (Money(_), _) | (_, Money(_)) => mismatch(ctx, format!("cannot multiply {lu} by {ru}")),
+            (Bool, _) | (_, Bool) | (Money(_), _) | (_, Money(_)) => {
+                mismatch(ctx, format!("cannot multiply {lu} by {ru}"))
+            }
             (a, Number) => a,
             (Number, b) => b,
             _ => Number,
@@ -336,7 +499,9 @@ fn binary(ctx: &mut Ctx<'_>, file: FileId, op: BinOp, (l, lu): (&Expr, Unit), (r
         BinOp::Add | BinOp::Sub => match (lu, ru) {
             (Any, _) | (_, Any) => Any,
             (Money(a), Money(_)) => Money(a),
-            (Bool, _) | (_, Bool) | (Money(_), _) | (_, Money(_)) => mismatch(ctx, format!("cannot add or subtract {lu} and {ru}")),
+            (Bool, _) | (_, Bool) | (Money(_), _) | (_, Money(_)) => {
+                mismatch(ctx, format!("cannot add or subtract {lu} and {ru}"))
+            }
             (a, b) if a == b => a,
             _ => Number,
         },
@@ -367,8 +532,16 @@ fn target(ctx: &mut Ctx<'_>, file: FileId, unit: Unit, op: CompareOp, lit: &camp
             _ => "a plain number like `1_000`",
         };
         ctx.report(
-            Diagnostic::new(Code::E0601, loc, format!("the formula is {unit}, but the target is {}", super::settings::lit_kind_name(&lit.kind)), "unit does not match")
-                .with_help(format!("write the target as {want}")),
+            Diagnostic::new(
+                Code::E0601,
+                loc,
+                format!(
+                    "the formula is {unit}, but the target is {}",
+                    super::settings::lit_kind_name(&lit.kind)
+                ),
+                "unit does not match",
+            )
+            .with_help(format!("write the target as {want}")),
         );
         return;
     }
@@ -387,8 +560,13 @@ fn target(ctx: &mut Ctx<'_>, file: FileId, unit: Unit, op: CompareOp, lit: &camp
         });
         if impossible {
             ctx.report(
-                Diagnostic::new(Code::W0603, loc, "this target can never be met: a share of users is between 0% and 100%", "out of reach")
-                    .with_help("a ratio of users to users is at most 100%"),
+                Diagnostic::new(
+                    Code::W0603,
+                    loc,
+                    "this target can never be met: a share of users is between 0% and 100%",
+                    "out of reach",
+                )
+                .with_help("a ratio of users to users is at most 100%"),
             );
         }
     }

@@ -55,8 +55,16 @@ impl Ctx<'_> {
     }
 
     /// Reports a diagnostic with a primary label only.
-    pub fn error(&mut self, code: Code, file: FileId, span: Span, message: impl Into<String>, label: impl Into<String>) {
-        self.diags.push(Diagnostic::new(code, Loc::new(file, span), message, label));
+    pub fn error(
+        &mut self,
+        code: Code,
+        file: FileId,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::new(code, Loc::new(file, span), message, label));
     }
 }
 
@@ -73,7 +81,13 @@ pub struct CheckedCampaign {
 pub fn run(program: &Program) -> (Vec<Diagnostic>, CheckedCampaign) {
     let mut diags = program.diagnostics.clone();
     let syms = symbols::collect(program, &mut diags);
-    let mut ctx = Ctx { program, syms, diags, settings: Settings::default(), used: Used::default() };
+    let mut ctx = Ctx {
+        program,
+        syms,
+        diags,
+        settings: Settings::default(),
+        used: Used::default(),
+    };
     settings::check(&mut ctx);
     rewards::check(&mut ctx);
     exprs::check_declarations(&mut ctx);
@@ -85,5 +99,11 @@ pub fn run(program: &Program) -> (Vec<Diagnostic>, CheckedCampaign) {
     let mut diags = ctx.diags;
     diags.sort_by_key(|d| (d.primary.loc.file, d.primary.loc.span.start, d.code));
     diags.dedup();
-    (diags, CheckedCampaign { settings: ctx.settings, windows })
+    (
+        diags,
+        CheckedCampaign {
+            settings: ctx.settings,
+            windows,
+        },
+    )
 }

@@ -42,15 +42,23 @@ pub fn local_to_utc(tz: Tz, t: NaiveDateTime) -> DateTime<Utc> {
 /// `start` plus a duration: calendar days in `tz`, then elapsed minutes.
 pub fn add_duration(tz: Tz, start: DateTime<Utc>, d: camp_dsl::literal::Duration) -> DateTime<Utc> {
     let local = start.with_timezone(&tz).naive_local();
-    let moved = local.checked_add_days(Days::new(u64::from(d.days))).unwrap_or(local);
-    let base = if d.days == 0 { start } else { local_to_utc(tz, moved) };
+    let moved = local
+        .checked_add_days(Days::new(u64::from(d.days)))
+        .unwrap_or(local);
+    let base = if d.days == 0 {
+        start
+    } else {
+        local_to_utc(tz, moved)
+    };
     base + TimeDelta::minutes(i64::from(d.minutes))
 }
 
 /// How many local calendar days `[start, end)` touches.
 pub fn calendar_days(tz: Tz, w: &PhaseWindow) -> i64 {
     let first = w.start.with_timezone(&tz).date_naive();
-    let last = (w.end - TimeDelta::seconds(1)).with_timezone(&tz).date_naive();
+    let last = (w.end - TimeDelta::seconds(1))
+        .with_timezone(&tz)
+        .date_naive();
     (last - first).num_days() + 1
 }
 
@@ -61,7 +69,14 @@ fn datetime(ctx: &mut Ctx<'_>, file: FileId, lit: &Lit, tz: Option<Tz>) -> Optio
         (LitKind::Date(d), Some(tz)) => Some(local_to_utc(tz, d.and_time(NaiveTime::MIN))),
         (LitKind::DateTime(_) | LitKind::Date(_) | LitKind::Invalid, _) => None,
         (other, _) => {
-            type_error(ctx, file, lit.span, "a phase window", "a date and time like `2027-05-01T10:00`", other);
+            type_error(
+                ctx,
+                file,
+                lit.span,
+                "a phase window",
+                "a date and time like `2027-05-01T10:00`",
+                other,
+            );
             None
         }
     }
@@ -79,18 +94,33 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
             PhaseTiming::For(lit) => match &lit.kind {
                 LitKind::Duration(d) if d.is_zero() => {
                     ctx.report(
-                        Diagnostic::new(Code::E0301, def.loc(), format!("the phase `{}` has zero length", p.name.name), "zero length")
-                            .with_help("give it a duration like `for 5d`"),
+                        Diagnostic::new(
+                            Code::E0301,
+                            def.loc(),
+                            format!("the phase `{}` has zero length", p.name.name),
+                            "zero length",
+                        )
+                        .with_help("give it a duration like `for 5d`"),
                     );
                     None
                 }
                 LitKind::Duration(d) => match (cursor, tz) {
-                    (Some(start), Some(tz)) => Some(PhaseWindow { start, end: add_duration(tz, start, *d) }),
+                    (Some(start), Some(tz)) => Some(PhaseWindow {
+                        start,
+                        end: add_duration(tz, start, *d),
+                    }),
                     _ => None,
                 },
                 LitKind::Invalid => None,
                 other => {
-                    type_error(ctx, def.file, lit.span, "a phase's length", "a duration like `14d`", other);
+                    type_error(
+                        ctx,
+                        def.file,
+                        lit.span,
+                        "a phase's length",
+                        "a duration like `14d`",
+                        other,
+                    );
                     None
                 }
             },
@@ -99,11 +129,20 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
                 let end = datetime(ctx, def.file, b, tz);
                 match (start, end) {
                     (Some(start), Some(end)) if end <= start => {
-                        let what = if end == start { "has zero length" } else { "ends before it starts" };
+                        let what = if end == start {
+                            "has zero length"
+                        } else {
+                            "ends before it starts"
+                        };
                         ctx.report(
-                            Diagnostic::new(Code::E0301, def.loc(), format!("the phase `{}` {what}", p.name.name), what.to_string())
-                                .with_label(Loc::new(def.file, b.span), "ends here")
-                                .with_help("the `to` time must come after the `from` time"),
+                            Diagnostic::new(
+                                Code::E0301,
+                                def.loc(),
+                                format!("the phase `{}` {what}", p.name.name),
+                                what.to_string(),
+                            )
+                            .with_label(Loc::new(def.file, b.span), "ends here")
+                            .with_help("the `to` time must come after the `from` time"),
                         );
                         None
                     }
@@ -121,7 +160,15 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
                 );
             } else if w.start > pw.end {
                 let tzname = tz.map_or(String::new(), |t| t.name().to_string());
-                let at = tz.map_or_else(|| pw.end.to_rfc3339(), |t| pw.end.with_timezone(&t).format("%Y-%m-%d %H:%M").to_string());
+                let at = tz.map_or_else(
+                    || pw.end.to_rfc3339(),
+                    |t| {
+                        pw.end
+                            .with_timezone(&t)
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    },
+                );
                 ctx.report(
                     Diagnostic::new(Code::W0304, def.loc(), format!("a gap before the phase `{}`: nothing runs from {at} {tzname} until it starts", p.name.name), "starts after a gap")
                         .with_label(ploc, "the previous phase ends here")
@@ -153,11 +200,21 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
                 PhaseStmtKind::Leaderboard(l) => leaderboard(ctx, def.file, l),
                 PhaseStmtKind::Award(a) => award(ctx, def.file, i, a, &mut award_ranges),
                 PhaseStmtKind::Goal(g) => {
-                    let scope = Scope { event: None, context: "a goal" };
+                    let scope = Scope {
+                        event: None,
+                        context: "a goal",
+                    };
                     exprs::check_condition(ctx, def.file, &g.condition, &scope);
                     reward_ref(ctx, def.file, &g.reward);
                 }
-                PhaseStmtKind::Send(s) => send(ctx, def.file, &def.node.name.name, s, enrolled_by_now, enrolls_here),
+                PhaseStmtKind::Send(s) => send(
+                    ctx,
+                    def.file,
+                    &def.node.name.name,
+                    s,
+                    enrolled_by_now,
+                    enrolls_here,
+                ),
                 PhaseStmtKind::Grant(g) => {
                     reward_ref(ctx, def.file, &g.reward);
                 }
@@ -182,8 +239,15 @@ fn until(ctx: &mut Ctx<'_>, file: FileId, u: &Until) {
         Until::BudgetExhausted(span) => {
             if ctx.settings.budget.is_none() && ctx.syms.campaign.is_some() {
                 ctx.report(
-                    Diagnostic::new(Code::E0104, Loc::new(file, *span), "`until budget exhausted`, but the campaign has no `budget`", "no budget to exhaust")
-                        .with_help("add `budget 10_000 CNY` to the campaign block, or remove the `until`"),
+                    Diagnostic::new(
+                        Code::E0104,
+                        Loc::new(file, *span),
+                        "`until budget exhausted`, but the campaign has no `budget`",
+                        "no budget to exhaust",
+                    )
+                    .with_help(
+                        "add `budget 10_000 CNY` to the campaign block, or remove the `until`",
+                    ),
                 );
             }
         }
@@ -198,7 +262,15 @@ pub(super) fn reward_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident) -> bool {
         return true;
     }
     let help = suggest::did_you_mean(&id.name, ctx.syms.rewards.names());
-    ctx.report(Diagnostic::new(Code::E0102, Loc::new(file, id.span), format!("unknown reward `{}`", id.name), "not defined").with_help_opt(help));
+    ctx.report(
+        Diagnostic::new(
+            Code::E0102,
+            Loc::new(file, id.span),
+            format!("unknown reward `{}`", id.name),
+            "not defined",
+        )
+        .with_help_opt(help),
+    );
     false
 }
 
@@ -211,7 +283,15 @@ fn message_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident, with_reward: bool) {
         return;
     }
     let help = suggest::did_you_mean(&id.name, ctx.syms.messages.names());
-    ctx.report(Diagnostic::new(Code::E0102, Loc::new(file, id.span), format!("unknown message `{}`", id.name), "not defined").with_help_opt(help));
+    ctx.report(
+        Diagnostic::new(
+            Code::E0102,
+            Loc::new(file, id.span),
+            format!("unknown message `{}`", id.name),
+            "not defined",
+        )
+        .with_help_opt(help),
+    );
 }
 
 fn positive(ctx: &mut Ctx<'_>, file: FileId, lit: &Lit, what: &str) -> Option<i64> {
@@ -220,8 +300,13 @@ fn positive(ctx: &mut Ctx<'_>, file: FileId, lit: &Lit, what: &str) -> Option<i6
         LitKind::Invalid => None,
         LitKind::Int(_) => {
             ctx.report(
-                Diagnostic::new(Code::E0201, Loc::new(file, lit.span), format!("{what} must be at least 1"), "zero or negative")
-                    .with_help("write a whole number of at least 1"),
+                Diagnostic::new(
+                    Code::E0201,
+                    Loc::new(file, lit.span),
+                    format!("{what} must be at least 1"),
+                    "zero or negative",
+                )
+                .with_help("write a whole number of at least 1"),
             );
             None
         }
@@ -238,23 +323,40 @@ fn task(ctx: &mut Ctx<'_>, file: FileId, t: &TaskDef, window: Option<PhaseWindow
     let mut limits: HashMap<&'static str, Span> = HashMap::new();
     for s in &t.stmts {
         match s {
-            TaskStmt::On { keyword, event, filter } => {
+            TaskStmt::On {
+                keyword,
+                event,
+                filter,
+            } => {
                 if let Some(first) = on_seen {
                     ctx.report(
-                        Diagnostic::new(Code::E0101, Loc::new(file, *keyword), format!("the task `{}` has two `on` lines", t.name.name), "second `on`")
-                            .with_label(Loc::new(file, first), "first `on`")
-                            .with_help("a task counts one event type; split it into two tasks"),
+                        Diagnostic::new(
+                            Code::E0101,
+                            Loc::new(file, *keyword),
+                            format!("the task `{}` has two `on` lines", t.name.name),
+                            "second `on`",
+                        )
+                        .with_label(Loc::new(file, first), "first `on`")
+                        .with_help("a task counts one event type; split it into two tasks"),
                     );
                     continue;
                 }
                 on_seen = Some(*keyword);
                 let ev = on_event(ctx, file, event);
                 if let Some(f) = filter {
-                    let scope = Scope { event: ev, context: "a task's `where`" };
+                    let scope = Scope {
+                        event: ev,
+                        context: "a task's `where`",
+                    };
                     exprs::check_condition(ctx, file, f, &scope);
                 }
             }
-            TaskStmt::Limit { keyword, count, period, .. } => {
+            TaskStmt::Limit {
+                keyword,
+                count,
+                period,
+                ..
+            } => {
                 let name = match period {
                     Period::Day => "day",
                     Period::User => "user",
@@ -262,9 +364,14 @@ fn task(ctx: &mut Ctx<'_>, file: FileId, t: &TaskDef, window: Option<PhaseWindow
                 };
                 if let Some(first) = limits.insert(name, *keyword) {
                     ctx.report(
-                        Diagnostic::new(Code::E0101, Loc::new(file, *keyword), format!("the task `{}` has two limits per {name}", t.name.name), "second limit")
-                            .with_label(Loc::new(file, first), "first limit")
-                            .with_help("keep one of them"),
+                        Diagnostic::new(
+                            Code::E0101,
+                            Loc::new(file, *keyword),
+                            format!("the task `{}` has two limits per {name}", t.name.name),
+                            "second limit",
+                        )
+                        .with_label(Loc::new(file, first), "first limit")
+                        .with_help("keep one of them"),
                     );
                 }
                 positive(ctx, file, count, "a limit");
@@ -272,8 +379,16 @@ fn task(ctx: &mut Ctx<'_>, file: FileId, t: &TaskDef, window: Option<PhaseWindow
             TaskStmt::Grant { reward, .. } => {
                 reward_ref(ctx, file, reward);
             }
-            TaskStmt::Streak { keyword, days, reward } => {
-                if let (Some(n), Some(w), Some(tz)) = (positive(ctx, file, days, "a streak"), window, ctx.settings.tz) {
+            TaskStmt::Streak {
+                keyword,
+                days,
+                reward,
+            } => {
+                if let (Some(n), Some(w), Some(tz)) = (
+                    positive(ctx, file, days, "a streak"),
+                    window,
+                    ctx.settings.tz,
+                ) {
                     let available = calendar_days(tz, &w);
                     if n > available {
                         ctx.report(
@@ -293,8 +408,13 @@ fn task(ctx: &mut Ctx<'_>, file: FileId, t: &TaskDef, window: Option<PhaseWindow
     }
     if on_seen.is_none() {
         ctx.report(
-            Diagnostic::new(Code::E0104, Loc::new(file, t.name.span), format!("the task `{}` has no `on` line", t.name.name), "which event does it count?")
-                .with_help("add `on EVENT`, like `on checkin`"),
+            Diagnostic::new(
+                Code::E0104,
+                Loc::new(file, t.name.span),
+                format!("the task `{}` has no `on` line", t.name.name),
+                "which event does it count?",
+            )
+            .with_help("add `on EVENT`, like `on checkin`"),
         );
     }
 }
@@ -311,8 +431,13 @@ fn on_event<'a>(ctx: &mut Ctx<'a>, file: FileId, event: &Ident) -> Option<&'a Ev
                 .is_some_and(|a| matches!(&a.node.ty, TypeRef::Named(i) if i.name == "date"));
             if !ok {
                 ctx.report(
-                    Diagnostic::new(Code::E0801, Loc::new(file, event.span), "`on birthday` needs a `birthday: date` user attribute", "no birthday known")
-                        .with_help("declare it: `user { birthday: date }`"),
+                    Diagnostic::new(
+                        Code::E0801,
+                        Loc::new(file, event.span),
+                        "`on birthday` needs a `birthday: date` user attribute",
+                        "no birthday known",
+                    )
+                    .with_help("declare it: `user { birthday: date }`"),
                 );
             }
             None
@@ -323,11 +448,23 @@ fn on_event<'a>(ctx: &mut Ctx<'a>, file: FileId, event: &Ident) -> Option<&'a Ev
                 Some(def.node)
             }
             None => {
-                let names: Vec<&str> = ctx.syms.events.names().chain(["enroll", "birthday"]).collect();
+                let names: Vec<&str> = ctx
+                    .syms
+                    .events
+                    .names()
+                    .chain(["enroll", "birthday"])
+                    .collect();
                 let help = suggest::did_you_mean(name, names);
                 ctx.report(
-                    Diagnostic::new(Code::E0102, Loc::new(file, event.span), format!("unknown event `{name}`"), "not defined")
-                        .with_help_opt(help.or_else(|| Some(format!("declare it: `event {name} {{}}`")))),
+                    Diagnostic::new(
+                        Code::E0102,
+                        Loc::new(file, event.span),
+                        format!("unknown event `{name}`"),
+                        "not defined",
+                    )
+                    .with_help_opt(
+                        help.or_else(|| Some(format!("declare it: `event {name} {{}}`"))),
+                    ),
                 );
                 None
             }
@@ -339,8 +476,13 @@ fn leaderboard(ctx: &mut Ctx<'_>, file: FileId, l: &LeaderboardDef) {
     match &l.score {
         Some(e) => kpis::score(ctx, file, e),
         None => ctx.report(
-            Diagnostic::new(Code::E0104, Loc::new(file, l.name.span), format!("the leaderboard `{}` has no `score`", l.name.name), "what does it rank?")
-                .with_help("add `score count(EVENT)`, `score sum(EVENT.FIELD)` or `score points`"),
+            Diagnostic::new(
+                Code::E0104,
+                Loc::new(file, l.name.span),
+                format!("the leaderboard `{}` has no `score`", l.name.name),
+                "what does it rank?",
+            )
+            .with_help("add `score count(EVENT)`, `score sum(EVENT.FIELD)` or `score points`"),
         ),
     }
     if let Some(show) = &l.show {
@@ -348,18 +490,33 @@ fn leaderboard(ctx: &mut Ctx<'_>, file: FileId, l: &LeaderboardDef) {
     }
 }
 
-fn award(ctx: &mut Ctx<'_>, file: FileId, phase: usize, a: &AwardStmt, ranges: &mut HashMap<String, Vec<(i64, i64, Loc)>>) {
+fn award(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    phase: usize,
+    a: &AwardStmt,
+    ranges: &mut HashMap<String, Vec<(i64, i64, Loc)>>,
+) {
     reward_ref(ctx, file, &a.reward);
     let Some(lb) = ctx.syms.leaderboards.get(&a.leaderboard.name).copied() else {
         let help = suggest::did_you_mean(&a.leaderboard.name, ctx.syms.leaderboards.names());
         ctx.report(
-            Diagnostic::new(Code::E0102, Loc::new(file, a.leaderboard.span), format!("unknown leaderboard `{}`", a.leaderboard.name), "not defined")
-                .with_help_opt(help),
+            Diagnostic::new(
+                Code::E0102,
+                Loc::new(file, a.leaderboard.span),
+                format!("unknown leaderboard `{}`", a.leaderboard.name),
+                "not defined",
+            )
+            .with_help_opt(help),
         );
         return;
     };
     if lb.phase >= phase {
-        let when = if lb.phase == phase { "in this same phase" } else { "in a later phase" };
+        let when = if lb.phase == phase {
+            "in this same phase"
+        } else {
+            "in a later phase"
+        };
         ctx.report(
             Diagnostic::new(Code::E0303, Loc::new(file, a.leaderboard.span), format!("the leaderboard `{}` is still open when this award fires", a.leaderboard.name), format!("scored {when}"))
                 .with_label(lb.loc(), "the leaderboard is defined here")
@@ -390,23 +547,43 @@ fn award(ctx: &mut Ctx<'_>, file: FileId, phase: usize, a: &AwardStmt, ranges: &
     if let Some(n) = show {
         if to > n {
             ctx.report(
-                Diagnostic::new(Code::E0405, loc, format!("rank {to} is beyond the leaderboard `{}`, which shows the top {n}", lb.name.name), "beyond the leaderboard")
-                    .with_label(lb.loc(), format!("shows the top {n}"))
-                    .with_help(format!("award ranks up to {n}, or raise `show top`")),
+                Diagnostic::new(
+                    Code::E0405,
+                    loc,
+                    format!(
+                        "rank {to} is beyond the leaderboard `{}`, which shows the top {n}",
+                        lb.name.name
+                    ),
+                    "beyond the leaderboard",
+                )
+                .with_label(lb.loc(), format!("shows the top {n}"))
+                .with_help(format!("award ranks up to {n}, or raise `show top`")),
             );
         }
     }
     let list = ranges.entry(lb.name.name.clone()).or_default();
     if let Some((pf, pt, ploc)) = list.iter().find(|(pf, pt, _)| from <= *pt && *pf <= to) {
-        let d = Diagnostic::new(Code::E0405, loc, format!("ranks {from}..{to} overlap ranks {pf}..{pt} already awarded"), "overlapping ranks")
-            .with_label(*ploc, "awarded here")
-            .with_help("each rank gets one award: make the ranges disjoint");
+        let d = Diagnostic::new(
+            Code::E0405,
+            loc,
+            format!("ranks {from}..{to} overlap ranks {pf}..{pt} already awarded"),
+            "overlapping ranks",
+        )
+        .with_label(*ploc, "awarded here")
+        .with_help("each rank gets one award: make the ranges disjoint");
         ctx.report(d);
     }
     list.push((from, to, loc));
 }
 
-fn send(ctx: &mut Ctx<'_>, file: FileId, phase: &str, s: &SendStmt, enrolled_by_now: bool, enrolls_here: bool) {
+fn send(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    phase: &str,
+    s: &SendStmt,
+    enrolled_by_now: bool,
+    enrolls_here: bool,
+) {
     message_ref(ctx, file, &s.message, false);
     match &s.trigger {
         SendTrigger::At { time, .. } => match &time.kind {
@@ -425,13 +602,33 @@ fn send(ctx: &mut Ctx<'_>, file: FileId, phase: &str, s: &SendStmt, enrolled_by_
                 }
             }
             LitKind::Invalid => {}
-            other => type_error(ctx, file, time.span, "`at`", "a time of day like `20:00`", other),
+            other => type_error(
+                ctx,
+                file,
+                time.span,
+                "`at`",
+                "a time of day like `20:00`",
+                other,
+            ),
         },
         SendTrigger::Inactive(lit) => match &lit.kind {
             LitKind::Duration(d) if !d.is_zero() => {}
-            LitKind::Duration(_) => ctx.error(Code::E0201, file, lit.span, "`after ... inactive` needs a duration over zero", "zero"),
+            LitKind::Duration(_) => ctx.error(
+                Code::E0201,
+                file,
+                lit.span,
+                "`after ... inactive` needs a duration over zero",
+                "zero",
+            ),
             LitKind::Invalid => {}
-            other => type_error(ctx, file, lit.span, "`after ... inactive`", "a duration like `2d`", other),
+            other => type_error(
+                ctx,
+                file,
+                lit.span,
+                "`after ... inactive`",
+                "a duration like `2d`",
+                other,
+            ),
         },
         SendTrigger::OnEnter(_) | SendTrigger::OnEnroll(_) => {}
     }
@@ -443,11 +640,19 @@ fn send(ctx: &mut Ctx<'_>, file: FileId, phase: &str, s: &SendStmt, enrolled_by_
             if ctx.syms.segments.get(&r.name).is_some() {
                 ctx.used.segments.insert(r.name.clone());
             } else {
-                let names: Vec<&str> = ["audience", "participants"].into_iter().chain(ctx.syms.segments.names()).collect();
+                let names: Vec<&str> = ["audience", "participants"]
+                    .into_iter()
+                    .chain(ctx.syms.segments.names())
+                    .collect();
                 let help = suggest::did_you_mean(&r.name, names);
                 ctx.report(
-                    Diagnostic::new(Code::E0102, Loc::new(file, r.span), format!("unknown recipients `{}`", r.name), "not `audience`, `participants` or a segment")
-                        .with_help_opt(help),
+                    Diagnostic::new(
+                        Code::E0102,
+                        Loc::new(file, r.span),
+                        format!("unknown recipients `{}`", r.name),
+                        "not `audience`, `participants` or a segment",
+                    )
+                    .with_help_opt(help),
                 );
             }
             false
@@ -463,8 +668,13 @@ fn send(ctx: &mut Ctx<'_>, file: FileId, phase: &str, s: &SendStmt, enrolled_by_
             _ => format!("no one can have enrolled by `{phase}`: participants enroll through a task or leaderboard, and none comes before it"),
         };
         ctx.report(
-            Diagnostic::new(Code::W0702, Loc::new(file, s.message.span), format!("`{}` goes to participants, but {why}", s.message.name), "no participants yet")
-                .with_help("send it `to audience`, or move it to a phase where people have enrolled"),
+            Diagnostic::new(
+                Code::W0702,
+                Loc::new(file, s.message.span),
+                format!("`{}` goes to participants, but {why}", s.message.name),
+                "no participants yet",
+            )
+            .with_help("send it `to audience`, or move it to a phase where people have enrolled"),
         );
     }
 }

@@ -33,13 +33,34 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         match &r.kind {
             RewardKind::Points(lit) => match &lit.kind {
                 LitKind::Int(n) if *n > 0 => {}
-                LitKind::Int(_) => ctx.error(Code::E0402, def.file, lit.span, "a points reward must give more than zero points", "zero or negative"),
+                LitKind::Int(_) => ctx.error(
+                    Code::E0402,
+                    def.file,
+                    lit.span,
+                    "a points reward must give more than zero points",
+                    "zero or negative",
+                ),
                 LitKind::Invalid => {}
-                other => type_error(ctx, def.file, lit.span, "points", "a whole number like `10`", other),
+                other => type_error(
+                    ctx,
+                    def.file,
+                    lit.span,
+                    "points",
+                    "a whole number like `10`",
+                    other,
+                ),
             },
             RewardKind::Coupon if props.value.is_none() && !has_prop(r, "value") => ctx.report(
-                Diagnostic::new(Code::E0104, def.loc(), format!("the coupon `{}` has no `value`", r.name.name), "value missing")
-                    .with_help(format!("give its face value: `reward {} = coupon {{ value 20 CNY }}`", r.name.name)),
+                Diagnostic::new(
+                    Code::E0104,
+                    def.loc(),
+                    format!("the coupon `{}` has no `value`", r.name.name),
+                    "value missing",
+                )
+                .with_help(format!(
+                    "give its face value: `reward {} = coupon {{ value 20 CNY }}`",
+                    r.name.name
+                )),
             ),
             RewardKind::Draw(entries) => draw(ctx, def.file, r, entries),
             _ => {}
@@ -55,10 +76,15 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                     Diagnostic::new(
                         Code::E0403,
                         def.loc(),
-                        format!("`{}` is worth {m} with no stock limit, and the campaign has no budget", r.name.name),
+                        format!(
+                            "`{}` is worth {m} with no stock limit, and the campaign has no budget",
+                            r.name.name
+                        ),
                         "unbounded liability",
                     )
-                    .with_help("give it a `stock`, or give the campaign a `budget` that caps all spend"),
+                    .with_help(
+                        "give it a `stock`, or give the campaign a `budget` that caps all spend",
+                    ),
                 ),
                 None => {}
             }
@@ -71,10 +97,24 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             let biggest: Vec<String> = worst_parts
                 .iter()
                 .take(3)
-                .map(|(n, v)| format!("`{n}` {}", Money { amount: *v, currency: budget.currency }))
+                .map(|(n, v)| {
+                    format!(
+                        "`{n}` {}",
+                        Money {
+                            amount: *v,
+                            currency: budget.currency
+                        }
+                    )
+                })
                 .collect();
-            let over = Money { amount: worst - budget.amount, currency: budget.currency };
-            let total = Money { amount: worst, currency: budget.currency };
+            let over = Money {
+                amount: worst - budget.amount,
+                currency: budget.currency,
+            };
+            let total = Money {
+                amount: worst,
+                currency: budget.currency,
+            };
             ctx.report(
                 Diagnostic::new(Code::W0404, loc, format!("if every stock is granted, rewards cost {total}: {over} over the budget of {budget}"), format!("{over} short in the worst case"))
                     .with_help(format!("largest: {}; lower stocks or values, or raise the budget (grants beyond it will be denied)", biggest.join(", "))),
@@ -105,7 +145,12 @@ pub(super) fn props(ctx: &mut Ctx<'_>, file: FileId, r: &RewardDef) -> Props {
     let kind = kind_name(&r.kind);
     for p in &r.props {
         if let Some(first) = seen.insert(p.key.name.as_str(), p.key.span) {
-            ctx.report(crate::symbols::duplicate("property", &p.key.name, Loc::new(file, p.key.span), Loc::new(file, first)));
+            ctx.report(crate::symbols::duplicate(
+                "property",
+                &p.key.name,
+                Loc::new(file, p.key.span),
+                Loc::new(file, first),
+            ));
             continue;
         }
         let allowed = match &p.value {
@@ -120,8 +165,13 @@ pub(super) fn props(ctx: &mut Ctx<'_>, file: FileId, r: &RewardDef) -> Props {
                 _ => &["stock", "per_user", "label"],
             };
             ctx.report(
-                Diagnostic::new(Code::E0001, Loc::new(file, p.key.span), format!("a {kind} has no `{}` property", p.key.name), "not allowed here")
-                    .with_help(format!("a {kind} takes: {}", valid.join(", "))),
+                Diagnostic::new(
+                    Code::E0001,
+                    Loc::new(file, p.key.span),
+                    format!("a {kind} has no `{}` property", p.key.name),
+                    "not allowed here",
+                )
+                .with_help(format!("a {kind} takes: {}", valid.join(", "))),
             );
             continue;
         }
@@ -136,44 +186,86 @@ pub(super) fn props(ctx: &mut Ctx<'_>, file: FileId, r: &RewardDef) -> Props {
             PropValue::Cost(lit) => out.cost = money(ctx, file, lit, "an item's cost"),
             PropValue::Expires(lit) => match &lit.kind {
                 LitKind::Duration(d) if !d.is_zero() => {}
-                LitKind::Duration(_) => ctx.error(Code::E0402, file, lit.span, "a coupon cannot expire immediately", "zero duration"),
+                LitKind::Duration(_) => ctx.error(
+                    Code::E0402,
+                    file,
+                    lit.span,
+                    "a coupon cannot expire immediately",
+                    "zero duration",
+                ),
                 LitKind::Invalid => {}
-                other => type_error(ctx, file, lit.span, "`expires`", "a duration like `14d`", other),
+                other => type_error(
+                    ctx,
+                    file,
+                    lit.span,
+                    "`expires`",
+                    "a duration like `14d`",
+                    other,
+                ),
             },
         }
     }
     if let (Some(per_user), Some(stock), Some(span)) = (out.per_user, out.stock, per_user_span) {
         if per_user > stock {
             ctx.report(
-                Diagnostic::new(Code::E0402, Loc::new(file, span), format!("`per_user {per_user}` is more than the whole stock of {stock}"), "over the stock")
-                    .with_help(format!("lower `per_user` to at most {stock}, or raise the stock")),
+                Diagnostic::new(
+                    Code::E0402,
+                    Loc::new(file, span),
+                    format!("`per_user {per_user}` is more than the whole stock of {stock}"),
+                    "over the stock",
+                )
+                .with_help(format!(
+                    "lower `per_user` to at most {stock}, or raise the stock"
+                )),
             );
         }
     }
     if matches!(r.kind, RewardKind::Badge(_)) && out.per_user.is_some_and(|n| n > 1) {
         if let Some(span) = per_user_span {
             ctx.report(
-                Diagnostic::new(Code::E0402, Loc::new(file, span), "a badge is held at most once per participant", "more than one")
-                    .with_help("remove `per_user`, or use `per_user 1`"),
+                Diagnostic::new(
+                    Code::E0402,
+                    Loc::new(file, span),
+                    "a badge is held at most once per participant",
+                    "more than one",
+                )
+                .with_help("remove `per_user`, or use `per_user 1`"),
             );
         }
     }
     out
 }
 
-fn positive_int(ctx: &mut Ctx<'_>, file: FileId, lit: &camp_dsl::ast::Lit, what: &str) -> Option<i64> {
+fn positive_int(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    lit: &camp_dsl::ast::Lit,
+    what: &str,
+) -> Option<i64> {
     match &lit.kind {
         LitKind::Int(n) if *n > 0 => Some(*n),
         LitKind::Int(n) => {
             ctx.report(
-                Diagnostic::new(Code::E0402, Loc::new(file, lit.span), format!("{what} must be more than zero, not {n}"), "zero or negative")
-                    .with_help("remove the reward if none should be granted"),
+                Diagnostic::new(
+                    Code::E0402,
+                    Loc::new(file, lit.span),
+                    format!("{what} must be more than zero, not {n}"),
+                    "zero or negative",
+                )
+                .with_help("remove the reward if none should be granted"),
             );
             None
         }
         LitKind::Invalid => None,
         other => {
-            type_error(ctx, file, lit.span, what, "a whole number like `1_000`", other);
+            type_error(
+                ctx,
+                file,
+                lit.span,
+                what,
+                "a whole number like `1_000`",
+                other,
+            );
             None
         }
     }
@@ -184,19 +276,37 @@ fn money(ctx: &mut Ctx<'_>, file: FileId, lit: &camp_dsl::ast::Lit, what: &str) 
         LitKind::Money(m) if m.amount > Decimal::ZERO => {
             if let Some(c) = ctx.settings.currency() {
                 if m.currency != c {
-                    report_currency_at(ctx, Loc::new(file, lit.span), m.currency, c, "the campaign budget");
+                    report_currency_at(
+                        ctx,
+                        Loc::new(file, lit.span),
+                        m.currency,
+                        c,
+                        "the campaign budget",
+                    );
                     return None;
                 }
             }
             Some(*m)
         }
         LitKind::Money(m) => {
-            ctx.report(Diagnostic::new(Code::E0402, Loc::new(file, lit.span), format!("{what} must be more than zero, not {m}"), "zero or negative"));
+            ctx.report(Diagnostic::new(
+                Code::E0402,
+                Loc::new(file, lit.span),
+                format!("{what} must be more than zero, not {m}"),
+                "zero or negative",
+            ));
             None
         }
         LitKind::Invalid => None,
         other => {
-            type_error(ctx, file, lit.span, what, "an amount of money like `20 CNY`", other);
+            type_error(
+                ctx,
+                file,
+                lit.span,
+                what,
+                "an amount of money like `20 CNY`",
+                other,
+            );
             None
         }
     }
@@ -207,30 +317,68 @@ fn draw(ctx: &mut Ctx<'_>, file: FileId, r: &RewardDef, entries: &[camp_dsl::ast
     for e in entries {
         match &e.weight.kind {
             LitKind::Percent(p) if *p > Decimal::ZERO => total += *p,
-            LitKind::Percent(_) => ctx.error(Code::E0402, file, e.weight.span, "a draw weight must be more than 0%", "zero or negative"),
+            LitKind::Percent(_) => ctx.error(
+                Code::E0402,
+                file,
+                e.weight.span,
+                "a draw weight must be more than 0%",
+                "zero or negative",
+            ),
             LitKind::Invalid => {}
-            other => type_error(ctx, file, e.weight.span, "a draw weight", "a percent like `30%`", other),
+            other => type_error(
+                ctx,
+                file,
+                e.weight.span,
+                "a draw weight",
+                "a percent like `30%`",
+                other,
+            ),
         }
         match ctx.syms.rewards.get(&e.reward.name) {
             Some(won) => {
                 ctx.used.rewards.insert(e.reward.name.clone());
                 if matches!(won.node.kind, RewardKind::Draw(_)) {
                     ctx.report(
-                        Diagnostic::new(Code::E0201, Loc::new(file, e.reward.span), format!("`{}` is itself a draw", e.reward.name), "a draw inside a draw")
-                            .with_help("a draw is over points, coupons, items or badges"),
+                        Diagnostic::new(
+                            Code::E0201,
+                            Loc::new(file, e.reward.span),
+                            format!("`{}` is itself a draw", e.reward.name),
+                            "a draw inside a draw",
+                        )
+                        .with_help("a draw is over points, coupons, items or badges"),
                     );
                 }
             }
             None => {
                 let help = suggest::did_you_mean(&e.reward.name, ctx.syms.rewards.names());
-                ctx.report(Diagnostic::new(Code::E0102, Loc::new(file, e.reward.span), format!("unknown reward `{}`", e.reward.name), "not defined").with_help_opt(help));
+                ctx.report(
+                    Diagnostic::new(
+                        Code::E0102,
+                        Loc::new(file, e.reward.span),
+                        format!("unknown reward `{}`", e.reward.name),
+                        "not defined",
+                    )
+                    .with_help_opt(help),
+                );
             }
         }
     }
     if total > Decimal::ONE_HUNDRED {
         ctx.report(
-            Diagnostic::new(Code::E0401, Loc::new(file, r.name.span), format!("the weights of `{}` add up to {}%", r.name.name, total.normalize()), "over 100%")
-                .with_help(format!("lower them by {}% in all; below 100% the rest wins nothing", (total - Decimal::ONE_HUNDRED).normalize())),
+            Diagnostic::new(
+                Code::E0401,
+                Loc::new(file, r.name.span),
+                format!(
+                    "the weights of `{}` add up to {}%",
+                    r.name.name,
+                    total.normalize()
+                ),
+                "over 100%",
+            )
+            .with_help(format!(
+                "lower them by {}% in all; below 100% the rest wins nothing",
+                (total - Decimal::ONE_HUNDRED).normalize()
+            )),
         );
     }
 }
@@ -249,17 +397,38 @@ fn tiers(ctx: &mut Ctx<'_>) {
                 if let Some((prev, prev_loc)) = last {
                     if *n <= prev {
                         ctx.report(
-                            Diagnostic::new(Code::E0201, Loc::new(t.file, lit.span), format!("tier `{}` needs more points than the tier before it ({prev})", t.name.name), "not above the previous tier")
-                                .with_label(prev_loc, "the previous tier")
-                                .with_help("list tiers from the lowest threshold to the highest"),
+                            Diagnostic::new(
+                                Code::E0201,
+                                Loc::new(t.file, lit.span),
+                                format!(
+                                    "tier `{}` needs more points than the tier before it ({prev})",
+                                    t.name.name
+                                ),
+                                "not above the previous tier",
+                            )
+                            .with_label(prev_loc, "the previous tier")
+                            .with_help("list tiers from the lowest threshold to the highest"),
                         );
                     }
                 }
                 last = Some((*n, Loc::new(t.file, lit.span)));
             }
-            LitKind::Int(_) => ctx.error(Code::E0201, t.file, lit.span, "a tier threshold cannot be negative", "negative"),
+            LitKind::Int(_) => ctx.error(
+                Code::E0201,
+                t.file,
+                lit.span,
+                "a tier threshold cannot be negative",
+                "negative",
+            ),
             LitKind::Invalid => {}
-            other => type_error(ctx, t.file, lit.span, "a tier threshold", "a whole number of points", other),
+            other => type_error(
+                ctx,
+                t.file,
+                lit.span,
+                "a tier threshold",
+                "a whole number of points",
+                other,
+            ),
         }
     }
 }

@@ -54,18 +54,29 @@ impl Settings {
 }
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
-    let Some(campaign) = ctx.syms.campaign else { return };
+    let Some(campaign) = ctx.syms.campaign else {
+        return;
+    };
     let file = campaign.file;
     let c = campaign.node;
-    let mut s = Settings { id: c.name.name.clone(), loc: Some(campaign.loc()), ..Settings::default() };
+    let mut s = Settings {
+        id: c.name.name.clone(),
+        loc: Some(campaign.loc()),
+        ..Settings::default()
+    };
     let mut seen: HashMap<&str, Span> = HashMap::new();
     let mut start_lit = None;
     for setting in &c.settings {
         if let Some(first) = seen.insert(setting.key.name.as_str(), setting.key.span) {
             ctx.report(
-                Diagnostic::new(Code::E0101, Loc::new(file, setting.key.span), format!("the setting `{}` is given twice", setting.key.name), "given again here")
-                    .with_label(Loc::new(file, first), "first given here")
-                    .with_help("keep one of them"),
+                Diagnostic::new(
+                    Code::E0101,
+                    Loc::new(file, setting.key.span),
+                    format!("the setting `{}` is given twice", setting.key.name),
+                    "given again here",
+                )
+                .with_label(Loc::new(file, first), "first given here")
+                .with_help("keep one of them"),
             );
             continue;
         }
@@ -78,8 +89,13 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                     let help = crate::suggest::did_you_mean(&t.value, names)
                         .unwrap_or_else(|| "use an IANA time zone name such as `Asia/Shanghai` or `America/New_York`".into());
                     ctx.report(
-                        Diagnostic::new(Code::E0204, Loc::new(file, t.span), format!("unknown time zone `{}`", t.value), "not an IANA time zone")
-                            .with_help(help),
+                        Diagnostic::new(
+                            Code::E0204,
+                            Loc::new(file, t.span),
+                            format!("unknown time zone `{}`", t.value),
+                            "not an IANA time zone",
+                        )
+                        .with_help(help),
                     );
                 }
             },
@@ -88,41 +104,101 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                 let mut seen_locales: HashMap<&str, Span> = HashMap::new();
                 for l in ls {
                     if let Some(first) = seen_locales.insert(l.name.as_str(), l.span) {
-                        ctx.report(crate::symbols::duplicate("locale", &l.name, Loc::new(file, l.span), Loc::new(file, first)));
+                        ctx.report(crate::symbols::duplicate(
+                            "locale",
+                            &l.name,
+                            Loc::new(file, l.span),
+                            Loc::new(file, first),
+                        ));
                     } else {
                         s.locales.push(l.name.clone());
                     }
                 }
             }
             SettingValue::Budget(lit) => match &lit.kind {
-                LitKind::Money(m) if m.amount > Decimal::ZERO => s.budget = Some((*m, Loc::new(file, lit.span))),
-                LitKind::Money(_) => ctx.error(Code::E0402, file, lit.span, "the budget must be more than zero", "not a usable budget"),
+                LitKind::Money(m) if m.amount > Decimal::ZERO => {
+                    s.budget = Some((*m, Loc::new(file, lit.span)))
+                }
+                LitKind::Money(_) => ctx.error(
+                    Code::E0402,
+                    file,
+                    lit.span,
+                    "the budget must be more than zero",
+                    "not a usable budget",
+                ),
                 LitKind::Invalid => {}
-                other => type_error(ctx, file, lit.span, "the budget", "an amount of money like `200_000 CNY`", other),
+                other => type_error(
+                    ctx,
+                    file,
+                    lit.span,
+                    "the budget",
+                    "an amount of money like `200_000 CNY`",
+                    other,
+                ),
             },
             SettingValue::Audience(e) => {
                 let scope = Scope::audience();
                 exprs::check_condition(ctx, file, e, &scope);
             }
             SettingValue::Holdout(lit) => match &lit.kind {
-                LitKind::Percent(p) if *p >= Decimal::ZERO && *p < Decimal::ONE_HUNDRED => s.holdout = Some(*p),
-                LitKind::Percent(_) => ctx.error(Code::E0201, file, lit.span, "the holdout must be at least 0% and below 100%", "out of range"),
+                LitKind::Percent(p) if *p >= Decimal::ZERO && *p < Decimal::ONE_HUNDRED => {
+                    s.holdout = Some(*p)
+                }
+                LitKind::Percent(_) => ctx.error(
+                    Code::E0201,
+                    file,
+                    lit.span,
+                    "the holdout must be at least 0% and below 100%",
+                    "out of range",
+                ),
                 LitKind::Invalid => {}
-                other => type_error(ctx, file, lit.span, "the holdout", "a percent like `5%`", other),
+                other => type_error(
+                    ctx,
+                    file,
+                    lit.span,
+                    "the holdout",
+                    "a percent like `5%`",
+                    other,
+                ),
             },
             SettingValue::Cap(lit) => match &lit.kind {
                 LitKind::Int(n) if *n >= 1 => s.cap = Some(*n),
                 LitKind::Invalid => {}
-                other => type_error(ctx, file, lit.span, "the message cap", "a whole number of at least 1", other),
+                other => type_error(
+                    ctx,
+                    file,
+                    lit.span,
+                    "the message cap",
+                    "a whole number of at least 1",
+                    other,
+                ),
             },
             SettingValue::Quiet(a, b) => match (&a.kind, &b.kind) {
                 (LitKind::Time(x), LitKind::Time(y)) if x != y => s.quiet = Some((*x, *y)),
-                (LitKind::Time(_), LitKind::Time(_)) => {
-                    ctx.error(Code::E0201, file, a.span.to(b.span), "quiet hours must start and end at different times", "empty window")
-                }
+                (LitKind::Time(_), LitKind::Time(_)) => ctx.error(
+                    Code::E0201,
+                    file,
+                    a.span.to(b.span),
+                    "quiet hours must start and end at different times",
+                    "empty window",
+                ),
                 (LitKind::Invalid, _) | (_, LitKind::Invalid) => {}
-                (LitKind::Time(_), other) => type_error(ctx, file, b.span, "quiet hours", "a time like `08:00`", other),
-                (other, _) => type_error(ctx, file, a.span, "quiet hours", "a time like `22:00`", other),
+                (LitKind::Time(_), other) => type_error(
+                    ctx,
+                    file,
+                    b.span,
+                    "quiet hours",
+                    "a time like `08:00`",
+                    other,
+                ),
+                (other, _) => type_error(
+                    ctx,
+                    file,
+                    a.span,
+                    "quiet hours",
+                    "a time like `22:00`",
+                    other,
+                ),
             },
         }
     }
@@ -135,18 +211,38 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
     if let Some(lit) = start_lit {
         s.start = match (&lit.kind, s.tz) {
             (LitKind::DateTime(DateTimeLit::Fixed(d)), _) => Some(d.with_timezone(&Utc)),
-            (LitKind::DateTime(DateTimeLit::Local(d)), Some(tz)) => Some(super::phases::local_to_utc(tz, *d)),
-            (LitKind::Date(d), Some(tz)) => Some(super::phases::local_to_utc(tz, d.and_time(NaiveTime::MIN))),
+            (LitKind::DateTime(DateTimeLit::Local(d)), Some(tz)) => {
+                Some(super::phases::local_to_utc(tz, *d))
+            }
+            (LitKind::Date(d), Some(tz)) => {
+                Some(super::phases::local_to_utc(tz, d.and_time(NaiveTime::MIN)))
+            }
             (LitKind::DateTime(_) | LitKind::Date(_) | LitKind::Invalid, _) => None,
             (other, _) => {
-                type_error(ctx, file, lit.span, "the start", "a date and time like `2027-01-20T00:00`", other);
+                type_error(
+                    ctx,
+                    file,
+                    lit.span,
+                    "the start",
+                    "a date and time like `2027-01-20T00:00`",
+                    other,
+                );
                 None
             }
         };
     }
-    let needs_start = ctx.syms.phases.iter().any(|p| matches!(p.node.timing, PhaseTiming::For(_)));
+    let needs_start = ctx
+        .syms
+        .phases
+        .iter()
+        .any(|p| matches!(p.node.timing, PhaseTiming::For(_)));
     if needs_start && !seen.contains_key("start") {
-        let first_for = ctx.syms.phases.iter().find(|p| matches!(p.node.timing, PhaseTiming::For(_))).map(|p| p.name.name.clone());
+        let first_for = ctx
+            .syms
+            .phases
+            .iter()
+            .find(|p| matches!(p.node.timing, PhaseTiming::For(_)))
+            .map(|p| p.name.name.clone());
         ctx.report(
             Diagnostic::new(Code::E0104, campaign.loc(), format!("the campaign `{}` has no `start`", c.name.name), "start missing")
                 .with_help(format!(
@@ -165,10 +261,22 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
 }
 
 /// "`what` must be `expected`, but this is a ...".
-pub(super) fn type_error(ctx: &mut Ctx<'_>, file: FileId, span: Span, what: &str, expected: &str, found: &LitKind) {
+pub(super) fn type_error(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    span: Span,
+    what: &str,
+    expected: &str,
+    found: &LitKind,
+) {
     ctx.report(
-        Diagnostic::new(Code::E0201, Loc::new(file, span), format!("{what} must be {expected}"), format!("this is {}", lit_kind_name(found)))
-            .with_help(format!("write {expected}")),
+        Diagnostic::new(
+            Code::E0201,
+            Loc::new(file, span),
+            format!("{what} must be {expected}"),
+            format!("this is {}", lit_kind_name(found)),
+        )
+        .with_help(format!("write {expected}")),
     );
 }
 

@@ -22,53 +22,129 @@ pub const CAMP_FILTERS: &[&str] = &["date", "time", "money"];
 /// The top-level template variables.
 const ROOTS: &[&str] = &["user", "campaign", "phase", "participant", "reward"];
 
-pub(super) fn check(ctx: &mut Ctx<'_>) {
-    let messages: Vec<_> = ctx.syms.messages.iter().copied().collect();
-    let mut filters: HashMap<String, bool> = HashMap::new();
-    for def in messages {
-        message(ctx, def.file, def.node, &mut filters);
+/// Where one message's problems are collected: checks of different messages share
+/// nothing mutable, so they run on all cores.
+struct Out<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    diags: Vec<Diagnostic>,
+    filters: HashMap<String, bool>,
+}
+
+impl Out<'_, '_> {
+    fn report(&mut self, d: Diagnostic) {
+        self.diags.push(d);
     }
 }
 
-fn message(ctx: &mut Ctx<'_>, file: FileId, m: &MessageDef, filters: &mut HashMap<String, bool>) {
+pub(super) fn check(ctx: &mut Ctx<'_>) {
+    let messages: Vec<_> = ctx.syms.messages.iter().copied().collect();
+    let threads = if messages.len() < 64 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8)
+    };
+    let per_thread = messages.len().div_ceil(threads).max(1);
+    let shared: &Ctx<'_> = ctx;
+    let found: Vec<Vec<Diagnostic>> = std::thread::scope(|s| {
+        let handles: Vec<_> = messages
+            .chunks(per_thread)
+            .map(|group| {
+                s.spawn(move || {
+                    let mut out = Out {
+                        ctx: shared,
+                        diags: Vec::new(),
+                        filters: HashMap::new(),
+                    };
+                    for def in group {
+                        message(&mut out, def.file, def.node);
+                    }
+                    out.diags
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for d in found.into_iter().flatten() {
+        ctx.report(d);
+    }
+}
+
+fn message(ctx: &mut Out<'_, '_>, file: FileId, m: &MessageDef) {
     let channel = m.channel.name.as_str();
     if !CHANNELS.contains(&channel) {
-        let help = suggest::did_you_mean(channel, CHANNELS.iter().copied()).unwrap_or_else(|| format!("channels are {}", CHANNELS.join(", ")));
-        ctx.report(Diagnostic::new(Code::E0102, Loc::new(file, m.channel.span), format!("unknown channel `{channel}`"), "not a channel").with_help(help));
+        let help = suggest::did_you_mean(channel, CHANNELS.iter().copied())
+            .unwrap_or_else(|| format!("channels are {}", CHANNELS.join(", ")));
+        ctx.report(
+            Diagnostic::new(
+                Code::E0102,
+                Loc::new(file, m.channel.span),
+                format!("unknown channel `{channel}`"),
+                "not a channel",
+            )
+            .with_help(help),
+        );
     }
     let email = channel == "email";
-    let locales = ctx.settings.locales.clone();
+    let locales = &ctx.ctx.settings.locales;
     let mut bodies: HashMap<&str, Span> = HashMap::new();
     let mut subjects: HashMap<&str, Span> = HashMap::new();
-    let reward_ok = !ctx.used.messages_without_reward.contains(&m.name.name);
+    let reward_ok = !ctx.ctx.used.messages_without_reward.contains(&m.name.name);
     for e in &m.entries {
         let loc_name = e.locale.name.as_str();
-        let seen = if e.subject { &mut subjects } else { &mut bodies };
+        let seen = if e.subject {
+            &mut subjects
+        } else {
+            &mut bodies
+        };
         if let Some(first) = seen.insert(loc_name, e.locale.span) {
             let what = if e.subject { "subject" } else { "body" };
-            ctx.report(crate::symbols::duplicate(&format!("{what} for locale"), loc_name, Loc::new(file, e.locale.span), Loc::new(file, first)));
+            ctx.report(crate::symbols::duplicate(
+                &format!("{what} for locale"),
+                loc_name,
+                Loc::new(file, e.locale.span),
+                Loc::new(file, first),
+            ));
             continue;
         }
         if e.subject && !email {
             ctx.report(
-                Diagnostic::new(Code::E0503, Loc::new(file, e.locale.span), format!("only email messages have a subject; `{}` goes via {channel}", m.name.name), "subject on a non-email message")
-                    .with_help("remove the `subject` line"),
+                Diagnostic::new(
+                    Code::E0503,
+                    Loc::new(file, e.locale.span),
+                    format!(
+                        "only email messages have a subject; `{}` goes via {channel}",
+                        m.name.name
+                    ),
+                    "subject on a non-email message",
+                )
+                .with_help("remove the `subject` line"),
             );
         }
         if !locales.is_empty() && !locales.iter().any(|l| l == loc_name) {
-            let help = suggest::did_you_mean(loc_name, locales.iter().map(String::as_str)).unwrap_or_else(|| format!("the campaign's locales are {}", locales.join(", ")));
+            let help = suggest::did_you_mean(loc_name, locales.iter().map(String::as_str))
+                .unwrap_or_else(|| format!("the campaign's locales are {}", locales.join(", ")));
             ctx.report(
-                Diagnostic::new(Code::E0503, Loc::new(file, e.locale.span), format!("`{loc_name}` is not one of the campaign's locales"), "not a campaign locale")
-                    .with_help(help),
+                Diagnostic::new(
+                    Code::E0503,
+                    Loc::new(file, e.locale.span),
+                    format!("`{loc_name}` is not one of the campaign's locales"),
+                    "not a campaign locale",
+                )
+                .with_help(help),
             );
         }
-        template(ctx, file, &e.text, reward_ok, filters);
+        template(ctx, file, &e.text, reward_ok);
         if channel == "sms" && !e.subject {
             sms_length(ctx, file, &e.text);
         }
     }
     let mut missing: Vec<String> = Vec::new();
-    for l in &locales {
+    for l in locales {
         if !bodies.contains_key(l.as_str()) {
             missing.push(format!("a body for `{l}`"));
         }
@@ -78,24 +154,42 @@ fn message(ctx: &mut Ctx<'_>, file: FileId, m: &MessageDef, filters: &mut HashMa
     }
     if !missing.is_empty() {
         ctx.report(
-            Diagnostic::new(Code::E0503, Loc::new(file, m.name.span), format!("the message `{}` has no {}", m.name.name, missing.join(", no ")), "incomplete message")
-                .with_help(if email {
-                    "every campaign locale needs a body and, for email, a `subject LOCALE \"...\"` line"
-                } else {
-                    "every campaign locale needs a body, like `en \"...\"`"
-                }),
+            Diagnostic::new(
+                Code::E0503,
+                Loc::new(file, m.name.span),
+                format!(
+                    "the message `{}` has no {}",
+                    m.name.name,
+                    missing.join(", no ")
+                ),
+                "incomplete message",
+            )
+            .with_help(if email {
+                "every campaign locale needs a body and, for email, a `subject LOCALE \"...\"` line"
+            } else {
+                "every campaign locale needs a body, like `en \"...\"`"
+            }),
         );
     }
 }
 
 /// Maps an offset in the decoded string to a source span one character wide.
 fn inner_span(ctx: &Ctx<'_>, file: FileId, s: &StrLit, range: std::ops::Range<usize>) -> Span {
-    let raw = ctx.program.sources.get(file).map_or("", |f| f.slice(s.span));
+    let raw = ctx
+        .program
+        .sources
+        .get(file)
+        .map_or("", |f| f.slice(s.span));
     let map = |d: usize| -> usize {
         if s.multiline {
             let body = raw.get(3..raw.len().saturating_sub(3)).unwrap_or("");
             let (text, starts) = literal::dedent(body);
-            let before = text.get(..d.min(text.len())).unwrap_or("");
+            // minijinja may point inside a multi-byte character: widen to its end.
+            let mut d = d.min(text.len());
+            while !text.is_char_boundary(d) {
+                d += 1;
+            }
+            let before = text.get(..d).unwrap_or("");
             let line = before.matches('\n').count();
             let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
             3 + starts.get(line).copied().unwrap_or(0) + col
@@ -131,7 +225,8 @@ fn plain_offset(body: &str, target: usize) -> usize {
                 Some((j, c)) => j + c.len_utf8(),
                 None => i + 1,
             };
-            let decoded_len = literal::unescape(body.get(i..src_end).unwrap_or("")).map_or(1, |s| s.len());
+            let decoded_len =
+                literal::unescape(body.get(i..src_end).unwrap_or("")).map_or(1, |s| s.len());
             decoded += decoded_len;
         } else {
             decoded += c.len_utf8();
@@ -140,15 +235,17 @@ fn plain_offset(body: &str, target: usize) -> usize {
     body.len()
 }
 
-fn template(ctx: &mut Ctx<'_>, file: FileId, s: &StrLit, reward_ok: bool, filters: &mut HashMap<String, bool>) {
+fn template(ctx: &mut Out<'_, '_>, file: FileId, s: &StrLit, reward_ok: bool) {
     let src = s.value.as_str();
     let env = Environment::new();
     let tmpl = match env.template_from_str(src) {
         Ok(t) => t,
         Err(e) => {
             let range = e.range().unwrap_or(0..src.len());
-            let span = inner_span(ctx, file, s, range);
-            let detail = e.detail().map_or_else(|| e.kind().to_string(), str::to_string);
+            let span = inner_span(ctx.ctx, file, s, range);
+            let detail = e
+                .detail()
+                .map_or_else(|| e.kind().to_string(), str::to_string);
             ctx.report(
                 Diagnostic::new(Code::E0501, Loc::new(file, span), format!("template syntax error: {detail}"), "here")
                     .with_help("variables are written `{{ user.nickname }}`; filters `{{ campaign.start | date }}`"),
@@ -156,25 +253,53 @@ fn template(ctx: &mut Ctx<'_>, file: FileId, s: &StrLit, reward_ok: bool, filter
             return;
         }
     };
-    let tokens: Vec<(Token<'_>, minijinja::machinery::Span)> =
-        tokenize(src, false, SyntaxConfig::default(), WhitespaceConfig::default()).filter_map(Result::ok).collect();
     let vars: BTreeSet<String> = tmpl.undeclared_variables(true).into_iter().collect();
-    for v in vars {
-        if let Err((message, help)) = check_var(ctx, &v, reward_ok) {
-            let range = locate_path(&tokens, &v).unwrap_or(0..src.len());
-            let span = inner_span(ctx, file, s, range);
-            ctx.report(Diagnostic::new(Code::E0502, Loc::new(file, span), message, "unknown").with_help_opt(help));
-        }
+    let bad: Vec<(String, VarError)> = vars
+        .into_iter()
+        .filter_map(|v| check_var(ctx.ctx, &v, reward_ok).err().map(|e| (v, e)))
+        .collect();
+    // Tokens are only needed to point at a bad variable or to find filters.
+    if bad.is_empty() && !src.contains('|') {
+        return;
+    }
+    let tokens: Vec<(Token<'_>, minijinja::machinery::Span)> = tokenize(
+        src,
+        false,
+        SyntaxConfig::default(),
+        WhitespaceConfig::default(),
+    )
+    .filter_map(Result::ok)
+    .collect();
+    for (v, (message, help)) in bad {
+        let range = locate_path(&tokens, &v).unwrap_or(0..src.len());
+        let span = inner_span(ctx.ctx, file, s, range);
+        ctx.report(
+            Diagnostic::new(Code::E0502, Loc::new(file, span), message, "unknown")
+                .with_help_opt(help),
+        );
     }
     let mut prev_pipe = false;
     for (tok, span) in &tokens {
         if let (true, Token::Ident(name)) = (prev_pipe, tok) {
-            if !filter_exists(name, filters) {
-                let all = CAMP_FILTERS.iter().copied().chain(BUILTIN_FILTER_HINTS.iter().copied());
-                let help = suggest::did_you_mean(name, all).unwrap_or_else(|| "camp adds `date`, `time` and `money` to minijinja's built-in filters".into());
+            if !filter_exists(name, &mut ctx.filters) {
+                let all = CAMP_FILTERS
+                    .iter()
+                    .copied()
+                    .chain(BUILTIN_FILTER_HINTS.iter().copied());
+                let help = suggest::did_you_mean(name, all).unwrap_or_else(|| {
+                    "camp adds `date`, `time` and `money` to minijinja's built-in filters".into()
+                });
                 let range = span.start_offset as usize..span.end_offset as usize;
-                let sp = inner_span(ctx, file, s, range);
-                ctx.report(Diagnostic::new(Code::E0502, Loc::new(file, sp), format!("unknown filter `{name}`"), "unknown filter").with_help(help));
+                let sp = inner_span(ctx.ctx, file, s, range);
+                ctx.report(
+                    Diagnostic::new(
+                        Code::E0502,
+                        Loc::new(file, sp),
+                        format!("unknown filter `{name}`"),
+                        "unknown filter",
+                    )
+                    .with_help(help),
+                );
             }
         }
         prev_pipe = matches!(tok, Token::Pipe);
@@ -182,7 +307,23 @@ fn template(ctx: &mut Ctx<'_>, file: FileId, s: &StrLit, reward_ok: bool, filter
 }
 
 /// Common built-in filters, for "did you mean" only (existence is asked of minijinja).
-const BUILTIN_FILTER_HINTS: &[&str] = &["upper", "lower", "title", "capitalize", "default", "length", "round", "trim", "replace", "join", "first", "last", "escape", "int", "float"];
+const BUILTIN_FILTER_HINTS: &[&str] = &[
+    "upper",
+    "lower",
+    "title",
+    "capitalize",
+    "default",
+    "length",
+    "round",
+    "trim",
+    "replace",
+    "join",
+    "first",
+    "last",
+    "escape",
+    "int",
+    "float",
+];
 
 fn filter_exists(name: &str, cache: &mut HashMap<String, bool>) -> bool {
     if CAMP_FILTERS.contains(&name) {
@@ -202,7 +343,10 @@ fn filter_exists(name: &str, cache: &mut HashMap<String, bool>) -> bool {
 }
 
 /// Finds the tokens of a dotted variable path; the byte range in the template.
-fn locate_path(tokens: &[(Token<'_>, minijinja::machinery::Span)], path: &str) -> Option<std::ops::Range<usize>> {
+fn locate_path(
+    tokens: &[(Token<'_>, minijinja::machinery::Span)],
+    path: &str,
+) -> Option<std::ops::Range<usize>> {
     let parts: Vec<&str> = path.split('.').collect();
     let first = *parts.first()?;
     'outer: for (i, (tok, span)) in tokens.iter().enumerate() {
@@ -217,7 +361,9 @@ fn locate_path(tokens: &[(Token<'_>, minijinja::machinery::Span)], path: &str) -
             let dot = tokens.get(i + 2 * k - 1);
             let id = tokens.get(i + 2 * k);
             match (dot, id) {
-                (Some((Token::Dot, _)), Some((Token::Ident(n), sp))) if n == part => end = sp.end_offset as usize,
+                (Some((Token::Dot, _)), Some((Token::Ident(n), sp))) if n == part => {
+                    end = sp.end_offset as usize
+                }
                 _ => continue 'outer,
             }
         }
@@ -330,16 +476,27 @@ fn static_text(src: &str) -> String {
     out
 }
 
-fn sms_length(ctx: &mut Ctx<'_>, file: FileId, s: &StrLit) {
+fn sms_length(ctx: &mut Out<'_, '_>, file: FileId, s: &StrLit) {
     let text = static_text(&s.value);
-    let gsm = text.chars().all(|c| GSM_BASIC.contains(c) || GSM_EXTENDED.contains(c));
+    let gsm = text
+        .chars()
+        .all(|c| GSM_BASIC.contains(c) || GSM_EXTENDED.contains(c));
     let (len, limit) = if gsm {
-        (text.chars().map(|c| if GSM_EXTENDED.contains(c) { 2 } else { 1 }).sum::<usize>(), 160)
+        (
+            text.chars()
+                .map(|c| if GSM_EXTENDED.contains(c) { 2 } else { 1 })
+                .sum::<usize>(),
+            160,
+        )
     } else {
         (text.chars().count(), 70)
     };
     if len > limit {
-        let why = if gsm { "" } else { " (it has characters outside the GSM alphabet, so a segment holds 70)" };
+        let why = if gsm {
+            ""
+        } else {
+            " (it has characters outside the GSM alphabet, so a segment holds 70)"
+        };
         ctx.report(
             Diagnostic::new(Code::W0504, Loc::new(file, s.span), format!("this SMS is {len} characters before any values are filled in, over one segment of {limit}{why}"), "longer than one SMS")
                 .with_help("shorten it: a longer SMS is split into several, each billed"),
@@ -360,6 +517,9 @@ mod tests {
 
     #[test]
     fn static_text_drops_tags() {
-        assert_eq!(static_text("Hi {{ user.name }}, {% if x %}y{% endif %} {"), "Hi , y {");
+        assert_eq!(
+            static_text("Hi {{ user.name }}, {% if x %}y{% endif %} {"),
+            "Hi , y {"
+        );
     }
 }
