@@ -114,7 +114,7 @@ pub fn github_annotation(sources: &SourceMap, d: &Diagnostic) -> String {
     };
     let mut message = d.message.clone();
     if let Some(h) = &d.help {
-        message.push_str("\n");
+        message.push('\n');
         message.push_str(h);
     }
     format!(

@@ -265,7 +265,7 @@ fn template(ctx: &mut Out<'_, '_>, file: FileId, s: &StrLit, reward_ok: bool) {
     let tokens: Vec<(Token<'_>, minijinja::machinery::Span)> = tokenize(
         src,
         false,
-        SyntaxConfig::default(),
+        SyntaxConfig,
         WhitespaceConfig::default(),
     )
     .filter_map(Result::ok)
