@@ -27,4 +27,4 @@ done
 export RUSTC_BOOTSTRAP=1
 # -max_len: the examples are up to ~6 KB; give mutations room beyond that.
 # -dict: the language's tokens, so mutations get past the lexer sooner.
-exec cargo fuzz run parse_check "$corpus" -- -max_total_time="$seconds" -max_len=16384 -dict="$root/fuzz/camp.dict"
+exec cargo fuzz run parse_check "$corpus" -- -max_total_time="$seconds" -max_len=16384 -dict="$root/fuzz/camp.dict" -print_final_stats=1

@@ -12,9 +12,17 @@ fn readme_campaign_checks_clean() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("readme.camp");
     std::fs::write(&file, block).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_camp")).args(["check", "--deny-warnings", "--format", "json"]).arg(&file).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_camp"))
+        .args(["check", "--deny-warnings", "--format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["diagnostics"].as_array().map(Vec::len), Some(0), "{report:#}");
+    assert_eq!(
+        report["diagnostics"].as_array().map(Vec::len),
+        Some(0),
+        "{report:#}"
+    );
     assert!(out.status.success());
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -32,12 +32,35 @@ pub fn doc(code: Code) -> CodeDoc {
             title: "syntax error",
             what: "A line does not have the shape camp expects: a word or symbol stands where \
                    something else has to come, such as a misspelled reward kind after \
-                   `reward NAME =`. The message says what was expected there.",
+                   `reward NAME =` or a KPI `target` without its `>=` or `<=`. The message \
+                   says what was expected there.",
             why: "camp cannot guess what you meant, so it skips the rest of that definition \
                   and keeps checking the rest of the file; the campaign cannot be compiled \
                   until the line is fixed.",
-            example: r#"reward points_10 = pionts 10"#,
-            fix: r#"reward points_10 = points 10"#,
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event checkin {}
+
+phase main for 14d {
+  task daily_checkin { on checkin }
+}
+
+kpi participation = unique(checkin) / audience target 20%"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event checkin {}
+
+phase main for 14d {
+  task daily_checkin { on checkin }
+}
+
+kpi participation = unique(checkin) / audience target >= 20%"#,
         },
         Code::E0002 => CodeDoc {
             code,
@@ -67,12 +90,28 @@ pub fn doc(code: Code) -> CodeDoc {
             why: "Everything after the opening quote or `/*` would silently become part of the \
                   text or the comment, hiding the settings and phases that follow it.",
             example: r#"campaign spring {
-  name     "Spring Check-in Festival
   timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+/* Daily check-in, for two weeks.
+
+event checkin {}
+
+phase main for 14d {
+  task daily_checkin { on checkin }
 }"#,
             fix: r#"campaign spring {
-  name     "Spring Check-in Festival"
   timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+/* Daily check-in, for two weeks. */
+
+event checkin {}
+
+phase main for 14d {
+  task daily_checkin { on checkin }
 }"#,
         },
         Code::E0101 => CodeDoc {
@@ -84,10 +123,40 @@ pub fn doc(code: Code) -> CodeDoc {
             why: "Grants, sends and reports refer to things by name. With two definitions camp \
                   cannot tell which one a `grant` or `send` means, or which value of a setting \
                   counts.",
-            example: r#"reward bonus = points 10
-reward bonus = points 50"#,
-            fix: r#"reward bonus     = points 10
-reward big_bonus = points 50"#,
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event checkin {}
+
+reward bonus = points 10
+reward bonus = points 50
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    grant bonus
+    after 7 => grant bonus
+  }
+}"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event checkin {}
+
+reward bonus     = points 10
+reward big_bonus = points 50
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    grant bonus
+    after 7 => grant big_bonus
+  }
+}"#,
         },
         Code::E0102 => CodeDoc {
             code,
@@ -99,17 +168,12 @@ reward big_bonus = points 50"#,
                    is defined.",
             why: "A misspelled name would mean a reward that is never granted or a message that \
                   is never sent; camp catches it before launch instead.",
-            example: r#"event checkin {}
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
 
-reward points_10 = points 10
-
-phase main for 14d {
-  task daily_checkin {
-    on checkin
-    grant point_10
-  }
-}"#,
-            fix: r#"event checkin {}
+event checkin {}
 
 reward points_10 = points 10
 
@@ -117,6 +181,23 @@ phase main for 14d {
   task daily_checkin {
     on checkin
     grant points_10
+    streak 7 days => grant point_10
+  }
+}"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event checkin {}
+
+reward points_10 = points 10
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    grant points_10
+    streak 7 days => grant points_10
   }
 }"#,
         },
@@ -154,6 +235,8 @@ campaign spring {
   timezone "Asia/Shanghai"
 }
 
+event checkin {}
+
 phase main for 14d {
   task daily_checkin { on checkin }
 }"#,
@@ -161,6 +244,8 @@ phase main for 14d {
   timezone "Asia/Shanghai"
   start    2027-01-20T00:00
 }
+
+event checkin {}
 
 phase main for 14d {
   task daily_checkin { on checkin }
@@ -174,8 +259,16 @@ phase main for 14d {
                    imports `b.camp`, which imports `a.camp` again.",
             why: "The rewards and messages of a missing file would be missing from the \
                   campaign, and a circle of imports has no starting point to read from.",
-            example: r#"import "lib/reward.camp""#,
-            fix: r#"import "lib/rewards.camp""#,
+            example: r#"import "lib/reward.camp"
+
+campaign spring {
+  timezone "Asia/Shanghai"
+}"#,
+            fix: r#"import "lib/rewards.camp"
+
+campaign spring {
+  timezone "Asia/Shanghai"
+}"#,
         },
         Code::E0201 => CodeDoc {
             code,
@@ -186,16 +279,22 @@ phase main for 14d {
                    (`holdout 5` instead of `holdout 5%`) is reported the same way.",
             why: "Such a condition can never hold, so the audience, segment or task would \
                   silently take in the wrong people, or nobody.",
-            example: r#"user {
-  level: int
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  audience user.level >= "5"
 }
 
-segment core_users = user.level >= "5""#,
-            fix: r#"user {
+user {
   level: int
+}"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  audience user.level >= 5
 }
 
-segment core_users = user.level >= 5"#,
+user {
+  level: int
+}"#,
         },
         Code::E0202 => CodeDoc {
             code,
@@ -205,16 +304,22 @@ segment core_users = user.level >= 5"#,
                    closest declared one.",
             why: "The platform only provides the attributes and fields you declare; a misspelled \
                   one never has a value, so the condition would never match anyone.",
-            example: r#"user {
-  level: int
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  audience user.levle >= 5
 }
 
-segment core_users = user.levle >= 5"#,
-            fix: r#"user {
+user {
   level: int
+}"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  audience user.level >= 5
 }
 
-segment core_users = user.level >= 5"#,
+user {
+  level: int
+}"#,
         },
         Code::E0203 => CodeDoc {
             code,
@@ -225,16 +330,36 @@ segment core_users = user.level >= 5"#,
                   currencies, so spend in another currency could not be tracked.",
             example: r#"campaign spring {
   timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
   budget   10_000 CNY
 }
 
-reward coupon_35 = coupon { value 5 USD  stock 100 }"#,
+event checkin {}
+
+reward coupon_35 = coupon { value 5 USD  stock 100 }
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    streak 7 days => grant coupon_35
+  }
+}"#,
             fix: r#"campaign spring {
   timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
   budget   10_000 CNY
 }
 
-reward coupon_35 = coupon { value 35 CNY  stock 100 }"#,
+event checkin {}
+
+reward coupon_35 = coupon { value 35 CNY  stock 100 }
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    streak 7 days => grant coupon_35
+  }
+}"#,
         },
         Code::E0204 => CodeDoc {
             code,
@@ -259,14 +384,26 @@ reward coupon_35 = coupon { value 35 CNY  stock 100 }"#,
                    time at all.",
             why: "Phases run one after another in the order written. Overlapping or reversed \
                   windows would put participants in two phases at once, or in none.",
-            example: r#"phase launch from 2027-01-20T00:00 to 2027-01-27T00:00 {
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}
+
+event checkin {}
+
+phase launch from 2027-01-20T00:00 to 2027-01-27T00:00 {
   task first_checkin { on checkin }
 }
 
 phase main from 2027-01-25T00:00 to 2027-02-10T00:00 {
   task daily_checkin { on checkin }
 }"#,
-            fix: r#"phase launch from 2027-01-20T00:00 to 2027-01-27T00:00 {
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}
+
+event checkin {}
+
+phase launch from 2027-01-20T00:00 to 2027-01-27T00:00 {
   task first_checkin { on checkin }
 }
 
@@ -281,17 +418,33 @@ phase main from 2027-01-27T00:00 to 2027-02-10T00:00 {
                    that, such as `streak 7 days` in a 5-day phase.",
             why: "Nobody can ever earn the streak reward, although participants are told to \
                   chase it.",
-            example: r#"phase sprint for 5d {
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event checkin {}
+
+reward streak_badge = badge "7-day streak"
+
+phase sprint for 5d {
   task daily_checkin {
     on checkin
-    limit 1 per day
     streak 7 days => grant streak_badge
   }
 }"#,
-            fix: r#"phase sprint for 7d {
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event checkin {}
+
+reward streak_badge = badge "7-day streak"
+
+phase sprint for 7d {
   task daily_checkin {
     on checkin
-    limit 1 per day
     streak 7 days => grant streak_badge
   }
 }"#,
@@ -304,14 +457,32 @@ phase main from 2027-01-27T00:00 to 2027-02-10T00:00 {
                    an earlier one. Awards fire when their phase starts.",
             why: "The ranks would be read before anyone had the chance to score, so the prizes \
                   would go to the wrong people.",
-            example: r#"phase main for 14d {
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event invite_accepted {}
+
+reward champion = badge "Top inviter"
+
+phase main for 14d {
   leaderboard top_inviters {
     score count(invite_accepted)
     show top 100
   }
-  award top_inviters rank 1 => grant smart_watch
+  award top_inviters rank 1 => grant champion
 }"#,
-            fix: r#"phase main for 14d {
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event invite_accepted {}
+
+reward champion = badge "Top inviter"
+
+phase main for 14d {
   leaderboard top_inviters {
     score count(invite_accepted)
     show top 100
@@ -319,7 +490,7 @@ phase main from 2027-01-27T00:00 to 2027-02-10T00:00 {
 }
 
 phase wrapup for 3d {
-  award top_inviters rank 1 => grant smart_watch
+  award top_inviters rank 1 => grant champion
 }"#,
         },
         Code::W0304 => CodeDoc {
@@ -330,14 +501,28 @@ phase wrapup for 3d {
             why: "Events that arrive in the gap are turned away as outside the campaign: \
                   check-ins and purchases made then earn nothing. If the pause is deliberate, \
                   this is only a reminder.",
-            example: r#"phase submissions from 2027-05-01T10:00 to 2027-05-15T22:00 {
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}
+
+event post_published {}
+event vote_cast {}
+
+phase submissions from 2027-05-01T10:00 to 2027-05-15T22:00 {
   task post { on post_published }
 }
 
 phase voting from 2027-05-16T10:00 to 2027-05-20T22:00 {
   task vote { on vote_cast }
 }"#,
-            fix: r#"phase submissions from 2027-05-01T10:00 to 2027-05-15T22:00 {
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}
+
+event post_published {}
+event vote_cast {}
+
+phase submissions from 2027-05-01T10:00 to 2027-05-15T22:00 {
   task post { on post_published }
 }
 
@@ -359,6 +544,10 @@ phase voting from 2027-05-15T22:00 to 2027-05-20T22:00 {
   quiet    22:00 .. 08:00
 }
 
+message teaser via push {
+  en "The festival opens soon!"
+}
+
 phase warmup for 6d {
   send teaser at 23:00 daily to audience
 }"#,
@@ -367,6 +556,10 @@ phase warmup for 6d {
   start    2027-01-20T00:00
   locales  en
   quiet    22:00 .. 08:00
+}
+
+message teaser via push {
+  en "The festival opens soon!"
 }
 
 phase warmup for 6d {
@@ -380,8 +573,40 @@ phase warmup for 6d {
                    (the rest of the time the draw wins nothing), never to more.",
             why: "A lottery cannot be more than certain to pay out, and camp will not guess \
                   which prize you meant to make rarer.",
-            example: r#"reward lucky_draw = draw { 60% points_10  50% coupon_20 }"#,
-            fix: r#"reward lucky_draw = draw { 60% points_10  40% coupon_20 }"#,
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event checkin {}
+
+reward points_10   = points 10
+reward points_100  = points 100
+reward lucky_draw  = draw { 60% points_10  50% points_100 }
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    grant lucky_draw
+  }
+}"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event checkin {}
+
+reward points_10   = points 10
+reward points_100  = points 100
+reward lucky_draw  = draw { 60% points_10  40% points_100 }
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    grant lucky_draw
+  }
+}"#,
         },
         Code::E0402 => CodeDoc {
             code,
@@ -391,8 +616,36 @@ phase warmup for 6d {
             why: "No participant could ever collect `per_user` rewards from a smaller stock, and \
                   a reward with nothing in stock or worth nothing cannot be handed out; it is \
                   almost always a typo.",
-            example: r#"reward coupon_20 = coupon { value 20 CNY  stock 10  per_user 20 }"#,
-            fix: r#"reward coupon_20 = coupon { value 20 CNY  stock 10  per_user 1 }"#,
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event checkin {}
+
+reward coupon_20 = coupon { value 20 CNY  stock 10  per_user 20 }
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    streak 7 days => grant coupon_20
+  }
+}"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event checkin {}
+
+reward coupon_20 = coupon { value 20 CNY  stock 10  per_user 1 }
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    streak 7 days => grant coupon_20
+  }
+}"#,
         },
         Code::E0403 => CodeDoc {
             code,
@@ -403,15 +656,35 @@ phase warmup for 6d {
                   task could hand out coupons without end.",
             example: r#"campaign spring {
   timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
 }
 
-reward coupon_20 = coupon { value 20 CNY }"#,
+event checkin {}
+
+reward coupon_20 = coupon { value 20 CNY }
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    streak 7 days => grant coupon_20
+  }
+}"#,
             fix: r#"campaign spring {
   timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
   budget   50_000 CNY
 }
 
-reward coupon_20 = coupon { value 20 CNY  stock 2_000 }"#,
+event checkin {}
+
+reward coupon_20 = coupon { value 20 CNY  stock 2_000 }
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    streak 7 days => grant coupon_20
+  }
+}"#,
         },
         Code::W0404 => CodeDoc {
             code,
@@ -424,16 +697,36 @@ reward coupon_20 = coupon { value 20 CNY  stock 2_000 }"#,
                   budget, or keep it on purpose (for example with `until budget exhausted`).",
             example: r#"campaign spring {
   timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
   budget   1_000 CNY
 }
 
-reward coupon_20 = coupon { value 20 CNY  stock 100 }"#,
+event checkin {}
+
+reward coupon_20 = coupon { value 20 CNY  stock 100 }
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    streak 7 days => grant coupon_20
+  }
+}"#,
             fix: r#"campaign spring {
   timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
   budget   2_000 CNY
 }
 
-reward coupon_20 = coupon { value 20 CNY  stock 100 }"#,
+event checkin {}
+
+reward coupon_20 = coupon { value 20 CNY  stock 100 }
+
+phase main for 14d {
+  task daily_checkin {
+    on checkin
+    streak 7 days => grant coupon_20
+  }
+}"#,
         },
         Code::E0405 => CodeDoc {
             code,
@@ -442,7 +735,16 @@ reward coupon_20 = coupon { value 20 CNY  stock 100 }"#,
                    `show top N`), or two awards on one leaderboard cover the same rank.",
             why: "Ranks beyond the top N are never worked out, so those prizes would never go \
                   out; overlapping ranks would pay one place twice.",
-            example: r#"phase main for 14d {
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event invite_accepted {}
+
+reward top_100 = badge "Top 100"
+
+phase main for 14d {
   leaderboard top_inviters {
     score count(invite_accepted)
     show top 100
@@ -450,9 +752,18 @@ reward coupon_20 = coupon { value 20 CNY  stock 100 }"#,
 }
 
 phase wrapup for 3d {
-  award top_inviters rank 2..200 => grant coupon_20
+  award top_inviters rank 1..200 => grant top_100
 }"#,
-            fix: r#"phase main for 14d {
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event invite_accepted {}
+
+reward top_100 = badge "Top 100"
+
+phase main for 14d {
   leaderboard top_inviters {
     score count(invite_accepted)
     show top 100
@@ -460,7 +771,7 @@ phase wrapup for 3d {
 }
 
 phase wrapup for 3d {
-  award top_inviters rank 2..100 => grant coupon_20
+  award top_inviters rank 1..100 => grant top_100
 }"#,
         },
         Code::E0501 => CodeDoc {
@@ -471,11 +782,39 @@ phase wrapup for 3d {
                    points at the exact character inside the text.",
             why: "A broken template cannot be filled in for anyone, so the message would never \
                   go out.",
-            example: r#"message teaser via push {
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  en
+}
+
+user {
+  nickname: string
+}
+
+message teaser via push {
   en "{{ user.nickname }, the festival opens soon!"
+}
+
+phase warmup for 6d {
+  send teaser at 20:00 to audience
 }"#,
-            fix: r#"message teaser via push {
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  en
+}
+
+user {
+  nickname: string
+}
+
+message teaser via push {
   en "{{ user.nickname }}, the festival opens soon!"
+}
+
+phase warmup for 6d {
+  send teaser at 20:00 to audience
 }"#,
         },
         Code::E0502 => CodeDoc {
@@ -487,19 +826,39 @@ phase wrapup for 3d {
                    grants) `reward`; or it uses a filter that does not exist.",
             why: "The message would go out with a blank where a name, a date or an amount \
                   should be.",
-            example: r#"user {
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  en
+}
+
+user {
   nickname: string
 }
 
 message teaser via push {
   en "{{ user.nick }}, the festival opens {{ campaign.start | date }}!"
+}
+
+phase warmup for 6d {
+  send teaser at 20:00 to audience
 }"#,
-            fix: r#"user {
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  en
+}
+
+user {
   nickname: string
 }
 
 message teaser via push {
   en "{{ user.nickname }}, the festival opens {{ campaign.start | date }}!"
+}
+
+phase warmup for 6d {
+  send teaser at 20:00 to audience
 }"#,
         },
         Code::E0503 => CodeDoc {
@@ -511,20 +870,30 @@ message teaser via push {
                   subject line.",
             example: r#"campaign spring {
   timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
   locales  zh-CN, en
 }
 
 message teaser via push {
   en "The festival opens soon!"
+}
+
+phase warmup for 6d {
+  send teaser at 20:00 to audience
 }"#,
             fix: r#"campaign spring {
   timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
   locales  zh-CN, en
 }
 
 message teaser via push {
   zh-CN "签到节即将开启!"
   en    "The festival opens soon!"
+}
+
+phase warmup for 6d {
+  send teaser at 20:00 to audience
 }"#,
         },
         Code::W0504 => CodeDoc {
@@ -534,11 +903,31 @@ message teaser via push {
                    it contains characters outside the basic SMS alphabet, such as Chinese.",
             why: "Carriers split it into several messages, each one billed, and some phones \
                   show the parts out of order.",
-            example: r#"message teaser via sms {
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  zh-CN
+}
+
+message teaser via sms {
   zh-CN "新春签到节明天开启!连续签到七天可得二十元无门槛优惠券,邀请好友还能抽取智能手表,每天签到都有积分,积分越多奖品越多,名额有限,先到先得,快来参加吧!"
+}
+
+phase warmup for 6d {
+  send teaser at 20:00 to audience
 }"#,
-            fix: r#"message teaser via sms {
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  zh-CN
+}
+
+message teaser via sms {
   zh-CN "新春签到节明天开启,连签七天得二十元券!"
+}
+
+phase warmup for 6d {
+  send teaser at 20:00 to audience
 }"#,
         },
         Code::E0601 => CodeDoc {
@@ -548,8 +937,20 @@ message teaser via push {
                    share of users, or a percentage against an amount of money.",
             why: "The measured value could never be compared with the target, so the report \
                   could not say whether the campaign worked.",
-            example: r#"kpi revenue = sum(purchase.amount) target >= 20%"#,
-            fix: r#"kpi revenue = sum(purchase.amount) target >= 1_000_000 CNY"#,
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}
+
+event purchase { amount: money }
+
+kpi revenue = sum(purchase.amount) target >= 20%"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}
+
+event purchase { amount: money }
+
+kpi revenue = sum(purchase.amount) target >= 1_000_000 CNY"#,
         },
         Code::E0602 => CodeDoc {
             code,
@@ -559,8 +960,20 @@ message teaser via push {
                    `count`, `unique`, `sum`, `granted`, `spend`, `participants` and `audience`.",
             why: "There would be nothing to measure, so the KPI would stay empty for the whole \
                   campaign.",
-            example: r#"kpi participation = unique(chekin) / audience target >= 20%"#,
-            fix: r#"kpi participation = unique(checkin) / audience target >= 20%"#,
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}
+
+event purchase { amount: money }
+
+kpi revenue = sum(purchase.amout) target >= 1_000_000 CNY"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}
+
+event purchase { amount: money }
+
+kpi revenue = sum(purchase.amount) target >= 1_000_000 CNY"#,
         },
         Code::W0603 => CodeDoc {
             code,
@@ -569,8 +982,20 @@ message teaser via push {
                    people can check in than there are in the audience.",
             why: "The campaign would be reported as missing its goal whatever happens; usually \
                   the target or the formula has a typo.",
-            example: r#"kpi checkin_rate = unique(checkin) / audience target >= 120%"#,
-            fix: r#"kpi checkin_rate = unique(checkin) / audience target >= 80%"#,
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}
+
+event checkin {}
+
+kpi checkin_rate = unique(checkin) / audience target >= 120%"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+}
+
+event checkin {}
+
+kpi checkin_rate = unique(checkin) / audience target >= 80%"#,
         },
         Code::W0701 => CodeDoc {
             code,
@@ -579,7 +1004,14 @@ message teaser via push {
                    counts or mentions it.",
             why: "It is often the sign of a forgotten task or a misspelling elsewhere: a reward \
                   from the brief that is never handed out. Remove it if it is no longer needed.",
-            example: r#"reward points_10 = points 10
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event checkin {}
+
+reward points_10 = points 10
 reward points_50 = points 50
 
 phase main for 14d {
@@ -588,7 +1020,14 @@ phase main for 14d {
     grant points_10
   }
 }"#,
-            fix: r#"reward points_10 = points 10
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+event checkin {}
+
+reward points_10 = points 10
 
 phase main for 14d {
   task daily_checkin {
@@ -604,11 +1043,43 @@ phase main for 14d {
                    nobody can have joined yet: users join by completing a task or scoring on a \
                    leaderboard, and none has run by then.",
             why: "The send reaches nobody. During a warm-up, send to `audience` instead.",
-            example: r#"phase warmup for 6d {
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  en
+}
+
+event checkin {}
+
+message teaser via push {
+  en "The festival opens soon!"
+}
+
+phase warmup for 6d {
   send teaser at 20:00 daily
+}
+
+phase main for 14d {
+  task daily_checkin { on checkin }
 }"#,
-            fix: r#"phase warmup for 6d {
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  en
+}
+
+event checkin {}
+
+message teaser via push {
+  en "The festival opens soon!"
+}
+
+phase warmup for 6d {
   send teaser at 20:00 daily to audience
+}
+
+phase main for 14d {
+  task daily_checkin { on checkin }
 }"#,
         },
         Code::E0801 => CodeDoc {
@@ -618,9 +1089,16 @@ phase main for 14d {
                    attribute that says when a participant's birthday is.",
             why: "Without it the birthday never comes, and the birthday reward is never \
                   granted.",
-            example: r#"user {
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+user {
   nickname: string
 }
+
+reward birthday_points = points 100
 
 phase quarter for 91d {
   task birthday_gift {
@@ -628,10 +1106,17 @@ phase quarter for 91d {
     grant birthday_points
   }
 }"#,
-            fix: r#"user {
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+}
+
+user {
   nickname: string
   birthday: date
 }
+
+reward birthday_points = points 100
 
 phase quarter for 91d {
   task birthday_gift {

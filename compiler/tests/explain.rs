@@ -106,9 +106,17 @@ fn docs_diagnostics_md_is_generated_from_explain_rs() {
     }
     let actual = std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
-    assert!(
-        actual == expected,
-        "docs/diagnostics.md is out of date with compiler/src/explain.rs; regenerate it with\n\
-         UPDATE_DOCS=1 cargo test -p camp-compiler --test explain"
-    );
+    if actual != expected {
+        let line = actual
+            .lines()
+            .zip(expected.lines())
+            .position(|(a, e)| a != e)
+            .unwrap_or_else(|| actual.lines().count().min(expected.lines().count()))
+            + 1;
+        panic!(
+            "docs/diagnostics.md is out of date with compiler/src/explain.rs (first difference \
+             on line {line}); regenerate it with\n\
+             UPDATE_DOCS=1 cargo test -p camp-compiler --test explain"
+        );
+    }
 }

@@ -256,17 +256,44 @@ fn span_at(base: u32, p: &Pair<'_, Rule>) -> Span {
     Span::new(s.start(), s.start() + trimmed).shift(base)
 }
 
-/// Walks the children of one pair without ever panicking.
+/// Whether a rule is punctuation: named only for error messages, skipped when building.
+fn is_punct(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::lbrace
+            | Rule::rbrace
+            | Rule::colon
+            | Rule::equals
+            | Rule::comma
+            | Rule::lparen
+            | Rule::rparen
+            | Rule::lbracket
+            | Rule::rbracket
+            | Rule::langle
+            | Rule::rangle
+    )
+}
+
+fn not_punct(p: &Pair<'_, Rule>) -> bool {
+    !is_punct(p.as_rule())
+}
+
+/// Children of a pair without punctuation.
+type Meaningful<'i> =
+    std::iter::Peekable<std::iter::Filter<Pairs<'i, Rule>, fn(&Pair<'i, Rule>) -> bool>>;
+
+/// Walks the children of one pair, punctuation skipped, without ever panicking.
 struct Children<'i> {
-    pairs: Pairs<'i, Rule>,
+    pairs: Meaningful<'i>,
     parent: Span,
 }
 
 impl<'i> Children<'i> {
     fn of(p: Pair<'i, Rule>) -> Self {
         let parent = span_at(0, &p);
+        let keep: fn(&Pair<'i, Rule>) -> bool = not_punct;
         Children {
-            pairs: p.into_inner(),
+            pairs: p.into_inner().filter(keep).peekable(),
             parent,
         }
     }
@@ -465,11 +492,18 @@ impl<'s> Builder<'s> {
         let mut chars = rest.char_indices();
         match chars.next() {
             None => 0,
-            Some((_, c)) if c.is_alphanumeric() || c == '_' => rest
-                .char_indices()
-                .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
-                .map_or(rest.len(), |(i, _)| i)
-                .min(40),
+            Some((_, c)) if c.is_alphanumeric() || c == '_' => {
+                let word = rest
+                    .char_indices()
+                    .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+                    .map_or(rest.len(), |(i, _)| i);
+                // At most 40 bytes, cut between characters (a CJK word is 3 bytes a char).
+                let mut len = word.min(40);
+                while !rest.is_char_boundary(len) {
+                    len -= 1;
+                }
+                len
+            }
             Some((_, c)) => c.len_utf8(),
         }
     }
@@ -602,7 +636,7 @@ impl<'s> Builder<'s> {
             _ => return Err(Broken(kind_span)),
         };
         if let Some(p) = k.next_if(Rule::reward_props) {
-            for prop in p.into_inner() {
+            for prop in Children::of(p).pairs {
                 let span = self.sp(&prop);
                 let inner = Children::of(prop).next()?;
                 let rule = inner.as_rule();
@@ -1076,7 +1110,7 @@ impl<'s> Builder<'s> {
             }
             Rule::list => {
                 let mut items = Vec::new();
-                for e in pair.into_inner() {
+                for e in Children::of(pair).pairs {
                     items.push(self.expr(e)?);
                 }
                 ExprKind::List(items)
@@ -1092,7 +1126,7 @@ impl<'s> Builder<'s> {
                 }
                 ExprKind::Call(name, args)
             }
-            Rule::path => ExprKind::Path(pair.into_inner().map(|p| self.ident(p)).collect()),
+            Rule::path => ExprKind::Path(Children::of(pair).pairs.map(|p| self.ident(p)).collect()),
             _ => return Err(Broken(span)),
         };
         Ok(Expr { kind, span })

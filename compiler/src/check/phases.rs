@@ -189,8 +189,12 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
     let mut award_ranges: HashMap<String, Vec<(i64, i64, Loc)>> = HashMap::new();
     for (i, def) in phases.iter().enumerate() {
         let window = windows.get(i).copied().flatten();
-        let enrolled_by_now = enrolls.iter().take(i + 1).any(|b| *b);
+        let enrolled_before = enrolls.iter().take(i).any(|b| *b);
         let enrolls_here = enrolls.get(i).copied().unwrap_or(false);
+        let reach = Reach {
+            before: enrolled_before,
+            here: enrolls_here,
+        };
         if let Some(u) = &def.node.until {
             until(ctx, def.file, u);
         }
@@ -207,14 +211,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
                     exprs::check_condition(ctx, def.file, &g.condition, &scope);
                     reward_ref(ctx, def.file, &g.reward);
                 }
-                PhaseStmtKind::Send(s) => send(
-                    ctx,
-                    def.file,
-                    &def.node.name.name,
-                    s,
-                    enrolled_by_now,
-                    enrolls_here,
-                ),
+                PhaseStmtKind::Send(s) => send(ctx, def.file, &def.node.name.name, s, reach),
                 PhaseStmtKind::Grant(g) => {
                     reward_ref(ctx, def.file, &g.reward);
                 }
@@ -576,14 +573,14 @@ fn award(
     list.push((from, to, loc));
 }
 
-fn send(
-    ctx: &mut Ctx<'_>,
-    file: FileId,
-    phase: &str,
-    s: &SendStmt,
-    enrolled_by_now: bool,
-    enrolls_here: bool,
-) {
+/// Whether anyone can be a participant: enrolled in an earlier phase, or in this one.
+#[derive(Clone, Copy)]
+struct Reach {
+    before: bool,
+    here: bool,
+}
+
+fn send(ctx: &mut Ctx<'_>, file: FileId, phase: &str, s: &SendStmt, reach: Reach) {
     message_ref(ctx, file, &s.message, false);
     match &s.trigger {
         SendTrigger::At { time, .. } => match &time.kind {
@@ -658,14 +655,18 @@ fn send(
             false
         }
     };
+    // `on enter` fires at the phase's first instant, before anyone can enroll in it;
+    // `on enroll` only in the phase itself; the others whenever the phase runs.
     let never = match s.trigger {
-        SendTrigger::OnEnroll(_) => !enrolls_here,
-        _ => !enrolled_by_now,
+        SendTrigger::OnEnroll(_) => !reach.here,
+        SendTrigger::OnEnter(_) => !reach.before,
+        _ => !reach.before && !reach.here,
     };
     if to_participants && never {
         let why = match s.trigger {
             SendTrigger::OnEnroll(_) => format!("no one enrolls during `{phase}`: it has no task or leaderboard that counts an event"),
-            _ => format!("no one can have enrolled by `{phase}`: participants enroll through a task or leaderboard, and none comes before it"),
+            SendTrigger::OnEnter(_) => format!("no one can have enrolled when `{phase}` starts: participants enroll through a task or leaderboard, and no earlier phase has one"),
+            _ => format!("no one can have enrolled by `{phase}`: participants enroll through a task or leaderboard, and none comes before or in it"),
         };
         ctx.report(
             Diagnostic::new(

@@ -146,10 +146,10 @@ fn message(ctx: &mut Out<'_, '_>, file: FileId, m: &MessageDef) {
     let mut missing: Vec<String> = Vec::new();
     for l in locales {
         if !bodies.contains_key(l.as_str()) {
-            missing.push(format!("a body for `{l}`"));
+            missing.push(format!("body for `{l}`"));
         }
         if email && !subjects.contains_key(l.as_str()) {
-            missing.push(format!("a subject for `{l}`"));
+            missing.push(format!("subject for `{l}`"));
         }
     }
     if !missing.is_empty() {
@@ -262,14 +262,10 @@ fn template(ctx: &mut Out<'_, '_>, file: FileId, s: &StrLit, reward_ok: bool) {
     if bad.is_empty() && !src.contains('|') {
         return;
     }
-    let tokens: Vec<(Token<'_>, minijinja::machinery::Span)> = tokenize(
-        src,
-        false,
-        SyntaxConfig,
-        WhitespaceConfig::default(),
-    )
-    .filter_map(Result::ok)
-    .collect();
+    let tokens: Vec<(Token<'_>, minijinja::machinery::Span)> =
+        tokenize(src, false, SyntaxConfig, WhitespaceConfig::default())
+            .filter_map(Result::ok)
+            .collect();
     for (v, (message, help)) in bad {
         let range = locate_path(&tokens, &v).unwrap_or(0..src.len());
         let span = inner_span(ctx.ctx, file, s, range);
