@@ -14,4 +14,11 @@ pub enum CompileError {
         #[source]
         source: std::io::Error,
     },
+    /// The checks passed but the campaign could not be lowered: a bug in camp.
+    #[error("internal error: {what} could not be resolved after checking; please report this")]
+    #[diagnostic(code(camp::internal))]
+    Internal {
+        /// What was missing.
+        what: String,
+    },
 }

@@ -18,7 +18,11 @@ pub mod check;
 mod error;
 pub mod explain;
 pub mod load;
+pub mod lower;
+pub mod machines;
+pub mod plan;
 pub mod report;
+pub mod schedule;
 pub mod source;
 pub mod suggest;
 pub mod symbols;
@@ -69,4 +73,22 @@ pub fn check_file(loader: &dyn SourceLoader, path: &Path) -> Result<CheckResult,
         diagnostics,
         campaign,
     })
+}
+
+/// The outcome of compiling: the check's result, and the plan when there was no error.
+#[derive(Debug, Clone)]
+pub struct CompileResult {
+    /// Everything the check found.
+    pub check: CheckResult,
+    /// The plan; `None` when the check reported errors.
+    pub plan: Option<plan::Plan>,
+}
+
+/// Checks the campaign file at `path` and, if it has no errors, lowers it to a Plan.
+pub fn compile_file(loader: &dyn SourceLoader, path: &Path) -> Result<CompileResult, CompileError> {
+    let program = load::load(loader, path)?;
+    let (diagnostics, campaign) = check::run(&program);
+    let has_errors = diagnostics.iter().any(|d| d.severity() == Severity::Error);
+    let plan = if has_errors { None } else { Some(lower::lower(&program, &campaign)?) };
+    Ok(CompileResult { check: CheckResult { sources: program.sources, diagnostics, campaign }, plan })
 }

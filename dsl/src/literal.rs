@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// An amount in an ISO 4217 currency.
+/// An amount in an ISO 4217 currency. In JSON it is the string `"20 CNY"`, as in
+/// templates and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct Money {
     /// The amount.
     pub amount: Decimal,
@@ -21,6 +23,55 @@ impl fmt::Display for Money {
     /// `20 CNY`, `4.99 USD`: the amount without trailing zeros, then the code.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.amount.normalize(), self.currency)
+    }
+}
+
+impl std::str::FromStr for Money {
+    type Err = LiteralError;
+
+    /// Parses `"20 CNY"` (the amount, one space, the code).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().split_once(' ') {
+            Some((n, code)) => parse_money(n.trim(), code.trim()),
+            None => Err(LiteralError::new(format!("`{s}` is not an amount of money"), Some("write it like `20 CNY`"))),
+        }
+    }
+}
+
+impl From<Money> for String {
+    fn from(m: Money) -> String {
+        m.to_string()
+    }
+}
+
+impl TryFrom<String> for Money {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse::<Money>().map_err(|e| e.message)
+    }
+}
+
+impl schemars::JsonSchema for Money {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Money".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^-?[0-9]+(\\.[0-9]+)? [A-Z]{3}$",
+            "description": "An amount and an ISO 4217 currency code, like \"20 CNY\""
+        })
+    }
+}
+
+impl schemars::JsonSchema for Currency {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Currency".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "pattern": "^[A-Z]{3}$" })
     }
 }
 
@@ -69,7 +120,7 @@ impl From<Currency> for String {
 ///
 /// Weeks and days are calendar days in the campaign time zone; hours and minutes are
 /// elapsed time, so the parts are kept apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Duration {
     /// Calendar days (weeks folded in as 7 days).
     pub days: u32,

@@ -3,7 +3,7 @@
 
 mod exprs;
 mod kpis;
-mod phases;
+pub mod phases;
 mod rewards;
 mod settings;
 mod templates;

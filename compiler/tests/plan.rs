@@ -1,0 +1,91 @@
+//! The Plan of every example is pinned, round-trips through JSON, and validates against
+//! the JSON Schema in docs/plan.schema.json, which is generated from the Plan types.
+
+use camp_compiler::plan::Plan;
+use camp_compiler::{compile_file, FsLoader};
+use std::path::{Path, PathBuf};
+
+fn campaigns() -> Vec<(String, PathBuf)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    for (prefix, dir) in [("example", root.join("../examples")), ("spec", root.join("../../shared/spec/examples"))] {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "camp")).collect();
+        files.sort();
+        for f in files {
+            let stem = f.file_stem().unwrap().to_string_lossy().into_owned();
+            out.push((format!("{prefix}_{stem}"), f));
+        }
+    }
+    out
+}
+
+fn plan_of(path: &Path) -> Plan {
+    let result = compile_file(&FsLoader, path).unwrap();
+    result.plan.unwrap_or_else(|| panic!("{} has errors: {:#?}", path.display(), result.check.diagnostics))
+}
+
+fn schema_text() -> String {
+    let schema = schemars::schema_for!(Plan);
+    let mut s = serde_json::to_string_pretty(&schema).unwrap();
+    s.push('\n');
+    s
+}
+
+#[test]
+fn plans_are_pinned() {
+    for (name, path) in campaigns() {
+        let plan = plan_of(&path);
+        insta::with_settings!({ snapshot_path => "snapshots/plans", prepend_module_to_snapshot => false }, {
+            insta::assert_json_snapshot!(name, plan);
+        });
+    }
+}
+
+#[test]
+fn plans_round_trip_through_json() {
+    for (_, path) in campaigns() {
+        let plan = plan_of(&path);
+        let json = serde_json::to_string(&plan).unwrap();
+        let back: Plan = serde_json::from_str(&json).unwrap();
+        assert_eq!(plan, back, "{}", path.display());
+    }
+}
+
+#[test]
+fn schema_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/plan.schema.json");
+    let want = schema_text();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+        return;
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(have == want, "docs/plan.schema.json is stale: run `UPDATE_DOCS=1 cargo test -p camp-compiler --test plan`");
+}
+
+#[test]
+fn plans_validate_against_the_schema() {
+    let schema: serde_json::Value = serde_json::from_str(&schema_text()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for (_, path) in campaigns() {
+        let value = serde_json::to_value(plan_of(&path)).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+    }
+    // And the schema is not vacuous: a plan with a wrong type fails.
+    let mut bad = serde_json::to_value(plan_of(&campaigns()[0].1)).unwrap();
+    bad["phases"] = serde_json::json!("not a list");
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn phases_given_by_duration_follow_each_other_in_utc() {
+    for (_, path) in campaigns() {
+        let plan = plan_of(&path);
+        for pair in plan.phases.windows(2) {
+            assert!(pair[0].end <= pair[1].start, "{}: {} ends after {} starts", path.display(), pair[0].name, pair[1].name);
+        }
+        assert_eq!(plan.campaign.end, plan.phases.last().unwrap().end);
+    }
+}
