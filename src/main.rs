@@ -2,8 +2,13 @@
 //! results; all the work is in the library crates.
 
 mod cmd_check;
+mod cmd_compile;
 mod cmd_explain;
 mod cmd_fmt;
+mod cmd_graph;
+mod cmd_preview;
+mod cmd_schedule;
+mod compiled;
 mod render;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -46,6 +51,63 @@ enum Command {
         /// The code, like E0102.
         code: String,
     },
+    /// Compile a campaign into the artifacts the runtime and a launch review need.
+    Compile {
+        /// The campaign file.
+        file: PathBuf,
+        /// The directory to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The concrete timeline: phase windows, timed sends, awards, birthday rules.
+    Schedule {
+        /// The campaign file.
+        file: PathBuf,
+        /// How to print it.
+        #[arg(long, value_enum, default_value_t = ScheduleFormat::Table)]
+        format: ScheduleFormat,
+    },
+    /// Render a message for a sample user.
+    Preview {
+        /// The campaign file.
+        file: PathBuf,
+        /// The message's name.
+        message: String,
+        /// The locale (default: the campaign's first).
+        #[arg(long)]
+        locale: Option<String>,
+        /// A JSON file with the user's attributes (default: documented sample values).
+        #[arg(long)]
+        user: Option<PathBuf>,
+    },
+    /// The campaign's and the participant's state machines.
+    Graph {
+        /// The campaign file.
+        file: PathBuf,
+        /// The graph language.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+}
+
+/// Output formats of `camp schedule`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ScheduleFormat {
+    /// A table for a launch review, in the campaign time zone.
+    Table,
+    /// JSON.
+    Json,
+    /// iCalendar.
+    Ics,
+}
+
+/// Output formats of `camp graph`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// Mermaid.
+    Mermaid,
 }
 
 /// Output formats of `camp check`.
@@ -79,6 +141,15 @@ fn main() -> ExitCode {
         } => cmd_check::run(&files, format, deny_warnings),
         Command::Fmt { files, check } => cmd_fmt::run(&files, check),
         Command::Explain { code } => cmd_explain::run(&code),
+        Command::Compile { file, out } => cmd_compile::run(&file, &out),
+        Command::Schedule { file, format } => cmd_schedule::run(&file, format),
+        Command::Preview {
+            file,
+            message,
+            locale,
+            user,
+        } => cmd_preview::run(&file, &message, locale.as_deref(), user.as_deref()),
+        Command::Graph { file, format } => cmd_graph::run(&file, format),
     };
     match outcome {
         Outcome::Success => ExitCode::SUCCESS,

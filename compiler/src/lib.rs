@@ -89,6 +89,17 @@ pub fn compile_file(loader: &dyn SourceLoader, path: &Path) -> Result<CompileRes
     let program = load::load(loader, path)?;
     let (diagnostics, campaign) = check::run(&program);
     let has_errors = diagnostics.iter().any(|d| d.severity() == Severity::Error);
-    let plan = if has_errors { None } else { Some(lower::lower(&program, &campaign)?) };
-    Ok(CompileResult { check: CheckResult { sources: program.sources, diagnostics, campaign }, plan })
+    let plan = if has_errors {
+        None
+    } else {
+        Some(lower::lower(&program, &campaign)?)
+    };
+    Ok(CompileResult {
+        check: CheckResult {
+            sources: program.sources,
+            diagnostics,
+            campaign,
+        },
+        plan,
+    })
 }

@@ -8,7 +8,10 @@ use crate::error::CompileError;
 use crate::load::Program;
 use crate::plan::*;
 use crate::symbols::{self, Symbols};
-use camp_dsl::ast::{self, ExprKind, ItemKind, LitKind, PhaseStmtKind, PropValue, RewardKind as AstReward, TaskStmt, TypeRef};
+use camp_dsl::ast::{
+    self, ExprKind, ItemKind, LitKind, PhaseStmtKind, PropValue, RewardKind as AstReward, TaskStmt,
+    TypeRef,
+};
 use chrono::{DateTime, Days, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -34,14 +37,28 @@ pub fn lower(program: &Program, checked: &CheckedCampaign) -> Lowered<Plan> {
     let settings = &checked.settings;
     let tz = settings.tz.ok_or_else(|| unresolved("the time zone"))?;
     let l = Lower { syms, settings, tz };
-    let windows: Vec<phases::PhaseWindow> =
-        checked.windows.iter().map(|w| w.ok_or_else(|| unresolved("a phase window"))).collect::<Lowered<_>>()?;
-    let campaign_def = l.syms.campaign.ok_or_else(|| unresolved("the campaign block"))?;
+    let windows: Vec<phases::PhaseWindow> = checked
+        .windows
+        .iter()
+        .map(|w| w.ok_or_else(|| unresolved("a phase window")))
+        .collect::<Lowered<_>>()?;
+    let campaign_def = l
+        .syms
+        .campaign
+        .ok_or_else(|| unresolved("the campaign block"))?;
     let docs = program
         .file(program.root)
-        .and_then(|f| f.items.iter().find(|i| matches!(i.kind, ItemKind::Campaign(_))))
+        .and_then(|f| {
+            f.items
+                .iter()
+                .find(|i| matches!(i.kind, ItemKind::Campaign(_)))
+        })
         .and_then(|i| i.docs.text());
-    let start = windows.first().map(|w| w.start).or(settings.start).ok_or_else(|| unresolved("the campaign start"))?;
+    let start = windows
+        .first()
+        .map(|w| w.start)
+        .or(settings.start)
+        .ok_or_else(|| unresolved("the campaign start"))?;
     let end = windows.last().map_or(start, |w| w.end);
     let audience = campaign_def
         .node
@@ -54,7 +71,10 @@ pub fn lower(program: &Program, checked: &CheckedCampaign) -> Lowered<Plan> {
         .transpose()?;
     let campaign = Campaign {
         id: settings.id.clone(),
-        name: settings.title.clone().unwrap_or_else(|| settings.id.clone()),
+        name: settings
+            .title
+            .clone()
+            .unwrap_or_else(|| settings.id.clone()),
         docs,
         timezone: tz.name().to_string(),
         start,
@@ -66,24 +86,70 @@ pub fn lower(program: &Program, checked: &CheckedCampaign) -> Lowered<Plan> {
         cap_per_day: settings.cap.and_then(|c| u32::try_from(c).ok()),
         quiet: settings.quiet.map(|(start, end)| QuietHours { start, end }),
     };
-    let attrs = l.syms.attrs.iter().map(|a| Ok(Attr { name: a.name.name.clone(), ty: value_type(&a.node.ty)? })).collect::<Lowered<_>>()?;
+    let attrs = l
+        .syms
+        .attrs
+        .iter()
+        .map(|a| {
+            Ok(Attr {
+                name: a.name.name.clone(),
+                ty: value_type(&a.node.ty)?,
+            })
+        })
+        .collect::<Lowered<_>>()?;
     let events = l
         .syms
         .events
         .iter()
         .map(|e| {
-            let fields = e.node.fields.iter().map(|f| Ok(Attr { name: f.name.name.clone(), ty: value_type(&f.ty)? })).collect::<Lowered<_>>()?;
-            Ok(EventType { name: e.name.name.clone(), fields })
+            let fields = e
+                .node
+                .fields
+                .iter()
+                .map(|f| {
+                    Ok(Attr {
+                        name: f.name.name.clone(),
+                        ty: value_type(&f.ty)?,
+                    })
+                })
+                .collect::<Lowered<_>>()?;
+            Ok(EventType {
+                name: e.name.name.clone(),
+                fields,
+            })
         })
         .collect::<Lowered<_>>()?;
-    let rewards = l.syms.rewards.iter().map(|r| l.reward(r.node)).collect::<Lowered<_>>()?;
-    let segments = l.syms.segments.iter().map(|s| Ok(Segment { name: s.name.name.clone(), condition: l.expr(&s.node.condition, None)? })).collect::<Lowered<_>>()?;
-    let messages = l.syms.messages.iter().map(|m| l.message(m.node)).collect::<Lowered<_>>()?;
+    let rewards = l
+        .syms
+        .rewards
+        .iter()
+        .map(|r| l.reward(r.node))
+        .collect::<Lowered<_>>()?;
+    let segments = l
+        .syms
+        .segments
+        .iter()
+        .map(|s| {
+            Ok(Segment {
+                name: s.name.name.clone(),
+                condition: l.expr(&s.node.condition, None)?,
+            })
+        })
+        .collect::<Lowered<_>>()?;
+    let messages = l
+        .syms
+        .messages
+        .iter()
+        .map(|m| l.message(m.node))
+        .collect::<Lowered<_>>()?;
     let mut phases_out = Vec::new();
     let mut tasks = Vec::new();
     let mut leaderboards = Vec::new();
     for (i, def) in l.syms.phases.iter().enumerate() {
-        let w = windows.get(i).copied().ok_or_else(|| unresolved("a phase window"))?;
+        let w = windows
+            .get(i)
+            .copied()
+            .ok_or_else(|| unresolved("a phase window"))?;
         phases_out.push(l.phase(def, i, w, program, &mut tasks, &mut leaderboards)?);
     }
     let tiers = l
@@ -95,15 +161,31 @@ pub fn lower(program: &Program, checked: &CheckedCampaign) -> Lowered<Plan> {
                 LitKind::Int(n) => n,
                 _ => return Err(unresolved("a tier threshold")),
             };
-            let reward = t.node.reward.as_ref().map(|r| l.reward_id(&r.name)).transpose()?;
-            Ok(Tier { name: t.name.name.clone(), threshold, reward })
+            let reward = t
+                .node
+                .reward
+                .as_ref()
+                .map(|r| l.reward_id(&r.name))
+                .transpose()?;
+            Ok(Tier {
+                name: t.name.name.clone(),
+                threshold,
+                reward,
+            })
         })
         .collect::<Lowered<_>>()?;
     let kpis = l
         .syms
         .kpis
         .iter()
-        .map(|k| Ok(Kpi { name: k.name.name.clone(), formula: l.metric(&k.node.formula)?, op: compare(k.node.op), target: lit_value(&k.node.target.kind)? }))
+        .map(|k| {
+            Ok(Kpi {
+                name: k.name.name.clone(),
+                formula: l.metric(&k.node.formula)?,
+                op: compare(k.node.op),
+                target: lit_value(&k.node.target.kind)?,
+            })
+        })
         .collect::<Lowered<_>>()?;
     let mut plan = Plan {
         format_version: FORMAT_VERSION,
@@ -119,7 +201,16 @@ pub fn lower(program: &Program, checked: &CheckedCampaign) -> Lowered<Plan> {
         leaderboards,
         tiers,
         kpis,
-        machines: Machines { campaign: StateMachine { states: vec![], transitions: vec![] }, participant: StateMachine { states: vec![], transitions: vec![] } },
+        machines: Machines {
+            campaign: StateMachine {
+                states: vec![],
+                transitions: vec![],
+            },
+            participant: StateMachine {
+                states: vec![],
+                transitions: vec![],
+            },
+        },
     };
     plan.machines = crate::machines::build(&plan);
     Ok(plan)
@@ -185,8 +276,12 @@ fn lit_value(k: &LitKind) -> Lowered<Value> {
         LitKind::Duration(d) => Value::Duration(*d),
         LitKind::Date(d) => Value::Date(*d),
         LitKind::Time(t) => Value::Time(*t),
-        LitKind::DateTime(camp_dsl::literal::DateTimeLit::Fixed(d)) => Value::Datetime(d.with_timezone(&Utc)),
-        LitKind::DateTime(camp_dsl::literal::DateTimeLit::Local(_)) | LitKind::Invalid => return Err(unresolved("a literal")),
+        LitKind::DateTime(camp_dsl::literal::DateTimeLit::Fixed(d)) => {
+            Value::Datetime(d.with_timezone(&Utc))
+        }
+        LitKind::DateTime(camp_dsl::literal::DateTimeLit::Local(_)) | LitKind::Invalid => {
+            return Err(unresolved("a literal"))
+        }
     })
 }
 
@@ -199,15 +294,27 @@ fn count(lit: &ast::Lit) -> Lowered<u32> {
 
 impl<'a> Lower<'a> {
     fn reward_id(&self, name: &str) -> Lowered<RewardId> {
-        self.syms.rewards.position(name).map(|i| RewardId(i as u32)).ok_or_else(|| unresolved(format!("reward `{name}`")))
+        self.syms
+            .rewards
+            .position(name)
+            .map(|i| RewardId(i as u32))
+            .ok_or_else(|| unresolved(format!("reward `{name}`")))
     }
 
     fn message_id(&self, name: &str) -> Lowered<MessageId> {
-        self.syms.messages.position(name).map(|i| MessageId(i as u32)).ok_or_else(|| unresolved(format!("message `{name}`")))
+        self.syms
+            .messages
+            .position(name)
+            .map(|i| MessageId(i as u32))
+            .ok_or_else(|| unresolved(format!("message `{name}`")))
     }
 
     fn event_id(&self, name: &str) -> Lowered<EventId> {
-        self.syms.events.position(name).map(|i| EventId(i as u32)).ok_or_else(|| unresolved(format!("event `{name}`")))
+        self.syms
+            .events
+            .position(name)
+            .map(|i| EventId(i as u32))
+            .ok_or_else(|| unresolved(format!("event `{name}`")))
     }
 
     fn local(&self, t: DateTime<Utc>) -> chrono::NaiveDateTime {
@@ -242,9 +349,17 @@ impl<'a> Lower<'a> {
             },
             AstReward::Coupon => {
                 let v = value_money.ok_or_else(|| unresolved("a coupon value"))?;
-                (RewardKind::Coupon { value: v, expires }, None, Some(v.to_string()))
+                (
+                    RewardKind::Coupon { value: v, expires },
+                    None,
+                    Some(v.to_string()),
+                )
             }
-            AstReward::Item(s) => (RewardKind::Item, Some(s.value.clone()), cost.map(|c| c.to_string())),
+            AstReward::Item(s) => (
+                RewardKind::Item,
+                Some(s.value.clone()),
+                cost.map(|c| c.to_string()),
+            ),
             AstReward::Badge(s) => {
                 per_user = Some(1);
                 (RewardKind::Badge, Some(s.value.clone()), None)
@@ -253,7 +368,10 @@ impl<'a> Lower<'a> {
                 let outcomes = entries
                     .iter()
                     .map(|e| match e.weight.kind {
-                        LitKind::Percent(p) => Ok(DrawOutcome { percent: p, reward: self.reward_id(&e.reward.name)? }),
+                        LitKind::Percent(p) => Ok(DrawOutcome {
+                            percent: p,
+                            reward: self.reward_id(&e.reward.name)?,
+                        }),
                         _ => Err(unresolved("a draw weight")),
                     })
                     .collect::<Lowered<_>>()?;
@@ -265,7 +383,15 @@ impl<'a> Lower<'a> {
             RewardKind::Item => cost,
             _ => None,
         };
-        Ok(Reward { name: r.name.name.clone(), label: label.or(text_label).unwrap_or_else(|| r.name.name.clone()), kind, stock, per_user, cost, value })
+        Ok(Reward {
+            name: r.name.name.clone(),
+            label: label.or(text_label).unwrap_or_else(|| r.name.name.clone()),
+            kind,
+            stock,
+            per_user,
+            cost,
+            value,
+        })
     }
 
     fn message(&self, m: &ast::MessageDef) -> Lowered<Message> {
@@ -274,12 +400,28 @@ impl<'a> Lower<'a> {
             .locales
             .iter()
             .map(|loc| {
-                let body = m.entries.iter().find(|e| !e.subject && e.locale.name == *loc).map(|e| e.text.value.clone());
-                let subject = m.entries.iter().find(|e| e.subject && e.locale.name == *loc).map(|e| e.text.value.clone());
-                Ok(Template { locale: loc.clone(), subject, body: body.ok_or_else(|| unresolved(format!("a body for `{loc}`")))? })
+                let body = m
+                    .entries
+                    .iter()
+                    .find(|e| !e.subject && e.locale.name == *loc)
+                    .map(|e| e.text.value.clone());
+                let subject = m
+                    .entries
+                    .iter()
+                    .find(|e| e.subject && e.locale.name == *loc)
+                    .map(|e| e.text.value.clone());
+                Ok(Template {
+                    locale: loc.clone(),
+                    subject,
+                    body: body.ok_or_else(|| unresolved(format!("a body for `{loc}`")))?,
+                })
             })
             .collect::<Lowered<_>>()?;
-        Ok(Message { name: m.name.name.clone(), channel: m.channel.name.clone(), templates })
+        Ok(Message {
+            name: m.name.name.clone(),
+            channel: m.channel.name.clone(),
+            templates,
+        })
     }
 
     fn phase(
@@ -294,7 +436,11 @@ impl<'a> Lower<'a> {
         let p = def.node;
         let docs = program
             .file(def.file)
-            .and_then(|f| f.items.iter().find(|i| matches!(&i.kind, ItemKind::Phase(q) if std::ptr::eq(q, p))))
+            .and_then(|f| {
+                f.items
+                    .iter()
+                    .find(|i| matches!(&i.kind, ItemKind::Phase(q) if std::ptr::eq(q, p)))
+            })
             .and_then(|i| i.docs.text());
         let duration = match &p.timing {
             ast::PhaseTiming::For(l) => match l.kind {
@@ -306,7 +452,9 @@ impl<'a> Lower<'a> {
         let until = match &p.until {
             None => None,
             Some(ast::Until::BudgetExhausted(_)) => Some(Until::BudgetExhausted),
-            Some(ast::Until::Condition(e)) => Some(Until::Condition { condition: self.metric(e)? }),
+            Some(ast::Until::Condition(e)) => Some(Until::Condition {
+                condition: self.metric(e)?,
+            }),
         };
         let phase_id = PhaseId(index as u32);
         let mut out = Phase {
@@ -330,7 +478,8 @@ impl<'a> Lower<'a> {
                     tasks.push(self.task(t, phase_id, stmt.docs.text())?);
                 }
                 PhaseStmtKind::Leaderboard(lb) => {
-                    out.leaderboards.push(LeaderboardId(leaderboards.len() as u32));
+                    out.leaderboards
+                        .push(LeaderboardId(leaderboards.len() as u32));
                     leaderboards.push(self.leaderboard(lb, phase_id)?);
                 }
                 PhaseStmtKind::Award(a) => {
@@ -342,11 +491,18 @@ impl<'a> Lower<'a> {
                         .ok_or_else(|| unresolved("a leaderboard"))?;
                     let from_rank = count(&a.from)?;
                     let to_rank = a.to.as_ref().map(count).transpose()?.unwrap_or(from_rank);
-                    out.awards.push(Award { leaderboard, from_rank, to_rank, reward: self.reward_id(&a.reward.name)? });
+                    out.awards.push(Award {
+                        leaderboard,
+                        from_rank,
+                        to_rank,
+                        reward: self.reward_id(&a.reward.name)?,
+                    });
                 }
-                PhaseStmtKind::Goal(g) => {
-                    out.goals.push(Goal { name: g.name.name.clone(), condition: self.expr(&g.condition, None)?, reward: self.reward_id(&g.reward.name)? })
-                }
+                PhaseStmtKind::Goal(g) => out.goals.push(Goal {
+                    name: g.name.name.clone(),
+                    condition: self.expr(&g.condition, None)?,
+                    reward: self.reward_id(&g.reward.name)?,
+                }),
                 PhaseStmtKind::Send(s) => out.sends.push(self.send(s, w)?),
                 PhaseStmtKind::Grant(g) => out.grants.push(PhaseGrant {
                     reward: self.reward_id(&g.reward.name)?,
@@ -386,7 +542,11 @@ impl<'a> Lower<'a> {
     fn send(&self, s: &ast::SendStmt, w: phases::PhaseWindow) -> Lowered<Send> {
         let when = match &s.trigger {
             ast::SendTrigger::At { time, daily } => match time.kind {
-                LitKind::Time(t) => SendWhen::At { time: t, daily: *daily, times: self.at_times(t, *daily, w) },
+                LitKind::Time(t) => SendWhen::At {
+                    time: t,
+                    daily: *daily,
+                    times: self.at_times(t, *daily, w),
+                },
                 _ => return Err(unresolved("a send time")),
             },
             ast::SendTrigger::OnEnter(_) => SendWhen::Enter,
@@ -400,10 +560,18 @@ impl<'a> Lower<'a> {
             None | Some("participants") => Recipients::Participants,
             Some("audience") => Recipients::Audience,
             Some(seg) => Recipients::Segment(
-                self.syms.segments.position(seg).map(|i| SegmentId(i as u32)).ok_or_else(|| unresolved(format!("segment `{seg}`")))?,
+                self.syms
+                    .segments
+                    .position(seg)
+                    .map(|i| SegmentId(i as u32))
+                    .ok_or_else(|| unresolved(format!("segment `{seg}`")))?,
             ),
         };
-        Ok(Send { message: self.message_id(&s.message.name)?, when, to })
+        Ok(Send {
+            message: self.message_id(&s.message.name)?,
+            when,
+            to,
+        })
     }
 
     fn task(&self, t: &ast::TaskDef, phase: PhaseId, docs: Option<String>) -> Lowered<Task> {
@@ -416,16 +584,23 @@ impl<'a> Lower<'a> {
         let mut after = Vec::new();
         for s in &t.stmts {
             match s {
-                TaskStmt::On { event, filter: f, .. } => {
+                TaskStmt::On {
+                    event, filter: f, ..
+                } => {
                     let (trigger, ev) = match event.name.as_str() {
                         "enroll" => (Trigger::Enroll, None),
                         "birthday" => (Trigger::Birthday, None),
-                        name => (Trigger::Event(self.event_id(name)?), self.syms.events.get(name).map(|d| d.node)),
+                        name => (
+                            Trigger::Event(self.event_id(name)?),
+                            self.syms.events.get(name).map(|d| d.node),
+                        ),
                     };
                     on = Some(trigger);
                     filter = f.as_ref().map(|e| self.expr(e, ev)).transpose()?;
                 }
-                TaskStmt::Limit { count: c, period, .. } => {
+                TaskStmt::Limit {
+                    count: c, period, ..
+                } => {
                     let n = Some(count(c)?);
                     match period {
                         ast::Period::Day => limits.per_day = n,
@@ -435,8 +610,18 @@ impl<'a> Lower<'a> {
                 }
                 TaskStmt::Grant { reward, .. } => grants.push(self.reward_id(&reward.name)?),
                 TaskStmt::Send { message, .. } => sends.push(self.message_id(&message.name)?),
-                TaskStmt::Streak { days, reward, .. } => streak = Some(Milestone { count: count(days)?, reward: self.reward_id(&reward.name)? }),
-                TaskStmt::After { count: c, reward, .. } => after.push(Milestone { count: count(c)?, reward: self.reward_id(&reward.name)? }),
+                TaskStmt::Streak { days, reward, .. } => {
+                    streak = Some(Milestone {
+                        count: count(days)?,
+                        reward: self.reward_id(&reward.name)?,
+                    })
+                }
+                TaskStmt::After {
+                    count: c, reward, ..
+                } => after.push(Milestone {
+                    count: count(c)?,
+                    reward: self.reward_id(&reward.name)?,
+                }),
             }
         }
         Ok(Task {
@@ -454,11 +639,16 @@ impl<'a> Lower<'a> {
     }
 
     fn leaderboard(&self, lb: &ast::LeaderboardDef, phase: PhaseId) -> Lowered<Leaderboard> {
-        let score_expr = lb.score.as_ref().ok_or_else(|| unresolved("a leaderboard score"))?;
+        let score_expr = lb
+            .score
+            .as_ref()
+            .ok_or_else(|| unresolved("a leaderboard score"))?;
         let score = match &score_expr.kind {
             ExprKind::Path(p) if p.len() == 1 => Score::Points,
             ExprKind::Call(name, args) => match (name.name.as_str(), args.as_slice()) {
-                ("count", [arg]) => Score::Count { event: self.event_of(arg)? },
+                ("count", [arg]) => Score::Count {
+                    event: self.event_of(arg)?,
+                },
                 ("sum", [arg]) => {
                     let (event, field) = self.event_field(arg)?;
                     Score::Sum { event, field }
@@ -468,12 +658,19 @@ impl<'a> Lower<'a> {
             _ => return Err(unresolved("a leaderboard score")),
         };
         let show_top = lb.show.as_ref().map(count).transpose()?;
-        Ok(Leaderboard { name: lb.name.name.clone(), phase, score, show_top })
+        Ok(Leaderboard {
+            name: lb.name.name.clone(),
+            phase,
+            score,
+            show_top,
+        })
     }
 
     fn event_of(&self, e: &ast::Expr) -> Lowered<EventId> {
         match &e.kind {
-            ExprKind::Path(p) => self.event_id(&p.first().ok_or_else(|| unresolved("an event"))?.name),
+            ExprKind::Path(p) => {
+                self.event_id(&p.first().ok_or_else(|| unresolved("an event"))?.name)
+            }
             _ => Err(unresolved("an event")),
         }
     }
@@ -482,8 +679,17 @@ impl<'a> Lower<'a> {
         match &e.kind {
             ExprKind::Path(p) => match p.as_slice() {
                 [ev, field] => {
-                    let def = self.syms.events.get(&ev.name).ok_or_else(|| unresolved("an event"))?;
-                    let idx = def.node.fields.iter().position(|f| f.name.name == field.name).ok_or_else(|| unresolved("an event field"))?;
+                    let def = self
+                        .syms
+                        .events
+                        .get(&ev.name)
+                        .ok_or_else(|| unresolved("an event"))?;
+                    let idx = def
+                        .node
+                        .fields
+                        .iter()
+                        .position(|f| f.name.name == field.name)
+                        .ok_or_else(|| unresolved("an event field"))?;
                     Ok((self.event_id(&ev.name)?, idx as u32))
                 }
                 _ => Err(unresolved("an event field")),
@@ -495,23 +701,48 @@ impl<'a> Lower<'a> {
     fn expr(&self, e: &ast::Expr, event: Option<&ast::EventDef>) -> Lowered<Expr> {
         let bx = |x: &ast::Expr| self.expr(x, event).map(Box::new);
         Ok(match &e.kind {
-            ExprKind::Lit(k) => Expr::Const { value: lit_value(k)? },
-            ExprKind::Str(s) => Expr::Const { value: Value::String(s.clone()) },
+            ExprKind::Lit(k) => Expr::Const {
+                value: lit_value(k)?,
+            },
+            ExprKind::Str(s) => Expr::Const {
+                value: Value::String(s.clone()),
+            },
             ExprKind::Paren(inner) => self.expr(inner, event)?,
             ExprKind::List(_) => return Err(unresolved("a list outside `in`")),
             ExprKind::Path(parts) => match parts.as_slice() {
                 [one] => match one.name.as_str() {
-                    "true" => Expr::Const { value: Value::Bool(true) },
-                    "false" => Expr::Const { value: Value::Bool(false) },
+                    "true" => Expr::Const {
+                        value: Value::Bool(true),
+                    },
+                    "false" => Expr::Const {
+                        value: Value::Bool(false),
+                    },
                     seg => Expr::Segment {
-                        segment: self.syms.segments.position(seg).map(|i| SegmentId(i as u32)).ok_or_else(|| unresolved(format!("segment `{seg}`")))?,
+                        segment: self
+                            .syms
+                            .segments
+                            .position(seg)
+                            .map(|i| SegmentId(i as u32))
+                            .ok_or_else(|| unresolved(format!("segment `{seg}`")))?,
                     },
                 },
                 [root, attr] => match root.name.as_str() {
-                    "user" => Expr::UserAttr { attr: self.syms.attrs.position(&attr.name).map(|i| AttrId(i as u32)).ok_or_else(|| unresolved("an attribute"))? },
+                    "user" => Expr::UserAttr {
+                        attr: self
+                            .syms
+                            .attrs
+                            .position(&attr.name)
+                            .map(|i| AttrId(i as u32))
+                            .ok_or_else(|| unresolved("an attribute"))?,
+                    },
                     "event" => {
-                        let ev = event.ok_or_else(|| unresolved("an event field outside a task"))?;
-                        let idx = ev.fields.iter().position(|f| f.name.name == attr.name).ok_or_else(|| unresolved("an event field"))?;
+                        let ev =
+                            event.ok_or_else(|| unresolved("an event field outside a task"))?;
+                        let idx = ev
+                            .fields
+                            .iter()
+                            .position(|f| f.name.name == attr.name)
+                            .ok_or_else(|| unresolved("an event field"))?;
                         Expr::EventField { field: idx as u32 }
                     }
                     "participant" => match attr.name.as_str() {
@@ -525,22 +756,49 @@ impl<'a> Lower<'a> {
                 _ => return Err(unresolved("a path")),
             },
             ExprKind::Call(name, args) => match (name.name.as_str(), args.as_slice()) {
-                ("holds", [ast::Expr { kind: ExprKind::Path(p), .. }]) => {
-                    Expr::Holds { reward: self.reward_id(&p.first().ok_or_else(|| unresolved("a reward"))?.name)? }
-                }
+                (
+                    "holds",
+                    [ast::Expr {
+                        kind: ExprKind::Path(p),
+                        ..
+                    }],
+                ) => Expr::Holds {
+                    reward: self
+                        .reward_id(&p.first().ok_or_else(|| unresolved("a reward"))?.name)?,
+                },
                 _ => return Err(unresolved("a function")),
             },
             ExprKind::Unary(ast::UnOp::Not, x) => Expr::Not { arg: bx(x)? },
             ExprKind::Unary(ast::UnOp::Neg, x) => Expr::Neg { arg: bx(x)? },
             ExprKind::Binary(op, l, r) => match op {
-                ast::BinOp::And => Expr::And { lhs: bx(l)?, rhs: bx(r)? },
-                ast::BinOp::Or => Expr::Or { lhs: bx(l)?, rhs: bx(r)? },
-                ast::BinOp::Compare(c) => Expr::Compare { cmp: compare(*c), lhs: bx(l)?, rhs: bx(r)? },
+                ast::BinOp::And => Expr::And {
+                    lhs: bx(l)?,
+                    rhs: bx(r)?,
+                },
+                ast::BinOp::Or => Expr::Or {
+                    lhs: bx(l)?,
+                    rhs: bx(r)?,
+                },
+                ast::BinOp::Compare(c) => Expr::Compare {
+                    cmp: compare(*c),
+                    lhs: bx(l)?,
+                    rhs: bx(r)?,
+                },
                 ast::BinOp::In => match &r.kind {
-                    ExprKind::List(items) => Expr::In { lhs: bx(l)?, list: items.iter().map(|i| self.expr(i, event)).collect::<Lowered<_>>()? },
+                    ExprKind::List(items) => Expr::In {
+                        lhs: bx(l)?,
+                        list: items
+                            .iter()
+                            .map(|i| self.expr(i, event))
+                            .collect::<Lowered<_>>()?,
+                    },
                     _ => return Err(unresolved("a list")),
                 },
-                other => Expr::Arith { arith: arith(*other).ok_or_else(|| unresolved("an operator"))?, lhs: bx(l)?, rhs: bx(r)? },
+                other => Expr::Arith {
+                    arith: arith(*other).ok_or_else(|| unresolved("an operator"))?,
+                    lhs: bx(l)?,
+                    rhs: bx(r)?,
+                },
             },
             ExprKind::Error => return Err(unresolved("an expression")),
         })
@@ -549,37 +807,73 @@ impl<'a> Lower<'a> {
     fn metric(&self, e: &ast::Expr) -> Lowered<Metric> {
         let bx = |x: &ast::Expr| self.metric(x).map(Box::new);
         Ok(match &e.kind {
-            ExprKind::Lit(k) => Metric::Const { value: lit_value(k)? },
+            ExprKind::Lit(k) => Metric::Const {
+                value: lit_value(k)?,
+            },
             ExprKind::Paren(inner) => self.metric(inner)?,
             ExprKind::Path(p) => match p.first().map(|i| i.name.as_str()) {
                 Some("spend") => Metric::Spend,
                 Some("participants") => Metric::Participants,
                 Some("audience") => Metric::Audience,
-                Some(kpi) => Metric::Kpi { kpi: self.syms.kpis.position(kpi).map(|i| KpiId(i as u32)).ok_or_else(|| unresolved(format!("KPI `{kpi}`")))? },
+                Some(kpi) => Metric::Kpi {
+                    kpi: self
+                        .syms
+                        .kpis
+                        .position(kpi)
+                        .map(|i| KpiId(i as u32))
+                        .ok_or_else(|| unresolved(format!("KPI `{kpi}`")))?,
+                },
                 None => return Err(unresolved("a metric")),
             },
             ExprKind::Call(name, args) => match (name.name.as_str(), args.as_slice()) {
-                ("count", [a]) => Metric::Count { event: self.event_of(a)? },
-                ("unique", [a]) => Metric::Unique { event: self.event_of(a)? },
+                ("count", [a]) => Metric::Count {
+                    event: self.event_of(a)?,
+                },
+                ("unique", [a]) => Metric::Unique {
+                    event: self.event_of(a)?,
+                },
                 ("sum", [a]) => {
                     let (event, field) = self.event_field(a)?;
                     Metric::Sum { event, field }
                 }
-                ("granted", [ast::Expr { kind: ExprKind::Path(p), .. }]) => {
-                    Metric::Granted { reward: self.reward_id(&p.first().ok_or_else(|| unresolved("a reward"))?.name)? }
-                }
+                (
+                    "granted",
+                    [ast::Expr {
+                        kind: ExprKind::Path(p),
+                        ..
+                    }],
+                ) => Metric::Granted {
+                    reward: self
+                        .reward_id(&p.first().ok_or_else(|| unresolved("a reward"))?.name)?,
+                },
                 _ => return Err(unresolved("a metric")),
             },
             ExprKind::Unary(ast::UnOp::Neg, x) => Metric::Neg { arg: bx(x)? },
             ExprKind::Unary(ast::UnOp::Not, x) => Metric::Not { arg: bx(x)? },
             ExprKind::Binary(op, l, r) => match op {
-                ast::BinOp::And => Metric::And { lhs: bx(l)?, rhs: bx(r)? },
-                ast::BinOp::Or => Metric::Or { lhs: bx(l)?, rhs: bx(r)? },
-                ast::BinOp::Compare(c) => Metric::Compare { cmp: compare(*c), lhs: bx(l)?, rhs: bx(r)? },
+                ast::BinOp::And => Metric::And {
+                    lhs: bx(l)?,
+                    rhs: bx(r)?,
+                },
+                ast::BinOp::Or => Metric::Or {
+                    lhs: bx(l)?,
+                    rhs: bx(r)?,
+                },
+                ast::BinOp::Compare(c) => Metric::Compare {
+                    cmp: compare(*c),
+                    lhs: bx(l)?,
+                    rhs: bx(r)?,
+                },
                 ast::BinOp::In => return Err(unresolved("`in` in a metric")),
-                other => Metric::Arith { arith: arith(*other).ok_or_else(|| unresolved("an operator"))?, lhs: bx(l)?, rhs: bx(r)? },
+                other => Metric::Arith {
+                    arith: arith(*other).ok_or_else(|| unresolved("an operator"))?,
+                    lhs: bx(l)?,
+                    rhs: bx(r)?,
+                },
             },
-            ExprKind::Str(_) | ExprKind::List(_) | ExprKind::Error => return Err(unresolved("a metric")),
+            ExprKind::Str(_) | ExprKind::List(_) | ExprKind::Error => {
+                return Err(unresolved("a metric"))
+            }
         })
     }
 }
@@ -590,4 +884,3 @@ fn money(k: &LitKind) -> Option<camp_dsl::literal::Money> {
         _ => None,
     }
 }
-

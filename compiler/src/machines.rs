@@ -12,23 +12,37 @@ struct Graph {
 
 impl Graph {
     fn new() -> Self {
-        Graph { states: Vec::new(), transitions: Vec::new() }
+        Graph {
+            states: Vec::new(),
+            transitions: Vec::new(),
+        }
     }
 
     fn state(&mut self, id: impl Into<String>, label: impl Into<String>, terminal: bool) -> String {
         let id = id.into();
         if !self.states.iter().any(|s| s.id == id) {
-            self.states.push(State { id: id.clone(), label: label.into(), terminal });
+            self.states.push(State {
+                id: id.clone(),
+                label: label.into(),
+                terminal,
+            });
         }
         id
     }
 
     fn edge(&mut self, from: &str, to: &str, on: impl Into<String>) {
-        self.transitions.push(Transition { from: from.to_string(), to: to.to_string(), on: on.into() });
+        self.transitions.push(Transition {
+            from: from.to_string(),
+            to: to.to_string(),
+            on: on.into(),
+        });
     }
 
     fn done(self) -> StateMachine {
-        StateMachine { states: self.states, transitions: self.transitions }
+        StateMachine {
+            states: self.states,
+            transitions: self.transitions,
+        }
     }
 }
 
@@ -41,21 +55,32 @@ fn local(plan: &Plan, t: DateTime<Utc>) -> String {
 
 /// Lays out both machines.
 pub fn build(plan: &Plan) -> Machines {
-    Machines { campaign: campaign(plan), participant: participant(plan) }
+    Machines {
+        campaign: campaign(plan),
+        participant: participant(plan),
+    }
 }
 
 fn campaign(plan: &Plan) -> StateMachine {
     let mut g = Graph::new();
     let mut prev = g.state("scheduled", "scheduled", false);
     for p in &plan.phases {
-        let id = g.state(format!("phase_{}", p.name), format!("phase {}", p.name), false);
+        let id = g.state(
+            format!("phase_{}", p.name),
+            format!("phase {}", p.name),
+            false,
+        );
         g.edge(&prev, &id, format!("at {}", local(plan, p.start)));
         if let Some(u) = &p.until {
             let why = match u {
                 Until::BudgetExhausted => "budget exhausted".to_string(),
                 Until::Condition { .. } => "until condition holds".to_string(),
             };
-            g.transitions.push(Transition { from: id.clone(), to: String::new(), on: why });
+            g.transitions.push(Transition {
+                from: id.clone(),
+                to: String::new(),
+                on: why,
+            });
         }
         prev = id;
     }
@@ -80,26 +105,60 @@ fn participant(plan: &Plan) -> StateMachine {
     let eligible = g.state("eligible", "eligible", false);
     if plan.campaign.holdout_percent > rust_decimal::Decimal::ZERO {
         let holdout = g.state("holdout", "holdout (tracked, never rewarded)", true);
-        g.edge(&eligible, &holdout, format!("hashed into the {}% holdout", plan.campaign.holdout_percent.normalize()));
+        g.edge(
+            &eligible,
+            &holdout,
+            format!(
+                "hashed into the {}% holdout",
+                plan.campaign.holdout_percent.normalize()
+            ),
+        );
     }
     let enrolled = g.state("enrolled", "enrolled", false);
     let event_name = |t: &Task| match t.on {
-        Trigger::Event(e) => plan.events.get(e.index()).map_or("event".to_string(), |ev| ev.name.clone()),
+        Trigger::Event(e) => plan
+            .events
+            .get(e.index())
+            .map_or("event".to_string(), |ev| ev.name.clone()),
         Trigger::Enroll => "enroll".into(),
         Trigger::Birthday => "birthday".into(),
     };
-    let enrolling: Vec<String> = plan.tasks.iter().filter(|t| matches!(t.on, Trigger::Event(_))).map(|t| event_name(t)).collect();
+    let enrolling: Vec<String> = plan
+        .tasks
+        .iter()
+        .filter(|t| matches!(t.on, Trigger::Event(_)))
+        .map(event_name)
+        .collect();
     let mut uniq: Vec<String> = Vec::new();
     for e in enrolling {
         if !uniq.contains(&e) {
             uniq.push(e);
         }
     }
-    g.edge(&eligible, &enrolled, if uniq.is_empty() { "first counted event".to_string() } else { format!("first counted {}", uniq.join(" | ")) });
-    let reward_name = |r: RewardId| plan.rewards.get(r.index()).map_or("?".to_string(), |r| r.name.clone());
+    g.edge(
+        &eligible,
+        &enrolled,
+        if uniq.is_empty() {
+            "first counted event".to_string()
+        } else {
+            format!("first counted {}", uniq.join(" | "))
+        },
+    );
+    let reward_name = |r: RewardId| {
+        plan.rewards
+            .get(r.index())
+            .map_or("?".to_string(), |r| r.name.clone())
+    };
     for t in &plan.tasks {
-        let phase = plan.phases.get(t.phase.index()).map_or("?", |p| p.name.as_str());
-        let id = g.state(format!("task_{}", t.name), format!("{phase} / task {}", t.name), false);
+        let phase = plan
+            .phases
+            .get(t.phase.index())
+            .map_or("?", |p| p.name.as_str());
+        let id = g.state(
+            format!("task_{}", t.name),
+            format!("{phase} / task {}", t.name),
+            false,
+        );
         let mut on = format!("on {}", event_name(t));
         if t.filter.is_some() {
             on.push_str(" where …");
@@ -125,24 +184,59 @@ fn participant(plan: &Plan) -> StateMachine {
         }
         g.edge(&id, &id, label);
         if let Some(s) = &t.streak {
-            let sid = g.state(format!("streak_{}", t.name), format!("{}-day streak", s.count), false);
-            g.edge(&id, &sid, format!("{} consecutive days → grant {}", s.count, reward_name(s.reward)));
+            let sid = g.state(
+                format!("streak_{}", t.name),
+                format!("{}-day streak", s.count),
+                false,
+            );
+            g.edge(
+                &id,
+                &sid,
+                format!(
+                    "{} consecutive days → grant {}",
+                    s.count,
+                    reward_name(s.reward)
+                ),
+            );
         }
         for a in &t.after {
-            let aid = g.state(format!("after_{}_{}", t.name, a.count), format!("{} completions", a.count), false);
-            g.edge(&id, &aid, format!("completion #{} → grant {}", a.count, reward_name(a.reward)));
+            let aid = g.state(
+                format!("after_{}_{}", t.name, a.count),
+                format!("{} completions", a.count),
+                false,
+            );
+            g.edge(
+                &id,
+                &aid,
+                format!("completion #{} → grant {}", a.count, reward_name(a.reward)),
+            );
         }
     }
     for p in &plan.phases {
         for goal in &p.goals {
-            let id = g.state(format!("goal_{}", goal.name), format!("goal {}", goal.name), false);
-            g.edge(&enrolled, &id, format!("condition holds → grant {}", reward_name(goal.reward)));
+            let id = g.state(
+                format!("goal_{}", goal.name),
+                format!("goal {}", goal.name),
+                false,
+            );
+            g.edge(
+                &enrolled,
+                &id,
+                format!("condition holds → grant {}", reward_name(goal.reward)),
+            );
         }
     }
     let mut prev: Option<String> = None;
     for t in &plan.tiers {
-        let id = g.state(format!("tier_{}", t.name), format!("tier {}", t.name), false);
-        let grant = t.reward.map(|r| format!(" → grant {}", reward_name(r))).unwrap_or_default();
+        let id = g.state(
+            format!("tier_{}", t.name),
+            format!("tier {}", t.name),
+            false,
+        );
+        let grant = t
+            .reward
+            .map(|r| format!(" → grant {}", reward_name(r)))
+            .unwrap_or_default();
         match &prev {
             None => g.edge(&enrolled, &id, format!("enrolled{grant}")),
             Some(p) => g.edge(p, &id, format!("points ≥ {}{grant}", t.threshold)),
@@ -160,10 +254,16 @@ fn dot_escape(s: &str) -> String {
 pub fn to_dot(m: &Machines) -> String {
     let mut out = String::from("digraph camp {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n");
     for (name, sm) in [("campaign", &m.campaign), ("participant", &m.participant)] {
-        out.push_str(&format!("  subgraph cluster_{name} {{\n    label=\"{name}\";\n"));
+        out.push_str(&format!(
+            "  subgraph cluster_{name} {{\n    label=\"{name}\";\n"
+        ));
         for s in &sm.states {
             let shape = if s.terminal { ", peripheries=2" } else { "" };
-            out.push_str(&format!("    \"{name}.{}\" [label=\"{}\"{shape}];\n", dot_escape(&s.id), dot_escape(&s.label)));
+            out.push_str(&format!(
+                "    \"{name}.{}\" [label=\"{}\"{shape}];\n",
+                dot_escape(&s.id),
+                dot_escape(&s.label)
+            ));
         }
         for t in &sm.transitions {
             out.push_str(&format!(
@@ -181,11 +281,22 @@ pub fn to_dot(m: &Machines) -> String {
 
 fn mermaid_text(s: &str) -> String {
     // Mermaid labels cannot hold these characters raw; use its entity codes.
-    s.replace('"', "#quot;").replace('|', "#124;").replace(';', "#59;")
+    s.replace('"', "#quot;")
+        .replace('|', "#124;")
+        .replace(';', "#59;")
 }
 
 fn mermaid_id(machine: &str, id: &str) -> String {
-    let clean: String = id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    let clean: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("{machine}_{clean}")
 }
 
@@ -198,10 +309,19 @@ pub fn to_mermaid(m: &Machines) -> String {
             out.push_str(&format!("    [*] --> {}\n", mermaid_id(name, &first.id)));
         }
         for s in &sm.states {
-            out.push_str(&format!("    state \"{}\" as {}\n", mermaid_text(&s.label), mermaid_id(name, &s.id)));
+            out.push_str(&format!(
+                "    state \"{}\" as {}\n",
+                mermaid_text(&s.label),
+                mermaid_id(name, &s.id)
+            ));
         }
         for t in &sm.transitions {
-            out.push_str(&format!("    {} --> {} : {}\n", mermaid_id(name, &t.from), mermaid_id(name, &t.to), mermaid_text(&t.on)));
+            out.push_str(&format!(
+                "    {} --> {} : {}\n",
+                mermaid_id(name, &t.from),
+                mermaid_id(name, &t.to),
+                mermaid_text(&t.on)
+            ));
         }
         for s in sm.states.iter().filter(|s| s.terminal) {
             out.push_str(&format!("    {} --> [*]\n", mermaid_id(name, &s.id)));

@@ -57,7 +57,8 @@ ids! {
 pub struct Plan {
     /// [`FORMAT_VERSION`] at the time of writing.
     pub format_version: u32,
-    /// SHA-256 over the sources (each file's display name and text, in load order).
+    /// SHA-256 over the source texts in load order (each prefixed by its length), so the
+    /// hash does not depend on where the files are.
     pub source_hash: String,
     /// The campaign block.
     pub campaign: Campaign,

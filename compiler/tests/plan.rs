@@ -8,9 +8,18 @@ use std::path::{Path, PathBuf};
 fn campaigns() -> Vec<(String, PathBuf)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
-    for (prefix, dir) in [("example", root.join("../examples")), ("spec", root.join("../../shared/spec/examples"))] {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "camp")).collect();
+    for (prefix, dir) in [
+        ("example", root.join("../examples")),
+        ("spec", root.join("../../shared/spec/examples")),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "camp"))
+            .collect();
         files.sort();
         for f in files {
             let stem = f.file_stem().unwrap().to_string_lossy().into_owned();
@@ -22,7 +31,13 @@ fn campaigns() -> Vec<(String, PathBuf)> {
 
 fn plan_of(path: &Path) -> Plan {
     let result = compile_file(&FsLoader, path).unwrap();
-    result.plan.unwrap_or_else(|| panic!("{} has errors: {:#?}", path.display(), result.check.diagnostics))
+    result.plan.unwrap_or_else(|| {
+        panic!(
+            "{} has errors: {:#?}",
+            path.display(),
+            result.check.diagnostics
+        )
+    })
 }
 
 fn schema_text() -> String {
@@ -70,7 +85,10 @@ fn plans_validate_against_the_schema() {
     let validator = jsonschema::validator_for(&schema).unwrap();
     for (_, path) in campaigns() {
         let value = serde_json::to_value(plan_of(&path)).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
     }
     // And the schema is not vacuous: a plan with a wrong type fails.
@@ -84,7 +102,13 @@ fn phases_given_by_duration_follow_each_other_in_utc() {
     for (_, path) in campaigns() {
         let plan = plan_of(&path);
         for pair in plan.phases.windows(2) {
-            assert!(pair[0].end <= pair[1].start, "{}: {} ends after {} starts", path.display(), pair[0].name, pair[1].name);
+            assert!(
+                pair[0].end <= pair[1].start,
+                "{}: {} ends after {} starts",
+                path.display(),
+                pair[0].name,
+                pair[1].name
+            );
         }
         assert_eq!(plan.campaign.end, plan.phases.last().unwrap().end);
     }

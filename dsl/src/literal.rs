@@ -33,7 +33,10 @@ impl std::str::FromStr for Money {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().split_once(' ') {
             Some((n, code)) => parse_money(n.trim(), code.trim()),
-            None => Err(LiteralError::new(format!("`{s}` is not an amount of money"), Some("write it like `20 CNY`"))),
+            None => Err(LiteralError::new(
+                format!("`{s}` is not an amount of money"),
+                Some("write it like `20 CNY`"),
+            )),
         }
     }
 }
@@ -120,7 +123,9 @@ impl From<Currency> for String {
 ///
 /// Weeks and days are calendar days in the campaign time zone; hours and minutes are
 /// elapsed time, so the parts are kept apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Duration {
     /// Calendar days (weeks folded in as 7 days).
     pub days: u32,

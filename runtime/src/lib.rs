@@ -1,0 +1,53 @@
+//! The engine that runs a compiled [`Plan`](camp_compiler::plan::Plan), and its edges.
+//! This session: message rendering ([`render`]), the one renderer that `camp preview`
+//! and the engine share.
+//!
+//! Architecture invariant: the runtime does no I/O of its own. The outside world (the
+//! clock, the store, the message sink) comes in through traits; rendering is pure.
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod render;
+
+pub use render::{RenderContext, Rendered, Renderer};
+
+/// What can go wrong in the runtime.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeError {
+    /// The plan names a time zone this build does not know.
+    #[error("the campaign time zone `{0}` is not a known IANA time zone")]
+    TimeZone(String),
+    /// An id that is not an index into the plan (a plan and state that do not match).
+    #[error("the plan has no {what} #{index}")]
+    UnknownId {
+        /// `message`, `phase` or `reward`.
+        what: &'static str,
+        /// The index.
+        index: u32,
+    },
+    /// A message with no template at all (its campaign declares no locales).
+    #[error("the message `{message}` has no text in any locale")]
+    NoTemplate {
+        /// The message.
+        message: String,
+    },
+    /// A template that does not parse or fails while rendering (a filter given a value
+    /// it cannot format, say).
+    #[error("the message `{message}` ({locale}) could not be rendered: {detail}")]
+    Template {
+        /// The message.
+        message: String,
+        /// The locale of the template.
+        locale: String,
+        /// What went wrong, from the template engine.
+        detail: String,
+    },
+}

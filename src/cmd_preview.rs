@@ -1,0 +1,224 @@
+//! `camp preview`: renders one message for a sample user (or one read from a file)
+//! with the renderer the engine uses. The sample values are documented in
+//! `docs/preview.md`.
+
+use crate::{compiled, Outcome};
+use camp_compiler::plan::{MessageId, Phase, PhaseId, Plan, RewardId, RewardKind, ValueType};
+use camp_compiler::suggest::did_you_mean;
+use camp_runtime::{RenderContext, Renderer};
+use serde_json::{json, Map, Value};
+use std::path::Path;
+
+pub fn run(file: &Path, message: &str, locale: Option<&str>, user: Option<&Path>) -> Outcome {
+    let plan = match compiled::plan(file) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let Some(index) = plan.messages.iter().position(|m| m.name == message) else {
+        return usage(
+            &format!("the campaign has no message `{message}`"),
+            did_you_mean(message, plan.messages.iter().map(|m| m.name.as_str())),
+            &plan
+                .messages
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>(),
+            "its messages are",
+        );
+    };
+    let id = MessageId(u32::try_from(index).unwrap_or(u32::MAX));
+    if let Some(l) = locale {
+        if !plan.campaign.locales.iter().any(|c| c == l) {
+            return usage(
+                &format!("`{l}` is not one of the campaign's locales"),
+                did_you_mean(l, plan.campaign.locales.iter().map(String::as_str)),
+                &plan
+                    .campaign
+                    .locales
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+                "its locales are",
+            );
+        }
+    }
+    let renderer = match Renderer::new(&plan) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Failed;
+        }
+    };
+    let attrs = match user {
+        Some(path) => match read_user(path) {
+            Ok(attrs) => {
+                warn_undeclared(&plan, path, &attrs);
+                attrs
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Outcome::Usage;
+            }
+        },
+        None => sample_user(&plan, &renderer),
+    };
+    let user_locale = attrs.get("locale").and_then(Value::as_str);
+    let locale = locale
+        .unwrap_or_else(|| renderer.pick_locale(user_locale))
+        .to_string();
+    let ctx = sample_context(&plan, id, attrs);
+    let rendered = match renderer.render(id, &locale, &ctx) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Failed;
+        }
+    };
+    let channel = renderer.channel(id).unwrap_or("");
+    println!("# {message} via {channel} ({})", rendered.locale);
+    if let Some(subject) = &rendered.subject {
+        println!("Subject: {subject}");
+    }
+    println!();
+    println!("{}", rendered.body);
+    Outcome::Success
+}
+
+/// Prints a usage error with a suggestion, or the list of what exists.
+fn usage(what: &str, suggestion: Option<String>, known: &[&str], known_are: &str) -> Outcome {
+    eprintln!("error: {what}");
+    match suggestion {
+        Some(s) => eprintln!("  help: {s}"),
+        None if known.is_empty() => {}
+        None => eprintln!("  help: {known_are} {}", known.join(", ")),
+    }
+    Outcome::Usage
+}
+
+/// The bare attributes object of `--user`.
+fn read_user(path: &Path) -> Result<Map<String, Value>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
+    match value {
+        Value::Object(map) => Ok(map),
+        other => Err(format!(
+            "{} must hold a JSON object of user attributes, like {{\"nickname\": \"Lin\"}}, not {}",
+            path.display(),
+            kind(&other)
+        )),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Templates see declared attributes only: say so about the others, they may be typos.
+fn warn_undeclared(plan: &Plan, path: &Path, attrs: &Map<String, Value>) {
+    for name in attrs.keys() {
+        if plan.attrs.iter().any(|a| &a.name == name) {
+            continue;
+        }
+        let hint = did_you_mean(name, plan.attrs.iter().map(|a| a.name.as_str()))
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        eprintln!(
+            "warning: {}: `{name}` is not a declared user attribute; messages cannot use it{hint}",
+            path.display()
+        );
+    }
+}
+
+/// One documented sample value per declared attribute (docs/preview.md).
+fn sample_user(plan: &Plan, renderer: &Renderer) -> Map<String, Value> {
+    // `2027-01-20T00:00:00+08:00`: the campaign start on its own clock.
+    let start = renderer.local_time(plan.campaign.start);
+    let start_date = start.get(..10).unwrap_or(&start).to_string();
+    let currency = plan
+        .campaign
+        .budget
+        .as_ref()
+        .or_else(|| plan.rewards.iter().find_map(|r| r.cost.as_ref()))
+        .map_or_else(|| "USD".to_string(), |m| m.currency.to_string());
+    let first_locale = plan.campaign.locales.first();
+    plan.attrs
+        .iter()
+        .map(|a| {
+            let value = match a.ty {
+                // A sample `locale` that is no campaign locale would only hide the default.
+                ValueType::String if a.name == "locale" && first_locale.is_some() => {
+                    json!(first_locale)
+                }
+                ValueType::String => json!(format!("Sample {}", a.name.replace('_', " "))),
+                ValueType::Int => json!(7),
+                ValueType::Decimal => json!(7.5),
+                ValueType::Bool => json!(true),
+                ValueType::Date => json!(start_date),
+                ValueType::Datetime => json!(start),
+                ValueType::Money => json!(format!("10 {currency}")),
+                ValueType::Duration => json!("1d"),
+                ValueType::ListString => json!(["a", "b"]),
+            };
+            (a.name.clone(), value)
+        })
+        .collect()
+}
+
+/// The sample participant: 120 points, the first tier, rank 1 everywhere, in the phase
+/// that sends the message, with the reward its task grants.
+fn sample_context(plan: &Plan, message: MessageId, user: Map<String, Value>) -> RenderContext {
+    let (phase, reward) = sender(plan, message);
+    RenderContext {
+        user,
+        participant_points: 120,
+        participant_tier: plan.tiers.first().map(|t| t.name.clone()),
+        ranks: plan
+            .leaderboards
+            .iter()
+            .map(|l| (l.name.clone(), 1))
+            .collect(),
+        phase,
+        reward,
+    }
+}
+
+/// The first phase whose task or phase-level send uses `message` (else the first phase),
+/// and the first reward that task grants (a draw's first outcome).
+fn sender(plan: &Plan, message: MessageId) -> (Option<PhaseId>, Option<RewardId>) {
+    let id = |i: usize| u32::try_from(i).ok();
+    for (i, phase) in plan.phases.iter().enumerate() {
+        let task = sending_task(plan, phase, message);
+        if task.is_some() || phase.sends.iter().any(|s| s.message == message) {
+            let reward = task.and_then(|grants| grants.first().copied());
+            return (id(i).map(PhaseId), reward.map(|r| won(plan, r)));
+        }
+    }
+    (plan.phases.first().and(Some(PhaseId(0))), None)
+}
+
+/// The grants of the first task of `phase` that sends `message`.
+fn sending_task<'p>(plan: &'p Plan, phase: &Phase, message: MessageId) -> Option<&'p [RewardId]> {
+    phase
+        .tasks
+        .iter()
+        .filter_map(|t| plan.tasks.get(t.index()))
+        .find(|t| t.sends.contains(&message))
+        .map(|t| t.grants.as_slice())
+}
+
+/// What a preview shows as granted: a draw's first outcome, else the reward itself.
+fn won(plan: &Plan, reward: RewardId) -> RewardId {
+    match plan.rewards.get(reward.index()).map(|r| &r.kind) {
+        Some(RewardKind::Draw { outcomes }) => outcomes.first().map_or(reward, |o| o.reward),
+        _ => reward,
+    }
+}
