@@ -104,7 +104,10 @@ fn email_messages_get_subject_files() {
 fn graphviz_accepts_every_machine() {
     if Command::new("dot").arg("-V").output().is_err() {
         // .ci/run installs graphviz, so in CI a missing `dot` is a failure, not a skip.
-        assert!(std::env::var_os("CI").is_none(), "graphviz (`dot`) is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "graphviz (`dot`) is not installed"
+        );
         eprintln!("graphviz not installed; skipping (.ci/run installs it)");
         return;
     }

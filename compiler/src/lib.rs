@@ -87,12 +87,12 @@ pub struct CompileResult {
 /// Checks the campaign file at `path` and, if it has no errors, lowers it to a Plan.
 pub fn compile_file(loader: &dyn SourceLoader, path: &Path) -> Result<CompileResult, CompileError> {
     let program = load::load(loader, path)?;
-    let (diagnostics, campaign) = check::run(&program);
+    let (diagnostics, campaign, syms) = check::run_with_symbols(&program);
     let has_errors = diagnostics.iter().any(|d| d.severity() == Severity::Error);
     let plan = if has_errors {
         None
     } else {
-        Some(lower::lower(&program, &campaign)?)
+        Some(lower::lower_with(&program, &campaign, syms)?)
     };
     Ok(CompileResult {
         check: CheckResult {

@@ -9,8 +9,7 @@ use crate::load::Program;
 use crate::plan::*;
 use crate::symbols::{self, Symbols};
 use camp_dsl::ast::{
-    self, ExprKind, ItemKind, LitKind, PhaseStmtKind, PropValue, RewardKind as AstReward, TaskStmt,
-    TypeRef,
+    self, ExprKind, LitKind, PhaseStmtKind, PropValue, RewardKind as AstReward, TaskStmt, TypeRef,
 };
 use chrono::{DateTime, Days, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -33,7 +32,15 @@ struct Lower<'a> {
 /// no errors.
 pub fn lower(program: &Program, checked: &CheckedCampaign) -> Lowered<Plan> {
     let mut scratch = Vec::new();
-    let syms = symbols::collect(program, &mut scratch);
+    lower_with(program, checked, symbols::collect(program, &mut scratch))
+}
+
+/// Lowers with the name tables the check already collected.
+pub fn lower_with<'a>(
+    program: &'a Program,
+    checked: &'a CheckedCampaign,
+    syms: Symbols<'a>,
+) -> Lowered<Plan> {
     let settings = &checked.settings;
     let tz = settings.tz.ok_or_else(|| unresolved("the time zone"))?;
     let l = Lower { syms, settings, tz };
@@ -46,14 +53,7 @@ pub fn lower(program: &Program, checked: &CheckedCampaign) -> Lowered<Plan> {
         .syms
         .campaign
         .ok_or_else(|| unresolved("the campaign block"))?;
-    let docs = program
-        .file(program.root)
-        .and_then(|f| {
-            f.items
-                .iter()
-                .find(|i| matches!(i.kind, ItemKind::Campaign(_)))
-        })
-        .and_then(|i| i.docs.text());
+    let docs = campaign_def.docs.and_then(|d| d.text());
     let start = windows
         .first()
         .map(|w| w.start)
@@ -150,7 +150,7 @@ pub fn lower(program: &Program, checked: &CheckedCampaign) -> Lowered<Plan> {
             .get(i)
             .copied()
             .ok_or_else(|| unresolved("a phase window"))?;
-        phases_out.push(l.phase(def, i, w, program, &mut tasks, &mut leaderboards)?);
+        phases_out.push(l.phase(def, i, w, &mut tasks, &mut leaderboards)?);
     }
     let tiers = l
         .syms
@@ -429,19 +429,11 @@ impl<'a> Lower<'a> {
         def: &symbols::Def<'_, ast::PhaseDef>,
         index: usize,
         w: phases::PhaseWindow,
-        program: &Program,
         tasks: &mut Vec<Task>,
         leaderboards: &mut Vec<Leaderboard>,
     ) -> Lowered<Phase> {
         let p = def.node;
-        let docs = program
-            .file(def.file)
-            .and_then(|f| {
-                f.items
-                    .iter()
-                    .find(|i| matches!(&i.kind, ItemKind::Phase(q) if std::ptr::eq(q, p)))
-            })
-            .and_then(|i| i.docs.text());
+        let docs = def.docs.and_then(|d| d.text());
         let duration = match &p.timing {
             ast::PhaseTiming::For(l) => match l.kind {
                 LitKind::Duration(d) => Some(d),

@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 
 struct Graph {
     states: Vec<State>,
+    seen: std::collections::HashSet<String>,
     transitions: Vec<Transition>,
 }
 
@@ -14,13 +15,14 @@ impl Graph {
     fn new() -> Self {
         Graph {
             states: Vec::new(),
+            seen: std::collections::HashSet::new(),
             transitions: Vec::new(),
         }
     }
 
     fn state(&mut self, id: impl Into<String>, label: impl Into<String>, terminal: bool) -> String {
         let id = id.into();
-        if !self.states.iter().any(|s| s.id == id) {
+        if self.seen.insert(id.clone()) {
             self.states.push(State {
                 id: id.clone(),
                 label: label.into(),
@@ -64,7 +66,7 @@ pub fn build(plan: &Plan) -> Machines {
 fn campaign(plan: &Plan) -> StateMachine {
     let mut g = Graph::new();
     let mut prev = g.state("scheduled", "scheduled", false);
-    for p in &plan.phases {
+    for (i, p) in plan.phases.iter().enumerate() {
         let id = g.state(
             format!("phase_{}", p.name),
             format!("phase {}", p.name),
@@ -72,15 +74,16 @@ fn campaign(plan: &Plan) -> StateMachine {
         );
         g.edge(&prev, &id, format!("at {}", local(plan, p.start)));
         if let Some(u) = &p.until {
+            // An early exit goes where the normal end of its phase goes.
+            let next = plan
+                .phases
+                .get(i + 1)
+                .map_or_else(|| "ended".to_string(), |n| format!("phase_{}", n.name));
             let why = match u {
-                Until::BudgetExhausted => "budget exhausted".to_string(),
-                Until::Condition { .. } => "until condition holds".to_string(),
+                Until::BudgetExhausted => "early: budget exhausted",
+                Until::Condition { .. } => "early: until condition holds",
             };
-            g.transitions.push(Transition {
-                from: id.clone(),
-                to: String::new(),
-                on: why,
-            });
+            g.edge(&id, &next, why);
         }
         prev = id;
     }
@@ -89,13 +92,6 @@ fn campaign(plan: &Plan) -> StateMachine {
         g.edge(&prev, &end, format!("at {}", local(plan, last.end)));
     } else {
         g.edge(&prev, &end, "no phases");
-    }
-    // An early exit goes where the normal end of its phase goes.
-    let ids: Vec<String> = g.states.iter().map(|s| s.id.clone()).collect();
-    for t in g.transitions.iter_mut().filter(|t| t.to.is_empty()) {
-        let pos = ids.iter().position(|i| *i == t.from).unwrap_or(0);
-        t.to = ids.get(pos + 1).cloned().unwrap_or_else(|| "ended".into());
-        t.on = format!("early: {}", t.on);
     }
     g.done()
 }
@@ -129,12 +125,11 @@ fn participant(plan: &Plan) -> StateMachine {
         .filter(|t| matches!(t.on, Trigger::Event(_)))
         .map(event_name)
         .collect();
-    let mut uniq: Vec<String> = Vec::new();
-    for e in enrolling {
-        if !uniq.contains(&e) {
-            uniq.push(e);
-        }
-    }
+    let mut seen = std::collections::HashSet::new();
+    let uniq: Vec<String> = enrolling
+        .into_iter()
+        .filter(|e| seen.insert(e.clone()))
+        .collect();
     g.edge(
         &eligible,
         &enrolled,

@@ -142,6 +142,7 @@ pub fn build(plan: &Plan) -> Schedule {
         tz,
         quiet: plan.campaign.quiet,
     };
+    let early_ends = EarlyEnds::new(plan);
     let mut steps: Vec<(Step, Entry)> = Vec::new();
     let mut push = |step: Step,
                     at: DateTime<Utc>,
@@ -169,7 +170,7 @@ pub fn build(plan: &Plan) -> Schedule {
             Some(phase.end),
             EntryKind::Phase,
             phase,
-            phase_what(plan, &clock, index, phase),
+            phase_what(plan, &clock, &early_ends, index, phase),
         );
         for a in &phase.awards {
             let ranks = if a.from_rank == a.to_rank {
@@ -298,9 +299,8 @@ pub fn build(plan: &Plan) -> Schedule {
     }
     if let Some((index, last)) = plan.phases.iter().enumerate().next_back() {
         let mut what = format!("campaign ends (end of phase `{}`", last.name);
-        let early = ends_early_with(plan, index);
-        if !early.is_empty() {
-            what.push_str(&format!(", or earlier if {} ends early", names_or(&early)));
+        if let Some(early) = early_ends.text(index) {
+            what.push_str(&format!(", or earlier if {early} ends early"));
         }
         what.push(')');
         push(
@@ -328,7 +328,13 @@ pub fn build(plan: &Plan) -> Schedule {
 
 /// "phase `main`, 14d to 2027-02-17 00:00 (or until budget exhausted; starts earlier if
 /// `launch` ends early)".
-fn phase_what(plan: &Plan, clock: &Clock, index: usize, phase: &Phase) -> String {
+fn phase_what(
+    plan: &Plan,
+    clock: &Clock,
+    early_ends: &EarlyEnds<'_>,
+    index: usize,
+    phase: &Phase,
+) -> String {
     let length = match phase.duration {
         Some(d) => d.to_string(),
         None => elapsed(phase.end - phase.start),
@@ -342,9 +348,8 @@ fn phase_what(plan: &Plan, clock: &Clock, index: usize, phase: &Phase) -> String
         None => {}
     }
     if phase.duration.is_some() && index > 0 {
-        let early = ends_early_with(plan, index - 1);
-        if !early.is_empty() {
-            notes.push(format!("starts earlier if {} ends early", names_or(&early)));
+        if let Some(early) = early_ends.text(index - 1) {
+            notes.push(format!("starts earlier if {early} ends early"));
         }
     }
     let notes = if notes.is_empty() {
@@ -359,23 +364,68 @@ fn phase_what(plan: &Plan, clock: &Clock, index: usize, phase: &Phase) -> String
     )
 }
 
-/// The phases with an `until` whose early end moves the end of phase `index`: its own,
-/// and those before it through an unbroken run of phases given by a duration.
-fn ends_early_with(plan: &Plan, index: usize) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut i = index;
-    while let Some(p) = plan.phases.get(i) {
-        if p.until.is_some() {
-            out.push(p.name.as_str());
+/// Which phases with an `until` can move the end of each phase: its own, and those
+/// before it through an unbroken run of phases given by a duration (an explicit window
+/// starts where it says). Computed once, so long campaigns stay linear.
+struct EarlyEnds<'p> {
+    plan: &'p Plan,
+    /// For each phase, the first phase of its run.
+    run_start: Vec<usize>,
+    /// Indices of the phases with an `until`, ascending.
+    untils: Vec<usize>,
+}
+
+impl<'p> EarlyEnds<'p> {
+    fn new(plan: &'p Plan) -> Self {
+        let mut run_start = Vec::with_capacity(plan.phases.len());
+        let mut start = 0;
+        for (i, p) in plan.phases.iter().enumerate() {
+            if p.duration.is_none() {
+                start = i;
+            }
+            run_start.push(start);
         }
-        // An explicit window starts where it says, whatever happened before it.
-        if p.duration.is_none() || i == 0 {
-            break;
+        let untils = plan
+            .phases
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.until.is_some())
+            .map(|(i, _)| i)
+            .collect();
+        EarlyEnds {
+            plan,
+            run_start,
+            untils,
         }
-        i -= 1;
     }
-    out.reverse();
-    out
+
+    /// Up to the three nearest such phases before and at `index`, in order, and how
+    /// many more there are.
+    fn of(&self, index: usize) -> (Vec<&'p str>, usize) {
+        let from = self.run_start.get(index).copied().unwrap_or(index);
+        let lo = self.untils.partition_point(|i| *i < from);
+        let hi = self.untils.partition_point(|i| *i <= index);
+        let all = self.untils.get(lo..hi).unwrap_or(&[]);
+        let shown = all.get(all.len().saturating_sub(3)..).unwrap_or(&[]);
+        let names = shown
+            .iter()
+            .filter_map(|i| self.plan.phases.get(*i).map(|p| p.name.as_str()))
+            .collect();
+        (names, all.len() - shown.len())
+    }
+
+    /// "`a` or `b`" (with "or N earlier phases" when there are more), or `None`.
+    fn text(&self, index: usize) -> Option<String> {
+        let (names, more) = self.of(index);
+        if names.is_empty() {
+            return None;
+        }
+        let mut text = names_or(&names);
+        if more > 0 {
+            text.push_str(&format!(" (or one of {more} earlier phases)"));
+        }
+        Some(text)
+    }
 }
 
 /// `when` and a quiet-hours note, if any, for inside parentheses.

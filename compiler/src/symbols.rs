@@ -18,6 +18,8 @@ pub struct Def<'a, T> {
     pub node: &'a T,
     /// The index of the phase it stands in (tasks, leaderboards, goals).
     pub phase: usize,
+    /// The `///` lines above it (items and phase statements).
+    pub docs: Option<&'a Docs>,
 }
 
 // Manual impls: `T` itself need not be `Clone`.
@@ -94,6 +96,23 @@ impl<'a, T> Table<'a, T> {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+fn def_at<'a, T>(
+    file: FileId,
+    name: &'a Ident,
+    node: &'a T,
+    phase: usize,
+    docs: &'a Docs,
+) -> Def<'a, T> {
+    let docs = (!docs.lines.is_empty()).then_some(docs);
+    Def {
+        file,
+        name,
+        node,
+        phase,
+        docs,
     }
 }
 
@@ -238,23 +257,10 @@ fn walk<'a>(
                     walk(program, *target, visited, s, campaigns, diags);
                 }
             }
-            ItemKind::Campaign(c) => campaigns.push(Def {
-                file: id,
-                name: &c.name,
-                node: c,
-                phase: 0,
-            }),
+            ItemKind::Campaign(c) => campaigns.push(def_at(id, &c.name, c, 0, &item.docs)),
             ItemKind::User(u) => {
                 for f in &u.fields {
-                    s.attrs.insert(
-                        Def {
-                            file: id,
-                            name: &f.name,
-                            node: f,
-                            phase: 0,
-                        },
-                        diags,
-                    );
+                    s.attrs.insert(def_at(id, &f.name, f, 0, &f.docs), diags);
                 }
             }
             ItemKind::Event(e) => {
@@ -270,108 +276,42 @@ fn walk<'a>(
                     }
                 }
                 let (file, name) = def(&e.name);
-                s.events.insert(
-                    Def {
-                        file,
-                        name,
-                        node: e,
-                        phase: 0,
-                    },
-                    diags,
-                );
+                s.events.insert(def_at(file, name, e, 0, &item.docs), diags);
             }
-            ItemKind::Reward(r) => s.rewards.insert(
-                Def {
-                    file: id,
-                    name: &r.name,
-                    node: r,
-                    phase: 0,
-                },
-                diags,
-            ),
-            ItemKind::Segment(g) => s.segments.insert(
-                Def {
-                    file: id,
-                    name: &g.name,
-                    node: g,
-                    phase: 0,
-                },
-                diags,
-            ),
-            ItemKind::Message(m) => s.messages.insert(
-                Def {
-                    file: id,
-                    name: &m.name,
-                    node: m,
-                    phase: 0,
-                },
-                diags,
-            ),
-            ItemKind::Kpi(k) => s.kpis.insert(
-                Def {
-                    file: id,
-                    name: &k.name,
-                    node: k,
-                    phase: 0,
-                },
-                diags,
-            ),
+            ItemKind::Reward(r) => s
+                .rewards
+                .insert(def_at(id, &r.name, r, 0, &item.docs), diags),
+            ItemKind::Segment(g) => s
+                .segments
+                .insert(def_at(id, &g.name, g, 0, &item.docs), diags),
+            ItemKind::Message(m) => s
+                .messages
+                .insert(def_at(id, &m.name, m, 0, &item.docs), diags),
+            ItemKind::Kpi(k) => s.kpis.insert(def_at(id, &k.name, k, 0, &item.docs), diags),
             ItemKind::Tiers(t) => {
                 if s.tiers_block.is_none() {
                     s.tiers_block = Some((id, t));
                 }
                 for tier in &t.tiers {
-                    s.tiers.insert(
-                        Def {
-                            file: id,
-                            name: &tier.name,
-                            node: tier,
-                            phase: 0,
-                        },
-                        diags,
-                    );
+                    s.tiers
+                        .insert(def_at(id, &tier.name, tier, 0, &tier.docs), diags);
                 }
             }
             ItemKind::Phase(p) => {
                 let phase = s.phases.len();
-                s.phases.insert(
-                    Def {
-                        file: id,
-                        name: &p.name,
-                        node: p,
-                        phase,
-                    },
-                    diags,
-                );
+                s.phases
+                    .insert(def_at(id, &p.name, p, phase, &item.docs), diags);
                 for stmt in &p.stmts {
                     match &stmt.kind {
-                        PhaseStmtKind::Task(t) => s.tasks.insert(
-                            Def {
-                                file: id,
-                                name: &t.name,
-                                node: t,
-                                phase,
-                            },
-                            diags,
-                        ),
-                        PhaseStmtKind::Leaderboard(l) => s.leaderboards.insert(
-                            Def {
-                                file: id,
-                                name: &l.name,
-                                node: l,
-                                phase,
-                            },
-                            diags,
-                        ),
-                        PhaseStmtKind::Goal(g) => s.goals.insert(
-                            Def {
-                                file: id,
-                                name: &g.name,
-                                node: g,
-                                phase,
-                            },
-                            diags,
-                        ),
+                        PhaseStmtKind::Task(t) => s
+                            .tasks
+                            .insert(def_at(id, &t.name, t, phase, &stmt.docs), diags),
+                        PhaseStmtKind::Leaderboard(l) => s
+                            .leaderboards
+                            .insert(def_at(id, &l.name, l, phase, &stmt.docs), diags),
+                        PhaseStmtKind::Goal(g) => s
+                            .goals
+                            .insert(def_at(id, &g.name, g, phase, &stmt.docs), diags),
                         _ => {}
                     }
                 }

@@ -188,19 +188,30 @@ fn chunk_bounds(src: &str, scan: &lex::Scan) -> Vec<(usize, usize)> {
 /// The first line start at or after `from` that begins with an item keyword followed
 /// by a space or `{`, outside any multi-line string or comment.
 fn next_item_line(src: &str, scan: &lex::Scan, from: usize) -> Option<usize> {
-    const KEYWORDS: &[&str] = &[
-        "import", "campaign", "user", "event", "reward", "segment", "message", "phase", "tiers",
-        "kpi",
+    const KEYWORDS: &[&[u8]] = &[
+        b"import",
+        b"campaign",
+        b"user",
+        b"event",
+        b"reward",
+        b"segment",
+        b"message",
+        b"phase",
+        b"tiers",
+        b"kpi",
     ];
+    // Bytes, not `str` slices: `from` may fall inside a multi-byte character, but the
+    // byte after a `\n` always starts one.
+    let bytes = src.as_bytes();
     let mut pos = from;
     loop {
-        let nl = src.get(pos..)?.find('\n')?;
+        let nl = bytes.get(pos..)?.iter().position(|b| *b == b'\n')?;
         let line = pos + nl + 1;
-        let rest = src.get(line..)?;
+        let rest = bytes.get(line..)?;
         let starts_item = KEYWORDS.iter().any(|k| {
-            rest.strip_prefix(k)
-                .and_then(|r| r.chars().next())
-                .is_some_and(|c| c == ' ' || c == '\t' || c == '{')
+            rest.strip_prefix(*k)
+                .and_then(|r| r.first())
+                .is_some_and(|c| matches!(c, b' ' | b'\t' | b'{'))
         });
         if starts_item && !scan.inside_multiline(u32::try_from(line).unwrap_or(u32::MAX)) {
             return Some(line);
@@ -1190,5 +1201,21 @@ pub(crate) fn or_list(names: &[&str]) -> String {
         [] => String::new(),
         [one] => (*one).to_string(),
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cut_even_when_the_target_falls_inside_a_character() {
+        // Items full of multi-byte text, so most byte offsets are inside a character.
+        let item = "message m via push {\n  zh-CN \"新春签到节开始啦新春签到节开始啦新春签到节开始啦\"\n}\n\n";
+        let src = item.repeat(CHUNK_TARGET * 6 / item.len());
+        let scan = lex::scan(&src);
+        let bounds = chunk_bounds(&src, &scan);
+        assert!(bounds.len() >= 5, "only {} chunks", bounds.len());
+        assert!(bounds.iter().all(|(a, b)| b - a < 2 * CHUNK_TARGET));
     }
 }

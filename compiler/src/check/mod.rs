@@ -79,6 +79,13 @@ pub struct CheckedCampaign {
 
 /// Runs every check on a loaded program.
 pub fn run(program: &Program) -> (Vec<Diagnostic>, CheckedCampaign) {
+    let (diags, checked, _) = run_with_symbols(program);
+    (diags, checked)
+}
+
+/// Runs every check and also hands back the name tables, so lowering need not
+/// collect them again.
+pub fn run_with_symbols(program: &Program) -> (Vec<Diagnostic>, CheckedCampaign, Symbols<'_>) {
     let mut diags = program.diagnostics.clone();
     let syms = symbols::collect(program, &mut diags);
     let mut ctx = Ctx {
@@ -105,5 +112,6 @@ pub fn run(program: &Program) -> (Vec<Diagnostic>, CheckedCampaign) {
             settings: ctx.settings,
             windows,
         },
+        ctx.syms,
     )
 }
