@@ -81,14 +81,6 @@ kpi k_{i} = unique(ev_{i}) / audience target >= 10%
     s
 }
 
-struct Memory(String);
-
-impl camp_compiler::SourceLoader for Memory {
-    fn load(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-}
-
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data")
 }
@@ -104,8 +96,11 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1));
     for (name, size) in sizes {
         let src = generate(size);
-        let result = camp_compiler::check_file(&Memory(src.clone()), Path::new("bench.camp"))
-            .expect("check");
+        let result = camp_compiler::check_file(
+            &camp_compiler::MemoryLoader::with(&[("bench.camp", &src)]),
+            Path::new("bench.camp"),
+        )
+        .expect("check");
         assert!(
             result.diagnostics.is_empty(),
             "the generated campaign must be clean: {:?}",
@@ -114,7 +109,7 @@ fn bench(c: &mut Criterion) {
         let file = dir.join(format!("bench_{name}.camp"));
         std::fs::write(&file, &src).expect("write bench file");
         group.throughput(Throughput::Bytes(src.len() as u64));
-        let loader = Memory(src);
+        let loader = camp_compiler::MemoryLoader::with(&[("bench.camp", &src)]);
         group.bench_with_input(BenchmarkId::new("in_process", name), &loader, |b, l| {
             b.iter(|| {
                 camp_compiler::check_file(l, Path::new("bench.camp")).map(|r| r.diagnostics.len())

@@ -31,7 +31,7 @@ pub use camp_dsl::diag::{Code, Diagnostic, Label, Severity};
 pub use check::CheckedCampaign;
 pub use error::CompileError;
 pub use load::Program;
-pub use source::{FsLoader, SourceFile, SourceLoader, SourceMap};
+pub use source::{FsLoader, MemoryLoader, SourceFile, SourceLoader, SourceMap};
 
 use std::path::Path;
 

@@ -31,6 +31,66 @@ impl SourceLoader for FsLoader {
     }
 }
 
+/// Serves files held in memory: for tests, fuzzing, benchmarks, and tools that already
+/// have the text. Paths are normalised (`a/./b/../c` is `a/c`) without touching the
+/// file system, so relative imports resolve as they would on disk.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryLoader {
+    files: std::collections::HashMap<PathBuf, String>,
+}
+
+impl MemoryLoader {
+    /// An empty loader.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A loader holding `files` as (path, text).
+    pub fn with(files: &[(&str, &str)]) -> Self {
+        let mut loader = MemoryLoader::new();
+        for (path, text) in files {
+            loader.insert(path, *text);
+        }
+        loader
+    }
+
+    /// Adds or replaces one file.
+    pub fn insert(&mut self, path: impl AsRef<Path>, text: impl Into<String>) {
+        self.files.insert(normalise(path.as_ref()), text.into());
+    }
+}
+
+/// `a/./b/../c` → `a/c`, lexically.
+fn normalise(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+impl SourceLoader for MemoryLoader {
+    fn load(&self, path: &Path) -> std::io::Result<String> {
+        self.files
+            .get(&normalise(path))
+            .cloned()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
+    }
+
+    fn canonical(&self, path: &Path) -> PathBuf {
+        normalise(path)
+    }
+}
+
 /// One loaded source file.
 #[derive(Debug, Clone)]
 pub struct SourceFile {

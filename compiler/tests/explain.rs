@@ -6,9 +6,8 @@
 //! `docs/diagnostics.md` from `compiler/src/explain.rs`.
 
 use camp_compiler::explain::{doc, render_markdown};
-use camp_compiler::{check_file, Code, SourceLoader};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use camp_compiler::{check_file, Code, MemoryLoader};
+use std::path::Path;
 
 /// The file every snippet is checked as.
 const ROOT: &str = "example.camp";
@@ -17,35 +16,9 @@ const ROOT: &str = "example.camp";
 /// imports a file that does not exist.
 const LIBRARY: (&str, &str) = ("lib/rewards.camp", "reward points_10 = points 10\n");
 
-/// A snippet held in memory, with the library next to it.
-struct MemLoader {
-    files: HashMap<PathBuf, String>,
-}
-
-impl MemLoader {
-    fn new(snippet: &str) -> Self {
-        let files = [(ROOT, snippet), LIBRARY]
-            .into_iter()
-            .map(|(path, text)| (PathBuf::from(path), text.to_string()))
-            .collect();
-        MemLoader { files }
-    }
-}
-
-impl SourceLoader for MemLoader {
-    fn load(&self, path: &Path) -> std::io::Result<String> {
-        self.files.get(path).cloned().ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("{} not found", path.display()),
-            )
-        })
-    }
-}
-
 /// Every diagnostic of `snippet`, as `(code, "line:column: message")`.
 fn diagnostics(snippet: &str) -> Vec<(Code, String)> {
-    let loader = MemLoader::new(snippet);
+    let loader = MemoryLoader::with(&[(ROOT, snippet), LIBRARY]);
     let result = match check_file(&loader, Path::new(ROOT)) {
         Ok(result) => result,
         Err(err) => panic!("checking the snippet failed: {err}\n{snippet}"),

@@ -6,69 +6,20 @@
 //! random mutations of the example campaigns and test fixtures. The fuzz target in
 //! `fuzz/fuzz_targets/parse_check.rs` explores the same space for longer.
 
-use camp_compiler::{check_file, CheckResult, Code, Diagnostic, Label, SourceLoader};
+use camp_compiler::{check_file, CheckResult, Code, Diagnostic, Label, MemoryLoader};
 use camp_dsl::span::FileId;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 // ---------------------------------------------------------------------------------------
 // Checking files held in memory
 // ---------------------------------------------------------------------------------------
 
-/// Campaign files held in memory, keyed by a lexically normalised path.
-#[derive(Debug, Default, Clone)]
-struct MemLoader {
-    files: HashMap<PathBuf, String>,
-}
-
-impl MemLoader {
-    fn with(files: &[(&str, &str)]) -> Self {
-        let mut loader = MemLoader::default();
-        for (path, text) in files {
-            loader
-                .files
-                .insert(normalise(Path::new(path)), (*text).to_string());
-        }
-        loader
-    }
-}
-
-/// `a/./b/../c` → `a/c`, without touching the file system.
-fn normalise(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
-impl SourceLoader for MemLoader {
-    fn load(&self, path: &Path) -> std::io::Result<String> {
-        self.files
-            .get(&normalise(path))
-            .cloned()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
-    }
-
-    fn canonical(&self, path: &Path) -> PathBuf {
-        normalise(path)
-    }
-}
-
 /// Parses and checks `root`, asserting every invariant we hold diagnostics to, and
 /// checks it a second time to assert the result is the same.
-fn check_invariants(loader: &MemLoader, root: &str) -> CheckResult {
+fn check_invariants(loader: &MemoryLoader, root: &str) -> CheckResult {
     let result = check_file(loader, Path::new(root)).expect("the root file is in memory");
     assert_diagnostics_well_formed(&result);
     let again = check_file(loader, Path::new(root)).expect("the root file is in memory");
@@ -273,14 +224,12 @@ fn corpus() -> &'static Corpus {
 }
 
 /// A loader holding `text` at `path` and every fixture library.
-fn loader_for(path: &str, text: &str) -> MemLoader {
-    let mut loader = MemLoader::default();
+fn loader_for(path: &str, text: &str) -> MemoryLoader {
+    let mut loader = MemoryLoader::new();
     for (p, t) in &corpus().libraries {
-        loader.files.insert(normalise(Path::new(p)), t.clone());
+        loader.insert(p, t.clone());
     }
-    loader
-        .files
-        .insert(normalise(Path::new(path)), text.to_string());
+    loader.insert(path, text);
     loader
 }
 
@@ -365,7 +314,7 @@ proptest! {
     #[test]
     fn arbitrary_strings_never_panic(src in any::<String>()) {
         parse_invariants(&src);
-        check_invariants(&MemLoader::with(&[("main.camp", &src)]), "main.camp");
+        check_invariants(&MemoryLoader::with(&[("main.camp", &src)]), "main.camp");
     }
 
     /// Token soup, in a root file that may import a library (itself token soup) and
@@ -374,7 +323,7 @@ proptest! {
     fn token_soup_never_panics(main in token_soup(160), lib in token_soup(60), in_skeleton in any::<bool>()) {
         let main = if in_skeleton { format!("{SKELETON_HEAD}{main}") } else { main };
         parse_invariants(&main);
-        let loader = MemLoader::with(&[("main.camp", &main), ("lib/a.camp", &lib)]);
+        let loader = MemoryLoader::with(&[("main.camp", &main), ("lib/a.camp", &lib)]);
         check_invariants(&loader, "main.camp");
         check_invariants(&loader, "lib/a.camp");
     }
@@ -383,7 +332,7 @@ proptest! {
     #[test]
     fn token_soup_in_a_phase_never_panics(body in token_soup(60), task in token_soup(30)) {
         let src = format!("{SKELETON_HEAD}phase p for 7d {{\n  task t {{\n    on checkin\n    {task}\n  }}\n  {body}\n}}\n");
-        check_invariants(&MemLoader::with(&[("main.camp", &src)]), "main.camp");
+        check_invariants(&MemoryLoader::with(&[("main.camp", &src)]), "main.camp");
     }
 }
 
@@ -424,7 +373,7 @@ fn every_example_and_fixture_is_well_formed() {
 #[test]
 fn import_cycles_through_memory() {
     let main = format!("import \"main.camp\"\nimport \"lib/a.camp\"\n{SKELETON_HEAD}");
-    let loader = MemLoader::with(&[
+    let loader = MemoryLoader::with(&[
         ("main.camp", &main),
         ("lib/a.camp", "import \"../main.camp\"\nimport \"a.camp\"\n"),
     ]);
@@ -479,7 +428,7 @@ fn deep_nesting_does_not_overflow() {
                 "{{ (".repeat(depth)
             );
             for src in [parens, nots, lists, sums, braces, template] {
-                check_invariants(&MemLoader::with(&[("main.camp", &src)]), "main.camp");
+                check_invariants(&MemoryLoader::with(&[("main.camp", &src)]), "main.camp");
             }
         }
     });
@@ -495,7 +444,7 @@ fn deep_nesting_does_not_overflow() {
 #[test]
 fn template_error_on_multibyte_char_in_multiline_string() {
     let src = format!("{SKELETON_HEAD}message m via push {{\n  zh-CN \"x\"\n  en \"\"\"\n    {{{{ ¡ }}}}\n  \"\"\"\n}}\n");
-    let result = check_invariants(&MemLoader::with(&[("main.camp", &src)]), "main.camp");
+    let result = check_invariants(&MemoryLoader::with(&[("main.camp", &src)]), "main.camp");
     let e0501 = result
         .diagnostics
         .iter()
@@ -512,5 +461,5 @@ fn template_error_on_multibyte_char_in_multiline_string() {
 fn syntax_error_span_at_end_of_multibyte_text() {
     let src = "天可得二十元无门rerd悀褚0悀褚";
     parse_invariants(src);
-    check_invariants(&MemLoader::with(&[("main.camp", src)]), "main.camp");
+    check_invariants(&MemoryLoader::with(&[("main.camp", src)]), "main.camp");
 }

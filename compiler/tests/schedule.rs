@@ -4,32 +4,14 @@
 
 use camp_compiler::plan::Plan;
 use camp_compiler::schedule::{self, EntryKind, Schedule};
-use camp_compiler::{compile_file, FsLoader, Severity, SourceLoader};
+use camp_compiler::{compile_file, FsLoader, MemoryLoader, Severity};
 use chrono::{TimeZone, Utc};
 use icalendar::{Calendar, CalendarComponent, Component};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-
-/// Campaign files held in memory.
-struct MemLoader(HashMap<PathBuf, String>);
-
-impl SourceLoader for MemLoader {
-    fn load(&self, path: &Path) -> std::io::Result<String> {
-        self.0.get(path).cloned().ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("{} not found", path.display()),
-            )
-        })
-    }
-}
 
 /// Compiles `text` as `campaign.camp`; it must have no diagnostics at all.
 fn plan_of_text(text: &str) -> Plan {
-    let loader = MemLoader(HashMap::from([(
-        PathBuf::from("campaign.camp"),
-        text.to_string(),
-    )]));
+    let loader = MemoryLoader::with(&[("campaign.camp", text)]);
     let result = compile_file(&loader, Path::new("campaign.camp")).unwrap();
     assert!(
         result.check.diagnostics.is_empty(),

@@ -9,42 +9,8 @@ use camp_dsl::span::FileId;
 use camp_dsl::{format, parse, FormatError};
 use std::path::{Path, PathBuf};
 
-/// The items of a file as `Debug` text with every span erased.
-fn meaning(src: &str) -> String {
-    scrub_spans(&format!("{:#?}", parse(src, FileId(0)).file.items))
-}
-
-/// Replaces every `Span { start: N, end: M }` with `Span`.
-fn scrub_spans(debug: &str) -> String {
-    let mut out = String::with_capacity(debug.len());
-    let mut rest = debug;
-    while let Some(at) = rest.find("Span {") {
-        out.push_str(&rest[..at]);
-        out.push_str("Span");
-        let after = &rest[at..];
-        let close = after.find('}').expect("a Span's Debug text ends with `}`");
-        rest = &after[close + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The comments of a file, in order, as written (trailing spaces of `//` comments aside).
-fn comments(src: &str) -> Vec<String> {
-    parse(src, FileId(0))
-        .file
-        .comments
-        .iter()
-        .map(|c| {
-            let text = &src[c.span.start as usize..c.span.end as usize];
-            if text.starts_with("//") {
-                text.trim_end().to_string()
-            } else {
-                text.to_string()
-            }
-        })
-        .collect()
-}
+mod common;
+use common::{comments, meaning};
 
 fn is_clean(src: &str) -> bool {
     !parse(src, FileId(0))

@@ -8,6 +8,9 @@ use camp_dsl::diag::Code;
 use camp_dsl::span::FileId;
 use camp_dsl::{format, parse};
 use proptest::prelude::*;
+
+mod common;
+use common::{comments, meaning};
 use proptest::sample::select;
 
 /// A piece of generated source.
@@ -490,37 +493,6 @@ fn assemble(items: &[Toks], choices: &[u8]) -> String {
         _ => src.push('\n'),
     }
     src
-}
-
-fn meaning(src: &str) -> String {
-    let debug = format!("{:#?}", parse(src, FileId(0)).file.items);
-    let mut out = String::with_capacity(debug.len());
-    let mut rest = debug.as_str();
-    while let Some(at) = rest.find("Span {") {
-        out.push_str(&rest[..at]);
-        out.push_str("Span");
-        let after = &rest[at..];
-        let close = after.find('}').expect("a Span's Debug text ends with `}`");
-        rest = &after[close + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn comments(src: &str) -> Vec<String> {
-    parse(src, FileId(0))
-        .file
-        .comments
-        .iter()
-        .map(|c| {
-            let text = &src[c.span.start as usize..c.span.end as usize];
-            if text.starts_with("//") {
-                text.trim_end().to_string()
-            } else {
-                text.to_string()
-            }
-        })
-        .collect()
 }
 
 proptest! {

@@ -6,48 +6,12 @@
 //! `lib/b.camp` — so imports, shared definitions and import cycles get fuzzed too.
 #![no_main]
 
-use camp_compiler::{check_file, CheckResult, Code, SourceLoader};
+use camp_compiler::{check_file, CheckResult, Code, MemoryLoader};
 use camp_dsl::span::FileId;
 use libfuzzer_sys::fuzz_target;
-use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 const NAMES: [&str; 3] = ["main.camp", "lib/a.camp", "lib/b.camp"];
-
-/// Files held in memory, keyed by a lexically normalised path.
-struct MemLoader {
-    files: HashMap<PathBuf, String>,
-}
-
-/// `a/./b/../c` → `a/c`, without touching the file system.
-fn normalise(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
-impl SourceLoader for MemLoader {
-    fn load(&self, path: &Path) -> std::io::Result<String> {
-        self.files
-            .get(&normalise(path))
-            .cloned()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
-    }
-
-    fn canonical(&self, path: &Path) -> PathBuf {
-        normalise(path)
-    }
-}
 
 fn assert_well_formed(result: &CheckResult) {
     for d in &result.diagnostics {
@@ -99,13 +63,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    let loader = MemLoader {
-        files: NAMES
-            .iter()
-            .zip(&parts)
-            .map(|(name, text)| (PathBuf::from(name), (*text).to_string()))
-            .collect(),
-    };
+    let mut loader = MemoryLoader::new();
+    for (name, text) in NAMES.iter().zip(&parts) {
+        loader.insert(name, *text);
+    }
     let first = check_file(&loader, Path::new(NAMES[0])).expect("main.camp is in memory");
     assert_well_formed(&first);
     let second = check_file(&loader, Path::new(NAMES[0])).expect("main.camp is in memory");

@@ -643,22 +643,7 @@ pub fn reward_arg_with(
     match &arg.kind {
         ExprKind::Path(p) if p.len() == 1 => {
             let Some(id) = p.first() else { return false };
-            if ctx.syms.rewards.get(&id.name).is_some() {
-                ctx.used.rewards.insert(id.name.clone());
-                true
-            } else {
-                let help = suggest::did_you_mean(&id.name, ctx.syms.rewards.names());
-                ctx.report(
-                    Diagnostic::new(
-                        code,
-                        Loc::new(file, id.span),
-                        format!("unknown reward `{}`", id.name),
-                        "not defined",
-                    )
-                    .with_help_opt(help),
-                );
-                false
-            }
+            resolve_reward(ctx, file, id, code)
         }
         _ => {
             ctx.report(
@@ -673,4 +658,24 @@ pub fn reward_arg_with(
             false
         }
     }
+}
+
+/// Resolves a reward name and marks it used; reports `code` (E0102, or E0602 inside a
+/// KPI) with a suggestion when there is no such reward.
+pub fn resolve_reward(ctx: &mut Ctx<'_>, file: FileId, id: &Ident, code: Code) -> bool {
+    if ctx.syms.rewards.get(&id.name).is_some() {
+        ctx.used.rewards.insert(id.name.clone());
+        return true;
+    }
+    let help = suggest::did_you_mean(&id.name, ctx.syms.rewards.names());
+    ctx.report(
+        Diagnostic::new(
+            code,
+            Loc::new(file, id.span),
+            format!("unknown reward `{}`", id.name),
+            "not defined",
+        )
+        .with_help_opt(help),
+    );
+    false
 }

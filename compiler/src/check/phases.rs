@@ -62,7 +62,16 @@ pub fn calendar_days(tz: Tz, w: &PhaseWindow) -> i64 {
     (last - first).num_days() + 1
 }
 
-fn datetime(ctx: &mut Ctx<'_>, file: FileId, lit: &Lit, tz: Option<Tz>) -> Option<DateTime<Utc>> {
+/// A date-and-time (or date, meaning its midnight) literal as UTC: local ones in `tz`.
+/// `None` when it is invalid, or local with no valid time zone (both already reported);
+/// E0201 naming `what` when it is another kind of value.
+pub(super) fn datetime(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    lit: &Lit,
+    tz: Option<Tz>,
+    what: &str,
+) -> Option<DateTime<Utc>> {
     match (&lit.kind, tz) {
         (LitKind::DateTime(DateTimeLit::Fixed(d)), _) => Some(d.with_timezone(&Utc)),
         (LitKind::DateTime(DateTimeLit::Local(d)), Some(tz)) => Some(local_to_utc(tz, *d)),
@@ -73,7 +82,7 @@ fn datetime(ctx: &mut Ctx<'_>, file: FileId, lit: &Lit, tz: Option<Tz>) -> Optio
                 ctx,
                 file,
                 lit.span,
-                "a phase window",
+                what,
                 "a date and time like `2027-05-01T10:00`",
                 other,
             );
@@ -125,8 +134,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
                 }
             },
             PhaseTiming::Window(a, b) => {
-                let start = datetime(ctx, def.file, a, tz);
-                let end = datetime(ctx, def.file, b, tz);
+                let start = datetime(ctx, def.file, a, tz, "a phase window");
+                let end = datetime(ctx, def.file, b, tz, "a phase window");
                 match (start, end) {
                     (Some(start), Some(end)) if end <= start => {
                         let what = if end == start {
@@ -254,21 +263,7 @@ fn until(ctx: &mut Ctx<'_>, file: FileId, u: &Until) {
 
 /// Resolves a reward name, reporting E0102 with a suggestion.
 pub(super) fn reward_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident) -> bool {
-    if ctx.syms.rewards.get(&id.name).is_some() {
-        ctx.used.rewards.insert(id.name.clone());
-        return true;
-    }
-    let help = suggest::did_you_mean(&id.name, ctx.syms.rewards.names());
-    ctx.report(
-        Diagnostic::new(
-            Code::E0102,
-            Loc::new(file, id.span),
-            format!("unknown reward `{}`", id.name),
-            "not defined",
-        )
-        .with_help_opt(help),
-    );
-    false
+    exprs::resolve_reward(ctx, file, id, Code::E0102)
 }
 
 fn message_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident, with_reward: bool) {

@@ -5,7 +5,7 @@ use super::exprs::{self, Scope};
 use super::Ctx;
 use camp_dsl::ast::{LitKind, PhaseTiming, SettingValue};
 use camp_dsl::diag::{Code, Diagnostic};
-use camp_dsl::literal::{DateTimeLit, Money};
+use camp_dsl::literal::Money;
 use camp_dsl::span::{FileId, Loc, Span};
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -209,27 +209,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         );
     }
     if let Some(lit) = start_lit {
-        s.start = match (&lit.kind, s.tz) {
-            (LitKind::DateTime(DateTimeLit::Fixed(d)), _) => Some(d.with_timezone(&Utc)),
-            (LitKind::DateTime(DateTimeLit::Local(d)), Some(tz)) => {
-                Some(super::phases::local_to_utc(tz, *d))
-            }
-            (LitKind::Date(d), Some(tz)) => {
-                Some(super::phases::local_to_utc(tz, d.and_time(NaiveTime::MIN)))
-            }
-            (LitKind::DateTime(_) | LitKind::Date(_) | LitKind::Invalid, _) => None,
-            (other, _) => {
-                type_error(
-                    ctx,
-                    file,
-                    lit.span,
-                    "the start",
-                    "a date and time like `2027-01-20T00:00`",
-                    other,
-                );
-                None
-            }
-        };
+        s.start = super::phases::datetime(ctx, file, lit, s.tz, "the start");
     }
     let needs_start = ctx
         .syms
