@@ -4,34 +4,42 @@
 
 use crate::{compiled, Outcome};
 use camp_compiler::{machines, plan::Plan, schedule};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
-/// One artifact: where it goes (relative to DIR) and how to produce its text.
-type Job<'p> = Box<dyn FnOnce() -> Result<Vec<(String, String)>, String> + Send + 'p>;
+/// One unit of work: renders some artifacts and writes them under DIR, returning how
+/// many files it wrote.
+type Job<'p> = Box<dyn FnOnce(&Path) -> Result<usize, String> + Send + 'p>;
+
+fn write(out: &Path, rel: &str, contents: &str) -> Result<usize, String> {
+    let path = out.join(rel);
+    std::fs::write(&path, contents)
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    Ok(1)
+}
 
 fn jobs(plan: &Plan) -> Vec<Job<'_>> {
     let mut jobs: Vec<Job<'_>> = vec![
-        Box::new(move || {
-            let mut json = serde_json::to_string_pretty(plan)
-                .map_err(|e| format!("cannot serialize the plan: {e}"))?;
-            json.push('\n');
-            Ok(vec![("plan.json".to_string(), json)])
+        // The plan is the largest artifact: streamed to the file, never held whole.
+        Box::new(move |out: &Path| {
+            let path = out.join("plan.json");
+            let fail =
+                |e: &dyn std::fmt::Display| format!("cannot write `{}`: {e}", path.display());
+            let file = std::fs::File::create(&path).map_err(|e| fail(&e))?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+            serde_json::to_writer_pretty(&mut w, plan).map_err(|e| fail(&e))?;
+            w.write_all(b"\n").map_err(|e| fail(&e))?;
+            w.flush().map_err(|e| fail(&e))?;
+            Ok(1)
         }),
-        Box::new(move || {
+        Box::new(move |out: &Path| {
             let sched = schedule::build(plan);
-            Ok(vec![
-                ("schedule.json".to_string(), schedule::to_json(&sched)),
-                ("schedule.ics".to_string(), schedule::to_ics(&sched)),
-            ])
+            Ok(write(out, "schedule.json", &schedule::to_json(&sched))?
+                + write(out, "schedule.ics", &schedule::to_ics(&sched))?)
         }),
-        Box::new(move || {
-            Ok(vec![
-                ("machine.dot".to_string(), machines::to_dot(&plan.machines)),
-                (
-                    "machine.mmd".to_string(),
-                    machines::to_mermaid(&plan.machines),
-                ),
-            ])
+        Box::new(move |out: &Path| write(out, "machine.dot", &machines::to_dot(&plan.machines))),
+        Box::new(move |out: &Path| {
+            write(out, "machine.mmd", &machines::to_mermaid(&plan.machines))
         }),
     ];
     // Message templates in a few batches, so many small files are written in parallel.
@@ -40,23 +48,25 @@ fn jobs(plan: &Plan) -> Vec<Job<'_>> {
         .clamp(1, 8);
     let per_batch = plan.messages.len().div_ceil(batches).max(1);
     for chunk in plan.messages.chunks(per_batch) {
-        jobs.push(Box::new(move || {
-            let mut files = Vec::new();
+        jobs.push(Box::new(move |out: &Path| {
+            let mut written = 0;
             for m in chunk {
                 for t in &m.templates {
-                    files.push((
-                        format!("messages/{}.{}.txt", m.name, t.locale),
-                        with_newline(&t.body),
-                    ));
+                    written += write(
+                        out,
+                        &format!("messages/{}.{}.txt", m.name, t.locale),
+                        &with_newline(&t.body),
+                    )?;
                     if let Some(subject) = &t.subject {
-                        files.push((
-                            format!("messages/{}.{}.subject.txt", m.name, t.locale),
-                            with_newline(subject),
-                        ));
+                        written += write(
+                            out,
+                            &format!("messages/{}.{}.subject.txt", m.name, t.locale),
+                            &with_newline(subject),
+                        )?;
                     }
                 }
             }
-            Ok(files)
+            Ok(written)
         }));
     }
     jobs
@@ -70,13 +80,12 @@ fn with_newline(s: &str) -> String {
     }
 }
 
-/// Renders and writes every job; returns how many files were written.
+/// Runs every job on all cores; returns how many files were written.
 fn write_all(plan: &Plan, out: &Path) -> Result<usize, String> {
-    let jobs = jobs(plan);
+    let queue = std::sync::Mutex::new(jobs(plan));
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    let queue = std::sync::Mutex::new(jobs);
     let results: Vec<Result<usize, String>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -88,12 +97,7 @@ fn write_all(plan: &Plan, out: &Path) -> Result<usize, String> {
                             Err(_) => return Err("a worker failed".to_string()),
                         };
                         let Some(job) = job else { return Ok(written) };
-                        for (rel, contents) in job()? {
-                            let path: PathBuf = out.join(&rel);
-                            std::fs::write(&path, contents)
-                                .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-                            written += 1;
-                        }
+                        written += job(out)?;
                     }
                 })
             })
