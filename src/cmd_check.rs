@@ -19,7 +19,6 @@ pub fn run(files: &[PathBuf], format: Format, deny_warnings: bool) -> Outcome {
     let mut out = String::new();
     let mut io_failed = false;
     for path in files {
-        report.files.push(path.display().to_string());
         let result = match check_file(&FsLoader, path) {
             Ok(r) => r,
             Err(e) => {
@@ -28,6 +27,7 @@ pub fn run(files: &[PathBuf], format: Format, deny_warnings: bool) -> Outcome {
                 continue;
             }
         };
+        report.files.push(path.display().to_string());
         report.errors += result.errors();
         report.warnings += result.warnings();
         for d in &result.diagnostics {
