@@ -6,7 +6,9 @@
 //! random mutations of the example campaigns and test fixtures. The fuzz target in
 //! `fuzz/fuzz_targets/parse_check.rs` explores the same space for longer.
 
-use camp_compiler::{check_file, CheckResult, Code, Diagnostic, Label, MemoryLoader};
+use camp_compiler::{
+    check_file, compile_file, CheckResult, Code, Diagnostic, Label, MemoryLoader, SourceLoader,
+};
 use camp_dsl::span::FileId;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -27,6 +29,19 @@ fn check_invariants(loader: &MemoryLoader, root: &str) -> CheckResult {
         result.diagnostics, again.diagnostics,
         "checking the same input twice gave different diagnostics"
     );
+    // Whatever checks without errors must lower to a plan: an internal error in
+    // lowering means the checks let something through.
+    let compiled = compile_file(loader, Path::new(root)).unwrap_or_else(|e| {
+        let text = loader.load(Path::new(root)).unwrap_or_default();
+        panic!("lowering failed after a clean check: {e}\n{text}")
+    });
+    assert_eq!(compiled.plan.is_some(), result.errors() == 0);
+    if let Some(plan) = &compiled.plan {
+        let json = serde_json::to_string(plan).expect("a plan serializes");
+        let back: camp_compiler::plan::Plan =
+            serde_json::from_str(&json).expect("a plan deserializes");
+        assert_eq!(&back, plan, "the plan does not round-trip through JSON");
+    }
     result
 }
 
