@@ -700,7 +700,12 @@ impl<'a> Lower<'a> {
                 value: Value::String(s.clone()),
             },
             ExprKind::Paren(inner) => self.expr(inner, event)?,
-            ExprKind::List(_) => return Err(unresolved("a list outside `in`")),
+            ExprKind::List(items) => Expr::List {
+                items: items
+                    .iter()
+                    .map(|i| self.expr(i, event))
+                    .collect::<Lowered<_>>()?,
+            },
             ExprKind::Path(parts) => match parts.as_slice() {
                 [one] => match one.name.as_str() {
                     "true" => Expr::Const {
@@ -784,7 +789,12 @@ impl<'a> Lower<'a> {
                             .map(|i| self.expr(i, event))
                             .collect::<Lowered<_>>()?,
                     },
-                    _ => return Err(unresolved("a list")),
+                    // A list-valued attribute (`"a" in user.tags`): one item whose
+                    // value is the list.
+                    _ => Expr::In {
+                        lhs: bx(l)?,
+                        list: vec![self.expr(r, event)?],
+                    },
                 },
                 other => Expr::Arith {
                     arith: arith(*other).ok_or_else(|| unresolved("an operator"))?,

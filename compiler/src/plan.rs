@@ -640,12 +640,17 @@ pub enum Expr {
         /// Right.
         rhs: Box<Expr>,
     },
-    /// `lhs in [..]`.
+    /// `lhs in [..]`, or `lhs in user.tags`.
     In {
         /// The value.
         lhs: Box<Expr>,
-        /// The list.
+        /// The items to look in; an item whose value is a list contributes its elements.
         list: Vec<Expr>,
+    },
+    /// A list written out, `[a, b]`, outside `in`.
+    List {
+        /// Its items.
+        items: Vec<Expr>,
     },
     /// Arithmetic.
     Arith {

@@ -113,3 +113,39 @@ fn phases_given_by_duration_follow_each_other_in_utc() {
         assert_eq!(plan.campaign.end, plan.phases.last().unwrap().end);
     }
 }
+
+#[test]
+fn list_attributes_and_list_literals_lower() {
+    // Regression: `"a" in user.tags` checked clean but failed to lower.
+    let src = r#"
+campaign c {
+  timezone "UTC"
+  start    2027-01-01T00:00
+  audience "vip" in user.tags and user.tags != ["banned"] and user.region in [user.home, "CN"]
+}
+user {
+  tags:   list<string>
+  region: string
+  home:   string
+}
+event checkin {}
+phase p for 1d {
+  task t {
+    on checkin
+  }
+}
+"#;
+    let loader = camp_compiler::MemoryLoader::with(&[("c.camp", src)]);
+    let result = compile_file(&loader, Path::new("c.camp")).unwrap();
+    assert!(
+        result.check.diagnostics.is_empty(),
+        "{:#?}",
+        result.check.diagnostics
+    );
+    let plan = result.plan.expect("a plan");
+    let json = serde_json::to_string(&plan.campaign.audience).unwrap();
+    assert!(
+        json.contains(r#""op":"in""#) && json.contains(r#""op":"list""#),
+        "{json}"
+    );
+}

@@ -428,6 +428,16 @@ impl<'s> Builder<'s> {
 
     fn junk(&mut self, pair: &Pair<'_, Rule>, unterminated: &[(Span, &'static str)]) {
         let span = self.sp(pair);
+        // An item that stops at an unterminated string leaves the rest of its line as
+        // junk (`reward r = points 10 { label "x }`): the string is the problem, not
+        // where the parser gave up.
+        if let Some((open, what)) = unterminated
+            .iter()
+            .find(|(s, _)| s.start >= span.start && s.start < span.end)
+        {
+            self.unterminated(*open, what);
+            return;
+        }
         let chunk = pair.as_str();
         match CampParser::parse(Rule::item_only, chunk) {
             Err(e) => self.pest_error(&e, span.start, unterminated),

@@ -15,6 +15,7 @@
     )
 )]
 
+pub mod engine;
 pub mod render;
 
 pub use render::{RenderContext, Rendered, Renderer};

@@ -66,6 +66,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
     };
     let mut seen: HashMap<&str, Span> = HashMap::new();
     let mut start_lit = None;
+    let mut audience = None;
     for setting in &c.settings {
         if let Some(first) = seen.insert(setting.key.name.as_str(), setting.key.span) {
             ctx.report(
@@ -136,10 +137,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                     other,
                 ),
             },
-            SettingValue::Audience(e) => {
-                let scope = Scope::audience();
-                exprs::check_condition(ctx, file, e, &scope);
-            }
+            // Checked once the budget, and so the campaign currency, is known.
+            SettingValue::Audience(e) => audience = Some(e),
             SettingValue::Holdout(lit) => match &lit.kind {
                 LitKind::Percent(p) if *p >= Decimal::ZERO && *p < Decimal::ONE_HUNDRED => {
                     s.holdout = Some(*p)
@@ -238,6 +237,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         );
     }
     ctx.settings = s;
+    if let Some(e) = audience {
+        exprs::check_condition(ctx, file, e, &Scope::audience());
+    }
 }
 
 /// "`what` must be `expected`, but this is a ...".

@@ -1,0 +1,395 @@
+//! What the engine does, as data: one [`Effect`] per line of `camp run`'s output and of
+//! the daemon's answers, with exactly the fields and strings of the contract
+//! (`cli-and-runtime.md`, "Effects").
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+
+/// An instant written the way every effect writes it: `2027-03-01T05:00:00Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(transparent)]
+pub struct At(pub DateTime<Utc>);
+
+impl Serialize for At {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0.format("%Y-%m-%dT%H:%M:%SZ"))
+    }
+}
+
+/// Why a reward was granted or denied: `task:NAME`, `streak:NAME`, `after:NAME`,
+/// `award:LEADERBOARD`, `goal:NAME`, `tier:NAME`, `enroll` or `enter`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Cause {
+    /// A task's `grant`.
+    Task(String),
+    /// A task's `streak N days =>`.
+    Streak(String),
+    /// A task's `after N =>`.
+    After(String),
+    /// An award of a leaderboard.
+    Award(String),
+    /// A goal reached.
+    Goal(String),
+    /// A tier reached.
+    Tier(String),
+    /// `grant R on enroll`.
+    Enroll,
+    /// `grant R on enter`.
+    Enter,
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Task(n) => write!(f, "task:{n}"),
+            Cause::Streak(n) => write!(f, "streak:{n}"),
+            Cause::After(n) => write!(f, "after:{n}"),
+            Cause::Award(n) => write!(f, "award:{n}"),
+            Cause::Goal(n) => write!(f, "goal:{n}"),
+            Cause::Tier(n) => write!(f, "tier:{n}"),
+            Cause::Enroll => f.write_str("enroll"),
+            Cause::Enter => f.write_str("enter"),
+        }
+    }
+}
+
+impl Serialize for Cause {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cause {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let cause = match s.split_once(':') {
+            Some(("task", n)) => Cause::Task(n.into()),
+            Some(("streak", n)) => Cause::Streak(n.into()),
+            Some(("after", n)) => Cause::After(n.into()),
+            Some(("award", n)) => Cause::Award(n.into()),
+            Some(("goal", n)) => Cause::Goal(n.into()),
+            Some(("tier", n)) => Cause::Tier(n.into()),
+            None if s == "enroll" => Cause::Enroll,
+            None if s == "enter" => Cause::Enter,
+            _ => {
+                return Err(serde::de::Error::custom(format!(
+                    "`{s}` is not a grant cause"
+                )))
+            }
+        };
+        Ok(cause)
+    }
+}
+
+/// Why a grant was denied; the checks run in this order and the first that fails wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DenyReason {
+    /// The participant already holds `per_user` of it (a badge: one).
+    PerUser,
+    /// The stock is used up.
+    Stock,
+    /// Its cost would take spend over the budget.
+    Budget,
+}
+
+/// Why a send did not go out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressReason {
+    /// The user already got `cap` messages that local day.
+    Cap,
+    /// The user is in the control group.
+    Holdout,
+}
+
+/// Why an event was rejected: the first that applies, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// Not an event type of the campaign.
+    UnknownType,
+    /// A field missing or of the wrong type.
+    BadField,
+    /// No such user.
+    UnknownUser,
+    /// The user is not in the audience.
+    Ineligible,
+    /// No phase is running.
+    Outside,
+    /// The id was seen before.
+    Duplicate,
+}
+
+/// One thing the engine did, at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Effect {
+    /// The campaign moved from one phase to the next (`from` null at the start, `to`
+    /// null at the end).
+    Phase {
+        /// When.
+        at: At,
+        /// The phase that ended.
+        from: Option<String>,
+        /// The phase that started.
+        to: Option<String>,
+    },
+    /// A user became a participant.
+    Enroll {
+        /// When.
+        at: At,
+        /// Who.
+        user: String,
+    },
+    /// A task counted a completion.
+    Complete {
+        /// When.
+        at: At,
+        /// Who.
+        user: String,
+        /// Which task.
+        task: String,
+        /// The event id.
+        event: String,
+    },
+    /// A reward was issued.
+    Grant {
+        /// When.
+        at: At,
+        /// To whom.
+        user: String,
+        /// Which reward.
+        reward: String,
+        /// Why.
+        cause: Cause,
+        /// The triggering event, if any.
+        event: Option<String>,
+        /// For a draw: the reward won (null when nothing was won); absent otherwise.
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "drawn")]
+        drawn: Option<Option<String>>,
+    },
+    /// A grant that would break stock, `per_user` or the budget, not issued.
+    Deny {
+        /// When.
+        at: At,
+        /// To whom it would have gone.
+        user: String,
+        /// Which reward.
+        reward: String,
+        /// Why it would have been granted.
+        cause: Cause,
+        /// Why it was not.
+        reason: DenyReason,
+    },
+    /// A participant's tier changed (`from` null at enrollment).
+    Tier {
+        /// When.
+        at: At,
+        /// Who.
+        user: String,
+        /// The tier before.
+        from: Option<String>,
+        /// The tier now.
+        to: String,
+    },
+    /// A message went out.
+    Send {
+        /// When.
+        at: At,
+        /// To whom.
+        user: String,
+        /// Which message.
+        message: String,
+        /// Its channel.
+        channel: String,
+        /// The locale rendered.
+        locale: String,
+        /// The rendered body.
+        body: String,
+        /// The rendered subject (email only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subject: Option<String>,
+    },
+    /// A message that did not go out.
+    Suppress {
+        /// When.
+        at: At,
+        /// To whom it would have gone.
+        user: String,
+        /// Which message.
+        message: String,
+        /// Why not.
+        reason: SuppressReason,
+    },
+    /// An event that was not accepted.
+    Reject {
+        /// When.
+        at: At,
+        /// The event id.
+        event: String,
+        /// Why.
+        reason: RejectReason,
+    },
+}
+
+/// `drawn` is present only for draws, and then a reward name or `null`.
+mod drawn {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Option<String>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => s.serialize_some(inner),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+impl Effect {
+    /// When it happened.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Effect::Phase { at, .. }
+            | Effect::Enroll { at, .. }
+            | Effect::Complete { at, .. }
+            | Effect::Grant { at, .. }
+            | Effect::Deny { at, .. }
+            | Effect::Tier { at, .. }
+            | Effect::Send { at, .. }
+            | Effect::Suppress { at, .. }
+            | Effect::Reject { at, .. } => at.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at() -> At {
+        At(Utc.with_ymd_and_hms(2027, 3, 1, 5, 0, 0).unwrap())
+    }
+
+    fn line(e: &Effect) -> String {
+        serde_json::to_string(e).unwrap()
+    }
+
+    #[test]
+    fn lines_are_exactly_the_contract() {
+        assert_eq!(
+            line(&Effect::Phase {
+                at: at(),
+                from: None,
+                to: Some("warmup".into())
+            }),
+            r#"{"kind":"phase","at":"2027-03-01T05:00:00Z","from":null,"to":"warmup"}"#
+        );
+        assert_eq!(
+            line(&Effect::Grant {
+                at: at(),
+                user: "u1".into(),
+                reward: "points_10".into(),
+                cause: Cause::Task("daily_checkin".into()),
+                event: Some("e1".into()),
+                drawn: None,
+            }),
+            r#"{"kind":"grant","at":"2027-03-01T05:00:00Z","user":"u1","reward":"points_10","cause":"task:daily_checkin","event":"e1"}"#
+        );
+        assert_eq!(
+            line(&Effect::Grant {
+                at: at(),
+                user: "u1".into(),
+                reward: "fu_draw".into(),
+                cause: Cause::Enter,
+                event: None,
+                drawn: Some(None),
+            }),
+            r#"{"kind":"grant","at":"2027-03-01T05:00:00Z","user":"u1","reward":"fu_draw","cause":"enter","event":null,"drawn":null}"#
+        );
+        assert_eq!(
+            line(&Effect::Deny {
+                at: at(),
+                user: "u1".into(),
+                reward: "c".into(),
+                cause: Cause::Streak("t".into()),
+                reason: DenyReason::PerUser
+            }),
+            r#"{"kind":"deny","at":"2027-03-01T05:00:00Z","user":"u1","reward":"c","cause":"streak:t","reason":"per_user"}"#
+        );
+        assert_eq!(
+            line(&Effect::Reject {
+                at: at(),
+                event: "e9".into(),
+                reason: RejectReason::BadField
+            }),
+            r#"{"kind":"reject","at":"2027-03-01T05:00:00Z","event":"e9","reason":"bad_field"}"#
+        );
+        assert_eq!(
+            line(&Effect::Suppress {
+                at: at(),
+                user: "u1".into(),
+                message: "m".into(),
+                reason: SuppressReason::Cap
+            }),
+            r#"{"kind":"suppress","at":"2027-03-01T05:00:00Z","user":"u1","message":"m","reason":"cap"}"#
+        );
+    }
+
+    #[test]
+    fn effects_round_trip() {
+        let all = vec![
+            Effect::Enroll {
+                at: at(),
+                user: "u".into(),
+            },
+            Effect::Complete {
+                at: at(),
+                user: "u".into(),
+                task: "t".into(),
+                event: "e".into(),
+            },
+            Effect::Grant {
+                at: at(),
+                user: "u".into(),
+                reward: "d".into(),
+                cause: Cause::Award("lb".into()),
+                event: None,
+                drawn: Some(Some("x".into())),
+            },
+            Effect::Tier {
+                at: at(),
+                user: "u".into(),
+                from: None,
+                to: "bronze".into(),
+            },
+            Effect::Send {
+                at: at(),
+                user: "u".into(),
+                message: "m".into(),
+                channel: "email".into(),
+                locale: "en".into(),
+                body: "b".into(),
+                subject: Some("s".into()),
+            },
+        ];
+        for e in all {
+            let back: Effect = serde_json::from_str(&line(&e)).unwrap();
+            assert_eq!(back, e);
+        }
+        for c in [
+            "task:a", "streak:a", "after:a", "award:a", "goal:a", "tier:a", "enroll", "enter",
+        ] {
+            let cause: Cause = serde_json::from_str(&format!("\"{c}\"")).unwrap();
+            assert_eq!(cause.to_string(), c);
+        }
+        assert!(serde_json::from_str::<Cause>("\"bogus\"").is_err());
+    }
+}

@@ -1,0 +1,269 @@
+//! What the engine is fed: users and events as `camp run` reads them (JSON Lines) and
+//! the daemon receives them, typed against the Plan's declarations.
+//!
+//! A user line: `{"id": "u1", "attrs": {"nickname": "Lin", "level": 6}}`.
+//! An event line: `{"id": "e1", "type": "checkin", "user": "u1",
+//! "at": "2027-01-26T08:00:00+08:00", "data": {}}`.
+
+use super::effect::RejectReason;
+use camp_compiler::plan::{Attr, EventId, Plan, Value, ValueType};
+use camp_dsl::literal::{self, Money, Number};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::Map;
+use std::str::FromStr;
+
+/// A user as read: an id and raw attributes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserLine {
+    /// The user's id.
+    pub id: String,
+    /// Attributes; only declared ones are kept.
+    #[serde(default)]
+    pub attrs: Map<String, serde_json::Value>,
+}
+
+/// An event as read.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventLine {
+    /// Unique per campaign; a repeated id is a duplicate.
+    pub id: String,
+    /// The event type's name.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The user's id.
+    pub user: String,
+    /// When it happened (any offset).
+    pub at: DateTime<chrono::FixedOffset>,
+    /// The fields.
+    #[serde(default)]
+    pub data: Map<String, serde_json::Value>,
+}
+
+/// User attributes typed by the plan's declarations, by attribute index; `None` where
+/// the attribute is not given (or given as `null`).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Attrs(pub Vec<Option<Value>>);
+
+/// An event accepted as well-formed: its type resolved and its fields typed in the
+/// order the plan declares them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Its id.
+    pub id: String,
+    /// Its type.
+    pub kind: EventId,
+    /// The user's id.
+    pub user: String,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Field values by field index.
+    pub fields: Vec<Value>,
+}
+
+/// Why a user line's attributes do not fit the declarations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("attribute `{attr}`: {problem}")]
+pub struct AttrError {
+    /// Which attribute.
+    pub attr: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// Types a user's attributes: declared attributes are converted (an ill-typed one is
+/// an error), undeclared ones are ignored.
+pub fn user_attrs(plan: &Plan, raw: &Map<String, serde_json::Value>) -> Result<Attrs, AttrError> {
+    let mut out = Vec::with_capacity(plan.attrs.len());
+    for a in &plan.attrs {
+        let v = match raw.get(&a.name) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => Some(typed(a, v).map_err(|problem| AttrError {
+                attr: a.name.clone(),
+                problem,
+            })?),
+        };
+        out.push(v);
+    }
+    Ok(Attrs(out))
+}
+
+/// Types an event against the plan: `unknown_type` or `bad_field` when it does not fit.
+pub fn event(plan: &Plan, line: &EventLine) -> Result<Event, RejectReason> {
+    let index = plan
+        .events
+        .iter()
+        .position(|e| e.name == line.kind)
+        .ok_or(RejectReason::UnknownType)?;
+    let ty = plan.events.get(index).ok_or(RejectReason::UnknownType)?;
+    let mut fields = Vec::with_capacity(ty.fields.len());
+    for f in &ty.fields {
+        match line.data.get(&f.name) {
+            None | Some(serde_json::Value::Null) => return Err(RejectReason::BadField),
+            Some(v) => fields.push(typed(f, v).map_err(|_| RejectReason::BadField)?),
+        }
+    }
+    Ok(Event {
+        id: line.id.clone(),
+        kind: EventId(u32::try_from(index).map_err(|_| RejectReason::UnknownType)?),
+        user: line.user.clone(),
+        at: line.at.with_timezone(&Utc),
+        fields,
+    })
+}
+
+/// A JSON value as the declared type.
+fn typed(decl: &Attr, v: &serde_json::Value) -> Result<Value, String> {
+    use serde_json::Value as J;
+    let want = |what: &str| format!("expected {what}, found {v}");
+    Ok(match (decl.ty, v) {
+        (ValueType::Int, J::Number(n)) => {
+            Value::Int(n.as_i64().ok_or_else(|| want("a whole number"))?)
+        }
+        (ValueType::Int, _) => return Err(want("a whole number")),
+        (ValueType::Decimal, J::Number(n)) => {
+            Value::Decimal(Decimal::from_str(&n.to_string()).map_err(|_| want("a number"))?)
+        }
+        (ValueType::Decimal, J::String(s)) => {
+            Value::Decimal(Decimal::from_str(s).map_err(|_| want("a number"))?)
+        }
+        (ValueType::Decimal, _) => return Err(want("a number")),
+        (ValueType::Bool, J::Bool(b)) => Value::Bool(*b),
+        (ValueType::Bool, _) => return Err(want("true or false")),
+        (ValueType::String, J::String(s)) => Value::String(s.clone()),
+        (ValueType::String, _) => return Err(want("a string")),
+        (ValueType::Date, J::String(s)) => Value::Date(
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| want("a date like \"2027-01-20\""))?,
+        ),
+        (ValueType::Date, _) => return Err(want("a date like \"2027-01-20\"")),
+        (ValueType::Datetime, J::String(s)) => Value::Datetime(
+            DateTime::parse_from_rfc3339(s)
+                .map_err(|_| want("an RFC 3339 date and time"))?
+                .with_timezone(&Utc),
+        ),
+        (ValueType::Datetime, _) => return Err(want("an RFC 3339 date and time")),
+        (ValueType::Money, J::String(s)) => {
+            Value::Money(Money::from_str(s).map_err(|_| want("money like \"20 CNY\""))?)
+        }
+        (ValueType::Money, _) => return Err(want("money like \"20 CNY\"")),
+        (ValueType::Duration, J::String(s)) => match literal::parse_number(s) {
+            Ok(Number::Duration(d)) => Value::Duration(d),
+            _ => return Err(want("a duration like \"1d12h\"")),
+        },
+        (ValueType::Duration, _) => return Err(want("a duration like \"1d12h\"")),
+        (ValueType::ListString, J::Array(items)) => Value::List(
+            items
+                .iter()
+                .map(|i| match i {
+                    J::String(s) => Ok(Value::String(s.clone())),
+                    _ => Err(want("a list of strings")),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        (ValueType::ListString, _) => return Err(want("a list of strings")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use camp_compiler::{compile_file, MemoryLoader};
+    use std::path::Path;
+
+    fn plan() -> Plan {
+        let src = r#"
+campaign c {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  budget   1_000 CNY
+}
+user {
+  nickname: string
+  level:    int
+  vip:      bool
+  birthday: date
+  tags:     list<string>
+}
+event purchase { amount: money, sku: string }
+reward pts = points 10
+phase main for 3d {
+  task buy {
+    on purchase where event.amount >= 10 CNY and user.level > 1 and user.vip and "a" in user.tags
+    grant pts
+  }
+  task bday {
+    on birthday
+  }
+}
+"#;
+        compile_file(&MemoryLoader::with(&[("c.camp", src)]), Path::new("c.camp"))
+            .unwrap()
+            .plan
+            .unwrap()
+    }
+
+    fn line(json: &str) -> EventLine {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn events_are_typed_or_rejected_with_the_first_reason() {
+        let p = plan();
+        let ok = event(&p, &line(r#"{"id":"e1","type":"purchase","user":"u1","at":"2027-01-20T09:00:00+08:00","data":{"amount":"20 CNY","sku":"x"}}"#)).unwrap();
+        assert_eq!(ok.at.to_rfc3339(), "2027-01-20T01:00:00+00:00");
+        assert_eq!(
+            ok.fields.first(),
+            Some(&Value::Money("20 CNY".parse().unwrap()))
+        );
+        let unknown = line(
+            r#"{"id":"e2","type":"refund","user":"u1","at":"2027-01-20T09:00:00Z","data":{}}"#,
+        );
+        assert_eq!(event(&p, &unknown), Err(RejectReason::UnknownType));
+        let missing = line(
+            r#"{"id":"e3","type":"purchase","user":"u1","at":"2027-01-20T09:00:00Z","data":{"sku":"x"}}"#,
+        );
+        assert_eq!(event(&p, &missing), Err(RejectReason::BadField));
+        let ill = line(
+            r#"{"id":"e4","type":"purchase","user":"u1","at":"2027-01-20T09:00:00Z","data":{"amount":20,"sku":"x"}}"#,
+        );
+        assert_eq!(event(&p, &ill), Err(RejectReason::BadField));
+        let bad_money = line(
+            r#"{"id":"e5","type":"purchase","user":"u1","at":"2027-01-20T09:00:00Z","data":{"amount":"20 cny","sku":"x"}}"#,
+        );
+        assert_eq!(event(&p, &bad_money), Err(RejectReason::BadField));
+    }
+
+    #[test]
+    fn malformed_lines_do_not_parse() {
+        assert!(serde_json::from_str::<EventLine>(
+            r#"{"id":"e1","type":"x","user":"u","at":"yesterday"}"#
+        )
+        .is_err());
+        assert!(serde_json::from_str::<EventLine>(
+            r#"{"id":"e1","type":"x","user":"u","at":"2027-01-20T09:00:00Z","extra":1}"#
+        )
+        .is_err());
+        assert!(serde_json::from_str::<UserLine>(r#"{"attrs":{}}"#).is_err());
+    }
+
+    #[test]
+    fn user_attributes_are_typed() {
+        let p = plan();
+        let raw: Map<String, serde_json::Value> =
+            serde_json::from_str(r#"{"nickname":"Lin","level":6,"vip":true,"birthday":"1990-05-01","tags":["a","b"],"unknown":1}"#).unwrap();
+        let attrs = user_attrs(&p, &raw).unwrap();
+        assert_eq!(attrs.0.len(), 5);
+        assert_eq!(attrs.0.get(1), Some(&Some(Value::Int(6))));
+        let raw: Map<String, serde_json::Value> =
+            serde_json::from_str(r#"{"level":"six"}"#).unwrap();
+        let err = user_attrs(&p, &raw).unwrap_err();
+        assert_eq!(err.attr, "level");
+        let raw: Map<String, serde_json::Value> =
+            serde_json::from_str(r#"{"nickname":null}"#).unwrap();
+        assert_eq!(user_attrs(&p, &raw).unwrap().0.first(), Some(&None));
+    }
+}
