@@ -410,3 +410,46 @@ fn json_has_every_entry_in_order() {
         assert_eq!(entries.last().unwrap()["kind"], "campaign_end", "{name}");
     }
 }
+
+/// A daily send at 02:30 in New York: on 2027-03-14 the clocks jump from 02:00 to 03:00.
+const DST_GAP: &str = r#"
+campaign dst_gap {
+  timezone "America/New_York"
+  start    2027-03-13T00:00
+  locales  en
+}
+
+event visit {}
+
+message nudge via push {
+  en "Night owls."
+}
+
+phase two_days for 2d {
+  task visits {
+    on visit
+  }
+  send nudge at 02:30 daily to audience
+}
+"#;
+
+#[test]
+fn a_send_in_the_spring_forward_gap_moves_by_the_gap() {
+    // 02:30 does not exist on 03-14: like RFC 5545, it is read with the offset before
+    // the gap (EST, -05:00), which is 03:30 EDT, 07:30Z; not 03:00.
+    let plan = plan_of_text(DST_GAP);
+    let s = schedule::build(&plan);
+    let sends: Vec<_> = s
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Send)
+        .map(|e| e.at)
+        .collect();
+    assert_eq!(
+        sends,
+        [
+            Utc.with_ymd_and_hms(2027, 3, 13, 7, 30, 0).unwrap(),
+            Utc.with_ymd_and_hms(2027, 3, 14, 7, 30, 0).unwrap(),
+        ]
+    );
+}

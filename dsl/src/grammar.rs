@@ -25,7 +25,7 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::date_lit => "a date like 2027-01-20",
         Rule::time_lit => "a time like 20:00",
         Rule::number_lit => "a number",
-        Rule::money_lit => "an amount of money like 20 CNY",
+        Rule::money_lit | Rule::money_amount => "an amount of money like 20 CNY",
         Rule::currency => "a currency code like CNY",
         Rule::literal => "a value (a number, percent, money, duration, date or time)",
         Rule::locale => "a locale like zh-CN or en",

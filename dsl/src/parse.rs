@@ -221,8 +221,42 @@ fn next_item_line(src: &str, scan: &lex::Scan, from: usize) -> Option<usize> {
 }
 
 fn too_deep(src: &str) -> Option<usize> {
+    let bytes = src.as_bytes();
+    let rest = |i: usize| src.get(i..).unwrap_or("");
     let mut depth = 0usize;
-    for (i, c) in src.bytes().enumerate() {
+    let mut i = 0;
+    while let Some(&c) = bytes.get(i) {
+        // Brackets inside strings and comments are text, not nesting: skip past them.
+        // One left open runs to the end of the file (reported as E0003, or harmless).
+        let skip = match c {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => Some(rest(i).find('\n').map(|n| i + n)),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                Some(rest(i + 2).find("*/").map(|n| i + n + 4))
+            }
+            b'"' if rest(i).starts_with("\"\"\"") => {
+                Some(rest(i + 3).find("\"\"\"").map(|n| i + n + 6))
+            }
+            b'"' => {
+                let mut j = i + 1;
+                while let Some(&b) = bytes.get(j) {
+                    match b {
+                        b'\\' => j += 2,
+                        b'"' | b'\n' => break,
+                        _ => j += 1,
+                    }
+                }
+                Some(Some(j + 1))
+            }
+            _ => None,
+        };
+        match skip {
+            Some(Some(next)) => {
+                i = next;
+                continue;
+            }
+            Some(None) => return None,
+            None => {}
+        }
         match c {
             b'(' | b'[' | b'{' => {
                 depth += 1;
@@ -233,6 +267,7 @@ fn too_deep(src: &str) -> Option<usize> {
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     None
 }
@@ -1227,5 +1262,26 @@ mod tests {
         let bounds = chunk_bounds(&src, &scan);
         assert!(bounds.len() >= 5, "only {} chunks", bounds.len());
         assert!(bounds.iter().all(|(a, b)| b - a < 2 * CHUNK_TARGET));
+    }
+
+    #[test]
+    fn brackets_in_strings_and_comments_do_not_nest() {
+        // Unbalanced brackets in text (an emoticon in each of many messages, ASCII art
+        // in a comment) are not nesting: the file must still parse.
+        let mut src = String::from(
+            "campaign c {\n  timezone \"UTC\"\n  locales en\n}\n// ((((((((\n/* [[[[ */\n",
+        );
+        for i in 0..70 {
+            src.push_str(&format!(
+                "message m{i} via push {{ en \"oh no :( [{{\" }}\n"
+            ));
+        }
+        src.push_str(
+            "message long via email {\n  subject en \"(\"\n  en \"\"\"\n    ((((\n  \"\"\"\n}\n",
+        );
+        let parsed = parse(&src, FileId::default());
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        assert_eq!(parsed.file.items.len(), 72);
+        assert!(too_deep(&"(".repeat(MAX_NESTING + 1)).is_some());
     }
 }

@@ -35,3 +35,27 @@ fn recovers_after_errors() {
     assert_eq!(codes, vec!["E0001", "E0002", "E0002", "E0001", "E0003"]);
     assert!(p.file.items.len() >= 4);
 }
+
+#[test]
+fn a_draw_weight_before_a_three_letter_reward_is_not_money() {
+    // Regression: `20% pts` was read as an amount of money in the currency `pts`.
+    let src =
+        "reward pts = points 1\nreward abc = points 2\nreward lucky = draw { 50% abc  20% pts }\n";
+    let p = parse(src, FileId(0));
+    assert!(p.diagnostics.is_empty(), "{:#?}", p.diagnostics);
+    let Some(camp_dsl::ast::ItemKind::Reward(r)) = p.file.items.get(2).map(|i| &i.kind) else {
+        panic!("a reward")
+    };
+    let camp_dsl::ast::RewardKind::Draw(entries) = &r.kind else {
+        panic!("a draw")
+    };
+    let names: Vec<&str> = entries.iter().map(|e| e.reward.name.as_str()).collect();
+    assert_eq!(names, ["abc", "pts"]);
+    // Money itself still parses, and `20 cny` is still an invalid literal, not a syntax error.
+    let p = parse(
+        "campaign c {\n  budget 20 CNY\n}\ncampaign d {\n  budget 20 cny\n}\n",
+        FileId(0),
+    );
+    let codes: Vec<&str> = p.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(codes, ["E0002"]);
+}

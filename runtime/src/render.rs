@@ -113,6 +113,8 @@ pub struct Renderer {
     phases: Vec<Window>,
     rewards: Vec<RewardVars>,
     attrs: BTreeSet<String>,
+    /// The declared `money` attributes: rendered as `12.5 CNY`, however the input wrote them.
+    money_attrs: BTreeSet<String>,
     leaderboards: BTreeSet<String>,
 }
 
@@ -229,6 +231,12 @@ impl Renderer {
                 })
                 .collect(),
             attrs: plan.attrs.iter().map(|a| a.name.clone()).collect(),
+            money_attrs: plan
+                .attrs
+                .iter()
+                .filter(|a| a.ty == camp_compiler::plan::ValueType::Money)
+                .map(|a| a.name.clone())
+                .collect(),
             leaderboards: plan.leaderboards.iter().map(|l| l.name.clone()).collect(),
         })
     }
@@ -313,7 +321,14 @@ impl Renderer {
             .user
             .iter()
             .filter(|(k, v)| self.attrs.contains(k.as_str()) && !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| {
+                let money = v
+                    .as_str()
+                    .filter(|_| self.money_attrs.contains(k.as_str()))
+                    .and_then(|m| Money::from_str(m).ok());
+                let v = money.map_or_else(|| v.clone(), |m| m.to_string().into());
+                (k.clone(), v)
+            })
             .collect();
         let phase = ctx
             .phase
@@ -535,11 +550,17 @@ message prize via in_app {
   zh-CN "{{ reward.label }}"
 }
 
+message spent via in_app {
+  en    "spent {{ user.spent }}"
+  zh-CN "{{ user.spent }}"
+}
+
 phase main for 2d {
   task daily {
     on checkin
     grant coupon_20
     send prize
+    send spent
     send hello
     send recap
     send when
@@ -692,6 +713,17 @@ phase main for 2d {
             out.body,
             "coupon_20: 20.5 CNY; spent 12.5 CNY; 7.5 CNY 3 USD 100 CNY"
         );
+    }
+
+    #[test]
+    fn money_attributes_render_without_trailing_zeros() {
+        // Language §5: money renders as `12.5 CNY` in templates, filter or not.
+        let plan = plan();
+        let r = Renderer::new(&plan).unwrap();
+        let out = r
+            .render(message(&plan, "spent"), "en", &user("Lin"))
+            .unwrap();
+        assert_eq!(out.body, "spent 12.5 CNY");
     }
 
     #[test]

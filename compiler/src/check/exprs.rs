@@ -59,7 +59,11 @@ impl Ty {
                 "duration" => Ty::Duration,
                 _ => return None,
             }),
-            TypeRef::List(inner, _) => Some(Ty::List(Box::new(Ty::from_decl(inner)?))),
+            // Lists hold text only (`list<string>`): the plan has no other list type.
+            TypeRef::List(inner, _) => match Ty::from_decl(inner)? {
+                Ty::Str => Some(Ty::List(Box::new(Ty::Str))),
+                _ => None,
+            },
         }
     }
 }
@@ -131,7 +135,10 @@ pub(super) fn check_declarations(ctx: &mut Ctx<'_>) {
         if Ty::from_decl(ty).is_none() {
             let name = match ty {
                 TypeRef::Named(i) => i.name.clone(),
-                TypeRef::List(..) => "list".to_string(),
+                TypeRef::List(inner, _) => match inner.as_ref() {
+                    TypeRef::Named(i) => format!("list<{}>", i.name),
+                    TypeRef::List(..) => "list<list>".to_string(),
+                },
             };
             let help = suggest::did_you_mean(&name, TYPE_NAMES.iter().copied())
                 .unwrap_or_else(|| format!("types are {}", TYPE_NAMES.join(", ")));

@@ -11,7 +11,9 @@ use camp_dsl::ast::*;
 use camp_dsl::diag::{Code, Diagnostic};
 use camp_dsl::literal::DateTimeLit;
 use camp_dsl::span::{FileId, Loc, Span};
-use chrono::{DateTime, Days, LocalResult, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
+use chrono::{
+    DateTime, Days, LocalResult, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -26,17 +28,22 @@ pub struct PhaseWindow {
 }
 
 /// A local wall-clock time in `tz` as UTC. In a DST gap the time moves forward by the
-/// gap; in an overlap the earlier instant is taken.
+/// gap (it is read with the offset in force before the gap, as RFC 5545 does: 02:30 in
+/// a 02:00–03:00 gap is 03:30); in an overlap the earlier instant is taken.
 pub fn local_to_utc(tz: Tz, t: NaiveDateTime) -> DateTime<Utc> {
-    let mut probe = t;
-    for _ in 0..4 {
-        match tz.from_local_datetime(&probe) {
-            LocalResult::Single(d) => return d.with_timezone(&Utc),
-            LocalResult::Ambiguous(a, _) => return a.with_timezone(&Utc),
-            LocalResult::None => probe += TimeDelta::minutes(30),
+    match tz.from_local_datetime(&t) {
+        LocalResult::Single(d) => d.with_timezone(&Utc),
+        LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
+        LocalResult::None => {
+            // A day before is always before the gap (gaps are at most a day long).
+            let day_before = t.checked_sub_signed(TimeDelta::days(1)).unwrap_or(t);
+            let offset = tz.offset_from_utc_datetime(&day_before).fix();
+            let utc = t
+                .checked_sub_signed(TimeDelta::seconds(i64::from(offset.local_minus_utc())))
+                .unwrap_or(t);
+            Utc.from_utc_datetime(&utc)
         }
     }
-    Utc.from_utc_datetime(&t)
 }
 
 /// `start` plus a duration: calendar days in `tz`, then elapsed minutes.

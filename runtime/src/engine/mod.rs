@@ -6,4 +6,5 @@
 
 pub mod effect;
 pub mod eval;
+pub mod grants;
 pub mod input;

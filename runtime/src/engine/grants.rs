@@ -1,0 +1,462 @@
+//! Granting a reward: the checks run `per_user`, then stock, then budget, and the first
+//! that fails denies the grant. Nothing is ever issued beyond any of them. A draw rolls
+//! a seeded number, so a replay draws the same; the reward won then goes through the
+//! same checks.
+
+use super::effect::{At, Cause, DenyReason, Effect};
+use camp_compiler::plan::{Plan, RewardId, RewardKind};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Campaign-wide issuance: how many of each reward went out, and the money spent.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Ledger {
+    /// Grants issued per reward (a draw's winnings counted for the reward won).
+    pub issued: Vec<u64>,
+    /// Money spent on monetary rewards, in the budget's currency.
+    pub spend: Decimal,
+    /// Whether a grant was denied for budget (`until budget exhausted` fires on it).
+    pub budget_exhausted: bool,
+}
+
+impl Ledger {
+    /// An empty ledger for `plan`.
+    pub fn new(plan: &Plan) -> Self {
+        Ledger {
+            issued: vec![0; plan.rewards.len()],
+            spend: Decimal::ZERO,
+            budget_exhausted: false,
+        }
+    }
+
+    /// How many of `reward` went out.
+    pub fn issued(&self, reward: RewardId) -> u64 {
+        self.issued.get(reward.index()).copied().unwrap_or(0)
+    }
+}
+
+/// What one participant holds: grants per reward.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Holdings(pub Vec<u64>);
+
+impl Holdings {
+    /// How many of `reward` this participant was granted.
+    pub fn of(&self, reward: RewardId) -> u64 {
+        self.0.get(reward.index()).copied().unwrap_or(0)
+    }
+
+    fn add(&mut self, reward: RewardId) {
+        if self.0.len() <= reward.index() {
+            self.0.resize(reward.index() + 1, 0);
+        }
+        if let Some(n) = self.0.get_mut(reward.index()) {
+            *n += 1;
+        }
+    }
+}
+
+/// One grant to make: to whom, why, and what seeds a draw.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// When.
+    pub at: At,
+    /// The participant's id.
+    pub user: &'a str,
+    /// Why.
+    pub cause: Cause,
+    /// The triggering event's id, if any.
+    pub event: Option<&'a str>,
+}
+
+/// What a grant did: the effects to emit and the rewards actually issued (for a draw,
+/// the reward won), so the caller can add points, move tiers and check goals.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Outcome {
+    /// `grant` and `deny` effects, in order.
+    pub effects: Vec<Effect>,
+    /// Rewards issued (the draw itself and, if any, what it won).
+    pub issued: Vec<RewardId>,
+}
+
+/// Why `check` says no.
+fn check(
+    plan: &Plan,
+    ledger: &Ledger,
+    held: &Holdings,
+    reward: RewardId,
+) -> Result<(), DenyReason> {
+    let Some(r) = plan.rewards.get(reward.index()) else {
+        return Err(DenyReason::Stock);
+    };
+    if r.per_user.is_some_and(|n| held.of(reward) >= n) {
+        return Err(DenyReason::PerUser);
+    }
+    if r.stock.is_some_and(|n| ledger.issued(reward) >= n) {
+        return Err(DenyReason::Stock);
+    }
+    if let (Some(cost), Some(budget)) = (r.cost, plan.campaign.budget) {
+        if ledger.spend + cost.amount > budget.amount {
+            return Err(DenyReason::Budget);
+        }
+    }
+    Ok(())
+}
+
+fn issue(plan: &Plan, ledger: &mut Ledger, held: &mut Holdings, reward: RewardId) {
+    if let Some(n) = ledger.issued.get_mut(reward.index()) {
+        *n += 1;
+    }
+    if let Some(cost) = plan.rewards.get(reward.index()).and_then(|r| r.cost) {
+        ledger.spend += cost.amount;
+    }
+    held.add(reward);
+}
+
+fn name(plan: &Plan, reward: RewardId) -> String {
+    plan.rewards
+        .get(reward.index())
+        .map_or_else(|| format!("#{}", reward.0), |r| r.name.clone())
+}
+
+/// Grants `reward` to one participant, within `per_user`, stock and budget.
+pub fn grant(
+    plan: &Plan,
+    ledger: &mut Ledger,
+    held: &mut Holdings,
+    reward: RewardId,
+    req: &Request<'_>,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let deny = |reward: RewardId, reason: DenyReason, ledger: &mut Ledger| {
+        if reason == DenyReason::Budget {
+            ledger.budget_exhausted = true;
+        }
+        Effect::Deny {
+            at: req.at,
+            user: req.user.to_string(),
+            reward: name(plan, reward),
+            cause: req.cause.clone(),
+            reason,
+        }
+    };
+    if let Err(reason) = check(plan, ledger, held, reward) {
+        out.effects.push(deny(reward, reason, ledger));
+        return out;
+    }
+    let outcomes = match plan.rewards.get(reward.index()).map(|r| &r.kind) {
+        Some(RewardKind::Draw { outcomes }) => Some(outcomes),
+        _ => None,
+    };
+    issue(plan, ledger, held, reward);
+    out.issued.push(reward);
+    let Some(outcomes) = outcomes else {
+        out.effects.push(Effect::Grant {
+            at: req.at,
+            user: req.user.to_string(),
+            reward: name(plan, reward),
+            cause: req.cause.clone(),
+            event: req.event.map(str::to_string),
+            drawn: None,
+        });
+        return out;
+    };
+    let won = roll(plan, reward, req, outcomes);
+    out.effects.push(Effect::Grant {
+        at: req.at,
+        user: req.user.to_string(),
+        reward: name(plan, reward),
+        cause: req.cause.clone(),
+        event: req.event.map(str::to_string),
+        drawn: Some(won.map(|w| name(plan, w))),
+    });
+    if let Some(won) = won {
+        match check(plan, ledger, held, won) {
+            Ok(()) => {
+                issue(plan, ledger, held, won);
+                out.issued.push(won);
+            }
+            Err(reason) => out.effects.push(deny(won, reason, ledger)),
+        }
+    }
+    out
+}
+
+/// Parts per million of a percent weight (30% is 300_000).
+fn ppm(percent: Decimal) -> u64 {
+    let scaled = (percent * Decimal::from(10_000)).trunc();
+    u64::try_from(scaled.mantissa().max(0)).unwrap_or(0) / 10u64.pow(scaled.scale())
+}
+
+/// The reward a draw wins, from a number seeded by the campaign and the triggering
+/// event's id (or, with no event, the campaign, user, cause and time), so a replay
+/// draws the same.
+fn roll(
+    plan: &Plan,
+    draw: RewardId,
+    req: &Request<'_>,
+    outcomes: &[camp_compiler::plan::DrawOutcome],
+) -> Option<RewardId> {
+    let mut seed = Fnv::new();
+    seed.write(plan.campaign.id.as_bytes());
+    seed.write(&draw.0.to_le_bytes());
+    match req.event {
+        Some(e) => seed.write(e.as_bytes()),
+        None => {
+            seed.write(req.user.as_bytes());
+            seed.write(req.cause.to_string().as_bytes());
+            seed.write(&req.at.0.timestamp().to_le_bytes());
+        }
+    }
+    let point = mix(seed.finish()) % 1_000_000;
+    let mut upto = 0u64;
+    for o in outcomes {
+        upto += ppm(o.percent);
+        if point < upto {
+            return Some(o.reward);
+        }
+    }
+    None
+}
+
+/// FNV-1a, 64-bit: a hash that is the same on every platform and Rust version (the
+/// standard library's is not), with fields separated so ("ab","c") ≠ ("a","bc").
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes.iter().chain(std::iter::once(&0xff)) {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// SplitMix64's finaliser: spreads FNV's output evenly before taking a remainder.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use camp_compiler::{compile_file, MemoryLoader};
+    use chrono::{TimeZone, Utc};
+    use proptest::prelude::*;
+    use std::path::Path;
+
+    fn plan() -> Plan {
+        let src = r#"
+campaign c {
+  timezone "UTC"
+  start    2027-01-01T00:00
+  budget   100 CNY
+}
+event e {}
+reward pts    = points 10
+reward cp     = coupon { value 30 CNY  stock 5  per_user 2 }
+reward watch  = item "Watch" { cost 50 CNY  stock 1 }
+reward badge1 = badge "Early"
+reward lucky  = draw { 50% cp  10% watch  20% pts }
+phase p for 1d {
+  task t {
+    on e
+    grant pts
+    grant cp
+    grant watch
+    grant badge1
+    grant lucky
+  }
+}
+"#;
+        let r = compile_file(&MemoryLoader::with(&[("c.camp", src)]), Path::new("c.camp")).unwrap();
+        r.plan
+            .unwrap_or_else(|| panic!("{:#?}", r.check.diagnostics))
+    }
+
+    fn id(plan: &Plan, name: &str) -> RewardId {
+        RewardId(plan.rewards.iter().position(|r| r.name == name).unwrap() as u32)
+    }
+
+    fn req(user: &str, event: &str) -> Request<'static> {
+        let user: &'static str = Box::leak(user.to_string().into_boxed_str());
+        let event: &'static str = Box::leak(event.to_string().into_boxed_str());
+        Request {
+            at: At(Utc.with_ymd_and_hms(2027, 1, 1, 8, 0, 0).unwrap()),
+            user,
+            cause: Cause::Task("t".into()),
+            event: Some(event),
+        }
+    }
+
+    fn reason(o: &Outcome) -> Option<DenyReason> {
+        o.effects.iter().find_map(|e| match e {
+            Effect::Deny { reason, .. } => Some(*reason),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn per_user_then_stock_then_budget() {
+        let p = plan();
+        let mut ledger = Ledger::new(&p);
+        let cp = id(&p, "cp");
+        let mut a = Holdings::default();
+        assert_eq!(
+            reason(&grant(&p, &mut ledger, &mut a, cp, &req("a", "e1"))),
+            None
+        );
+        assert_eq!(
+            reason(&grant(&p, &mut ledger, &mut a, cp, &req("a", "e2"))),
+            None
+        );
+        assert_eq!(
+            reason(&grant(&p, &mut ledger, &mut a, cp, &req("a", "e3"))),
+            Some(DenyReason::PerUser)
+        );
+        assert_eq!(ledger.spend, Decimal::from(60));
+        let mut b = Holdings::default();
+        // 60 spent; a third coupon (30) fits, a fourth (120 > 100) is over budget.
+        assert_eq!(
+            reason(&grant(&p, &mut ledger, &mut b, cp, &req("b", "e4"))),
+            None
+        );
+        assert_eq!(
+            reason(&grant(&p, &mut ledger, &mut b, cp, &req("b", "e5"))),
+            Some(DenyReason::Budget)
+        );
+        assert!(ledger.budget_exhausted);
+        assert_eq!(ledger.issued(cp), 3);
+    }
+
+    #[test]
+    fn stock_comes_before_budget() {
+        let p = plan();
+        let mut ledger = Ledger::new(&p);
+        let watch = id(&p, "watch");
+        assert_eq!(
+            reason(&grant(
+                &p,
+                &mut ledger,
+                &mut Holdings::default(),
+                watch,
+                &req("a", "e1")
+            )),
+            None
+        );
+        ledger.spend = Decimal::from(99);
+        assert_eq!(
+            reason(&grant(
+                &p,
+                &mut ledger,
+                &mut Holdings::default(),
+                watch,
+                &req("b", "e2")
+            )),
+            Some(DenyReason::Stock)
+        );
+        assert!(!ledger.budget_exhausted);
+    }
+
+    #[test]
+    fn a_badge_is_held_once() {
+        let p = plan();
+        let mut ledger = Ledger::new(&p);
+        let badge = id(&p, "badge1");
+        let mut a = Holdings::default();
+        assert_eq!(
+            reason(&grant(&p, &mut ledger, &mut a, badge, &req("a", "e1"))),
+            None
+        );
+        assert_eq!(
+            reason(&grant(&p, &mut ledger, &mut a, badge, &req("a", "e2"))),
+            Some(DenyReason::PerUser)
+        );
+    }
+
+    #[test]
+    fn draws_are_seeded_and_follow_their_weights() {
+        let p = plan();
+        let lucky = id(&p, "lucky");
+        let mut wins = std::collections::BTreeMap::<String, u32>::new();
+        for i in 0..10_000 {
+            let mut ledger = Ledger::new(&p);
+            let o = grant(
+                &p,
+                &mut ledger,
+                &mut Holdings::default(),
+                lucky,
+                &req("a", &format!("e{i}")),
+            );
+            let o2 = grant(
+                &p,
+                &mut Ledger::new(&p),
+                &mut Holdings::default(),
+                lucky,
+                &req("a", &format!("e{i}")),
+            );
+            assert_eq!(o.effects, o2.effects, "the same event draws the same");
+            match o.effects.first() {
+                Some(Effect::Grant {
+                    drawn: Some(won), ..
+                }) => {
+                    *wins
+                        .entry(won.clone().unwrap_or_else(|| "-".into()))
+                        .or_default() += 1
+                }
+                other => panic!("a draw grants first: {other:?}"),
+            }
+        }
+        let share = |k: &str| f64::from(*wins.get(k).unwrap_or(&0)) / 10_000.0;
+        assert!((share("cp") - 0.5).abs() < 0.03, "{wins:?}");
+        assert!((share("watch") - 0.1).abs() < 0.02, "{wins:?}");
+        assert!((share("pts") - 0.2).abs() < 0.02, "{wins:?}");
+        assert!((share("-") - 0.2).abs() < 0.02, "{wins:?}");
+    }
+
+    #[test]
+    fn a_won_reward_out_of_stock_is_denied_after_the_draw() {
+        let p = plan();
+        let (lucky, watch) = (id(&p, "lucky"), id(&p, "watch"));
+        let mut ledger = Ledger::new(&p);
+        ledger.issued[watch.index()] = 1;
+        let found = (0..10_000).find_map(|i| {
+            let o = grant(&p, &mut ledger.clone(), &mut Holdings::default(), lucky, &req("a", &format!("e{i}")));
+            matches!(o.effects.first(), Some(Effect::Grant { drawn: Some(Some(w)), .. }) if w == "watch").then_some(o)
+        });
+        let o = found.expect("some event wins the watch");
+        assert_eq!(o.effects.len(), 2);
+        assert_eq!(reason(&o), Some(DenyReason::Stock));
+        assert_eq!(o.issued, vec![lucky]);
+    }
+
+    proptest! {
+        #[test]
+        fn never_over_stock_budget_or_per_user(grants in proptest::collection::vec((0usize..5, 0usize..4), 0..300)) {
+            let p = plan();
+            let mut ledger = Ledger::new(&p);
+            let mut holdings = vec![Holdings::default(); 4];
+            for (i, (reward, user)) in grants.iter().enumerate() {
+                let r = RewardId(*reward as u32);
+                let _ = grant(&p, &mut ledger, &mut holdings[*user], r, &req(&format!("u{user}"), &format!("e{i}")));
+            }
+            for (i, r) in p.rewards.iter().enumerate() {
+                let rid = RewardId(i as u32);
+                if let Some(stock) = r.stock { prop_assert!(ledger.issued(rid) <= stock); }
+                if let Some(per) = r.per_user { for h in &holdings { prop_assert!(h.of(rid) <= per); } }
+                let total: u64 = holdings.iter().map(|h| h.of(rid)).sum();
+                prop_assert_eq!(total, ledger.issued(rid));
+            }
+            prop_assert!(ledger.spend <= Decimal::from(100));
+        }
+    }
+}
