@@ -34,3 +34,47 @@ pub fn plan(file: &Path) -> Result<Plan, Outcome> {
         }
     }
 }
+
+/// A campaign to run: a compiled `plan.json` (any `.json` file), else a source file
+/// compiled now.
+pub fn load(file: &Path) -> Result<Plan, Outcome> {
+    if file.extension().is_none_or(|e| e != "json") {
+        return plan(file);
+    }
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return Err(Outcome::Usage);
+        }
+    };
+    #[derive(serde::Deserialize)]
+    struct Version {
+        format_version: u32,
+    }
+    match serde_json::from_str::<Version>(&text) {
+        Ok(v) if v.format_version != camp_compiler::plan::FORMAT_VERSION => {
+            eprintln!(
+                "error: {} is plan format {}, this camp reads format {}; compile the campaign again",
+                file.display(),
+                v.format_version,
+                camp_compiler::plan::FORMAT_VERSION
+            );
+            return Err(Outcome::Failed);
+        }
+        _ => {}
+    }
+    serde_json::from_str(&text).map_err(|e| {
+        eprintln!("error: {} is not a camp plan: {e}", file.display());
+        Outcome::Failed
+    })
+}
+
+/// The engine for a campaign file or plan.
+pub fn engine(file: &Path) -> Result<camp_runtime::engine::Engine, Outcome> {
+    let plan = load(file)?;
+    camp_runtime::engine::Engine::new(plan).map_err(|e| {
+        eprintln!("error: {}: {e}", file.display());
+        Outcome::Failed
+    })
+}

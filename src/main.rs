@@ -7,7 +7,9 @@ mod cmd_explain;
 mod cmd_fmt;
 mod cmd_graph;
 mod cmd_preview;
+mod cmd_run;
 mod cmd_schedule;
+mod cmd_test;
 mod compiled;
 mod render;
 
@@ -83,6 +85,29 @@ enum Command {
         #[arg(long)]
         user: Option<PathBuf>,
     },
+    /// Replay recorded users and events through a campaign; effects as JSON Lines.
+    Run {
+        /// The campaign: a `.camp` source or a compiled `plan.json`.
+        file: PathBuf,
+        /// Users, one JSON object a line: `{"id": "u1", "attrs": {...}}`.
+        #[arg(long)]
+        users: PathBuf,
+        /// Events, one JSON object a line, taken in `at` order.
+        #[arg(long)]
+        events: PathBuf,
+        /// Stop at this instant (RFC 3339); default: run to the campaign's end.
+        #[arg(long, value_parser = cmd_run::parse_until)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        /// Write final KPIs, leaderboards, spend and per-reward counts as JSON here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// Run scenario tests (`*.test.yaml`) and report like `cargo test`.
+    Test {
+        /// Scenario files, directories to search, or campaigns whose scenarios to run
+        /// (default: the current directory).
+        paths: Vec<PathBuf>,
+    },
     /// The campaign's and the participant's state machines.
     Graph {
         /// The campaign file.
@@ -153,6 +178,14 @@ fn main() -> ExitCode {
             user,
         } => cmd_preview::run(&file, &message, locale.as_deref(), user.as_deref()),
         Command::Graph { file, format } => cmd_graph::run(&file, format),
+        Command::Test { paths } => cmd_test::run(&paths),
+        Command::Run {
+            file,
+            users,
+            events,
+            until,
+            report,
+        } => cmd_run::run(&file, &users, &events, until, report.as_deref()),
     };
     match outcome {
         Outcome::Success => ExitCode::SUCCESS,

@@ -1,5 +1,5 @@
-//! The engine that runs a compiled [`Plan`](camp_compiler::plan::Plan), and its edges.
-//! This session: message rendering ([`render`]), the one renderer that `camp preview`
+//! The engine that runs a compiled [`Plan`](camp_compiler::plan::Plan) ([`engine`]),
+//! and its edges: message rendering ([`render`]), the one renderer that `camp preview`
 //! and the engine share.
 //!
 //! Architecture invariant: the runtime does no I/O of its own. The outside world (the
@@ -17,6 +17,8 @@
 
 pub mod engine;
 pub mod render;
+pub mod replay;
+pub mod scenario;
 
 pub use render::{RenderContext, Rendered, Renderer};
 
@@ -33,6 +35,14 @@ pub enum RuntimeError {
         what: &'static str,
         /// The index.
         index: u32,
+    },
+    /// A snapshot taken from another plan (or a damaged one).
+    #[error("the snapshot belongs to plan {found}, not to this plan ({expected})")]
+    Snapshot {
+        /// This plan's source hash.
+        expected: String,
+        /// The snapshot's.
+        found: String,
     },
     /// A message with no template at all (its campaign declares no locales).
     #[error("the message `{message}` has no text in any locale")]

@@ -5,15 +5,49 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
+use std::sync::Arc;
+
+/// A name or id in an effect: shared, so the engine hands out the plan's names and the
+/// users' ids without copying them for every effect.
+pub type Name = Arc<str>;
 
 /// An instant written the way every effect writes it: `2027-03-01T05:00:00Z`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(transparent)]
 pub struct At(pub DateTime<Utc>);
 
+impl At {
+    /// `2027-03-01T05:00:00Z`, written digit by digit: every effect carries one, and
+    /// chrono's general formatter is a tenth of a replay's time.
+    pub fn text(&self) -> String {
+        use chrono::{Datelike, Timelike};
+        let t = self.0;
+        let year = t.year();
+        if !(0..=9999).contains(&year) {
+            return t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        }
+        let mut b = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, width: usize, mut n: u32| {
+            for i in (at..at + width).rev() {
+                if let Some(c) = b.get_mut(i) {
+                    *c = b'0' + (n % 10) as u8;
+                }
+                n /= 10;
+            }
+        };
+        put(0, 4, year.unsigned_abs());
+        put(5, 2, t.month());
+        put(8, 2, t.day());
+        put(11, 2, t.hour());
+        put(14, 2, t.minute());
+        put(17, 2, t.second());
+        String::from_utf8_lossy(&b).into_owned()
+    }
+}
+
 impl Serialize for At {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0.format("%Y-%m-%dT%H:%M:%SZ"))
+        s.serialize_str(&self.text())
     }
 }
 
@@ -22,17 +56,17 @@ impl Serialize for At {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Cause {
     /// A task's `grant`.
-    Task(String),
+    Task(Name),
     /// A task's `streak N days =>`.
-    Streak(String),
+    Streak(Name),
     /// A task's `after N =>`.
-    After(String),
+    After(Name),
     /// An award of a leaderboard.
-    Award(String),
+    Award(Name),
     /// A goal reached.
-    Goal(String),
+    Goal(Name),
     /// A tier reached.
-    Tier(String),
+    Tier(Name),
     /// `grant R on enroll`.
     Enroll,
     /// `grant R on enter`.
@@ -132,52 +166,52 @@ pub enum Effect {
         /// When.
         at: At,
         /// The phase that ended.
-        from: Option<String>,
+        from: Option<Name>,
         /// The phase that started.
-        to: Option<String>,
+        to: Option<Name>,
     },
     /// A user became a participant.
     Enroll {
         /// When.
         at: At,
         /// Who.
-        user: String,
+        user: Name,
     },
     /// A task counted a completion.
     Complete {
         /// When.
         at: At,
         /// Who.
-        user: String,
+        user: Name,
         /// Which task.
-        task: String,
-        /// The event id.
-        event: String,
+        task: Name,
+        /// The event id; null for a birthday, which no event triggers.
+        event: Option<Name>,
     },
     /// A reward was issued.
     Grant {
         /// When.
         at: At,
         /// To whom.
-        user: String,
+        user: Name,
         /// Which reward.
-        reward: String,
+        reward: Name,
         /// Why.
         cause: Cause,
         /// The triggering event, if any.
-        event: Option<String>,
+        event: Option<Name>,
         /// For a draw: the reward won (null when nothing was won); absent otherwise.
         #[serde(default, skip_serializing_if = "Option::is_none", with = "drawn")]
-        drawn: Option<Option<String>>,
+        drawn: Option<Option<Name>>,
     },
     /// A grant that would break stock, `per_user` or the budget, not issued.
     Deny {
         /// When.
         at: At,
         /// To whom it would have gone.
-        user: String,
+        user: Name,
         /// Which reward.
-        reward: String,
+        reward: Name,
         /// Why it would have been granted.
         cause: Cause,
         /// Why it was not.
@@ -188,24 +222,24 @@ pub enum Effect {
         /// When.
         at: At,
         /// Who.
-        user: String,
+        user: Name,
         /// The tier before.
-        from: Option<String>,
+        from: Option<Name>,
         /// The tier now.
-        to: String,
+        to: Name,
     },
     /// A message went out.
     Send {
         /// When.
         at: At,
         /// To whom.
-        user: String,
+        user: Name,
         /// Which message.
-        message: String,
+        message: Name,
         /// Its channel.
-        channel: String,
+        channel: Name,
         /// The locale rendered.
-        locale: String,
+        locale: Name,
         /// The rendered body.
         body: String,
         /// The rendered subject (email only).
@@ -217,9 +251,9 @@ pub enum Effect {
         /// When.
         at: At,
         /// To whom it would have gone.
-        user: String,
+        user: Name,
         /// Which message.
-        message: String,
+        message: Name,
         /// Why not.
         reason: SuppressReason,
     },
@@ -228,7 +262,7 @@ pub enum Effect {
         /// When.
         at: At,
         /// The event id.
-        event: String,
+        event: Name,
         /// Why.
         reason: RejectReason,
     },
@@ -236,19 +270,18 @@ pub enum Effect {
 
 /// `drawn` is present only for draws, and then a reward name or `null`.
 mod drawn {
+    use super::Name;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(v: &Option<Option<String>>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(v: &Option<Option<Name>>, s: S) -> Result<S::Ok, S::Error> {
         match v {
             Some(inner) => s.serialize_some(inner),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<String>>, D::Error> {
-        Option::<String>::deserialize(d).map(Some)
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Name>>, D::Error> {
+        Option::<Name>::deserialize(d).map(Some)
     }
 }
 
@@ -280,6 +313,14 @@ mod tests {
 
     fn line(e: &Effect) -> String {
         serde_json::to_string(e).unwrap()
+    }
+
+    #[test]
+    fn instants_are_written_like_chrono_writes_them() {
+        for secs in [0i64, 59, 1_800_000_000, 1_234_567_891, 253_402_300_799] {
+            let t = DateTime::from_timestamp(secs, 0).unwrap();
+            assert_eq!(At(t).text(), t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        }
     }
 
     #[test]
@@ -354,7 +395,7 @@ mod tests {
                 at: at(),
                 user: "u".into(),
                 task: "t".into(),
-                event: "e".into(),
+                event: Some("e".into()),
             },
             Effect::Grant {
                 at: at(),

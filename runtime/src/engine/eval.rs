@@ -112,7 +112,7 @@ pub fn value(plan: &Plan, expr: &Expr, facts: &dyn Facts, depth: u32) -> Option<
 }
 
 /// A number as a decimal; a percent as its fraction (15% is 0.15).
-fn number(v: &Value) -> Option<Decimal> {
+pub(crate) fn number(v: &Value) -> Option<Decimal> {
     match v {
         Value::Int(n) => Some(Decimal::from(*n)),
         Value::Decimal(d) => Some(*d),
@@ -144,7 +144,7 @@ fn order(l: &Value, r: &Value) -> Option<Ordering> {
     }
 }
 
-fn compare(cmp: CompareOp, l: &Value, r: &Value) -> bool {
+pub(crate) fn compare(cmp: CompareOp, l: &Value, r: &Value) -> bool {
     let Some(o) = order(l, r) else {
         return matches!(cmp, CompareOp::Ne);
     };
@@ -158,7 +158,7 @@ fn compare(cmp: CompareOp, l: &Value, r: &Value) -> bool {
     }
 }
 
-fn arithmetic(op: ArithOp, l: Value, r: Value) -> Option<Value> {
+pub(crate) fn arithmetic(op: ArithOp, l: Value, r: Value) -> Option<Value> {
     Some(match (op, l, r) {
         (ArithOp::Add, Value::Int(a), Value::Int(b)) => Value::Int(a.checked_add(b)?),
         (ArithOp::Sub, Value::Int(a), Value::Int(b)) => Value::Int(a.checked_sub(b)?),

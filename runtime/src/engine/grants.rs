@@ -3,10 +3,12 @@
 //! a seeded number, so a replay draws the same; the reward won then goes through the
 //! same checks.
 
-use super::effect::{At, Cause, DenyReason, Effect};
+use super::effect::{At, Cause, DenyReason, Effect, Name};
+use super::seed::{mix, Fnv};
 use camp_compiler::plan::{Plan, RewardId, RewardKind};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use thin_vec::ThinVec;
 
 /// Campaign-wide issuance: how many of each reward went out, and the money spent.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -35,37 +37,44 @@ impl Ledger {
     }
 }
 
-/// What one participant holds: grants per reward.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Holdings(pub Vec<u64>);
+/// What one participant holds: (reward, how many) for each reward they were granted,
+/// in the order first granted. Sparse: a participant holds a few of a plan's rewards.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Holdings(ThinVec<(RewardId, u32)>);
 
 impl Holdings {
     /// How many of `reward` this participant was granted.
     pub fn of(&self, reward: RewardId) -> u64 {
-        self.0.get(reward.index()).copied().unwrap_or(0)
+        self.0
+            .iter()
+            .find(|(r, _)| *r == reward)
+            .map_or(0, |(_, n)| u64::from(*n))
+    }
+
+    /// Every reward held, with how many, in the order first granted.
+    pub fn iter(&self) -> impl Iterator<Item = (RewardId, u64)> + '_ {
+        self.0.iter().map(|(r, n)| (*r, u64::from(*n)))
     }
 
     fn add(&mut self, reward: RewardId) {
-        if self.0.len() <= reward.index() {
-            self.0.resize(reward.index() + 1, 0);
-        }
-        if let Some(n) = self.0.get_mut(reward.index()) {
-            *n += 1;
+        match self.0.iter_mut().find(|(r, _)| *r == reward) {
+            Some((_, n)) => *n = n.saturating_add(1),
+            None => self.0.push((reward, 1)),
         }
     }
 }
 
 /// One grant to make: to whom, why, and what seeds a draw.
 #[derive(Debug, Clone)]
-pub struct Request<'a> {
+pub struct Request {
     /// When.
     pub at: At,
     /// The participant's id.
-    pub user: &'a str,
+    pub user: Name,
     /// Why.
     pub cause: Cause,
     /// The triggering event's id, if any.
-    pub event: Option<&'a str>,
+    pub event: Option<Name>,
 }
 
 /// What a grant did: the effects to emit and the rewards actually issued (for a draw,
@@ -76,6 +85,8 @@ pub struct Outcome {
     pub effects: Vec<Effect>,
     /// Rewards issued (the draw itself and, if any, what it won).
     pub issued: Vec<RewardId>,
+    /// Rewards denied (the reward asked for, or what a draw won).
+    pub denied: Vec<RewardId>,
 }
 
 /// Why `check` says no.
@@ -112,19 +123,22 @@ fn issue(plan: &Plan, ledger: &mut Ledger, held: &mut Holdings, reward: RewardId
     held.add(reward);
 }
 
-fn name(plan: &Plan, reward: RewardId) -> String {
-    plan.rewards
+fn name(names: &[Name], reward: RewardId) -> Name {
+    names
         .get(reward.index())
-        .map_or_else(|| format!("#{}", reward.0), |r| r.name.clone())
+        .cloned()
+        .unwrap_or_else(|| format!("#{}", reward.0).into())
 }
 
-/// Grants `reward` to one participant, within `per_user`, stock and budget.
+/// Grants `reward` to one participant, within `per_user`, stock and budget. `names` are
+/// the plan's reward names, by index.
 pub fn grant(
     plan: &Plan,
+    names: &[Name],
     ledger: &mut Ledger,
     held: &mut Holdings,
     reward: RewardId,
-    req: &Request<'_>,
+    req: &Request,
 ) -> Outcome {
     let mut out = Outcome::default();
     let deny = |reward: RewardId, reason: DenyReason, ledger: &mut Ledger| {
@@ -133,14 +147,15 @@ pub fn grant(
         }
         Effect::Deny {
             at: req.at,
-            user: req.user.to_string(),
-            reward: name(plan, reward),
+            user: req.user.clone(),
+            reward: name(names, reward),
             cause: req.cause.clone(),
             reason,
         }
     };
     if let Err(reason) = check(plan, ledger, held, reward) {
         out.effects.push(deny(reward, reason, ledger));
+        out.denied.push(reward);
         return out;
     }
     let outcomes = match plan.rewards.get(reward.index()).map(|r| &r.kind) {
@@ -152,10 +167,10 @@ pub fn grant(
     let Some(outcomes) = outcomes else {
         out.effects.push(Effect::Grant {
             at: req.at,
-            user: req.user.to_string(),
-            reward: name(plan, reward),
+            user: req.user.clone(),
+            reward: name(names, reward),
             cause: req.cause.clone(),
-            event: req.event.map(str::to_string),
+            event: req.event.clone(),
             drawn: None,
         });
         return out;
@@ -163,11 +178,11 @@ pub fn grant(
     let won = roll(plan, reward, req, outcomes);
     out.effects.push(Effect::Grant {
         at: req.at,
-        user: req.user.to_string(),
-        reward: name(plan, reward),
+        user: req.user.clone(),
+        reward: name(names, reward),
         cause: req.cause.clone(),
-        event: req.event.map(str::to_string),
-        drawn: Some(won.map(|w| name(plan, w))),
+        event: req.event.clone(),
+        drawn: Some(won.map(|w| name(names, w))),
     });
     if let Some(won) = won {
         match check(plan, ledger, held, won) {
@@ -175,7 +190,10 @@ pub fn grant(
                 issue(plan, ledger, held, won);
                 out.issued.push(won);
             }
-            Err(reason) => out.effects.push(deny(won, reason, ledger)),
+            Err(reason) => {
+                out.effects.push(deny(won, reason, ledger));
+                out.denied.push(won);
+            }
         }
     }
     out
@@ -193,13 +211,13 @@ fn ppm(percent: Decimal) -> u64 {
 fn roll(
     plan: &Plan,
     draw: RewardId,
-    req: &Request<'_>,
+    req: &Request,
     outcomes: &[camp_compiler::plan::DrawOutcome],
 ) -> Option<RewardId> {
     let mut seed = Fnv::new();
     seed.write(plan.campaign.id.as_bytes());
     seed.write(&draw.0.to_le_bytes());
-    match req.event {
+    match &req.event {
         Some(e) => seed.write(e.as_bytes()),
         None => {
             seed.write(req.user.as_bytes());
@@ -216,34 +234,6 @@ fn roll(
         }
     }
     None
-}
-
-/// FNV-1a, 64-bit: a hash that is the same on every platform and Rust version (the
-/// standard library's is not), with fields separated so ("ab","c") ≠ ("a","bc").
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes.iter().chain(std::iter::once(&0xff)) {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// SplitMix64's finaliser: spreads FNV's output evenly before taking a remainder.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -287,15 +277,20 @@ phase p for 1d {
         RewardId(plan.rewards.iter().position(|r| r.name == name).unwrap() as u32)
     }
 
-    fn req(user: &str, event: &str) -> Request<'static> {
-        let user: &'static str = Box::leak(user.to_string().into_boxed_str());
-        let event: &'static str = Box::leak(event.to_string().into_boxed_str());
+    fn req(user: &str, event: &str) -> Request {
         Request {
             at: At(Utc.with_ymd_and_hms(2027, 1, 1, 8, 0, 0).unwrap()),
-            user,
+            user: user.into(),
             cause: Cause::Task("t".into()),
-            event: Some(event),
+            event: Some(event.into()),
         }
+    }
+
+    fn names(p: &Plan) -> Vec<Name> {
+        p.rewards
+            .iter()
+            .map(|r| Name::from(r.name.as_str()))
+            .collect()
     }
 
     fn reason(o: &Outcome) -> Option<DenyReason> {
@@ -312,26 +307,61 @@ phase p for 1d {
         let cp = id(&p, "cp");
         let mut a = Holdings::default();
         assert_eq!(
-            reason(&grant(&p, &mut ledger, &mut a, cp, &req("a", "e1"))),
+            reason(&grant(
+                &p,
+                &names(&p),
+                &mut ledger,
+                &mut a,
+                cp,
+                &req("a", "e1")
+            )),
             None
         );
         assert_eq!(
-            reason(&grant(&p, &mut ledger, &mut a, cp, &req("a", "e2"))),
+            reason(&grant(
+                &p,
+                &names(&p),
+                &mut ledger,
+                &mut a,
+                cp,
+                &req("a", "e2")
+            )),
             None
         );
         assert_eq!(
-            reason(&grant(&p, &mut ledger, &mut a, cp, &req("a", "e3"))),
+            reason(&grant(
+                &p,
+                &names(&p),
+                &mut ledger,
+                &mut a,
+                cp,
+                &req("a", "e3")
+            )),
             Some(DenyReason::PerUser)
         );
         assert_eq!(ledger.spend, Decimal::from(60));
         let mut b = Holdings::default();
         // 60 spent; a third coupon (30) fits, a fourth (120 > 100) is over budget.
         assert_eq!(
-            reason(&grant(&p, &mut ledger, &mut b, cp, &req("b", "e4"))),
+            reason(&grant(
+                &p,
+                &names(&p),
+                &mut ledger,
+                &mut b,
+                cp,
+                &req("b", "e4")
+            )),
             None
         );
         assert_eq!(
-            reason(&grant(&p, &mut ledger, &mut b, cp, &req("b", "e5"))),
+            reason(&grant(
+                &p,
+                &names(&p),
+                &mut ledger,
+                &mut b,
+                cp,
+                &req("b", "e5")
+            )),
             Some(DenyReason::Budget)
         );
         assert!(ledger.budget_exhausted);
@@ -346,6 +376,7 @@ phase p for 1d {
         assert_eq!(
             reason(&grant(
                 &p,
+                &names(&p),
                 &mut ledger,
                 &mut Holdings::default(),
                 watch,
@@ -357,6 +388,7 @@ phase p for 1d {
         assert_eq!(
             reason(&grant(
                 &p,
+                &names(&p),
                 &mut ledger,
                 &mut Holdings::default(),
                 watch,
@@ -374,11 +406,25 @@ phase p for 1d {
         let badge = id(&p, "badge1");
         let mut a = Holdings::default();
         assert_eq!(
-            reason(&grant(&p, &mut ledger, &mut a, badge, &req("a", "e1"))),
+            reason(&grant(
+                &p,
+                &names(&p),
+                &mut ledger,
+                &mut a,
+                badge,
+                &req("a", "e1")
+            )),
             None
         );
         assert_eq!(
-            reason(&grant(&p, &mut ledger, &mut a, badge, &req("a", "e2"))),
+            reason(&grant(
+                &p,
+                &names(&p),
+                &mut ledger,
+                &mut a,
+                badge,
+                &req("a", "e2")
+            )),
             Some(DenyReason::PerUser)
         );
     }
@@ -392,6 +438,7 @@ phase p for 1d {
             let mut ledger = Ledger::new(&p);
             let o = grant(
                 &p,
+                &names(&p),
                 &mut ledger,
                 &mut Holdings::default(),
                 lucky,
@@ -399,6 +446,7 @@ phase p for 1d {
             );
             let o2 = grant(
                 &p,
+                &names(&p),
                 &mut Ledger::new(&p),
                 &mut Holdings::default(),
                 lucky,
@@ -410,7 +458,7 @@ phase p for 1d {
                     drawn: Some(won), ..
                 }) => {
                     *wins
-                        .entry(won.clone().unwrap_or_else(|| "-".into()))
+                        .entry(won.as_deref().unwrap_or("-").to_string())
                         .or_default() += 1
                 }
                 other => panic!("a draw grants first: {other:?}"),
@@ -430,8 +478,8 @@ phase p for 1d {
         let mut ledger = Ledger::new(&p);
         ledger.issued[watch.index()] = 1;
         let found = (0..10_000).find_map(|i| {
-            let o = grant(&p, &mut ledger.clone(), &mut Holdings::default(), lucky, &req("a", &format!("e{i}")));
-            matches!(o.effects.first(), Some(Effect::Grant { drawn: Some(Some(w)), .. }) if w == "watch").then_some(o)
+            let o = grant(&p, &names(&p), &mut ledger.clone(), &mut Holdings::default(), lucky, &req("a", &format!("e{i}")));
+            matches!(o.effects.first(), Some(Effect::Grant { drawn: Some(Some(w)), .. }) if &**w == "watch").then_some(o)
         });
         let o = found.expect("some event wins the watch");
         assert_eq!(o.effects.len(), 2);
@@ -447,7 +495,7 @@ phase p for 1d {
             let mut holdings = vec![Holdings::default(); 4];
             for (i, (reward, user)) in grants.iter().enumerate() {
                 let r = RewardId(*reward as u32);
-                let _ = grant(&p, &mut ledger, &mut holdings[*user], r, &req(&format!("u{user}"), &format!("e{i}")));
+                let _ = grant(&p, &names(&p), &mut ledger, &mut holdings[*user], r, &req(&format!("u{user}"), &format!("e{i}")));
             }
             for (i, r) in p.rewards.iter().enumerate() {
                 let rid = RewardId(i as u32);

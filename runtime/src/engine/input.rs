@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Map;
 use std::str::FromStr;
+use thin_vec::ThinVec;
 
 /// A user as read: an id and raw attributes.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -46,7 +47,7 @@ pub struct EventLine {
 /// User attributes typed by the plan's declarations, by attribute index; `None` where
 /// the attribute is not given (or given as `null`).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Attrs(pub Vec<Option<Value>>);
+pub struct Attrs(pub ThinVec<Option<Value>>);
 
 /// An event accepted as well-formed: its type resolved and its fields typed in the
 /// order the plan declares them.
@@ -77,7 +78,7 @@ pub struct AttrError {
 /// Types a user's attributes: declared attributes are converted (an ill-typed one is
 /// an error), undeclared ones are ignored.
 pub fn user_attrs(plan: &Plan, raw: &Map<String, serde_json::Value>) -> Result<Attrs, AttrError> {
-    let mut out = Vec::with_capacity(plan.attrs.len());
+    let mut out = ThinVec::with_capacity(plan.attrs.len());
     for a in &plan.attrs {
         let v = match raw.get(&a.name) {
             None | Some(serde_json::Value::Null) => None,
@@ -98,7 +99,20 @@ pub fn event(plan: &Plan, line: &EventLine) -> Result<Event, RejectReason> {
         .iter()
         .position(|e| e.name == line.kind)
         .ok_or(RejectReason::UnknownType)?;
-    let ty = plan.events.get(index).ok_or(RejectReason::UnknownType)?;
+    event_of(
+        plan,
+        u32::try_from(index).map_err(|_| RejectReason::UnknownType)?,
+        line,
+    )
+}
+
+/// Types an event whose type is already resolved to `index`: `bad_field` when a field is
+/// missing or ill-typed.
+pub fn event_of(plan: &Plan, index: u32, line: &EventLine) -> Result<Event, RejectReason> {
+    let ty = plan
+        .events
+        .get(index as usize)
+        .ok_or(RejectReason::UnknownType)?;
     let mut fields = Vec::with_capacity(ty.fields.len());
     for f in &ty.fields {
         match line.data.get(&f.name) {
@@ -108,7 +122,7 @@ pub fn event(plan: &Plan, line: &EventLine) -> Result<Event, RejectReason> {
     }
     Ok(Event {
         id: line.id.clone(),
-        kind: EventId(u32::try_from(index).map_err(|_| RejectReason::UnknownType)?),
+        kind: EventId(index),
         user: line.user.clone(),
         at: line.at.with_timezone(&Utc),
         fields,

@@ -1,0 +1,167 @@
+//! Replay throughput: users and events as JSON Lines through the engine to JSON Lines,
+//! on `benches/replay.camp` (daily tasks, a streak, a draw, a leaderboard and an award).
+//!
+//! `cargo bench --bench replay` measures 20,000 users and 200,000 events in process.
+//! `CAMP_BENCH_FULL=1 cargo bench --bench replay` also writes 1,000,000 users with 1M and
+//! 10M events under `target/bench-replay/` and times `camp run` on them once each, with
+//! peak memory (the numbers recorded in docs/benchmarks.md).
+
+use camp_compiler::{compile_file, FsLoader};
+use camp_runtime::engine::Engine;
+use camp_runtime::replay::{self, Until};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A deterministic stream of numbers (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+fn campaign() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/replay.camp")
+}
+
+/// Users, then events in time order over the 14-day main phase: 70% check-ins, 30%
+/// invites, each from a random user.
+fn workload(users: u64, events: u64, mut w: impl FnMut(bool, &[u8])) {
+    let mut line = Vec::with_capacity(160);
+    for i in 0..users {
+        line.clear();
+        let _ = writeln!(
+            line,
+            r#"{{"id":"u{i}","attrs":{{"nickname":"N{i}","level":{}}}}}"#,
+            i % 10
+        );
+        w(true, &line);
+    }
+    let start = 1_803_830_400i64; // 2027-02-28T16:00:00Z = 2027-03-01 00:00 in Shanghai
+    let span = 14 * 86_400i64;
+    let mut rng = Rng(7);
+    for j in 0..events {
+        let at = start + (j as i64 * span) / events as i64;
+        let at = chrono::DateTime::from_timestamp(at, 0).unwrap_or_default();
+        let at = at.format("%Y-%m-%dT%H:%M:%SZ");
+        let u = rng.next() % users;
+        line.clear();
+        if rng.next() % 10 < 7 {
+            let _ = writeln!(
+                line,
+                r#"{{"id":"e{j}","type":"checkin","user":"u{u}","at":"{at}","data":{{}}}}"#
+            );
+        } else {
+            let _ = writeln!(
+                line,
+                r#"{{"id":"e{j}","type":"invite","user":"u{u}","at":"{at}","data":{{"invitee":"x{j}"}}}}"#
+            );
+        }
+        w(false, &line);
+    }
+}
+
+fn engine() -> Engine {
+    let plan = compile_file(&FsLoader, &campaign()).unwrap().plan.unwrap();
+    Engine::new(plan).unwrap()
+}
+
+fn in_process(c: &mut Criterion) {
+    let (users, events) = (20_000u64, 200_000u64);
+    let (mut u, mut e) = (Vec::new(), Vec::new());
+    workload(users, events, |is_user, l| {
+        if is_user {
+            u.extend_from_slice(l)
+        } else {
+            e.extend_from_slice(l)
+        }
+    });
+    let engine = engine();
+    let mut g = c.benchmark_group("replay");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.throughput(Throughput::Elements(events));
+    g.bench_function("20k users, 200k events, JSONL to JSONL", |b| {
+        b.iter(|| {
+            let mut state = engine.start();
+            replay::load_users(&engine, &mut state, Cursor::new(&u)).unwrap();
+            let mut sink = std::io::sink();
+            replay::run_file(
+                &engine,
+                &mut state,
+                Cursor::new(&e),
+                Until::End,
+                &mut |out| replay::write_effects(&mut sink, &out.effects),
+            )
+            .unwrap();
+            state.participants
+        })
+    });
+    g.finish();
+}
+
+/// The full-scale runs: through the release binary, with peak memory from GNU time.
+fn full_scale() {
+    if std::env::var_os("CAMP_BENCH_FULL").is_none() {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-replay");
+    let _ = std::fs::create_dir_all(&dir);
+    let camp = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/camp");
+    for events in [1_000_000u64, 10_000_000] {
+        let (users_path, events_path) = (
+            dir.join("users.jsonl"),
+            dir.join(format!("events-{events}.jsonl")),
+        );
+        if !events_path.exists() {
+            let mut u = std::io::BufWriter::new(std::fs::File::create(&users_path).unwrap());
+            let mut e = std::io::BufWriter::new(std::fs::File::create(&events_path).unwrap());
+            workload(1_000_000, events, |is_user, l| {
+                let _ = if is_user {
+                    u.write_all(l)
+                } else {
+                    e.write_all(l)
+                };
+            });
+        }
+        let started = Instant::now();
+        let out = std::process::Command::new("/usr/bin/time")
+            .arg("-f")
+            .arg("%M")
+            .arg(&camp)
+            .args(["run"])
+            .arg(campaign())
+            .arg("--users")
+            .arg(&users_path)
+            .arg("--events")
+            .arg(&events_path)
+            .stdout(std::fs::File::create(dir.join("effects.jsonl")).unwrap())
+            .output()
+            .unwrap();
+        let secs = started.elapsed().as_secs_f64();
+        let peak_kb = String::from_utf8_lossy(&out.stderr)
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string();
+        println!(
+            "full scale: 1,000,000 users, {events} events: {secs:.1} s, {:.0} events/s, peak RSS {peak_kb} KB",
+            events as f64 / secs
+        );
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    full_scale();
+    in_process(c);
+}
+
+criterion_group!(replay_bench, benches);
+criterion_main!(replay_bench);

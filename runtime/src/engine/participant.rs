@@ -1,0 +1,569 @@
+//! A participant's rules: enrollment, counted completions with their limits, grants,
+//! streaks and `after` milestones, tiers, goals and leaderboard scores (§9, steps 1–3).
+
+use super::calendar::Day;
+use super::effect::{Cause, Effect, Name, RejectReason};
+use super::grants::{self, Request};
+use super::input::{self, EventLine};
+use super::state::{Progress, Score, Stamp, Standing, State, User};
+use super::{eval, seed, Engine, Output, Verdict};
+use camp_compiler::plan::{
+    AttrId, GrantOn, LeaderboardId, RewardId, RewardKind, SendWhen, TaskId, TierId, Value,
+};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+/// What a condition sees of one user (and, in a task's `where`, one event).
+pub(crate) struct Facts<'a> {
+    engine: &'a Engine,
+    user: &'a User,
+    fields: &'a [Value],
+}
+
+impl<'a> Facts<'a> {
+    /// The facts of `user`, with `fields` of the event being counted.
+    pub(crate) fn of(engine: &'a Engine, user: &'a User, fields: &'a [Value]) -> Self {
+        Facts {
+            engine,
+            user,
+            fields,
+        }
+    }
+}
+
+impl eval::Facts for Facts<'_> {
+    fn attr(&self, attr: AttrId) -> Option<&Value> {
+        self.user.attrs.0.get(attr.index()).and_then(Option::as_ref)
+    }
+    fn field(&self, field: u32) -> Option<&Value> {
+        self.fields.get(field as usize)
+    }
+    fn points(&self) -> i64 {
+        self.user.points
+    }
+    fn tier(&self) -> Option<&str> {
+        let t = self.user.tier?;
+        self.engine.names.tiers.get(t.index()).map(|n| &**n)
+    }
+    fn enrolled(&self) -> bool {
+        self.user.enrolled()
+    }
+    fn holds(&self, reward: RewardId) -> u64 {
+        self.user.held.of(reward)
+    }
+}
+
+/// One step of the engine: the plan, the state it changes, where effects go, and the
+/// instant it happens at.
+pub(crate) struct Step<'a> {
+    pub(crate) engine: &'a Engine,
+    pub(crate) state: &'a mut State,
+    pub(crate) out: &'a mut Output,
+    pub(crate) now: DateTime<Utc>,
+}
+
+impl<'a> Step<'a> {
+    pub(crate) fn new(
+        engine: &'a Engine,
+        state: &'a mut State,
+        out: &'a mut Output,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Step {
+            engine,
+            state,
+            out,
+            now,
+        }
+    }
+
+    pub(crate) fn emit(&mut self, e: Effect) {
+        self.out.effects.push(e);
+    }
+
+    fn at(&self) -> super::effect::At {
+        Engine::at(self.now)
+    }
+
+    /// Takes one event (the clock is already at `now`).
+    pub(crate) fn event(&mut self, line: &EventLine) -> Verdict {
+        match self.accept(line) {
+            Ok(()) => {
+                self.check_until();
+                Verdict::Accepted
+            }
+            Err(reason) => {
+                let at = self.at();
+                self.emit(Effect::Reject {
+                    at,
+                    event: Name::from(line.id.as_str()),
+                    reason,
+                });
+                Verdict::Rejected(reason)
+            }
+        }
+    }
+
+    fn accept(&mut self, line: &EventLine) -> Result<(), RejectReason> {
+        let kind = *self
+            .engine
+            .index
+            .events
+            .get(line.kind.as_str())
+            .ok_or(RejectReason::UnknownType)?;
+        let ev = input::event_of(&self.engine.plan, kind, line)?;
+        let u = self
+            .state
+            .find(&line.user)
+            .ok_or(RejectReason::UnknownUser)?;
+        let user = self.state.user(u).ok_or(RejectReason::UnknownUser)?;
+        if !user.eligible() {
+            return Err(RejectReason::Ineligible);
+        }
+        let phase = self.state.running().ok_or(RejectReason::Outside)?;
+        let fp = seed::fingerprint(self.engine.fingerprint_seed, &line.id);
+        let user = self.state.user_mut(u).ok_or(RejectReason::UnknownUser)?;
+        if !user.first_sight(fp) {
+            return Err(RejectReason::Duplicate);
+        }
+        // Metrics count every accepted event, holdout users' included.
+        let first = user.first_of_type(kind);
+        self.state.seq += 1;
+        self.state.metrics.record(kind as usize, &ev.fields, first);
+        if self
+            .state
+            .user(u)
+            .is_some_and(|x| x.standing == Standing::Holdout)
+        {
+            return Ok(());
+        }
+
+        let p = phase.index();
+        let index = &self.engine.index;
+        let counting: Vec<TaskId> = {
+            let Some(user) = self.state.user(u) else {
+                return Ok(());
+            };
+            let candidates = index
+                .counting
+                .get(p)
+                .and_then(|v| v.get(kind as usize))
+                .map_or(&[][..], Vec::as_slice);
+            candidates
+                .iter()
+                .copied()
+                .filter(|t| {
+                    self.engine
+                        .plan
+                        .tasks
+                        .get(t.index())
+                        .and_then(|t| t.filter.as_ref())
+                        .is_none_or(|f| {
+                            eval::holds(
+                                &self.engine.plan,
+                                f,
+                                &Facts::of(self.engine, user, &ev.fields),
+                            )
+                        })
+                })
+                .collect()
+        };
+        let scoring = index
+            .scoring
+            .get(p)
+            .and_then(|v| v.get(kind as usize))
+            .map_or(&[][..], Vec::as_slice);
+        if counting.is_empty() && scoring.is_empty() {
+            return Ok(());
+        }
+        let event = Name::from(line.id.as_str());
+        if !self.state.user(u).is_some_and(User::enrolled) {
+            self.enroll(u, Some(&event));
+        }
+        for t in counting {
+            self.complete(u, t, Some(&event));
+        }
+        for &lb in scoring {
+            let delta = match self
+                .engine
+                .plan
+                .leaderboards
+                .get(lb.index())
+                .map(|l| &l.score)
+            {
+                Some(camp_compiler::plan::Score::Sum { field, .. }) => ev
+                    .fields
+                    .get(*field as usize)
+                    .and_then(super::metrics::as_decimal)
+                    .unwrap_or(Decimal::ZERO),
+                _ => Decimal::ONE,
+            };
+            self.score(u, lb, delta);
+        }
+        Ok(())
+    }
+
+    /// Makes an eligible user a participant in the running phase and fires its
+    /// `on enroll` statements: the first tier, grants, tasks, sends.
+    pub(crate) fn enroll(&mut self, u: u32, event: Option<&Name>) {
+        let Some(phase) = self.state.running() else {
+            return;
+        };
+        let now = self.now;
+        let Some(user) = self.state.user_mut(u) else {
+            return;
+        };
+        user.standing = Standing::Participant;
+        user.last_active = Some(Stamp::of(now));
+        user.nudged = 0;
+        let id = user.id.clone();
+        self.state.participants += 1;
+        let at = self.at();
+        self.emit(Effect::Enroll {
+            at,
+            user: id.clone(),
+        });
+        if let Some(first) = self.engine.plan.tiers.first() {
+            if let Some(user) = self.state.user_mut(u) {
+                user.tier = Some(TierId(0));
+            }
+            let to = self
+                .engine
+                .names
+                .tiers
+                .first()
+                .cloned()
+                .unwrap_or_else(|| Name::from(first.name.as_str()));
+            self.emit(Effect::Tier {
+                at,
+                user: id,
+                from: None,
+                to: to.clone(),
+            });
+            if let Some(r) = first.reward {
+                self.give(u, r, Cause::Tier(to), event);
+            }
+            self.climb_tiers(u, event);
+        }
+        let p = phase.index();
+        let grants: Vec<RewardId> = self.engine.grants_on(p, GrantOn::Enroll).collect();
+        for r in grants {
+            self.give(u, r, Cause::Enroll, event);
+        }
+        let tasks = self
+            .engine
+            .index
+            .enroll_tasks
+            .get(p)
+            .cloned()
+            .unwrap_or_default();
+        for t in tasks {
+            self.complete(u, t, event);
+        }
+        let sends: Vec<(
+            camp_compiler::plan::MessageId,
+            camp_compiler::plan::Recipients,
+        )> = self
+            .engine
+            .plan
+            .phases
+            .get(p)
+            .map(|ph| {
+                ph.sends
+                    .iter()
+                    .filter(|s| s.when == SendWhen::Enroll)
+                    .map(|s| (s.message, s.to))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (m, to) in sends {
+            if self.is_recipient(u, to) {
+                self.send_to(u, m, Some(phase), None);
+            }
+        }
+        self.arm_inactivity(u, phase);
+        self.check_goals(u, event);
+    }
+
+    /// One event (or enrollment, or birthday) counted by a task, within its limits.
+    pub(crate) fn complete(&mut self, u: u32, task: TaskId, event: Option<&Name>) {
+        let engine = self.engine;
+        let Some(t) = engine.plan.tasks.get(task.index()) else {
+            return;
+        };
+        let day: Day = engine.calendar.day(self.now);
+        let now = self.now;
+        let Some(user) = self.state.user_mut(u) else {
+            return;
+        };
+        let slot = match user.tasks.iter().position(|p| p.task == task) {
+            Some(i) => i,
+            None => {
+                user.tasks.push(Progress {
+                    task,
+                    count: 0,
+                    day: Day::MIN,
+                    today: 0,
+                    streak: 0,
+                    streak_done: false,
+                });
+                user.tasks.len() - 1
+            }
+        };
+        let Some(progress) = user.tasks.get_mut(slot) else {
+            return;
+        };
+        let limit = |n: Option<u32>, used: u32| n.is_some_and(|n| used >= n);
+        let today = if progress.day == day {
+            progress.today
+        } else {
+            0
+        };
+        if limit(t.limits.per_user, progress.count)
+            || limit(t.limits.per_phase, progress.count)
+            || limit(t.limits.per_day, today)
+        {
+            return;
+        }
+        progress.count += 1;
+        if progress.day == day {
+            progress.today += 1;
+        } else {
+            progress.streak =
+                if progress.day != Day::MIN && progress.day.checked_add(1) == Some(day) {
+                    progress.streak + 1
+                } else {
+                    1
+                };
+            progress.day = day;
+            progress.today = 1;
+        }
+        let (count, streak, streak_done) = (progress.count, progress.streak, progress.streak_done);
+        user.last_active = Some(Stamp::of(now));
+        let rearm = std::mem::take(&mut user.nudged);
+        let id = user.id.clone();
+        if rearm != 0 {
+            if let Some(phase) = self.state.running() {
+                self.rearm_inactivity(u, phase, rearm);
+            }
+        }
+
+        let name = engine
+            .names
+            .tasks
+            .get(task.index())
+            .cloned()
+            .unwrap_or_else(|| Name::from(t.name.as_str()));
+        let at = self.at();
+        self.emit(Effect::Complete {
+            at,
+            user: id,
+            task: name.clone(),
+            event: event.cloned(),
+        });
+        // `reward.*` in the task's sends: the first grant's reward (a draw's win).
+        let mut told: Option<RewardId> = None;
+        for (i, &r) in t.grants.iter().enumerate() {
+            let issued = self.give(u, r, Cause::Task(name.clone()), event);
+            if i == 0 {
+                let is_draw = matches!(
+                    engine.plan.rewards.get(r.index()).map(|x| &x.kind),
+                    Some(RewardKind::Draw { .. })
+                );
+                told = if is_draw {
+                    issued.get(1).copied()
+                } else {
+                    issued.first().copied()
+                };
+            }
+        }
+        for &m in &t.sends {
+            if t.grants.is_empty() || told.is_some() {
+                self.send_to(u, m, Some(t.phase), told);
+            }
+        }
+        if let Some(s) = t.streak {
+            if streak >= s.count && !streak_done {
+                if let Some(p) = self.state.user_mut(u).and_then(|x| x.tasks.get_mut(slot)) {
+                    p.streak_done = true;
+                }
+                self.give(u, s.reward, Cause::Streak(name.clone()), event);
+            }
+        }
+        for m in &t.after {
+            if count == m.count {
+                self.give(u, m.reward, Cause::After(name.clone()), event);
+            }
+        }
+        self.check_goals(u, event);
+    }
+
+    /// Grants a reward within `per_user`, stock and budget; points move the balance,
+    /// points leaderboards and tiers; goals are checked after. Returns what was issued.
+    pub(crate) fn give(
+        &mut self,
+        u: u32,
+        reward: RewardId,
+        cause: Cause,
+        event: Option<&Name>,
+    ) -> Vec<RewardId> {
+        let engine = self.engine;
+        let state = &mut *self.state;
+        let Some(user) = state.users.get_mut(u as usize) else {
+            return Vec::new();
+        };
+        let req = Request {
+            at: Engine::at(self.now),
+            user: user.id.clone(),
+            cause,
+            event: event.cloned(),
+        };
+        let outcome = grants::grant(
+            &engine.plan,
+            &engine.names.rewards,
+            &mut state.ledger,
+            &mut user.held,
+            reward,
+            &req,
+        );
+        for r in &outcome.denied {
+            if let Some(n) = state.denied.get_mut(r.index()) {
+                *n += 1;
+            }
+        }
+        self.out.effects.extend(outcome.effects);
+        for &r in &outcome.issued {
+            if let Some(RewardKind::Points { amount }) =
+                engine.plan.rewards.get(r.index()).map(|x| &x.kind)
+            {
+                let amount = *amount;
+                if let Some(user) = self.state.user_mut(u) {
+                    user.points = user.points.saturating_add(amount);
+                }
+                if let Some(phase) = self.state.running() {
+                    let boards = engine
+                        .index
+                        .points_boards
+                        .get(phase.index())
+                        .cloned()
+                        .unwrap_or_default();
+                    for lb in boards {
+                        self.score(u, lb, Decimal::from(amount));
+                    }
+                }
+                self.climb_tiers(u, event);
+            }
+        }
+        self.check_goals(u, event);
+        outcome.issued
+    }
+
+    /// Moves a participant up through every tier their balance reaches, in order, each
+    /// with its grant. Tiers never go down.
+    fn climb_tiers(&mut self, u: u32, event: Option<&Name>) {
+        loop {
+            let engine = self.engine;
+            let Some(user) = self.state.user(u) else {
+                return;
+            };
+            let Some(cur) = user.tier else {
+                return;
+            };
+            let next = TierId(cur.0 + 1);
+            let Some(tier) = engine.plan.tiers.get(next.index()) else {
+                return;
+            };
+            if user.points < tier.threshold {
+                return;
+            }
+            let id = user.id.clone();
+            if let Some(user) = self.state.user_mut(u) {
+                user.tier = Some(next);
+            }
+            let from = engine.names.tiers.get(cur.index()).cloned();
+            let to = engine
+                .names
+                .tiers
+                .get(next.index())
+                .cloned()
+                .unwrap_or_else(|| Name::from(tier.name.as_str()));
+            let at = self.at();
+            self.emit(Effect::Tier {
+                at,
+                user: id,
+                from,
+                to: to.clone(),
+            });
+            if let Some(r) = tier.reward {
+                self.give(u, r, Cause::Tier(to), event);
+            }
+        }
+    }
+
+    /// Fires every goal of the running phase that now holds for the first time.
+    fn check_goals(&mut self, u: u32, event: Option<&Name>) {
+        let engine = self.engine;
+        let Some(phase) = self.state.running() else {
+            return;
+        };
+        let Some(p) = engine.plan.phases.get(phase.index()) else {
+            return;
+        };
+        let base = engine
+            .index
+            .goal_base
+            .get(phase.index())
+            .copied()
+            .unwrap_or(0);
+        for (i, goal) in p.goals.iter().enumerate() {
+            let g = base + super::id32(i);
+            let Some(user) = self.state.user(u) else {
+                return;
+            };
+            if !user.enrolled() || user.goals.contains(&g) {
+                continue;
+            }
+            if !eval::holds(&engine.plan, &goal.condition, &Facts::of(engine, user, &[])) {
+                continue;
+            }
+            if let Some(user) = self.state.user_mut(u) {
+                user.goals.push(g);
+            }
+            let name = engine
+                .names
+                .goals
+                .get(g as usize)
+                .cloned()
+                .unwrap_or_else(|| Name::from(goal.name.as_str()));
+            self.give(u, goal.reward, Cause::Goal(name), event);
+        }
+    }
+
+    /// Adds to a participant's score on a leaderboard.
+    pub(crate) fn score(&mut self, u: u32, lb: LeaderboardId, delta: Decimal) {
+        self.state.seq += 1;
+        let seq = self.state.seq;
+        let Some(user) = self.state.users.get_mut(u as usize) else {
+            return;
+        };
+        let (old, new) = match user.scores.iter_mut().find(|s| s.board == lb) {
+            Some(s) => {
+                let old = (s.score, s.seq);
+                s.score += delta;
+                s.seq = seq;
+                (Some(old), s.score)
+            }
+            None => {
+                user.scores.push(Score {
+                    board: lb,
+                    score: delta,
+                    seq,
+                });
+                (None, delta)
+            }
+        };
+        if let Some(b) = self.state.boards.get_mut(lb.index()) {
+            b.rescore(u, old.filter(|(s, _)| *s > Decimal::ZERO), new, seq);
+        }
+    }
+}

@@ -1,0 +1,468 @@
+//! The engine's state: plain data, serializable, so the daemon can persist it and a run
+//! can be snapshotted and restored mid-stream. Nothing here decides anything; the rules
+//! live in the step modules.
+
+use super::board::Board;
+use super::calendar::Day;
+use super::effect::Name;
+use super::grants::{Holdings, Ledger};
+use super::input::Attrs;
+use super::metrics::Metrics;
+use camp_compiler::plan::{LeaderboardId, MessageId, PhaseId, RewardId, TaskId, TierId};
+use chrono::{DateTime, Utc};
+use hashbrown::{DefaultHashBuilder, HashTable};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, VecDeque};
+use std::hash::BuildHasher;
+use std::num::NonZeroI64;
+use thin_vec::ThinVec;
+
+/// An instant to the second in eight bytes (`Option<Stamp>` too): the participant
+/// state keeps a few of these per user, so their size counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "i64", try_from = "i64")]
+pub struct Stamp(NonZeroI64);
+
+impl Stamp {
+    /// The second `t` falls in.
+    pub fn of(t: DateTime<Utc>) -> Self {
+        // XOR with MIN maps every real timestamp (0 included) to a non-zero value.
+        Stamp(NonZeroI64::new(t.timestamp() ^ i64::MIN).unwrap_or(NonZeroI64::MIN))
+    }
+
+    /// The instant.
+    pub fn at(self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.0.get() ^ i64::MIN, 0).unwrap_or_default()
+    }
+}
+
+impl From<Stamp> for i64 {
+    fn from(s: Stamp) -> i64 {
+        s.at().timestamp()
+    }
+}
+
+impl TryFrom<i64> for Stamp {
+    type Error = &'static str;
+    fn try_from(secs: i64) -> Result<Self, Self::Error> {
+        DateTime::from_timestamp(secs, 0)
+            .map(Stamp::of)
+            .ok_or("a timestamp out of range")
+    }
+}
+
+/// Where the campaign is in its phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", content = "phase", rename_all = "snake_case")]
+pub enum Cursor {
+    /// Before the first phase starts.
+    Before,
+    /// A phase is running.
+    Running(PhaseId),
+    /// Between a phase that ended early and an explicit window that has not started.
+    Between(PhaseId),
+    /// The last phase ended.
+    Ended,
+}
+
+/// A phase's actual window, once it started (it may differ from the plan's when an
+/// earlier phase ended early).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    /// When it started.
+    pub start: DateTime<Utc>,
+    /// When it ends (or ended).
+    pub end: DateTime<Utc>,
+}
+
+/// Where a user stands with the campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// Not in the audience.
+    Ineligible,
+    /// In the audience, in the control group: tracked, never rewarded or messaged.
+    Holdout,
+    /// In the audience, not enrolled yet.
+    Eligible,
+    /// Enrolled.
+    Participant,
+}
+
+/// A participant's progress in one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The task.
+    pub task: TaskId,
+    /// Counted completions (the task belongs to one phase, so this is also per phase).
+    pub count: u32,
+    /// The local day of the last counted completion.
+    pub day: Day,
+    /// Counted completions on that day.
+    pub today: u32,
+    /// Consecutive days with a completion, up to `day`.
+    pub streak: u32,
+    /// Whether the streak reward was given (once per user).
+    pub streak_done: bool,
+}
+
+/// A participant's score on one leaderboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Score {
+    /// The leaderboard.
+    pub board: LeaderboardId,
+    /// The score.
+    pub score: Decimal,
+    /// Input order when the score was last reached: ties go to the smaller.
+    pub seq: u64,
+}
+
+/// One user known to the campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// Their id.
+    pub id: Name,
+    /// Their declared attributes.
+    pub attrs: Attrs,
+    /// Eligible, held out, enrolled.
+    pub standing: Standing,
+    /// Point balance.
+    pub points: i64,
+    /// Current tier.
+    pub tier: Option<TierId>,
+    /// Rewards granted.
+    pub held: Holdings,
+    /// Progress per task touched.
+    pub tasks: ThinVec<Progress>,
+    /// The last counted completion, else enrollment: inactivity counts from it.
+    pub last_active: Option<Stamp>,
+    /// `after D inactive` sends of the running phase already sent in this spell of
+    /// inactivity, by their position among the phase's inactivity sends.
+    pub nudged: u64,
+    /// Goals reached, by their index among all goals.
+    pub goals: ThinVec<u32>,
+    /// Event types this user sent (for `unique`): a bit per event index below 64...
+    pub sent: u64,
+    /// ...and the indices from 64 up.
+    pub sent_more: ThinVec<u32>,
+    /// The local day of the last message and how many went out that day.
+    pub cap: (Day, u32),
+    /// Leaderboard scores.
+    pub scores: ThinVec<Score>,
+    /// Fingerprints of this user's accepted event ids, sorted. Kept per user: a user's
+    /// few ids never collide in 64 bits, and the set stays next to the rest of the
+    /// user's state.
+    pub seen: ThinVec<u64>,
+}
+
+impl User {
+    /// A user who has done nothing yet.
+    pub fn new(id: Name, attrs: Attrs, standing: Standing) -> Self {
+        User {
+            id,
+            attrs,
+            standing,
+            points: 0,
+            tier: None,
+            held: Holdings::default(),
+            tasks: ThinVec::new(),
+            last_active: None,
+            nudged: 0,
+            goals: ThinVec::new(),
+            sent: 0,
+            sent_more: ThinVec::new(),
+            cap: (Day::MIN, 0),
+            scores: ThinVec::new(),
+            seen: ThinVec::new(),
+        }
+    }
+
+    /// Records an accepted event id's fingerprint; false if it was seen before.
+    pub fn first_sight(&mut self, fingerprint: u64) -> bool {
+        match self.seen.binary_search(&fingerprint) {
+            Ok(_) => false,
+            Err(at) => {
+                // Grow by a quarter, not double: most users send a handful of events.
+                if self.seen.len() == self.seen.capacity() {
+                    self.seen.reserve_exact((self.seen.len() / 4).max(2));
+                }
+                self.seen.insert(at, fingerprint);
+                true
+            }
+        }
+    }
+
+    /// Records that the user sent an event of type `kind`; true the first time.
+    pub fn first_of_type(&mut self, kind: u32) -> bool {
+        if kind < 64 {
+            let bit = 1u64 << kind;
+            let first = self.sent & bit == 0;
+            self.sent |= bit;
+            first
+        } else if self.sent_more.contains(&kind) {
+            false
+        } else {
+            self.sent_more.push(kind);
+            true
+        }
+    }
+
+    /// Whether they are in the audience (held out or not).
+    pub fn eligible(&self) -> bool {
+        self.standing != Standing::Ineligible
+    }
+
+    /// Whether they are enrolled.
+    pub fn enrolled(&self) -> bool {
+        self.standing == Standing::Participant
+    }
+
+    /// Their score on a leaderboard (zero when unscored).
+    pub fn score(&self, board: LeaderboardId) -> Option<&Score> {
+        self.scores.iter().find(|s| s.board == board)
+    }
+}
+
+/// User ids to user numbers: a hash table of 4-byte numbers, hashed and compared by the
+/// id each points at in the users list, so ids are not stored twice.
+#[derive(Clone, Default)]
+pub struct UserIndex {
+    table: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl UserIndex {
+    fn id_of(users: &[User], i: u32) -> &str {
+        users.get(i as usize).map_or("", |u| &u.id)
+    }
+
+    /// The index of `id`.
+    pub fn get(&self, users: &[User], id: &str) -> Option<u32> {
+        let h = self.hasher.hash_one(id);
+        self.table
+            .find(h, |&i| Self::id_of(users, i) == id)
+            .copied()
+    }
+
+    /// Adds `id` at index `i`.
+    pub fn insert(&mut self, users: &[User], id: &str, i: u32) {
+        let h = self.hasher.hash_one(id);
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(h, i, |&j| hasher.hash_one(Self::id_of(users, j)));
+    }
+
+    /// How many ids it holds.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+}
+
+impl std::fmt::Debug for UserIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UserIndex({} users)", self.table.len())
+    }
+}
+
+/// Two indexes are equal when they index the same number of users: an index is derived
+/// from its users list, which the state compares on its own.
+impl PartialEq for UserIndex {
+    fn eq(&self, other: &Self) -> bool {
+        self.table.len() == other.table.len()
+    }
+}
+
+/// A send waiting for the quiet hours to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deferred {
+    /// When it goes out.
+    pub due: DateTime<Utc>,
+    /// To whom (index into the users).
+    pub user: u32,
+    /// Which message.
+    pub message: MessageId,
+    /// The phase whose statement sent it (`phase.*`).
+    pub phase: Option<PhaseId>,
+    /// The reward it tells about (`reward.*`).
+    pub reward: Option<RewardId>,
+}
+
+/// A pending `after D inactive` check for one participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Timer {
+    /// When it is due.
+    pub due: DateTime<Utc>,
+    /// Who (index into the users).
+    pub user: u32,
+    /// Which inactivity send of the running phase.
+    pub send: u32,
+}
+
+/// Time-driven steps of the running phase not yet fired, in time order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Agenda {
+    /// `at` sends: when, and the send's index among the phase's sends.
+    pub sends: VecDeque<(DateTime<Utc>, u32)>,
+    /// Local midnights, for birthdays.
+    pub midnights: VecDeque<DateTime<Utc>>,
+}
+
+/// Everything the engine knows: the whole campaign's state at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// The plan it belongs to ([`camp_compiler::plan::Plan::source_hash`]).
+    pub plan_hash: String,
+    /// The last instant the engine was moved to.
+    pub clock: Option<DateTime<Utc>>,
+    /// The campaign's phase.
+    pub cursor: Cursor,
+    /// Actual windows of phases that started.
+    pub windows: Vec<Option<Window>>,
+    /// The running phase's time-driven steps.
+    pub agenda: Agenda,
+    /// Users in the order they became known.
+    pub users: Vec<User>,
+    /// User id → index into `users`; rebuilt on restore.
+    #[serde(skip)]
+    pub index: UserIndex,
+    /// Issuance and spend.
+    pub ledger: Ledger,
+    /// Denials per reward.
+    pub denied: Vec<u64>,
+    /// Event metrics.
+    pub metrics: Metrics,
+    /// Leaderboards, by index.
+    pub boards: Vec<Board>,
+    /// Input order: one more for every user, event and time-driven step taken.
+    pub seq: u64,
+    /// Sends deferred by quiet hours, in the order they go out.
+    pub deferred: VecDeque<Deferred>,
+    /// Pending inactivity checks.
+    pub timers: BTreeSet<Timer>,
+    /// How many users are eligible (the `audience` metric).
+    pub audience: u64,
+    /// How many enrolled.
+    pub participants: u64,
+}
+
+impl State {
+    /// Rebuilds what a snapshot leaves out (the user index).
+    pub fn reindex(&mut self) {
+        let mut index = UserIndex::default();
+        for (i, u) in self.users.iter().enumerate() {
+            if let Ok(i) = u32::try_from(i) {
+                index.insert(&self.users, &u.id, i);
+            }
+        }
+        self.index = index;
+    }
+
+    /// A user's index by id.
+    pub fn find(&self, id: &str) -> Option<u32> {
+        self.index.get(&self.users, id)
+    }
+
+    /// Adds a new user (the id must not be known yet); returns their index.
+    pub fn add_user(&mut self, user: User) -> u32 {
+        let i = u32::try_from(self.users.len()).unwrap_or(u32::MAX);
+        let id = user.id.clone();
+        self.users.push(user);
+        self.index.insert(&self.users, &id, i);
+        i
+    }
+
+    /// A user by index.
+    pub fn user(&self, i: u32) -> Option<&User> {
+        self.users.get(i as usize)
+    }
+
+    /// A user by index, to change.
+    pub fn user_mut(&mut self, i: u32) -> Option<&mut User> {
+        self.users.get_mut(i as usize)
+    }
+
+    /// The running phase, if any.
+    pub fn running(&self) -> Option<PhaseId> {
+        match self.cursor {
+            Cursor::Running(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_participant_stays_small() {
+        // The engine keeps one of these per known user: watch its size.
+        assert!(
+            std::mem::size_of::<User>() <= 160,
+            "{}",
+            std::mem::size_of::<User>()
+        );
+        assert_eq!(std::mem::size_of::<Option<Stamp>>(), 8);
+    }
+
+    #[test]
+    fn stamps_round_trip_to_the_second() {
+        for secs in [0i64, 1, -1, 1_800_000_000] {
+            let t = DateTime::from_timestamp(secs, 0).unwrap();
+            assert_eq!(Stamp::of(t).at(), t);
+            let json = serde_json::to_string(&Stamp::of(t)).unwrap();
+            assert_eq!(serde_json::from_str::<Stamp>(&json).unwrap(), Stamp::of(t));
+        }
+    }
+
+    #[test]
+    fn ids_are_seen_once_and_types_counted_once() {
+        let mut u = User::new(Name::from("u"), Attrs::default(), Standing::Eligible);
+        assert!(u.first_sight(5) && u.first_sight(1) && u.first_sight(9));
+        assert!(!u.first_sight(5));
+        assert_eq!(u.seen.as_slice(), &[1, 5, 9]);
+        assert!(u.first_of_type(3) && !u.first_of_type(3));
+        assert!(u.first_of_type(70) && !u.first_of_type(70));
+    }
+
+    #[test]
+    fn the_index_finds_users_by_id() {
+        let mut s = State {
+            plan_hash: String::new(),
+            clock: None,
+            cursor: Cursor::Before,
+            windows: Vec::new(),
+            agenda: Agenda::default(),
+            users: Vec::new(),
+            index: UserIndex::default(),
+            ledger: Ledger::default(),
+            denied: Vec::new(),
+            metrics: Metrics::default(),
+            boards: Vec::new(),
+            seq: 0,
+            deferred: VecDeque::new(),
+            timers: BTreeSet::new(),
+            audience: 0,
+            participants: 0,
+        };
+        for i in 0..1000 {
+            s.add_user(User::new(
+                Name::from(format!("u{i}").as_str()),
+                Attrs::default(),
+                Standing::Eligible,
+            ));
+        }
+        assert_eq!(s.find("u777"), Some(777));
+        assert_eq!(s.find("nobody"), None);
+        let mut back = s.clone();
+        back.index = UserIndex::default();
+        back.reindex();
+        assert_eq!(back.find("u5"), Some(5));
+    }
+}

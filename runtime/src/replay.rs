@@ -1,0 +1,214 @@
+//! Replay: recorded users and events run through the engine with a simulated clock,
+//! each event at its own `at`, in `at` order (a stable sort: input order breaks ties).
+//! The edge that reads JSON Lines; the engine does the rest.
+//!
+//! A file of events already in order is streamed (two passes: one to check the order,
+//! one to run), so a replay's memory is the engine's state, not the input's size. A
+//! file out of order is indexed by time and read back in order.
+
+use crate::engine::effect::Effect;
+use crate::engine::input::{EventLine, UserLine};
+use crate::engine::state::State;
+use crate::engine::{Engine, Output};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+
+/// A line of input that is not a well-formed user or event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct LineError {
+    /// From 1.
+    pub line: usize,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// Reads users (JSON Lines) into the state. Malformed lines and ill-typed attributes are
+/// reported and skipped; blank lines are ignored.
+pub fn load_users(
+    engine: &Engine,
+    state: &mut State,
+    reader: impl BufRead,
+) -> io::Result<Vec<LineError>> {
+    let mut errors = Vec::new();
+    for (n, line) in reader.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = serde_json::from_str::<UserLine>(&line)
+            .map_err(|e| e.to_string())
+            .and_then(|u| engine.user(state, &u).map_err(|e| e.to_string()));
+        if let Err(message) = result {
+            errors.push(LineError {
+                line: n + 1,
+                message,
+            });
+        }
+    }
+    Ok(errors)
+}
+
+/// Where a replay stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Fire every time-driven step left after the last event: the campaign's end and
+    /// any deferred sends.
+    End,
+    /// Take events up to this instant (inclusive) and fire the steps due by then.
+    At(DateTime<Utc>),
+}
+
+/// Takes one event at its own time, unless it is past `until`.
+fn feed(engine: &Engine, state: &mut State, line: &EventLine, until: Until, out: &mut Output) {
+    let at = line.at.with_timezone(&Utc);
+    if let Until::At(t) = until {
+        if at > t {
+            return;
+        }
+    }
+    engine.event(state, line, at, out);
+}
+
+/// Ends a replay: fires what is left by `until`.
+pub fn finish(engine: &Engine, state: &mut State, until: Until, out: &mut Output) {
+    match until {
+        Until::End => engine.finish(state, out),
+        Until::At(t) => engine.advance(state, t, out),
+    }
+}
+
+/// Replays events held in memory (scenario tests): sorted by `at`, stably.
+pub fn run_events(
+    engine: &Engine,
+    state: &mut State,
+    events: &[EventLine],
+    until: Until,
+) -> Output {
+    let mut order: Vec<&EventLine> = events.iter().collect();
+    order.sort_by_key(|e| e.at.with_timezone(&Utc));
+    let mut out = Output::default();
+    for e in order {
+        feed(engine, state, e, until, &mut out);
+    }
+    finish(engine, state, until, &mut out);
+    out
+}
+
+/// Just the time of an event line, read without building the rest.
+#[derive(Deserialize)]
+struct AtOnly {
+    at: DateTime<chrono::FixedOffset>,
+}
+
+/// Replays a JSON Lines file of events, handing each step's output to `emit` as it is
+/// produced. Returns the malformed lines (reported, skipped).
+pub fn run_file<R: Read + Seek>(
+    engine: &Engine,
+    state: &mut State,
+    mut file: R,
+    until: Until,
+    emit: &mut dyn FnMut(&mut Output) -> io::Result<()>,
+) -> io::Result<Vec<LineError>> {
+    // Pass 1: is the file in order?
+    let mut errors = Vec::new();
+    let mut sorted = true;
+    {
+        let mut last: Option<DateTime<Utc>> = None;
+        let mut reader = BufReader::with_capacity(1 << 20, &mut file);
+        let mut buf = String::new();
+        let mut n = 0usize;
+        loop {
+            buf.clear();
+            if reader.read_line(&mut buf)? == 0 {
+                break;
+            }
+            n += 1;
+            if buf.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<AtOnly>(&buf) {
+                Ok(a) => {
+                    let at = a.at.with_timezone(&Utc);
+                    if last.is_some_and(|l| at < l) {
+                        sorted = false;
+                    }
+                    last = Some(at);
+                }
+                Err(e) => errors.push(LineError {
+                    line: n,
+                    message: e.to_string(),
+                }),
+            }
+        }
+    }
+    file.seek(SeekFrom::Start(0))?;
+    let mut out = Output::default();
+    let mut take = |line: &str, out: &mut Output| -> io::Result<()> {
+        // Lines that failed pass 1 are already reported.
+        if let Ok(e) = serde_json::from_str::<EventLine>(line) {
+            feed(engine, state, &e, until, out);
+        }
+        if !out.effects.is_empty() || !out.problems.is_empty() {
+            emit(out)?;
+            out.effects.clear();
+            out.problems.clear();
+        }
+        Ok(())
+    };
+    if sorted {
+        let mut reader = BufReader::with_capacity(1 << 20, &mut file);
+        let mut buf = String::new();
+        loop {
+            buf.clear();
+            if reader.read_line(&mut buf)? == 0 {
+                break;
+            }
+            if !buf.trim().is_empty() {
+                take(&buf, &mut out)?;
+            }
+        }
+    } else {
+        // Index every line by time, sort stably, read each back.
+        let mut index: Vec<(DateTime<Utc>, u64)> = Vec::new();
+        {
+            let mut reader = BufReader::with_capacity(1 << 20, &mut file);
+            let mut buf = String::new();
+            let mut offset = 0u64;
+            loop {
+                buf.clear();
+                let len = reader.read_line(&mut buf)?;
+                if len == 0 {
+                    break;
+                }
+                if let Ok(a) = serde_json::from_str::<AtOnly>(&buf) {
+                    index.push((a.at.with_timezone(&Utc), offset));
+                }
+                offset += len as u64;
+            }
+        }
+        index.sort_by_key(|(at, _)| *at);
+        let mut buf = String::new();
+        for (_, offset) in index {
+            file.seek(SeekFrom::Start(offset))?;
+            buf.clear();
+            BufReader::new(&mut file).read_line(&mut buf)?;
+            take(&buf, &mut out)?;
+        }
+    }
+    finish(engine, state, until, &mut out);
+    if !out.effects.is_empty() || !out.problems.is_empty() {
+        emit(&mut out)?;
+    }
+    Ok(errors)
+}
+
+/// Writes effects as JSON Lines.
+pub fn write_effects(w: &mut impl io::Write, effects: &[Effect]) -> io::Result<()> {
+    for e in effects {
+        serde_json::to_writer(&mut *w, e)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
