@@ -11,8 +11,8 @@
 //! phases given by a duration, and the entries say so.
 
 use crate::plan::{
-    ArithOp, CompareOp, GrantOn, MessageId, Metric, Phase, Plan, QuietHours, Recipients, RewardId,
-    SendWhen, Trigger, Until, Value,
+    ArithOp, GrantOn, MessageId, Metric, Phase, Plan, QuietHours, Recipients, RewardId, SendWhen,
+    Trigger, Until, Value,
 };
 use camp_dsl::literal::Duration;
 use chrono::{DateTime, NaiveTime, Utc};
@@ -541,14 +541,7 @@ fn metric(plan: &Plan, m: &Metric, outer: u8) -> String {
         }
         Metric::Neg { arg } => (7, format!("-{}", metric(plan, arg, 7))),
         Metric::Compare { cmp, lhs, rhs } => {
-            let op = match cmp {
-                CompareOp::Eq => "==",
-                CompareOp::Ne => "!=",
-                CompareOp::Lt => "<",
-                CompareOp::Le => "<=",
-                CompareOp::Gt => ">",
-                CompareOp::Ge => ">=",
-            };
+            let op = cmp.symbol();
             (
                 4,
                 format!("{} {op} {}", metric(plan, lhs, 5), metric(plan, rhs, 5)),

@@ -281,7 +281,7 @@ impl<'a> Step<'a> {
                 self.send_to(u, m, Some(phase), None);
             }
         }
-        self.arm_inactivity(u, phase);
+        self.arm_inactivity(u, phase, u64::MAX);
         self.check_goals(u, event);
     }
 
@@ -344,7 +344,7 @@ impl<'a> Step<'a> {
         let id = user.id.clone();
         if rearm != 0 {
             if let Some(phase) = self.state.running() {
-                self.rearm_inactivity(u, phase, rearm);
+                self.arm_inactivity(u, phase, rearm);
             }
         }
 

@@ -5,7 +5,7 @@
 use super::metrics::{as_decimal, Totals};
 use super::state::{Cursor, Standing, State};
 use super::Engine;
-use camp_compiler::plan::{CompareOp, Value};
+use camp_compiler::plan::Value;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -162,17 +162,6 @@ fn target(v: &Value) -> String {
     }
 }
 
-fn op(c: CompareOp) -> &'static str {
-    match c {
-        CompareOp::Eq => "==",
-        CompareOp::Ne => "!=",
-        CompareOp::Lt => "<",
-        CompareOp::Le => "<=",
-        CompareOp::Gt => ">",
-        CompareOp::Ge => ">=",
-    }
-}
-
 impl Engine {
     /// KPIs, leaderboards, spend and rewards now.
     pub fn report(&self, state: &State) -> Report {
@@ -195,7 +184,7 @@ impl Engine {
                 KpiReport {
                     name: k.name.clone(),
                     value: v.as_ref().map_or(Json::Null, value),
-                    op: op(k.op).to_string(),
+                    op: k.op.symbol().to_string(),
                     target: target(&k.target),
                     met,
                 }

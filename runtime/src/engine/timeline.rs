@@ -247,7 +247,7 @@ impl Step<'_> {
                 if let Some(user) = self.state.user_mut(u) {
                     user.nudged = 0;
                 }
-                self.arm_inactivity(u, n);
+                self.arm_inactivity(u, n, u64::MAX);
             }
         }
     }
@@ -291,8 +291,9 @@ impl Step<'_> {
         (due < window.end).then_some(due)
     }
 
-    /// Arms every inactivity send of `phase` for a participant.
-    pub(crate) fn arm_inactivity(&mut self, u: u32, phase: PhaseId) {
+    /// Arms a participant's inactivity sends of `phase` whose bit is in `which`
+    /// (`u64::MAX`: all of them; after a completion: those sent in the spell it ended).
+    pub(crate) fn arm_inactivity(&mut self, u: u32, phase: PhaseId, which: u64) {
         let n = self
             .engine
             .index
@@ -300,25 +301,11 @@ impl Step<'_> {
             .get(phase.index())
             .map_or(0, Vec::len);
         for send in 0..super::id32(n) {
+            if which & bit(send) == 0 {
+                continue;
+            }
             if let Some(due) = self.inactivity_due(u, phase, send) {
                 self.state.timers.insert(Timer { due, user: u, send });
-            }
-        }
-    }
-
-    /// Re-arms the inactivity sends that went out in the spell a completion just ended.
-    pub(crate) fn rearm_inactivity(&mut self, u: u32, phase: PhaseId, sent: u64) {
-        let n = self
-            .engine
-            .index
-            .inactive
-            .get(phase.index())
-            .map_or(0, Vec::len);
-        for send in 0..super::id32(n) {
-            if sent & bit(send) != 0 {
-                if let Some(due) = self.inactivity_due(u, phase, send) {
-                    self.state.timers.insert(Timer { due, user: u, send });
-                }
             }
         }
     }
