@@ -58,11 +58,9 @@ fn replay_to_stdout(
     let stdout = std::io::stdout();
     let mut w = BufWriter::with_capacity(1 << 20, stdout.lock());
     let until = until.map_or(Until::End, Until::At);
-    let mut problems = 0usize;
     let event_errors = replay::run_file(&engine, &mut state, event_file, until, &mut |out| {
         for p in &out.problems {
             eprintln!("warning: {p}");
-            problems += 1;
         }
         replay::write_effects(&mut w, &out.effects)
     });
@@ -83,7 +81,6 @@ fn replay_to_stdout(
         let text = serde_json::to_string_pretty(&engine.report(&state)).unwrap_or_default();
         std::fs::write(path, text + "\n").map_err(|e| io_error(path, e))?;
     }
-    let _ = problems;
     Ok(if user_errors.is_empty() && event_errors.is_empty() {
         Outcome::Success
     } else {

@@ -103,7 +103,7 @@ fn events_out_of_order_are_taken_in_time_order_and_a_plan_runs_like_its_source()
 fn malformed_lines_are_reported_with_line_numbers_and_the_rest_still_runs() {
     let d = dir("malformed");
     let events =
-        format!("{EVENTS}not json\n{{\"id\": \"e9\", \"type\": \"checkin\", \"user\": \"u1\"}}\n");
+        format!("{EVENTS}not json\n{{\"id\": \"e9\", \"type\": \"checkin\", \"user\": \"u1\"}}\n{{\"type\": \"checkin\", \"user\": \"u1\", \"at\": \"2027-09-08T10:00:00+08:00\"}}\n");
     let users =
         format!("{USERS}{{\"id\": \"u3\", \"attrs\": {{\"registered_days\": \"thirty\"}}}}\n");
     let report = d.join("report.json");
@@ -118,6 +118,15 @@ fn malformed_lines_are_reported_with_line_numbers_and_the_rest_still_runs() {
     let err = text(&out.stderr);
     assert!(err.contains("events.jsonl:4:"), "{err}");
     assert!(err.contains("events.jsonl:5:"), "{err}");
+    assert!(
+        err.contains("events.jsonl:6: missing field `id`"),
+        "a line with a time but no id: {err}"
+    );
+    assert_eq!(
+        err.matches("events.jsonl:4:").count(),
+        1,
+        "each bad line is reported once: {err}"
+    );
     assert!(
         err.contains("users.jsonl:3: attribute `registered_days`"),
         "{err}"

@@ -145,62 +145,80 @@ pub fn run_file<R: Read + Seek>(
     }
     file.seek(SeekFrom::Start(0))?;
     let mut out = Output::default();
-    let mut take = |line: &str, out: &mut Output| -> io::Result<()> {
-        // Lines that failed pass 1 are already reported.
-        if let Ok(e) = serde_json::from_str::<EventLine>(line) {
-            feed(engine, state, &e, until, out);
-        }
-        if !out.effects.is_empty() || !out.problems.is_empty() {
-            emit(out)?;
-            out.effects.clear();
-            out.problems.clear();
-        }
-        Ok(())
-    };
+    // Lines without a readable `at` were reported in pass 1; pass 2 reports the rest of
+    // the malformed ones (no `id`, unknown keys, ...).
+    let unread = errors.len();
+    let mut take =
+        |n: usize, line: &str, out: &mut Output, errors: &mut Vec<LineError>| -> io::Result<()> {
+            match serde_json::from_str::<EventLine>(line) {
+                Ok(e) => feed(engine, state, &e, until, out),
+                Err(e) => {
+                    let reported = errors
+                        .get(..unread)
+                        .is_some_and(|r| r.binary_search_by_key(&n, |x| x.line).is_ok());
+                    if !reported {
+                        errors.push(LineError {
+                            line: n,
+                            message: e.to_string(),
+                        });
+                    }
+                }
+            }
+            if !out.effects.is_empty() || !out.problems.is_empty() {
+                emit(out)?;
+                out.effects.clear();
+                out.problems.clear();
+            }
+            Ok(())
+        };
     if sorted {
         let mut reader = BufReader::with_capacity(1 << 20, &mut file);
         let mut buf = String::new();
+        let mut n = 0usize;
         loop {
             buf.clear();
             if reader.read_line(&mut buf)? == 0 {
                 break;
             }
+            n += 1;
             if !buf.trim().is_empty() {
-                take(&buf, &mut out)?;
+                take(n, &buf, &mut out, &mut errors)?;
             }
         }
     } else {
         // Index every line by time, sort stably, read each back.
-        let mut index: Vec<(DateTime<Utc>, u64)> = Vec::new();
+        let mut index: Vec<(DateTime<Utc>, u64, usize)> = Vec::new();
         {
             let mut reader = BufReader::with_capacity(1 << 20, &mut file);
             let mut buf = String::new();
-            let mut offset = 0u64;
+            let (mut offset, mut n) = (0u64, 0usize);
             loop {
                 buf.clear();
                 let len = reader.read_line(&mut buf)?;
                 if len == 0 {
                     break;
                 }
+                n += 1;
                 if let Ok(a) = serde_json::from_str::<AtOnly>(&buf) {
-                    index.push((a.at.with_timezone(&Utc), offset));
+                    index.push((a.at.with_timezone(&Utc), offset, n));
                 }
                 offset += len as u64;
             }
         }
-        index.sort_by_key(|(at, _)| *at);
+        index.sort_by_key(|(at, _, _)| *at);
         let mut buf = String::new();
-        for (_, offset) in index {
+        for (_, offset, n) in index {
             file.seek(SeekFrom::Start(offset))?;
             buf.clear();
             BufReader::new(&mut file).read_line(&mut buf)?;
-            take(&buf, &mut out)?;
+            take(n, &buf, &mut out, &mut errors)?;
         }
     }
     finish(engine, state, until, &mut out);
     if !out.effects.is_empty() || !out.problems.is_empty() {
         emit(&mut out)?;
     }
+    errors.sort_by_key(|e| e.line);
     Ok(errors)
 }
 

@@ -200,7 +200,7 @@ pub fn grant(
 }
 
 /// Parts per million of a percent weight (30% is 300_000).
-fn ppm(percent: Decimal) -> u64 {
+pub(crate) fn ppm(percent: Decimal) -> u64 {
     let scaled = (percent * Decimal::from(10_000)).trunc();
     u64::try_from(scaled.mantissa().max(0)).unwrap_or(0) / 10u64.pow(scaled.scale())
 }

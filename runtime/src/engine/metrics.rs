@@ -97,7 +97,7 @@ pub struct Totals<'a> {
 }
 
 /// The currency spend is counted in: the budget's, else the first monetary reward's.
-fn spend_currency(plan: &Plan) -> Option<Money> {
+pub(crate) fn spend_currency(plan: &Plan) -> Option<Money> {
     plan.campaign
         .budget
         .or_else(|| plan.rewards.iter().find_map(|r| r.cost))

@@ -34,10 +34,9 @@ use camp_compiler::plan::{
 };
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use effect::{At, Effect, Name, RejectReason};
+use effect::{Effect, Name, RejectReason};
 use input::{EventLine, UserLine};
 use metrics::Metrics;
-use rust_decimal::Decimal;
 use state::{Agenda, Cursor, Standing, State, User};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -253,10 +252,7 @@ impl Engine {
         let index = Index::new(&plan);
         let mut seed = seed::Fnv::new();
         seed.write(plan.campaign.id.as_bytes());
-        let holdout_ppm = {
-            let scaled = (plan.campaign.holdout_percent * Decimal::from(10_000)).trunc();
-            u64::try_from(scaled.mantissa().max(0)).unwrap_or(0) / 10u64.pow(scaled.scale())
-        };
+        let holdout_ppm = grants::ppm(plan.campaign.holdout_percent);
         Ok(Engine {
             calendar: Calendar::new(tz),
             renderer,
@@ -394,12 +390,7 @@ impl Engine {
         }
     }
 
-    /// The reward names, by index.
-    pub fn reward_name(&self, r: RewardId) -> Option<&Name> {
-        self.names.rewards.get(r.index())
-    }
-
-    /// Whether `g` of the plan's phase grants fires on enroll.
+    /// The rewards a phase grants `on enroll` or `on enter`.
     fn grants_on(&self, phase: usize, on: GrantOn) -> impl Iterator<Item = RewardId> + '_ {
         self.plan.phases.get(phase).into_iter().flat_map(move |p| {
             p.grants
@@ -407,10 +398,5 @@ impl Engine {
                 .filter(move |g| g.on == on)
                 .map(|g| g.reward)
         })
-    }
-
-    /// An effect's timestamp.
-    fn at(now: DateTime<Utc>) -> At {
-        At(now)
     }
 }

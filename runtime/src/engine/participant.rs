@@ -2,7 +2,7 @@
 //! streaks and `after` milestones, tiers, goals and leaderboard scores (§9, steps 1–3).
 
 use super::calendar::Day;
-use super::effect::{Cause, Effect, Name, RejectReason};
+use super::effect::{At, Cause, Effect, Name, RejectReason};
 use super::grants::{self, Request};
 use super::input::{self, EventLine};
 use super::state::{Progress, Score, Stamp, Standing, State, User};
@@ -81,8 +81,9 @@ impl<'a> Step<'a> {
         self.out.effects.push(e);
     }
 
-    fn at(&self) -> super::effect::At {
-        Engine::at(self.now)
+    /// The instant of this step, as effects write it.
+    pub(crate) fn at(&self) -> At {
+        At(self.now)
     }
 
     /// Takes one event (the clock is already at `now`).
@@ -413,7 +414,7 @@ impl<'a> Step<'a> {
             return Vec::new();
         };
         let req = Request {
-            at: Engine::at(self.now),
+            at: At(self.now),
             user: user.id.clone(),
             cause,
             event: event.cloned(),
@@ -441,13 +442,8 @@ impl<'a> Step<'a> {
                     user.points = user.points.saturating_add(amount);
                 }
                 if let Some(phase) = self.state.running() {
-                    let boards = engine
-                        .index
-                        .points_boards
-                        .get(phase.index())
-                        .cloned()
-                        .unwrap_or_default();
-                    for lb in boards {
+                    let boards = engine.index.points_boards.get(phase.index());
+                    for &lb in boards.map_or(&[][..], Vec::as_slice) {
                         self.score(u, lb, Decimal::from(amount));
                     }
                 }

@@ -2,7 +2,7 @@
 //! counts (`camp run --report`), and one participant's standing (the daemon's
 //! `GET /v1/participants/{id}`). Plain data, serialized as JSON.
 
-use super::metrics::{as_decimal, Totals};
+use super::metrics::{as_decimal, spend_currency, Totals};
 use super::state::{Cursor, Standing, State};
 use super::Engine;
 use camp_compiler::plan::Value;
@@ -235,13 +235,10 @@ impl Engine {
             })
             .collect();
         let money = |amount: Decimal| {
-            plan.campaign
-                .budget
-                .or_else(|| plan.rewards.iter().find_map(|r| r.cost))
-                .map(|mut m| {
-                    m.amount = amount;
-                    m.to_string()
-                })
+            spend_currency(plan).map(|mut m| {
+                m.amount = amount;
+                m.to_string()
+            })
         };
         let (status, phase) = match state.cursor {
             Cursor::Before => ("scheduled", None),

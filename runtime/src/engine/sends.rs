@@ -13,12 +13,7 @@ use serde_json::{Map, Value as Json};
 fn json(v: &Value) -> Json {
     match v {
         Value::Int(n) => Json::from(*n),
-        Value::Decimal(d) | Value::Percent(d) => d
-            .to_string()
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| Json::String(d.to_string()), Json::Number),
+        Value::Decimal(d) | Value::Percent(d) => super::report::number(*d),
         Value::Money(m) => Json::String(m.to_string()),
         Value::String(s) => Json::String(s.clone()),
         Value::Bool(b) => Json::Bool(*b),
@@ -73,7 +68,7 @@ impl Step<'_> {
         };
         if user.standing == Standing::Holdout {
             let user = user.id.clone();
-            let at = self.engine_at();
+            let at = self.at();
             self.emit(Effect::Suppress {
                 at,
                 user,
@@ -108,7 +103,7 @@ impl Step<'_> {
     ) {
         let engine = self.engine;
         let day = engine.calendar.day(self.now);
-        let at = self.engine_at();
+        let at = self.at();
         let name = self.message_name(message);
         let Some(user) = self.state.users.get_mut(u as usize) else {
             return;
@@ -171,10 +166,6 @@ impl Step<'_> {
             }
             Err(e) => self.out.problems.push(e),
         }
-    }
-
-    fn engine_at(&self) -> super::effect::At {
-        super::Engine::at(self.now)
     }
 
     fn message_name(&self, m: MessageId) -> Name {

@@ -138,7 +138,7 @@ impl Step<'_> {
             self.engine.names.phases.get(p?.index()).cloned()
         };
         let (from, to) = (name(from), name(to));
-        let at = Engine::at(self.now);
+        let at = self.at();
         self.emit(Effect::Phase { at, from, to });
     }
 
@@ -229,13 +229,10 @@ impl Step<'_> {
                 }
             }
         }
-        for (i, s) in phase.sends.iter().enumerate() {
-            if s.when == SendWhen::Enter {
-                for u in self.recipients(s.to) {
-                    self.send_to(u, s.message, Some(n), None);
-                }
+        for s in phase.sends.iter().filter(|s| s.when == SendWhen::Enter) {
+            for u in self.recipients(s.to) {
+                self.send_to(u, s.message, Some(n), None);
             }
-            let _ = i;
         }
         if engine
             .index
