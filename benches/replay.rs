@@ -6,26 +6,16 @@
 //! 10M events under `target/bench-replay/` and times `camp run` on them once each, with
 //! peak memory (the numbers recorded in docs/benchmarks.md).
 
+mod common;
+
 use camp_compiler::{compile_file, FsLoader};
 use camp_runtime::engine::Engine;
 use camp_runtime::replay::{self, Until};
+use common::Rng;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// A deterministic stream of numbers (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
 
 fn campaign() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/replay.camp")

@@ -9,6 +9,7 @@ mod cmd_graph;
 mod cmd_preview;
 mod cmd_run;
 mod cmd_schedule;
+mod cmd_serve;
 mod cmd_test;
 mod compiled;
 mod render;
@@ -108,6 +109,8 @@ enum Command {
         /// (default: the current directory).
         paths: Vec<PathBuf>,
     },
+    /// Run a campaign live: an HTTP API on a durable SQLite store.
+    Serve(cmd_serve::Args),
     /// The campaign's and the participant's state machines.
     Graph {
         /// The campaign file.
@@ -179,6 +182,7 @@ fn main() -> ExitCode {
         } => cmd_preview::run(&file, &message, locale.as_deref(), user.as_deref()),
         Command::Graph { file, format } => cmd_graph::run(&file, format),
         Command::Test { paths } => cmd_test::run(&paths),
+        Command::Serve(args) => cmd_serve::run(args),
         Command::Run {
             file,
             users,

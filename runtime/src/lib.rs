@@ -1,9 +1,11 @@
 //! The engine that runs a compiled [`Plan`](camp_compiler::plan::Plan) ([`engine`]),
-//! and its edges: message rendering ([`render`]), the one renderer that `camp preview`
-//! and the engine share.
+//! and its edges: message rendering ([`render`], the one renderer that `camp preview`
+//! and the engine share), offline replay ([`replay`], [`scenario`]), the durable store
+//! ([`store`]) and the daemon ([`daemon`]).
 //!
-//! Architecture invariant: the runtime does no I/O of its own. The outside world (the
-//! clock, the store, the message sink) comes in through traits; rendering is pure.
+//! Architecture invariant: the engine does no I/O. The clock is an argument; the store,
+//! the HTTP server and the message sinks live in [`store`] and [`daemon`], which drive
+//! the engine exactly as replay does.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -15,10 +17,12 @@
     )
 )]
 
+pub mod daemon;
 pub mod engine;
 pub mod render;
 pub mod replay;
 pub mod scenario;
+pub mod store;
 
 pub use render::{RenderContext, Rendered, Renderer};
 
@@ -50,6 +54,9 @@ pub enum RuntimeError {
         /// The message.
         message: String,
     },
+    /// The store failed (or belongs to another plan).
+    #[error("store: {0}")]
+    Store(String),
     /// A template that does not parse or fails while rendering (a filter given a value
     /// it cannot format, say).
     #[error("the message `{message}` ({locale}) could not be rendered: {detail}")]

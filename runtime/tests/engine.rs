@@ -416,7 +416,7 @@ fn holdout_users_are_tracked_never_rewarded_or_messaged() {
         Some(&serde_json::json!(20)),
         "holdout events count toward metrics"
     );
-    assert_eq!(report.participants as usize, 20 - held.len());
+    assert_eq!(report.summary.participants as usize, 20 - held.len());
 }
 
 #[test]

@@ -152,7 +152,7 @@ proptest! {
                 prop_assert!(r.granted <= stock, "{} over stock: {}", r.name, r.granted);
             }
         }
-        let spend: rust_decimal::Decimal = report.spend.as_deref().unwrap().trim_end_matches(" CNY").parse().unwrap();
+        let spend: rust_decimal::Decimal = report.summary.spend.as_deref().unwrap().trim_end_matches(" CNY").parse().unwrap();
         prop_assert!(spend <= rust_decimal::Decimal::from(60), "spend {spend}");
         for u in users() {
             let Some(p) = e.participant(&state, &u.id) else { continue };

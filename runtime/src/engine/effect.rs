@@ -300,6 +300,35 @@ impl Effect {
             | Effect::Reject { at, .. } => at.0,
         }
     }
+
+    /// Its `kind`, as written.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Effect::Phase { .. } => "phase",
+            Effect::Enroll { .. } => "enroll",
+            Effect::Complete { .. } => "complete",
+            Effect::Grant { .. } => "grant",
+            Effect::Deny { .. } => "deny",
+            Effect::Tier { .. } => "tier",
+            Effect::Send { .. } => "send",
+            Effect::Suppress { .. } => "suppress",
+            Effect::Reject { .. } => "reject",
+        }
+    }
+
+    /// The user it concerns (none for a phase change or a rejected event).
+    pub fn user(&self) -> Option<&Name> {
+        match self {
+            Effect::Enroll { user, .. }
+            | Effect::Complete { user, .. }
+            | Effect::Grant { user, .. }
+            | Effect::Deny { user, .. }
+            | Effect::Tier { user, .. }
+            | Effect::Send { user, .. }
+            | Effect::Suppress { user, .. } => Some(user),
+            Effect::Phase { .. } | Effect::Reject { .. } => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -423,6 +452,7 @@ mod tests {
         ];
         for e in all {
             let back: Effect = serde_json::from_str(&line(&e)).unwrap();
+            assert!(line(&e).starts_with(&format!("{{\"kind\":\"{}\"", e.kind())));
             assert_eq!(back, e);
         }
         for c in [

@@ -10,13 +10,13 @@ use camp_compiler::plan::{Attr, EventId, Plan, Value, ValueType};
 use camp_dsl::literal::{self, Money, Number};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Map;
 use std::str::FromStr;
 use thin_vec::ThinVec;
 
 /// A user as read: an id and raw attributes.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserLine {
     /// The user's id.
@@ -27,7 +27,7 @@ pub struct UserLine {
 }
 
 /// An event as read.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventLine {
     /// Unique per campaign; a repeated id is a duplicate.

@@ -63,9 +63,9 @@ pub struct RewardReport {
     pub stock_left: Option<u64>,
 }
 
-/// The campaign at one instant.
+/// Where the campaign stands: status, phase, clock, audience, spend.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Report {
+pub struct Summary {
     /// The campaign's identifier.
     pub campaign: String,
     /// The plan's source hash.
@@ -86,6 +86,14 @@ pub struct Report {
     pub budget: Option<String>,
     /// What is left of the budget.
     pub budget_left: Option<String>,
+}
+
+/// The campaign at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Where it stands.
+    #[serde(flatten)]
+    pub summary: Summary,
     /// Accepted events per event type.
     pub events: serde_json::Map<String, Json>,
     /// Every KPI.
@@ -166,6 +174,72 @@ impl Engine {
     /// KPIs, leaderboards, spend and rewards now.
     pub fn report(&self, state: &State) -> Report {
         let plan = &self.plan;
+        Report {
+            summary: self.summary(state),
+            events: plan
+                .events
+                .iter()
+                .zip(&state.metrics.count)
+                .map(|(e, n)| (e.name.clone(), Json::from(*n)))
+                .collect(),
+            kpis: self.kpis(state),
+            leaderboards: (0..plan.leaderboards.len())
+                .filter_map(|i| self.leaderboard(state, i, None))
+                .collect(),
+            rewards: self.rewards(state),
+        }
+    }
+
+    /// Where the campaign stands, without the per-KPI, per-board and per-reward parts.
+    pub fn summary(&self, state: &State) -> Summary {
+        let plan = &self.plan;
+        let (status, phase) = self.status(state);
+        let money = |amount: Decimal| {
+            spend_currency(plan).map(|mut m| {
+                m.amount = amount;
+                m.to_string()
+            })
+        };
+        Summary {
+            campaign: plan.campaign.id.clone(),
+            plan_hash: plan.source_hash.clone(),
+            status,
+            phase,
+            clock: state
+                .clock
+                .map(|c| c.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            audience: state.audience,
+            participants: state.participants,
+            spend: money(state.ledger.spend),
+            budget: plan.campaign.budget.map(|b| b.to_string()),
+            budget_left: self.budget_left(state).and_then(money),
+        }
+    }
+
+    /// `scheduled`, `running`, `between` or `ended`, and the running phase.
+    pub fn status(&self, state: &State) -> (&'static str, Option<String>) {
+        match state.cursor {
+            Cursor::Before => ("scheduled", None),
+            Cursor::Running(p) => (
+                "running",
+                self.plan.phases.get(p.index()).map(|p| p.name.clone()),
+            ),
+            Cursor::Between(_) => ("between", None),
+            Cursor::Ended => ("ended", None),
+        }
+    }
+
+    /// What is left of the budget (never below zero), if the campaign has one.
+    pub fn budget_left(&self, state: &State) -> Option<Decimal> {
+        self.plan
+            .campaign
+            .budget
+            .map(|b| (b.amount - state.ledger.spend).max(Decimal::ZERO))
+    }
+
+    /// Every KPI against its target.
+    pub fn kpis(&self, state: &State) -> Vec<KpiReport> {
+        let plan = &self.plan;
         let totals = Totals {
             plan,
             metrics: &state.metrics,
@@ -173,8 +247,7 @@ impl Engine {
             audience: state.audience,
             participants: state.participants,
         };
-        let kpis = plan
-            .kpis
+        plan.kpis
             .iter()
             .map(|k| {
                 let v = totals.value(&k.formula);
@@ -189,37 +262,50 @@ impl Engine {
                     met,
                 }
             })
-            .collect();
-        let leaderboards = plan
-            .leaderboards
-            .iter()
-            .enumerate()
-            .map(|(i, lb)| BoardReport {
-                name: lb.name.clone(),
-                phase: plan
-                    .phases
-                    .get(lb.phase.index())
-                    .map(|p| p.name.clone())
-                    .unwrap_or_default(),
-                ranks: state
-                    .boards
-                    .get(i)
-                    .map(|b| {
-                        b.top(lb.show_top.map_or(usize::MAX, |n| n as usize))
-                            .map(|p| PlaceReport {
-                                rank: p.rank,
-                                user: state
-                                    .user(p.user)
-                                    .map(|u| u.id.to_string())
-                                    .unwrap_or_default(),
-                                score: number(p.score),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            })
-            .collect();
-        let rewards = plan
+            .collect()
+    }
+
+    /// The leaderboard at `index` (in plan order): its best `top` places, never more than
+    /// its `show top`. Read from the ordered index, so it costs `top`, not participants.
+    pub fn leaderboard(
+        &self,
+        state: &State,
+        index: usize,
+        top: Option<usize>,
+    ) -> Option<BoardReport> {
+        let plan = &self.plan;
+        let lb = plan.leaderboards.get(index)?;
+        let shown = lb.show_top.map_or(usize::MAX, |n| n as usize);
+        let n = top.map_or(shown, |t| t.min(shown));
+        Some(BoardReport {
+            name: lb.name.clone(),
+            phase: plan
+                .phases
+                .get(lb.phase.index())
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            ranks: state
+                .boards
+                .get(index)
+                .map(|b| {
+                    b.top(n)
+                        .map(|p| PlaceReport {
+                            rank: p.rank,
+                            user: state
+                                .user(p.user)
+                                .map(|u| u.id.to_string())
+                                .unwrap_or_default(),
+                            score: number(p.score),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Every reward's grants, denials and stock left.
+    pub fn rewards(&self, state: &State) -> Vec<RewardReport> {
+        self.plan
             .rewards
             .iter()
             .enumerate()
@@ -233,48 +319,7 @@ impl Engine {
                     stock_left: r.stock.map(|s| s.saturating_sub(granted)),
                 }
             })
-            .collect();
-        let money = |amount: Decimal| {
-            spend_currency(plan).map(|mut m| {
-                m.amount = amount;
-                m.to_string()
-            })
-        };
-        let (status, phase) = match state.cursor {
-            Cursor::Before => ("scheduled", None),
-            Cursor::Running(p) => (
-                "running",
-                plan.phases.get(p.index()).map(|p| p.name.clone()),
-            ),
-            Cursor::Between(_) => ("between", None),
-            Cursor::Ended => ("ended", None),
-        };
-        Report {
-            campaign: plan.campaign.id.clone(),
-            plan_hash: plan.source_hash.clone(),
-            status,
-            phase,
-            clock: state
-                .clock
-                .map(|c| c.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-            audience: state.audience,
-            participants: state.participants,
-            spend: money(state.ledger.spend),
-            budget: plan.campaign.budget.map(|b| b.to_string()),
-            budget_left: plan
-                .campaign
-                .budget
-                .and_then(|b| money((b.amount - state.ledger.spend).max(Decimal::ZERO))),
-            events: plan
-                .events
-                .iter()
-                .zip(&state.metrics.count)
-                .map(|(e, n)| (e.name.clone(), Json::from(*n)))
-                .collect(),
-            kpis,
-            leaderboards,
-            rewards,
-        }
+            .collect()
     }
 
     /// One user's standing, if the user is known.

@@ -1,0 +1,886 @@
+//! `camp serve` through the real binary on loopback ports:
+//! - every example scenario replayed over HTTP with `--clock manual` gives exactly the
+//!   effects `camp run` prints, and the file sink gets every send;
+//! - bad requests get JSON errors and change nothing; bearer auth; 413; 409;
+//! - the system clock catches up on what was missed while the daemon was down;
+//! - webhook delivery retries with the same idempotency key and dead-letters what
+//!   cannot be delivered;
+//! - the crash test: SIGKILL under concurrent load, 20+ times, loses no acknowledged
+//!   event, never grants twice or past stock, per_user or budget, and every send reaches
+//!   the sink with a stable key.
+
+use camp_runtime::engine::input::EventLine;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_camp");
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A directory of this test's own.
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("camp-serve-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A running daemon.
+struct Daemon {
+    child: Option<Child>,
+    base: String,
+    agent: ureq::Agent,
+    token: Option<String>,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .new_agent()
+}
+
+impl Daemon {
+    /// Starts `camp serve` with a manual clock and a file sink, and waits for its address.
+    fn start(campaign: &Path, dir: &Path, extra: &[&str]) -> Daemon {
+        let sink = format!("file:{}", dir.join("sends.jsonl").display());
+        let mut args = vec![
+            "serve".to_string(),
+            campaign.display().to_string(),
+            "--db".into(),
+            dir.join("camp.db").display().to_string(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+        ];
+        if !extra.contains(&"--clock") {
+            args.extend(["--clock".into(), "manual".into()]);
+        }
+        if !extra.contains(&"--sink") {
+            args.extend(["--sink".into(), sink]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("daemon.log"))
+            .unwrap();
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let Some(base) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            let log = std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default();
+            panic!("the daemon did not start: {line:?}\n{log}");
+        };
+        Daemon {
+            base: base.to_string(),
+            child: Some(child),
+            agent: agent(),
+            token: None,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let response = match (method, body) {
+            ("GET", _) => {
+                let mut r = self.agent.get(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
+            (m, b) => {
+                let mut r = if m == "PUT" {
+                    self.agent.put(&url)
+                } else {
+                    self.agent.post(&url)
+                };
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.send(b.unwrap_or(""))
+            }
+        };
+        let mut response = response.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None)
+    }
+
+    fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        self.call("POST", path, Some(body))
+    }
+
+    fn put(&self, path: &str, body: &str) -> (u16, Value) {
+        self.call("PUT", path, Some(body))
+    }
+
+    fn clock(&self, at: &str) {
+        let (status, body) = self.post("/v1/clock", &json!({ "now": at }).to_string());
+        assert_eq!(status, 200, "clock to {at}: {body}");
+    }
+
+    /// Waits until the outbox has nothing pending.
+    fn drained(&self) {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, c) = self.get("/v1/campaign");
+            if c["outbox"]["pending"] == json!(0) {
+                return;
+            }
+            assert!(Instant::now() < until, "the outbox did not drain: {c}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, and the exit status.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let killed = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        child.wait().unwrap()
+    }
+
+    /// SIGKILL.
+    fn kill(mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn db(dir: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join("camp.db")).unwrap()
+}
+
+/// Every logged effect, in order.
+fn logged_effects(dir: &Path) -> Vec<Value> {
+    let conn = db(dir);
+    let mut stmt = conn
+        .prepare("SELECT body FROM effects ORDER BY seq")
+        .unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|b| serde_json::from_str(&b.unwrap()).unwrap())
+        .collect()
+}
+
+fn sink_lines(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("sends.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn without_key(mut v: Value) -> Value {
+    v.as_object_mut().unwrap().remove("key");
+    v
+}
+
+#[test]
+fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
+    let mut scenarios = 0;
+    for entry in std::fs::read_dir(root().join("examples")).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.to_string_lossy().ends_with(".test.yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, s) in camp_runtime::scenario::parse(&text)
+            .unwrap()
+            .into_iter()
+            .enumerate()
+        {
+            scenarios += 1;
+            let name = format!(
+                "{}-{n}",
+                path.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace(".test.yaml", "")
+            );
+            let d = dir(&name);
+            let campaign = path.parent().unwrap().join(&s.campaign);
+            let users: String = s
+                .users
+                .iter()
+                .map(|u| serde_json::to_string(u).unwrap() + "\n")
+                .collect();
+            let events: String = s
+                .events
+                .iter()
+                .map(|e| serde_json::to_string(e).unwrap() + "\n")
+                .collect();
+            std::fs::write(d.join("users.jsonl"), users).unwrap();
+            std::fs::write(d.join("events.jsonl"), events).unwrap();
+            let until = s.until.map(|u| u.to_rfc3339());
+            let mut args = vec![
+                "run".to_string(),
+                campaign.display().to_string(),
+                "--users".into(),
+                d.join("users.jsonl").display().to_string(),
+                "--events".into(),
+                d.join("events.jsonl").display().to_string(),
+            ];
+            if let Some(u) = &until {
+                args.extend(["--until".into(), u.clone()]);
+            }
+            let replay = Command::new(BIN).args(&args).output().unwrap();
+            let expected: Vec<Value> = String::from_utf8(replay.stdout)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+
+            let daemon = Daemon::start(&campaign, &d, &[]);
+            for u in &s.users {
+                daemon.put(
+                    &format!("/v1/users/{}", u.id),
+                    &serde_json::to_string(&u.attrs).unwrap(),
+                );
+            }
+            let mut order: Vec<&EventLine> = s.events.iter().collect();
+            order.sort_by_key(|e| e.at);
+            for e in order {
+                if s.until.is_some_and(|u| e.at > u) {
+                    continue;
+                }
+                daemon.clock(&e.at.to_rfc3339());
+                let (status, _) = daemon.post("/v1/events", &serde_json::to_string(e).unwrap());
+                assert_eq!(status, 200);
+            }
+            daemon.clock(until.as_deref().unwrap_or("2100-01-01T00:00:00Z"));
+            daemon.drained();
+            assert!(daemon.stop().success(), "{name}: SIGTERM exits 0");
+
+            let logged = logged_effects(&d);
+            assert_eq!(
+                logged.len(),
+                expected.len(),
+                "{name}: the daemon logged {} effects, camp run printed {}",
+                logged.len(),
+                expected.len()
+            );
+            for (i, (a, b)) in logged.iter().zip(&expected).enumerate() {
+                assert_eq!(a, b, "{name}: effect #{i} differs");
+            }
+            let sends: Vec<&Value> = expected.iter().filter(|e| e["kind"] == "send").collect();
+            let delivered: Vec<Value> = sink_lines(&d).into_iter().map(without_key).collect();
+            assert_eq!(
+                delivered.iter().collect::<Vec<_>>(),
+                sends,
+                "{name}: the sink got every send, in order"
+            );
+        }
+    }
+    assert!(scenarios >= 40, "only {scenarios} scenarios found");
+}
+
+#[test]
+fn bad_requests_get_json_errors_and_change_nothing() {
+    let d = dir("bad-requests");
+    std::fs::write(d.join("token"), "s3cret\n").unwrap();
+    let campaign = root().join("tests/fixtures/crash.camp");
+    let token_file = d.join("token").display().to_string();
+    let mut daemon = Daemon::start(
+        &campaign,
+        &d,
+        &["--token-file", &token_file, "--max-body", "2048"],
+    );
+    // Open: /healthz. Everything else needs the token.
+    assert_eq!(daemon.get("/healthz"), (200, json!({"status": "ok"})));
+    let (status, body) = daemon.get("/v1/campaign");
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "unauthorized");
+    daemon.token = Some("wrong".into());
+    assert_eq!(daemon.get("/v1/kpis").0, 401);
+    daemon.token = Some("s3cret".into());
+    assert_eq!(daemon.get("/v1/kpis").0, 200);
+
+    let (status, _) = daemon.put("/v1/users/u1", r#"{"nickname": "Lin"}"#);
+    assert_eq!(status, 200);
+    daemon.clock("2027-01-02T10:00:00Z");
+    let inputs = |d: &Path| -> i64 {
+        db(d)
+            .query_row("SELECT count(*) FROM inputs", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = inputs(&d);
+    let cases: Vec<(&str, &str, String, u16, &str)> = vec![
+        (
+            "POST",
+            "/v1/events",
+            r#"{"id": "e1", "type": "#.into(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            r#"{"id": 1, "type": "checkin", "user": "u1"}"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            r#"[{"id": "e1", "type": "checkin", "user": "u1"}, 7]"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            r#"{"id": "e1", "type": "checkin", "user": "u1", "extra": 1}"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            format!(
+                r#"{{"id": "big", "type": "checkin", "user": "u1", "data": {{"x": "{}"}}}}"#,
+                "x".repeat(4096)
+            ),
+            413,
+            "too_large",
+        ),
+        (
+            "PUT",
+            "/v1/users/u2",
+            r#"["not", "an", "object"]"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "PUT",
+            "/v1/users/u2",
+            r#"{"nickname": 5}"#.into(),
+            400,
+            "bad_attribute",
+        ),
+        (
+            "POST",
+            "/v1/clock",
+            r#"{"now": "2027-01-01T00:00:00Z"}"#.into(),
+            409,
+            "clock_backwards",
+        ),
+        (
+            "POST",
+            "/v1/clock",
+            r#"{"now": "soon"}"#.into(),
+            400,
+            "bad_shape",
+        ),
+        ("POST", "/v1/nowhere", "{}".into(), 404, "not_found"),
+        (
+            "GET",
+            "/v1/leaderboards/nope",
+            String::new(),
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/v1/participants/nobody",
+            String::new(),
+            404,
+            "not_found",
+        ),
+        ("POST", "/v1/kpis", "{}".into(), 405, "method_not_allowed"),
+    ];
+    for (method, path, body, status, code) in cases {
+        let (got, answer) = daemon.call(method, path, Some(&body));
+        assert_eq!(got, status, "{method} {path} {body}: {answer}");
+        assert_eq!(answer["error"]["code"], code, "{method} {path}: {answer}");
+        assert!(answer["error"]["message"].is_string());
+    }
+    assert_eq!(inputs(&d), before, "a refused request logs nothing");
+    let (_, p) = daemon.get("/v1/participants/u1");
+    assert_eq!(p["enrolled"], false);
+
+    // A campaign rejection is a 200 with the reason, and is logged.
+    let (status, answer) = daemon.post(
+        "/v1/events",
+        r#"{"id": "r1", "type": "buy", "user": "u1", "data": {"amount": "lots"}}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        answer,
+        json!({"id": "r1", "result": "rejected", "reason": "bad_field"})
+    );
+    // A client's `at` is recorded, never used: the event happens on the daemon's clock.
+    let (_, answer) = daemon.post(
+        "/v1/events",
+        r#"{"id": "c1", "type": "checkin", "user": "u1", "at": "2027-01-01T00:00:00Z"}"#,
+    );
+    assert_eq!(answer["result"], "accepted");
+    assert_eq!(answer["effects"][0]["at"], "2027-01-02T10:00:00Z");
+    let (_, answer) = daemon.post(
+        "/v1/events",
+        r#"[{"id": "c1", "type": "checkin", "user": "u1"}, {"id": "c2", "type": "checkin", "user": "ghost"}]"#,
+    );
+    assert_eq!(
+        answer,
+        json!([{"id": "c1", "result": "duplicate"}, {"id": "c2", "result": "rejected", "reason": "unknown_user"}])
+    );
+    let (_, metrics) = daemon.get("/metrics");
+    let metrics = metrics.as_str().unwrap().to_string();
+    for line in [
+        "camp_events_total{outcome=\"accepted\"} 1",
+        "camp_events_total{outcome=\"duplicate\"} 1",
+        "camp_events_total{outcome=\"bad_field\"} 1",
+        "camp_grants_total{reward=\"point\"} 1",
+        "camp_stock_left{reward=\"coupon\"} 30",
+        "camp_budget_left 200",
+        "camp_store_commit_duration_seconds_count",
+        "camp_http_request_duration_seconds_bucket{",
+    ] {
+        assert!(metrics.contains(line), "/metrics lacks {line}:\n{metrics}");
+    }
+    let (_, board) = daemon.get("/v1/campaign");
+    assert_eq!(board["status"], "running");
+    assert_eq!(board["phase"], "main");
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn the_system_clock_catches_up_on_what_was_missed() {
+    let d = dir("catch-up");
+    // The crash campaign, moved to have started and ended before today.
+    let src = std::fs::read_to_string(root().join("tests/fixtures/crash.camp"))
+        .unwrap()
+        .replace("start    2027-01-01T00:00", "start    2020-01-01T00:00");
+    let campaign = d.join("past.camp");
+    std::fs::write(&campaign, src).unwrap();
+    let daemon = Daemon::start(&campaign, &d, &["--clock", "system"]);
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, c) = daemon.get("/v1/campaign");
+        if c["status"] == "ended" {
+            break;
+        }
+        assert!(Instant::now() < until, "never caught up: {c}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Events now are outside the campaign.
+    daemon.put("/v1/users/u1", r#"{"nickname": "Lin"}"#);
+    let (_, answer) = daemon.post(
+        "/v1/events",
+        r#"{"id": "e1", "type": "checkin", "user": "u1"}"#,
+    );
+    assert_eq!(answer["reason"], "outside");
+    assert!(daemon.stop().success());
+    let phases: Vec<Value> = logged_effects(&d)
+        .into_iter()
+        .filter(|e| e["kind"] == "phase")
+        .collect();
+    assert_eq!(
+        phases,
+        vec![
+            json!({"kind": "phase", "at": "2020-01-01T00:00:00Z", "from": null, "to": "main"}),
+            json!({"kind": "phase", "at": "2020-01-31T00:00:00Z", "from": "main", "to": null}),
+        ]
+    );
+}
+
+/// (idempotency key, body) of every request a webhook received.
+type Requests = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A webhook receiver: answers 503 to the first attempt of every key, 400 for sends to
+/// `doomed`, 200 otherwise; records (key, body) of every request.
+fn webhook() -> (String, Requests) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let log = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut out = stream;
+                loop {
+                    let mut headers = HashMap::new();
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        line.clear();
+                        reader.read_line(&mut line).unwrap();
+                        let l = line.trim_end();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = l.split_once(':') {
+                            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                        }
+                    }
+                    let len: usize = headers["content-length"].parse().unwrap();
+                    let mut body = vec![0; len];
+                    reader.read_exact(&mut body).unwrap();
+                    let body = String::from_utf8(body).unwrap();
+                    let key = headers["idempotency-key"].clone();
+                    let status = {
+                        let mut seen = log.lock().unwrap();
+                        let first = !seen.iter().any(|(k, _)| *k == key);
+                        seen.push((key, body.clone()));
+                        if body.contains("\"user\":\"doomed\"") {
+                            "400 Bad Request"
+                        } else if first {
+                            "503 Service Unavailable"
+                        } else {
+                            "200 OK"
+                        }
+                    };
+                    let _ = write!(out, "HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn webhooks_retry_with_the_same_key_and_dead_letter_what_cannot_go() {
+    let d = dir("webhook");
+    let (url, seen) = webhook();
+    let sink = format!("webhook:{url}");
+    let daemon = Daemon::start(
+        &root().join("tests/fixtures/crash.camp"),
+        &d,
+        &["--sink", &sink],
+    );
+    daemon.put("/v1/users/u1", r#"{"nickname": "Lin"}"#);
+    daemon.put("/v1/users/doomed", r#"{"nickname": "Bo"}"#);
+    daemon.clock("2027-01-01T10:00:00Z");
+    for (id, user) in [("b1", "u1"), ("b2", "doomed")] {
+        let (_, a) = daemon.post(
+            "/v1/events",
+            &json!({"id": id, "type": "buy", "user": user, "data": {"amount": "12 USD"}})
+                .to_string(),
+        );
+        assert_eq!(a["result"], "accepted");
+    }
+    let until = Instant::now() + Duration::from_secs(20);
+    let campaign = loop {
+        let (_, c) = daemon.get("/v1/campaign");
+        if c["outbox"]["pending"] == json!(0) {
+            break c;
+        }
+        assert!(
+            Instant::now() < until,
+            "the webhook never got everything: {c}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        campaign["outbox"],
+        json!({"pending": 0, "delivered": 1, "dead": 1})
+    );
+    let dead = &campaign["dead_letters"][0];
+    assert_eq!(dead["send"]["user"], "doomed");
+    assert_eq!(dead["attempts"], 1, "a 400 is not retried");
+    assert!(dead["error"].as_str().unwrap().contains("400"));
+    let seen = seen.lock().unwrap();
+    let lin: Vec<&(String, String)> = seen.iter().filter(|(_, b)| b.contains("\"u1\"")).collect();
+    assert_eq!(lin.len(), 2, "one 503, one retry: {seen:?}");
+    assert_eq!(lin[0], lin[1], "the retry has the same key and body");
+    assert!(lin[0].1.contains("here is a coupon"));
+    assert!(daemon.stop().success());
+}
+
+/// Events the crash test sends: enough that the load outlasts the kills.
+const EVENTS: usize = 40_000;
+
+/// Events for the crash test: checkins and buys from 40 users, some big buys.
+fn crash_events(n: usize) -> Vec<Value> {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..n)
+        .map(|i| {
+            let user = format!("u{}", next() % 40);
+            match next() % 4 {
+                0 | 1 => json!({"id": format!("e{i}"), "type": "checkin", "user": user}),
+                2 => json!({"id": format!("e{i}"), "type": "buy", "user": user, "data": {"amount": "15 USD"}}),
+                _ => json!({"id": format!("e{i}"), "type": "buy", "user": user, "data": {"amount": "60 USD"}}),
+            }
+        })
+        .collect()
+}
+
+/// What clients saw acknowledged.
+#[derive(Default)]
+struct Acked {
+    /// Event id → the grants its answer listed, as (user, reward, cause).
+    events: BTreeMap<String, Vec<(String, String, String)>>,
+}
+
+/// Posts batches from `queue` until it is empty or the daemon is gone; a batch that got
+/// no answer goes back to `queue` (a client retries after a failure).
+fn load(base: String, queue: Arc<Mutex<VecDeque<Vec<Value>>>>, acked: Arc<Mutex<Acked>>) {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .new_agent();
+    loop {
+        let Some(batch) = queue.lock().unwrap().pop_front() else {
+            return;
+        };
+        let body = Value::Array(batch.clone()).to_string();
+        let answer = agent
+            .post(format!("{base}/v1/events"))
+            .send(body.as_str())
+            .ok()
+            .filter(|r| r.status().as_u16() == 200)
+            .and_then(|mut r| r.body_mut().read_to_string().ok());
+        let Some(answer) = answer else {
+            queue.lock().unwrap().push_back(batch);
+            return;
+        };
+        let results: Vec<Value> = serde_json::from_str(&answer).unwrap();
+        let mut acked = acked.lock().unwrap();
+        for r in results {
+            let grants = r["effects"]
+                .as_array()
+                .map(|effects| {
+                    effects
+                        .iter()
+                        .filter(|e| e["kind"] == "grant")
+                        .map(|e| {
+                            (
+                                e["user"].as_str().unwrap().to_string(),
+                                e["reward"].as_str().unwrap().to_string(),
+                                e["cause"].as_str().unwrap().to_string(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let id = r["id"].as_str().unwrap().to_string();
+            // A retried event answers `duplicate` the second time: keep the first answer.
+            acked.events.entry(id).or_insert(grants);
+        }
+    }
+}
+
+#[test]
+fn killed_twenty_times_under_load_the_store_stays_exact() {
+    let d = dir("crash");
+    let campaign = root().join("tests/fixtures/crash.camp");
+    let events = crash_events(EVENTS);
+    let mut batches: VecDeque<Vec<Value>> = VecDeque::new();
+    let mut size = 1;
+    let mut rest = events.as_slice();
+    while !rest.is_empty() {
+        let n = size.min(rest.len());
+        batches.push_back(rest[..n].to_vec());
+        rest = &rest[n..];
+        size = size % 17 + 1;
+    }
+    let queue = Arc::new(Mutex::new(batches));
+    let acked = Arc::new(Mutex::new(Acked::default()));
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut kills = 0;
+    let mut hour = 9;
+    for round in 0.. {
+        let daemon = Daemon::start(&campaign, &d, &["--snapshot-every", "300"]);
+        if round == 0 {
+            for u in 0..40 {
+                let (status, _) = daemon.put(
+                    &format!("/v1/users/u{u}"),
+                    &json!({"nickname": format!("N{u}")}).to_string(),
+                );
+                assert_eq!(status, 200);
+            }
+        }
+        // Each round is a new hour of the campaign (crossing 09:00 sends fire).
+        hour += 7;
+        daemon.clock(&format!(
+            "2027-01-{:02}T{:02}:00:00Z",
+            1 + hour / 24,
+            hour % 24
+        ));
+        let clients: Vec<_> = (0..4)
+            .map(|_| {
+                let (base, q, a) = (daemon.base.clone(), Arc::clone(&queue), Arc::clone(&acked));
+                std::thread::spawn(move || load(base, q, a))
+            })
+            .collect();
+        if kills < 22 && !queue.lock().unwrap().is_empty() {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            std::thread::sleep(Duration::from_millis(10 + rng % 90));
+            daemon.kill();
+            kills += 1;
+            for c in clients {
+                c.join().unwrap();
+            }
+            continue;
+        }
+        for c in clients {
+            c.join().unwrap();
+        }
+        assert!(queue.lock().unwrap().is_empty());
+        // Run the campaign out, let the outbox drain, stop cleanly.
+        daemon.clock("2027-02-01T00:00:00Z");
+        daemon.drained();
+        let (_, summary) = daemon.get("/v1/campaign");
+        assert!(daemon.stop().success());
+        assert!(kills >= 20, "only {kills} kills");
+        assert!(d.join("camp.db.snapshot").exists(), "snapshots were taken");
+        check_store(&d, &acked.lock().unwrap(), &summary);
+        return;
+    }
+}
+
+fn check_store(d: &Path, acked: &Acked, summary: &Value) {
+    let conn = db(d);
+    // Every acknowledged event is in the log, once.
+    let mut logged: HashMap<String, i64> = HashMap::new();
+    let mut stmt = conn
+        .prepare("SELECT key, count(*) FROM inputs WHERE kind = 1 GROUP BY key")
+        .unwrap();
+    for row in stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .unwrap()
+    {
+        let (k, n) = row.unwrap();
+        logged.insert(k, n);
+    }
+    assert_eq!(
+        acked.events.len(),
+        EVENTS,
+        "every event was acknowledged in the end"
+    );
+    for id in acked.events.keys() {
+        assert!(
+            logged.contains_key(id),
+            "acknowledged event {id} is not in the store"
+        );
+    }
+    // Each acknowledged grant is in the ledger.
+    let mut ledger: BTreeMap<(String, String, String, String), i64> = BTreeMap::new();
+    let mut stmt = conn
+        .prepare("SELECT user, reward, cause, coalesce(event, ''), count(*) FROM ledger WHERE kind = 'grant' GROUP BY 1, 2, 3, 4")
+        .unwrap();
+    for row in stmt
+        .query_map([], |r| {
+            Ok((
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .unwrap()
+    {
+        let (k, n) = row.unwrap();
+        // Never granted twice for the same cause and event.
+        assert_eq!(n, 1, "granted {n} times: {k:?}");
+        ledger.insert(k, n);
+    }
+    for (id, grants) in &acked.events {
+        for (user, reward, cause) in grants {
+            assert!(
+                ledger.contains_key(&(user.clone(), reward.clone(), cause.clone(), id.clone())),
+                "acknowledged grant of {reward} to {user} for {id} is not in the ledger"
+            );
+        }
+    }
+    // Stock, per_user and budget hold.
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let coupons = count("SELECT count(*) FROM ledger WHERE kind = 'grant' AND reward = 'coupon'");
+    let mugs = count("SELECT count(*) FROM ledger WHERE kind = 'grant' AND reward = 'mug'");
+    assert!(coupons <= 30, "{coupons} coupons, stock 30");
+    assert!(mugs <= 8, "{mugs} mugs, stock 8");
+    assert!(coupons * 5 + mugs * 10 <= 200, "spent past the budget");
+    assert!(
+        count("SELECT count(*) FROM ledger WHERE kind = 'deny'") > 0,
+        "the test never hit a limit"
+    );
+    let most = count("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM ledger WHERE kind = 'grant' AND reward = 'coupon' GROUP BY user)");
+    assert!(most <= 2, "a user holds {most} coupons, per_user 2");
+    // The state rebuilt after every crash agrees with the ledger.
+    for r in summary["rewards"].as_array().unwrap() {
+        let name = r["name"].as_str().unwrap();
+        let n = conn
+            .query_row(
+                "SELECT count(*) FROM ledger WHERE kind = 'grant' AND reward = ?1",
+                [name],
+                |row| row.get::<_, i64>(0),
+            )
+            .unwrap();
+        assert_eq!(r["granted"], json!(n), "{name}: state and ledger disagree");
+    }
+    // Every send reached the sink, with a stable key and body.
+    let mut outbox: BTreeMap<String, Value> = BTreeMap::new();
+    let mut stmt = conn.prepare("SELECT key, body FROM outbox").unwrap();
+    for row in stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .unwrap()
+    {
+        let (k, b) = row.unwrap();
+        outbox.insert(k, serde_json::from_str(&b).unwrap());
+    }
+    let sends = count("SELECT count(*) FROM effects WHERE kind = 'send'");
+    assert_eq!(outbox.len() as i64, sends, "one outbox entry per send");
+    assert!(sends > 0);
+    let mut delivered: BTreeSet<String> = BTreeSet::new();
+    for line in sink_lines(d) {
+        let key = line["key"].as_str().unwrap().to_string();
+        assert_eq!(
+            Some(&line),
+            outbox.get(&key),
+            "a delivery differs from its send"
+        );
+        delivered.insert(key);
+    }
+    let missing: Vec<&String> = outbox.keys().filter(|k| !delivered.contains(*k)).collect();
+    assert!(missing.is_empty(), "never delivered: {missing:?}");
+}
