@@ -476,6 +476,15 @@ fn bad_requests_get_json_errors_and_change_nothing() {
     ] {
         assert!(metrics.contains(line), "/metrics lacks {line}:\n{metrics}");
     }
+    // A second daemon on the same store is refused.
+    let second = Command::new(BIN)
+        .args(["serve", campaign.to_str().unwrap(), "--db"])
+        .arg(d.join("camp.db"))
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another camp serve is running"));
     let (_, board) = daemon.get("/v1/campaign");
     assert_eq!(board["status"], "running");
     assert_eq!(board["phase"], "main");

@@ -91,6 +91,22 @@ pub async fn serve(
     let io = |what: &str, e: std::io::Error| RuntimeError::Store(format!("{what}: {e}"));
     let plan = engine.plan();
     let campaign = plan.campaign.id.clone();
+    // One daemon per store: the writer assumes it is the only one. The lock goes with
+    // the process, however it ends.
+    let mut lock_path = config.db.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock = std::fs::File::create(&lock_path).map_err(|e| {
+        io(
+            &format!("cannot create {}", PathBuf::from(&lock_path).display()),
+            e,
+        )
+    })?;
+    if lock.try_lock().is_err() {
+        return Err(RuntimeError::Store(format!(
+            "another camp serve is running on {}",
+            config.db.display()
+        )));
+    }
     let mut store = SqliteStore::open(&config.db)?;
     store.bind(&plan.source_hash, &campaign)?;
     let heads = store.heads()?;
@@ -206,6 +222,7 @@ pub async fn serve(
     if joined.is_err() {
         tracing::error!("a worker thread did not stop cleanly");
     }
+    drop(lock);
     Ok(())
 }
 

@@ -31,7 +31,10 @@ pub fn backoff(key: &str, attempts: u32, now: DateTime<Utc>) -> DateTime<Utc> {
     let h = xxhash_rust::xxh3::xxh3_64_with_seed(key.as_bytes(), u64::from(attempts));
     let jitter = 0.5 + (h >> 11) as f64 / (1u64 << 53) as f64 / 2.0;
     let wait = full.mul_f64(jitter);
-    now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::MAX)
+    TimeDelta::from_std(wait)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(now)
 }
 
 /// The delivery thread's parts.
