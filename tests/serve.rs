@@ -476,6 +476,16 @@ fn bad_requests_get_json_errors_and_change_nothing() {
     ] {
         assert!(metrics.contains(line), "/metrics lacks {line}:\n{metrics}");
     }
+    // Leaderboards: ranks with scores, never past `show top`.
+    let (status, board) = daemon.get("/v1/leaderboards/regulars?top=50");
+    assert_eq!(status, 200);
+    assert_eq!(
+        board,
+        json!({"name": "regulars", "phase": "main", "ranks": [{"rank": 1, "user": "u1", "score": 1}], "ranked": 1})
+    );
+    let (_, p) = daemon.get("/v1/participants/u1");
+    assert_eq!(p["points"], 1);
+    assert_eq!(p["ranks"], json!({"regulars": 1}));
     // A second daemon on the same store is refused.
     let second = Command::new(BIN)
         .args(["serve", campaign.to_str().unwrap(), "--db"])

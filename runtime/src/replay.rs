@@ -102,6 +102,27 @@ struct AtOnly {
     at: DateTime<chrono::FixedOffset>,
 }
 
+/// Reads `file` from where it stands, line by line through one reused buffer, handing
+/// each line to `each` with its number (from 1) and its byte offset.
+fn each_line<R: Read>(
+    file: &mut R,
+    each: &mut dyn FnMut(usize, u64, &str) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut buf = String::new();
+    let (mut offset, mut n) = (0u64, 0usize);
+    loop {
+        buf.clear();
+        let len = reader.read_line(&mut buf)?;
+        if len == 0 {
+            return Ok(());
+        }
+        n += 1;
+        each(n, offset, &buf)?;
+        offset += len as u64;
+    }
+}
+
 /// Replays a JSON Lines file of events, handing each step's output to `emit` as it is
 /// produced. Returns the malformed lines (reported, skipped).
 pub fn run_file<R: Read + Seek>(
@@ -114,35 +135,26 @@ pub fn run_file<R: Read + Seek>(
     // Pass 1: is the file in order?
     let mut errors = Vec::new();
     let mut sorted = true;
-    {
-        let mut last: Option<DateTime<Utc>> = None;
-        let mut reader = BufReader::with_capacity(1 << 20, &mut file);
-        let mut buf = String::new();
-        let mut n = 0usize;
-        loop {
-            buf.clear();
-            if reader.read_line(&mut buf)? == 0 {
-                break;
-            }
-            n += 1;
-            if buf.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<AtOnly>(&buf) {
-                Ok(a) => {
-                    let at = a.at.with_timezone(&Utc);
-                    if last.is_some_and(|l| at < l) {
-                        sorted = false;
-                    }
-                    last = Some(at);
-                }
-                Err(e) => errors.push(LineError {
-                    line: n,
-                    message: e.to_string(),
-                }),
-            }
+    let mut last: Option<DateTime<Utc>> = None;
+    each_line(&mut file, &mut |n, _, line| {
+        if line.trim().is_empty() {
+            return Ok(());
         }
-    }
+        match serde_json::from_str::<AtOnly>(line) {
+            Ok(a) => {
+                let at = a.at.with_timezone(&Utc);
+                if last.is_some_and(|l| at < l) {
+                    sorted = false;
+                }
+                last = Some(at);
+            }
+            Err(e) => errors.push(LineError {
+                line: n,
+                message: e.to_string(),
+            }),
+        }
+        Ok(())
+    })?;
     file.seek(SeekFrom::Start(0))?;
     let mut out = Output::default();
     // Lines without a readable `at` were reported in pass 1; pass 2 reports the rest of
@@ -172,39 +184,21 @@ pub fn run_file<R: Read + Seek>(
             Ok(())
         };
     if sorted {
-        let mut reader = BufReader::with_capacity(1 << 20, &mut file);
-        let mut buf = String::new();
-        let mut n = 0usize;
-        loop {
-            buf.clear();
-            if reader.read_line(&mut buf)? == 0 {
-                break;
+        each_line(&mut file, &mut |n, _, line| {
+            if line.trim().is_empty() {
+                return Ok(());
             }
-            n += 1;
-            if !buf.trim().is_empty() {
-                take(n, &buf, &mut out, &mut errors)?;
-            }
-        }
+            take(n, line, &mut out, &mut errors)
+        })?;
     } else {
         // Index every line by time, sort stably, read each back.
         let mut index: Vec<(DateTime<Utc>, u64, usize)> = Vec::new();
-        {
-            let mut reader = BufReader::with_capacity(1 << 20, &mut file);
-            let mut buf = String::new();
-            let (mut offset, mut n) = (0u64, 0usize);
-            loop {
-                buf.clear();
-                let len = reader.read_line(&mut buf)?;
-                if len == 0 {
-                    break;
-                }
-                n += 1;
-                if let Ok(a) = serde_json::from_str::<AtOnly>(&buf) {
-                    index.push((a.at.with_timezone(&Utc), offset, n));
-                }
-                offset += len as u64;
+        each_line(&mut file, &mut |n, offset, line| {
+            if let Ok(a) = serde_json::from_str::<AtOnly>(line) {
+                index.push((a.at.with_timezone(&Utc), offset, n));
             }
-        }
+            Ok(())
+        })?;
         index.sort_by_key(|(at, _, _)| *at);
         let mut buf = String::new();
         for (_, offset, n) in index {

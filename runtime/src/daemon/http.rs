@@ -110,7 +110,7 @@ fn text(t: DateTime<Utc>) -> String {
 /// The parts the routes share.
 struct Inner {
     shared: Arc<Shared>,
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    jobs: mpsc::Sender<Job>,
     metrics: Arc<Metrics>,
     /// SHA-256 of the token: compared in constant time, whatever the lengths.
     token: Option<[u8; 32]>,
@@ -150,7 +150,7 @@ impl App {
     pub fn new(parts: AppParts<'_>) -> App {
         App(Arc::new(Inner {
             shared: parts.shared,
-            jobs: Mutex::new(Some(parts.jobs)),
+            jobs: parts.jobs,
             metrics: parts.metrics,
             token: parts.token.map(digest),
             manual: parts.manual,
@@ -188,13 +188,7 @@ impl App {
         job: impl FnOnce(oneshot::Sender<Result<T, Refusal>>) -> Job,
     ) -> Result<T, ApiError> {
         let (tx, rx) = oneshot::channel();
-        let sent = self
-            .0
-            .jobs
-            .lock()
-            .ok()
-            .and_then(|j| j.as_ref().map(|j| j.send(job(tx)).is_ok()));
-        if sent != Some(true) {
+        if self.0.jobs.send(job(tx)).is_err() {
             return Err(ApiError::unavailable("the daemon is shutting down"));
         }
         rx.await
@@ -311,12 +305,6 @@ async fn participant(State(app): State<App>, Path(id): Path<String>) -> Result<R
         .ok_or_else(|| ApiError::not_found(format!("no user `{id}`")))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TopQuery {
-    top: Option<usize>,
-}
-
 #[derive(Serialize)]
 struct BoardAnswer {
     #[serde(flatten)]
@@ -331,8 +319,7 @@ async fn leaderboard(
     Path(name): Path<String>,
     query: axum::extract::RawQuery,
 ) -> Result<Json<BoardAnswer>, ApiError> {
-    let q: TopQuery = serde_json::from_value(query_object(query.0.as_deref())?)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.to_string()))?;
+    let top = top(query.0.as_deref())?;
     let shared = &app.0.shared;
     let plan = shared.engine.plan();
     let index = plan
@@ -349,27 +336,31 @@ async fn leaderboard(
     let state = shared.read();
     let board = shared
         .engine
-        .leaderboard(&state, index, Some(q.top.unwrap_or(100)))
+        .leaderboard(&state, index, Some(top))
         .ok_or_else(|| ApiError::not_found(format!("no leaderboard `{name}`")))?;
     let ranked = state.boards.get(index).map_or(0, |b| b.len());
     Ok(Json(BoardAnswer { board, ranked }))
 }
 
-/// `top=10` as `{"top": 10}`: only whole numbers are expected.
-fn query_object(q: Option<&str>) -> Result<serde_json::Value, ApiError> {
-    let mut map = serde_json::Map::new();
-    for pair in q.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let n: u64 = v.parse().map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_query",
-                format!("`{k}` must be a whole number, not `{v}`"),
-            )
-        })?;
-        map.insert(k.to_string(), serde_json::Value::from(n));
+/// `?top=N` (default 100); any other parameter is an error.
+fn top(query: Option<&str>) -> Result<usize, ApiError> {
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", m);
+    let mut top = 100;
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        match pair.split_once('=') {
+            Some(("top", v)) => {
+                top = v
+                    .parse()
+                    .map_err(|_| bad(format!("`top` must be a whole number, not `{v}`")))?;
+            }
+            _ => return Err(bad(format!("unknown query parameter `{pair}`; only `top`"))),
+        }
     }
-    Ok(serde_json::Value::Object(map))
+    Ok(top)
 }
 
 #[derive(Serialize)]

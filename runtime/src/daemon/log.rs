@@ -2,10 +2,10 @@
 //! used live and, after a restart, to rebuild the state from the store's log, so the two
 //! can never disagree.
 
-use crate::engine::input::{EventLine, UserLine};
+use crate::engine::input::{AttrError, EventLine, UserLine};
 use crate::engine::state::State;
 use crate::engine::{Engine, Output, Verdict};
-use crate::store::{Input, InputKind, Store};
+use crate::store::{Heads, Input, InputKind, Store};
 use crate::RuntimeError;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
@@ -97,12 +97,12 @@ impl Command {
 }
 
 /// What applying a command did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     /// A user was stored.
     User,
     /// A user's attributes did not fit; nothing changed.
-    BadUser,
+    BadUser(AttrError),
     /// An event, with the engine's verdict; its own effects start at `own` in the output
     /// (those before are time-driven steps that came due first).
     Event {
@@ -126,7 +126,7 @@ pub fn apply(
     match command {
         Command::User(line) => match engine.user(state, line) {
             Ok(()) => Applied::User,
-            Err(_) => Applied::BadUser,
+            Err(e) => Applied::BadUser(e),
         },
         Command::Event(incoming) => {
             engine.advance(state, now, out);
@@ -148,8 +148,8 @@ pub struct Recovered {
     pub state: State,
     /// The last input the snapshot it started from includes (0: none).
     pub snapshot: u64,
-    /// The last input applied.
-    pub applied: u64,
+    /// The log's last sequence numbers: every input up to `heads.input` is applied.
+    pub heads: Heads,
 }
 
 /// Rebuilds the state from a store: its newest snapshot, then every input logged after
@@ -168,7 +168,7 @@ pub fn recover(engine: &Engine, store: &mut dyn Store) -> Result<Recovered, Runt
         }
         usable
     });
-    let (state, after) = match snapshot {
+    let (mut state, after) = match snapshot {
         Some(s) => {
             let state: State = serde_json::from_slice(&s.state).map_err(|e| {
                 RuntimeError::Store(format!("the snapshot does not read back: {e}"))
@@ -177,13 +177,13 @@ pub fn recover(engine: &Engine, store: &mut dyn Store) -> Result<Recovered, Runt
         }
         None => (engine.start(), 0),
     };
-    let mut recovered = Recovered {
+    let mut applied = after;
+    follow(engine, store, &mut state, &mut applied)?;
+    Ok(Recovered {
         state,
         snapshot: after,
-        applied: after,
-    };
-    follow(engine, store, &mut recovered.state, &mut recovered.applied)?;
-    Ok(recovered)
+        heads,
+    })
 }
 
 /// Applies every input logged after `*applied` to `state`, advancing `*applied`.
@@ -202,4 +202,149 @@ pub fn follow(
         *applied = input.seq;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{Batch, Snapshot};
+    use camp_compiler::{compile_file, MemoryLoader};
+
+    const SRC: &str = r#"
+campaign c {
+  timezone "UTC"
+  start    2027-01-01T00:00
+}
+user { nickname: string }
+event checkin {}
+reward p = points 1
+phase main for 3d {
+  task t {
+    on checkin
+    grant p
+  }
+}
+"#;
+
+    fn engine() -> Engine {
+        let plan = compile_file(
+            &MemoryLoader::with(&[("c.camp", SRC)]),
+            std::path::Path::new("c.camp"),
+        )
+        .unwrap()
+        .plan
+        .unwrap();
+        Engine::new(plan).unwrap()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn input(seq: u64, when: &str, command: &Command) -> Input {
+        Input {
+            seq,
+            at: at(when),
+            kind: command.kind(),
+            key: command.key().map(str::to_string),
+            body: command.body(),
+        }
+    }
+
+    fn store(name: &str) -> SqliteStore {
+        let dir = std::env::temp_dir().join(format!("camp-log-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        SqliteStore::open(&dir.join("camp.db")).unwrap()
+    }
+
+    fn checkin(id: &str) -> Command {
+        Command::Event(
+            serde_json::from_str(&format!(r#"{{"id":"{id}","type":"checkin","user":"u1"}}"#))
+                .unwrap(),
+        )
+    }
+
+    fn log() -> Vec<Input> {
+        let user = Command::User(serde_json::from_str(r#"{"id":"u1","attrs":{}}"#).unwrap());
+        vec![
+            input(1, "2027-01-01T01:00:00Z", &user),
+            input(2, "2027-01-01T02:00:00Z", &checkin("e1")),
+            input(3, "2027-01-01T03:00:00Z", &checkin("e1")),
+            input(4, "2027-01-02T02:00:00Z", &checkin("e2")),
+        ]
+    }
+
+    #[test]
+    fn a_snapshot_plus_the_log_after_it_is_the_whole_log() {
+        let e = engine();
+        let mut whole = store("whole");
+        whole
+            .commit(&Batch {
+                inputs: log(),
+                ..Batch::default()
+            })
+            .unwrap();
+        let from_log = recover(&e, &mut whole).unwrap();
+        assert_eq!(from_log.snapshot, 0);
+        assert_eq!(from_log.heads.input, 4);
+        let points = |s: &State| e.participant(s, "u1").map(|p| p.points);
+        assert_eq!(
+            points(&from_log.state),
+            Some(2),
+            "the duplicate counts once"
+        );
+
+        // A snapshot after input 2, then inputs 3 and 4 from the log.
+        let mut split = store("split");
+        let mut head = log();
+        let tail = head.split_off(2);
+        split
+            .commit(&Batch {
+                inputs: head,
+                ..Batch::default()
+            })
+            .unwrap();
+        let at_two = recover(&e, &mut split).unwrap();
+        split
+            .save_snapshot(&Snapshot {
+                input: 2,
+                state: serde_json::to_vec(&at_two.state).unwrap(),
+            })
+            .unwrap();
+        split
+            .commit(&Batch {
+                inputs: tail,
+                ..Batch::default()
+            })
+            .unwrap();
+        let from_snapshot = recover(&e, &mut split).unwrap();
+        assert_eq!(from_snapshot.snapshot, 2);
+        assert_eq!(from_snapshot.state, from_log.state);
+    }
+
+    #[test]
+    fn a_snapshot_ahead_of_the_log_is_ignored() {
+        let e = engine();
+        let mut s = store("ahead");
+        s.commit(&Batch {
+            inputs: log(),
+            ..Batch::default()
+        })
+        .unwrap();
+        let whole = recover(&e, &mut s).unwrap();
+        // As after restoring the database from an older backup: the snapshot claims
+        // inputs the log does not have (and holds a state the log never reached).
+        let mut ahead = whole.state.clone();
+        ahead.participants += 100;
+        s.save_snapshot(&Snapshot {
+            input: 9,
+            state: serde_json::to_vec(&ahead).unwrap(),
+        })
+        .unwrap();
+        let again = recover(&e, &mut s).unwrap();
+        assert_eq!(again.snapshot, 0);
+        assert_eq!(again.state, whole.state);
+    }
 }

@@ -1,7 +1,7 @@
 //! `/metrics`: the daemon's counters, gauges and histograms in the Prometheus text
 //! format (OpenMetrics), through Prometheus' own Rust client.
 
-use crate::engine::effect::Effect;
+use crate::engine::effect::{label, Effect};
 use crate::engine::state::State;
 use crate::engine::{Engine, Verdict};
 use prometheus_client::encoding::text::encode;
@@ -164,10 +164,7 @@ impl Metrics {
     pub fn event(&self, verdict: Verdict) {
         let outcome = match verdict {
             Verdict::Accepted => "accepted".to_string(),
-            Verdict::Rejected(r) => serde_json::to_value(r)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            Verdict::Rejected(r) => label(&r),
         };
         self.events.get_or_create(&OutcomeLabel { outcome }).inc();
     }
@@ -194,10 +191,7 @@ impl Metrics {
                     self.denials
                         .get_or_create(&DenyLabel {
                             reward: reward.to_string(),
-                            reason: serde_json::to_value(reason)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_string))
-                                .unwrap_or_default(),
+                            reason: label(reason),
                         })
                         .inc();
                 }

@@ -109,9 +109,9 @@ pub async fn serve(
     }
     let mut store = SqliteStore::open(&config.db)?;
     store.bind(&plan.source_hash, &campaign)?;
-    let heads = store.heads()?;
     let started = std::time::Instant::now();
     let recovered = log::recover(&engine, &mut store)?;
+    let heads = recovered.heads;
     tracing::info!(
         inputs = heads.input,
         from_snapshot = recovered.snapshot,
@@ -138,7 +138,7 @@ pub async fn serve(
     let follower = snapshot::Snapshotter {
         shared: Arc::clone(&shared),
         state: copy,
-        applied: recovered.applied,
+        applied: heads.input,
         saved: recovered.snapshot,
         store: Box::new(SqliteStore::open(&config.db)?),
         every: config.snapshot_every.max(1),

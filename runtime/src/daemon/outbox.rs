@@ -93,7 +93,7 @@ impl Deliverer {
         let outcomes: Vec<(u64, Delivery)> = due
             .iter()
             .zip(results)
-            .map(|(p, r)| (p.seq, self.outcome(p, r, now)))
+            .map(|(p, r)| (p.seq, decide(p, r, now, self.max_attempts)))
             .collect();
         for (_, o) in &outcomes {
             self.metrics.delivery(match o {
@@ -109,25 +109,27 @@ impl Deliverer {
         }
         due.len()
     }
+}
 
-    fn outcome(
-        &self,
-        p: &Pending,
-        result: Result<(), super::sink::Failure>,
-        now: DateTime<Utc>,
-    ) -> Delivery {
-        match result {
-            Ok(()) => Delivery::Delivered,
-            Err(f) => {
-                let attempts = p.attempts + 1;
-                if f.permanent || attempts >= self.max_attempts {
-                    tracing::warn!(key = %p.key, error = %f.error, attempts, "send given up: dead letter");
-                    Delivery::Dead { error: f.error }
-                } else {
-                    Delivery::Retry {
-                        retry_at: backoff(&p.key, attempts, now),
-                        error: f.error,
-                    }
+/// What becomes of an attempt at `p`: delivered; retried later; or, after
+/// `max_attempts` failures or one retrying cannot fix, a dead letter.
+fn decide(
+    p: &Pending,
+    result: Result<(), super::sink::Failure>,
+    now: DateTime<Utc>,
+    max_attempts: u32,
+) -> Delivery {
+    match result {
+        Ok(()) => Delivery::Delivered,
+        Err(f) => {
+            let attempts = p.attempts + 1;
+            if f.permanent || attempts >= max_attempts {
+                tracing::warn!(key = %p.key, error = %f.error, attempts, "send given up: dead letter");
+                Delivery::Dead { error: f.error }
+            } else {
+                Delivery::Retry {
+                    retry_at: backoff(&p.key, attempts, now),
+                    error: f.error,
                 }
             }
         }
@@ -151,5 +153,35 @@ mod tests {
         // Keys spread out; one key is stable.
         assert_ne!(backoff("a", 3, now), backoff("b", 3, now));
         assert_eq!(backoff("a", 3, now), backoff("a", 3, now));
+    }
+
+    #[test]
+    fn failures_retry_until_the_last_attempt_or_a_permanent_one() {
+        let now = DateTime::UNIX_EPOCH;
+        let pending = |attempts| Pending {
+            seq: 1,
+            key: "k".into(),
+            body: "{}".into(),
+            attempts,
+        };
+        let fail = |permanent| {
+            Err(super::super::sink::Failure {
+                error: "no".into(),
+                permanent,
+            })
+        };
+        assert_eq!(decide(&pending(0), Ok(()), now, 3), Delivery::Delivered);
+        assert!(matches!(
+            decide(&pending(1), fail(false), now, 3),
+            Delivery::Retry { retry_at, .. } if retry_at > now
+        ));
+        assert!(matches!(
+            decide(&pending(2), fail(false), now, 3),
+            Delivery::Dead { .. }
+        ));
+        assert!(matches!(
+            decide(&pending(0), fail(true), now, 3),
+            Delivery::Dead { .. }
+        ));
     }
 }

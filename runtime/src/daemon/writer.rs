@@ -8,7 +8,7 @@
 use super::log::{apply, recover, Applied, Command, Incoming};
 use super::metrics::Metrics;
 use super::Clock;
-use crate::engine::effect::{Effect, RejectReason};
+use crate::engine::effect::{label, Effect, RejectReason};
 use crate::engine::input::UserLine;
 use crate::engine::state::State;
 use crate::engine::{Engine, Output, Verdict};
@@ -214,8 +214,8 @@ impl Writer {
                         let command = Command::Event(incoming);
                         let applied = apply(engine, &mut state, &command, now, &mut out);
                         self.log(&mut batch, &mut heads, now, &command, &out);
-                        if let (Applied::Event { verdict, own }, Command::Event(incoming)) =
-                            (applied, command)
+                        if let (&Applied::Event { verdict, own }, Command::Event(incoming)) =
+                            (&applied, command)
                         {
                             verdicts.push(verdict);
                             results.push(result(incoming.id, verdict, out.effects.get(own..)));
@@ -228,25 +228,14 @@ impl Writer {
                     let now = self.now(&state);
                     let command = Command::User(line);
                     let result = match apply(engine, &mut state, &command, now, &mut out) {
-                        Applied::BadUser => {
-                            let Command::User(line) = &command else {
-                                continue;
-                            };
-                            let why = crate::engine::input::user_attrs(engine.plan(), &line.attrs)
-                                .err()
-                                .map_or_else(
-                                    || "an attribute does not fit".to_string(),
-                                    |e| e.to_string(),
-                                );
-                            Err(Refusal::BadAttribute(why))
-                        }
+                        Applied::BadUser(e) => Err(Refusal::BadAttribute(e.to_string())),
                         _ => {
                             self.log(&mut batch, &mut heads, now, &command, &out);
                             let standing = command
                                 .key()
                                 .and_then(|id| state.find(id))
                                 .and_then(|i| state.user(i))
-                                .map(|u| standing(u.standing))
+                                .map(|u| label(&u.standing))
                                 .unwrap_or_default();
                             Ok(standing)
                         }
@@ -394,11 +383,4 @@ fn result(id: String, verdict: Verdict, own: Option<&[Effect]>) -> EventResult {
         reason,
         effects,
     }
-}
-
-fn standing(s: crate::engine::state::Standing) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }

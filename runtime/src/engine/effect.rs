@@ -51,6 +51,15 @@ impl Serialize for At {
     }
 }
 
+/// The string a unit variant is written as in effects and reports (`per_user`,
+/// `unknown_type`, `holdout`...): the serde name, so it can never drift from the JSON.
+pub fn label<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
 /// Why a reward was granted or denied: `task:NAME`, `streak:NAME`, `after:NAME`,
 /// `award:LEADERBOARD`, `goal:NAME`, `tier:NAME`, `enroll` or `enter`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
