@@ -7,7 +7,7 @@
 //! file out of order is indexed by time and read back in order.
 
 use crate::engine::effect::Effect;
-use crate::engine::input::{EventLine, UserLine};
+use crate::engine::input::{self, EventLine, EventRef, EventText, UserLine};
 use crate::engine::state::State;
 use crate::engine::{Engine, Output};
 use chrono::{DateTime, Utc};
@@ -61,8 +61,14 @@ pub enum Until {
 }
 
 /// Takes one event at its own time, unless it is past `until`.
-fn feed(engine: &Engine, state: &mut State, line: &EventLine, until: Until, out: &mut Output) {
-    let at = line.at.with_timezone(&Utc);
+fn feed(
+    engine: &Engine,
+    state: &mut State,
+    line: EventRef<'_>,
+    at: DateTime<Utc>,
+    until: Until,
+    out: &mut Output,
+) {
     if let Until::At(t) = until {
         if at > t {
             return;
@@ -90,15 +96,19 @@ pub fn run_events(
     order.sort_by_key(|e| e.at.with_timezone(&Utc));
     let mut out = Output::default();
     for e in order {
-        feed(engine, state, e, until, &mut out);
+        feed(engine, state, e.into(), e.at.to_utc(), until, &mut out);
     }
     finish(engine, state, until, &mut out);
     out
 }
 
+/// How many events a replay reads, warms and then takes at a time.
+const WINDOW: usize = 32;
+
 /// Just the time of an event line, read without building the rest.
 #[derive(Deserialize)]
 struct AtOnly {
+    #[serde(deserialize_with = "input::instant")]
     at: DateTime<chrono::FixedOffset>,
 }
 
@@ -160,36 +170,65 @@ pub fn run_file<R: Read + Seek>(
     // Lines without a readable `at` were reported in pass 1; pass 2 reports the rest of
     // the malformed ones (no `id`, unknown keys, ...).
     let unread = errors.len();
-    let mut take =
-        |n: usize, line: &str, out: &mut Output, errors: &mut Vec<LineError>| -> io::Result<()> {
-            match serde_json::from_str::<EventLine>(line) {
-                Ok(e) => feed(engine, state, &e, until, out),
-                Err(e) => {
-                    let reported = errors
-                        .get(..unread)
-                        .is_some_and(|r| r.binary_search_by_key(&n, |x| x.line).is_ok());
-                    if !reported {
-                        errors.push(LineError {
-                            line: n,
-                            message: e.to_string(),
-                        });
-                    }
+    let mut take = |state: &mut State,
+                    n: usize,
+                    parsed: Result<EventText, serde_json::Error>,
+                    out: &mut Output,
+                    errors: &mut Vec<LineError>|
+     -> io::Result<()> {
+        match parsed {
+            Ok(e) => feed(engine, state, (&e).into(), e.at.to_utc(), until, out),
+            Err(e) => {
+                let reported = errors
+                    .get(..unread)
+                    .is_some_and(|r| r.binary_search_by_key(&n, |x| x.line).is_ok());
+                if !reported {
+                    errors.push(LineError {
+                        line: n,
+                        message: e.to_string(),
+                    });
                 }
             }
-            if !out.effects.is_empty() || !out.problems.is_empty() {
-                emit(out)?;
-                out.effects.clear();
-                out.problems.clear();
+        }
+        if !out.effects.is_empty() || !out.problems.is_empty() {
+            emit(out)?;
+            out.effects.clear();
+            out.problems.clear();
+        }
+        Ok(())
+    };
+    if sorted {
+        // Events go in windows: read and parse a window, warm what its events will
+        // touch (see `Engine::warm`), then take them in order.
+        let mut window: Vec<(usize, String)> = Vec::with_capacity(WINDOW);
+        let mut flush = |state: &mut State,
+                         window: &mut Vec<(usize, String)>,
+                         out: &mut Output,
+                         errors: &mut Vec<LineError>|
+         -> io::Result<()> {
+            let parsed: Vec<(usize, Result<EventText, serde_json::Error>)> = window
+                .iter()
+                .map(|(n, line)| (*n, serde_json::from_str::<EventText>(line)))
+                .collect();
+            let users = parsed.iter().filter_map(|(_, e)| e.as_ref().ok());
+            std::hint::black_box(engine.warm(state, users.map(|e| &*e.user)));
+            for (n, e) in parsed {
+                take(state, n, e, out, errors)?;
             }
+            window.clear();
             Ok(())
         };
-    if sorted {
         each_line(&mut file, &mut |n, _, line| {
             if line.trim().is_empty() {
                 return Ok(());
             }
-            take(n, line, &mut out, &mut errors)
+            window.push((n, line.to_string()));
+            if window.len() == WINDOW {
+                flush(state, &mut window, &mut out, &mut errors)?;
+            }
+            Ok(())
         })?;
+        flush(state, &mut window, &mut out, &mut errors)?;
     } else {
         // Index every line by time, sort stably, read each back.
         let mut index: Vec<(DateTime<Utc>, u64, usize)> = Vec::new();
@@ -205,7 +244,7 @@ pub fn run_file<R: Read + Seek>(
             file.seek(SeekFrom::Start(offset))?;
             buf.clear();
             BufReader::new(&mut file).read_line(&mut buf)?;
-            take(n, &buf, &mut out, &mut errors)?;
+            take(state, n, serde_json::from_str(&buf), &mut out, &mut errors)?;
         }
     }
     finish(engine, state, until, &mut out);

@@ -406,7 +406,7 @@ fn holdout_users_are_tracked_never_rewarded_or_messaged() {
     );
     for h in &held {
         assert!(
-            !out.effects.iter().any(|x| matches!(x, camp_runtime::engine::effect::Effect::Enroll { user, .. } if user.as_ref() == h.as_str())),
+            !out.effects.iter().any(|x| matches!(x, camp_runtime::engine::effect::Effect::Enroll { user, .. } if user.as_str() == h.as_str())),
             "{h} is held out but enrolled"
         );
     }
@@ -704,4 +704,73 @@ fn inactivity_counts_from_the_last_completion_even_in_an_earlier_phase() {
     assert_eq!(nudges.len(), 2, "{out:#?}");
     assert!(nudges[0].contains("2027-01-22T01:00:00Z"));
     assert!(nudges[1].contains("2027-01-25T16:00:00Z"));
+}
+
+#[test]
+fn a_file_replays_in_windows_exactly_as_events_in_memory() {
+    use camp_runtime::engine::input::EventLine;
+    use camp_runtime::replay::{self, Until};
+    let e = campaign("reward p = points 10\nphase main for 3d {\n  task daily {\n    on checkin\n    limit 1 per day\n    grant p\n  }\n  leaderboard lb {\n    score points\n  }\n}");
+    let us = users(&[
+        r#"{"id":"u1","attrs":{"nickname":"Lin"}}"#,
+        r#"{"id":"u2","attrs":{"nickname":"Bo"}}"#,
+    ]);
+    // 100 lines in time order across three windows and more, with a blank line and
+    // malformed lines on either side of the window edges (lines 32, 33 and 65).
+    let mut lines = Vec::new();
+    let mut good: Vec<EventLine> = Vec::new();
+    for i in 0..100u32 {
+        let n = i + 1;
+        if n == 32 || n == 65 {
+            lines.push(r#"{"id":"bad","type":"checkin"}"#.to_string());
+            continue;
+        }
+        if n == 33 {
+            lines.push(String::new());
+            continue;
+        }
+        // In order: every 40 minutes from the start, over three days.
+        let at = chrono::DateTime::from_timestamp(1_800_374_400 + i64::from(i) * 2_400, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ");
+        let user = if i % 3 == 0 { "u2" } else { "u1" };
+        let line = format!(
+            r#"{{"id":"e{}","type":"checkin","user":"{user}","at":"{at}","data":{{}}}}"#,
+            i % 90 // the last ten ids repeat: duplicates
+        );
+        good.push(serde_json::from_str(&line).unwrap());
+        lines.push(line);
+    }
+    let file = lines.join("\n") + "\n";
+
+    let mut from_file = e.start();
+    let mut in_memory = e.start();
+    for u in &us {
+        e.user(&mut from_file, u).unwrap();
+        e.user(&mut in_memory, u).unwrap();
+    }
+    let mut streamed = Vec::new();
+    let errors = replay::run_file(
+        &e,
+        &mut from_file,
+        std::io::Cursor::new(file.as_bytes()),
+        Until::End,
+        &mut |out| replay::write_effects(&mut streamed, &out.effects),
+    )
+    .unwrap();
+    let mut expected = Vec::new();
+    let out = replay::run_events(&e, &mut in_memory, &good, Until::End);
+    replay::write_effects(&mut expected, &out.effects).unwrap();
+
+    assert_eq!(
+        errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+        vec![32, 65]
+    );
+    assert!(!expected.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&streamed),
+        String::from_utf8_lossy(&expected)
+    );
+    assert!(String::from_utf8_lossy(&streamed).contains("\"duplicate\""));
+    assert_eq!(from_file, in_memory);
 }

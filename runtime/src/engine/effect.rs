@@ -11,20 +11,32 @@ use std::sync::Arc;
 /// users' ids without copying them for every effect.
 pub type Name = Arc<str>;
 
+/// A user's id in an effect: inline when short, so effects about a user copy it
+/// without allocating or touching a shared count.
+pub type UserId = smol_str::SmolStr;
+
 /// An instant written the way every effect writes it: `2027-03-01T05:00:00Z`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(transparent)]
 pub struct At(pub DateTime<Utc>);
 
 impl At {
-    /// `2027-03-01T05:00:00Z`, written digit by digit: every effect carries one, and
-    /// chrono's general formatter is a tenth of a replay's time.
+    /// `2027-03-01T05:00:00Z`.
     pub fn text(&self) -> String {
+        match self.digits() {
+            Some(b) => String::from_utf8_lossy(&b).into_owned(),
+            None => self.0.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        }
+    }
+
+    /// The text in place, for years 0 to 9999, written digit by digit: every effect
+    /// carries one, and chrono's general formatter was a tenth of a replay's time.
+    fn digits(&self) -> Option<[u8; 20]> {
         use chrono::{Datelike, Timelike};
         let t = self.0;
         let year = t.year();
         if !(0..=9999).contains(&year) {
-            return t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            return None;
         }
         let mut b = *b"0000-00-00T00:00:00Z";
         let mut put = |at: usize, width: usize, mut n: u32| {
@@ -41,13 +53,16 @@ impl At {
         put(11, 2, t.hour());
         put(14, 2, t.minute());
         put(17, 2, t.second());
-        String::from_utf8_lossy(&b).into_owned()
+        Some(b)
     }
 }
 
 impl Serialize for At {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.text())
+        match self.digits() {
+            Some(b) => s.serialize_str(std::str::from_utf8(&b).map_err(serde::ser::Error::custom)?),
+            None => s.serialize_str(&self.text()),
+        }
     }
 }
 
@@ -184,14 +199,14 @@ pub enum Effect {
         /// When.
         at: At,
         /// Who.
-        user: Name,
+        user: UserId,
     },
     /// A task counted a completion.
     Complete {
         /// When.
         at: At,
         /// Who.
-        user: Name,
+        user: UserId,
         /// Which task.
         task: Name,
         /// The event id; null for a birthday, which no event triggers.
@@ -202,7 +217,7 @@ pub enum Effect {
         /// When.
         at: At,
         /// To whom.
-        user: Name,
+        user: UserId,
         /// Which reward.
         reward: Name,
         /// Why.
@@ -218,7 +233,7 @@ pub enum Effect {
         /// When.
         at: At,
         /// To whom it would have gone.
-        user: Name,
+        user: UserId,
         /// Which reward.
         reward: Name,
         /// Why it would have been granted.
@@ -231,7 +246,7 @@ pub enum Effect {
         /// When.
         at: At,
         /// Who.
-        user: Name,
+        user: UserId,
         /// The tier before.
         from: Option<Name>,
         /// The tier now.
@@ -242,7 +257,7 @@ pub enum Effect {
         /// When.
         at: At,
         /// To whom.
-        user: Name,
+        user: UserId,
         /// Which message.
         message: Name,
         /// Its channel.
@@ -260,7 +275,7 @@ pub enum Effect {
         /// When.
         at: At,
         /// To whom it would have gone.
-        user: Name,
+        user: UserId,
         /// Which message.
         message: Name,
         /// Why not.
@@ -326,7 +341,7 @@ impl Effect {
     }
 
     /// The user it concerns (none for a phase change or a rejected event).
-    pub fn user(&self) -> Option<&Name> {
+    pub fn user(&self) -> Option<&str> {
         match self {
             Effect::Enroll { user, .. }
             | Effect::Complete { user, .. }

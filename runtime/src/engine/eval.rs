@@ -16,7 +16,7 @@ const MAX_SEGMENT_DEPTH: u32 = 32;
 /// What a condition can ask about.
 pub trait Facts {
     /// `user.<attr>`.
-    fn attr(&self, attr: AttrId) -> Option<&Value>;
+    fn attr(&self, attr: AttrId) -> Option<Value>;
     /// `event.<field>` of the event being counted.
     fn field(&self, field: u32) -> Option<&Value>;
     /// `participant.points`.
@@ -42,7 +42,7 @@ fn truth(plan: &Plan, expr: &Expr, facts: &dyn Facts, depth: u32) -> bool {
 pub fn value(plan: &Plan, expr: &Expr, facts: &dyn Facts, depth: u32) -> Option<Value> {
     Some(match expr {
         Expr::Const { value } => value.clone(),
-        Expr::UserAttr { attr } => facts.attr(*attr)?.clone(),
+        Expr::UserAttr { attr } => facts.attr(*attr)?,
         Expr::EventField { field } => facts.field(*field)?.clone(),
         Expr::Points => Value::Int(facts.points()),
         Expr::Tier => Value::String(facts.tier()?.to_string()),
@@ -216,8 +216,8 @@ mod tests {
     }
 
     impl Facts for F {
-        fn attr(&self, a: AttrId) -> Option<&Value> {
-            self.attrs.get(a.index()).and_then(Option::as_ref)
+        fn attr(&self, a: AttrId) -> Option<Value> {
+            self.attrs.get(a.index()).cloned().flatten()
         }
         fn field(&self, f: u32) -> Option<&Value> {
             self.fields.get(f as usize)

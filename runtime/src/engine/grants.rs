@@ -3,7 +3,7 @@
 //! a seeded number, so a replay draws the same; the reward won then goes through the
 //! same checks.
 
-use super::effect::{At, Cause, DenyReason, Effect, Name};
+use super::effect::{At, Cause, DenyReason, Effect, Name, UserId};
 use super::seed::{mix, Fnv};
 use camp_compiler::plan::{Plan, RewardId, RewardKind};
 use rust_decimal::Decimal;
@@ -59,7 +59,7 @@ impl Holdings {
     fn add(&mut self, reward: RewardId) {
         match self.0.iter_mut().find(|(r, _)| *r == reward) {
             Some((_, n)) => *n = n.saturating_add(1),
-            None => self.0.push((reward, 1)),
+            None => super::state::push_one(&mut self.0, (reward, 1)),
         }
     }
 }
@@ -70,7 +70,7 @@ pub struct Request {
     /// When.
     pub at: At,
     /// The participant's id.
-    pub user: Name,
+    pub user: UserId,
     /// Why.
     pub cause: Cause,
     /// The triggering event's id, if any.

@@ -5,15 +5,16 @@
 //! An event line: `{"id": "e1", "type": "checkin", "user": "u1",
 //! "at": "2027-01-26T08:00:00+08:00", "data": {}}`.
 
+use super::attrs::Attrs;
 use super::effect::RejectReason;
 use camp_compiler::plan::{Attr, EventId, Plan, Value, ValueType};
 use camp_dsl::literal::{self, Money, Number};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
+use std::borrow::Cow;
 use std::str::FromStr;
-use thin_vec::ThinVec;
 
 /// A user as read: an id and raw attributes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,16 +39,82 @@ pub struct EventLine {
     /// The user's id.
     pub user: String,
     /// When it happened (any offset).
-    pub at: DateTime<chrono::FixedOffset>,
+    #[serde(deserialize_with = "instant")]
+    pub at: DateTime<FixedOffset>,
     /// The fields.
     #[serde(default)]
     pub data: Map<String, serde_json::Value>,
 }
 
-/// User attributes typed by the plan's declarations, by attribute index; `None` where
-/// the attribute is not given (or given as `null`).
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Attrs(pub ThinVec<Option<Value>>);
+/// An event line read in place: the same shape as [`EventLine`], borrowing its strings
+/// from the line where it can. Replay reads millions of these, so it allocates only
+/// for `data`'s fields.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventText<'a> {
+    /// Unique per campaign.
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    /// The event type's name.
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    /// The user's id.
+    #[serde(borrow)]
+    pub user: Cow<'a, str>,
+    /// When it happened (any offset).
+    #[serde(deserialize_with = "instant")]
+    pub at: DateTime<FixedOffset>,
+    /// The fields.
+    #[serde(default)]
+    pub data: Map<String, serde_json::Value>,
+}
+
+/// What the engine reads of an event: borrowed, so any form of event line (owned, read
+/// in place, logged by the daemon) feeds it without a copy. The instant is the step's,
+/// not the line's.
+#[derive(Debug, Clone, Copy)]
+pub struct EventRef<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Its type's name.
+    pub kind: &'a str,
+    /// The user's id.
+    pub user: &'a str,
+    /// The fields as given.
+    pub data: &'a Map<String, serde_json::Value>,
+}
+
+impl<'a> From<&'a EventLine> for EventRef<'a> {
+    fn from(e: &'a EventLine) -> Self {
+        EventRef {
+            id: &e.id,
+            kind: &e.kind,
+            user: &e.user,
+            data: &e.data,
+        }
+    }
+}
+
+impl<'a> From<&'a EventText<'_>> for EventRef<'a> {
+    fn from(e: &'a EventText<'_>) -> Self {
+        EventRef {
+            id: &e.id,
+            kind: &e.kind,
+            user: &e.user,
+            data: &e.data,
+        }
+    }
+}
+
+/// An RFC 3339 instant, read by chrono's dedicated RFC 3339 parser (several times
+/// faster than its general one, which serde's default uses); what only the general
+/// parser accepts is still accepted.
+pub fn instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<FixedOffset>, D::Error> {
+    let s = <Cow<'de, str>>::deserialize(d)?;
+    DateTime::parse_from_rfc3339(&s)
+        .or_else(|_| DateTime::<FixedOffset>::from_str(&s))
+        .map_err(serde::de::Error::custom)
+}
 
 /// An event accepted as well-formed: its type resolved and its fields typed in the
 /// order the plan declares them.
@@ -78,7 +145,7 @@ pub struct AttrError {
 /// Types a user's attributes: declared attributes are converted (an ill-typed one is
 /// an error), undeclared ones are ignored.
 pub fn user_attrs(plan: &Plan, raw: &Map<String, serde_json::Value>) -> Result<Attrs, AttrError> {
-    let mut out = ThinVec::with_capacity(plan.attrs.len());
+    let mut out = Vec::with_capacity(plan.attrs.len());
     for a in &plan.attrs {
         let v = match raw.get(&a.name) {
             None | Some(serde_json::Value::Null) => None,
@@ -89,7 +156,7 @@ pub fn user_attrs(plan: &Plan, raw: &Map<String, serde_json::Value>) -> Result<A
         };
         out.push(v);
     }
-    Ok(Attrs(out))
+    Ok(Attrs::new(&out))
 }
 
 /// Types an event against the plan: `unknown_type` or `bad_field` when it does not fit.
@@ -99,34 +166,35 @@ pub fn event(plan: &Plan, line: &EventLine) -> Result<Event, RejectReason> {
         .iter()
         .position(|e| e.name == line.kind)
         .ok_or(RejectReason::UnknownType)?;
-    event_of(
-        plan,
-        u32::try_from(index).map_err(|_| RejectReason::UnknownType)?,
-        line,
-    )
+    let index = u32::try_from(index).map_err(|_| RejectReason::UnknownType)?;
+    Ok(Event {
+        id: line.id.clone(),
+        kind: EventId(index),
+        user: line.user.clone(),
+        at: line.at.with_timezone(&Utc),
+        fields: fields_of(plan, index, &line.data)?,
+    })
 }
 
-/// Types an event whose type is already resolved to `index`: `bad_field` when a field is
-/// missing or ill-typed.
-pub fn event_of(plan: &Plan, index: u32, line: &EventLine) -> Result<Event, RejectReason> {
+/// Types the fields of an event whose type is already resolved to `index`, in the
+/// order the plan declares them: `bad_field` when one is missing or ill-typed.
+pub fn fields_of(
+    plan: &Plan,
+    index: u32,
+    data: &Map<String, serde_json::Value>,
+) -> Result<Vec<Value>, RejectReason> {
     let ty = plan
         .events
         .get(index as usize)
         .ok_or(RejectReason::UnknownType)?;
     let mut fields = Vec::with_capacity(ty.fields.len());
     for f in &ty.fields {
-        match line.data.get(&f.name) {
+        match data.get(&f.name) {
             None | Some(serde_json::Value::Null) => return Err(RejectReason::BadField),
             Some(v) => fields.push(typed(f, v).map_err(|_| RejectReason::BadField)?),
         }
     }
-    Ok(Event {
-        id: line.id.clone(),
-        kind: EventId(index),
-        user: line.user.clone(),
-        at: line.at.with_timezone(&Utc),
-        fields,
-    })
+    Ok(fields)
 }
 
 /// A JSON value as the declared type.
@@ -270,14 +338,14 @@ phase main for 3d {
         let raw: Map<String, serde_json::Value> =
             serde_json::from_str(r#"{"nickname":"Lin","level":6,"vip":true,"birthday":"1990-05-01","tags":["a","b"],"unknown":1}"#).unwrap();
         let attrs = user_attrs(&p, &raw).unwrap();
-        assert_eq!(attrs.0.len(), 5);
-        assert_eq!(attrs.0.get(1), Some(&Some(Value::Int(6))));
+        assert_eq!(attrs.values().len(), 5);
+        assert_eq!(attrs.get(1), Some(Value::Int(6)));
         let raw: Map<String, serde_json::Value> =
             serde_json::from_str(r#"{"level":"six"}"#).unwrap();
         let err = user_attrs(&p, &raw).unwrap_err();
         assert_eq!(err.attr, "level");
         let raw: Map<String, serde_json::Value> =
             serde_json::from_str(r#"{"nickname":null}"#).unwrap();
-        assert_eq!(user_attrs(&p, &raw).unwrap().0.first(), Some(&None));
+        assert_eq!(user_attrs(&p, &raw).unwrap().get(0), None);
     }
 }

@@ -4,8 +4,8 @@
 use super::calendar::Day;
 use super::effect::{At, Cause, Effect, Name, RejectReason};
 use super::grants::{self, Request};
-use super::input::{self, EventLine};
-use super::state::{Progress, Score, Stamp, Standing, State, User};
+use super::input::{self, EventRef};
+use super::state::{push_one, Progress, Score, Stamp, Standing, State, User};
 use super::{eval, seed, Engine, Output, Verdict};
 use camp_compiler::plan::{
     AttrId, GrantOn, LeaderboardId, RewardId, RewardKind, SendWhen, TaskId, TierId, Value,
@@ -32,8 +32,8 @@ impl<'a> Facts<'a> {
 }
 
 impl eval::Facts for Facts<'_> {
-    fn attr(&self, attr: AttrId) -> Option<&Value> {
-        self.user.attrs.0.get(attr.index()).and_then(Option::as_ref)
+    fn attr(&self, attr: AttrId) -> Option<Value> {
+        self.user.attrs.get(attr.index())
     }
     fn field(&self, field: u32) -> Option<&Value> {
         self.fields.get(field as usize)
@@ -87,7 +87,7 @@ impl<'a> Step<'a> {
     }
 
     /// Takes one event (the clock is already at `now`).
-    pub(crate) fn event(&mut self, line: &EventLine) -> Verdict {
+    pub(crate) fn event(&mut self, line: EventRef<'_>) -> Verdict {
         match self.accept(line) {
             Ok(()) => {
                 self.check_until();
@@ -97,7 +97,7 @@ impl<'a> Step<'a> {
                 let at = self.at();
                 self.emit(Effect::Reject {
                     at,
-                    event: Name::from(line.id.as_str()),
+                    event: Name::from(line.id),
                     reason,
                 });
                 Verdict::Rejected(reason)
@@ -105,24 +105,24 @@ impl<'a> Step<'a> {
         }
     }
 
-    fn accept(&mut self, line: &EventLine) -> Result<(), RejectReason> {
+    fn accept(&mut self, line: EventRef<'_>) -> Result<(), RejectReason> {
         let kind = *self
             .engine
             .index
             .events
-            .get(line.kind.as_str())
+            .get(line.kind)
             .ok_or(RejectReason::UnknownType)?;
-        let ev = input::event_of(&self.engine.plan, kind, line)?;
+        let fields = input::fields_of(&self.engine.plan, kind, line.data)?;
         let u = self
             .state
-            .find(&line.user)
+            .find(line.user)
             .ok_or(RejectReason::UnknownUser)?;
         let user = self.state.user(u).ok_or(RejectReason::UnknownUser)?;
         if !user.eligible() {
             return Err(RejectReason::Ineligible);
         }
         let phase = self.state.running().ok_or(RejectReason::Outside)?;
-        let fp = seed::fingerprint(self.engine.fingerprint_seed, &line.id);
+        let fp = seed::fingerprint(self.engine.fingerprint_seed, line.id);
         let user = self.state.user_mut(u).ok_or(RejectReason::UnknownUser)?;
         if !user.first_sight(fp) {
             return Err(RejectReason::Duplicate);
@@ -130,7 +130,7 @@ impl<'a> Step<'a> {
         // Metrics count every accepted event, holdout users' included.
         let first = user.first_of_type(kind);
         self.state.seq += 1;
-        self.state.metrics.record(kind as usize, &ev.fields, first);
+        self.state.metrics.record(kind as usize, &fields, first);
         if self
             .state
             .user(u)
@@ -163,7 +163,7 @@ impl<'a> Step<'a> {
                             eval::holds(
                                 &self.engine.plan,
                                 f,
-                                &Facts::of(self.engine, user, &ev.fields),
+                                &Facts::of(self.engine, user, &fields),
                             )
                         })
                 })
@@ -177,7 +177,7 @@ impl<'a> Step<'a> {
         if counting.is_empty() && scoring.is_empty() {
             return Ok(());
         }
-        let event = Name::from(line.id.as_str());
+        let event = Name::from(line.id);
         if !self.state.user(u).is_some_and(User::enrolled) {
             self.enroll(u, Some(&event));
         }
@@ -192,8 +192,7 @@ impl<'a> Step<'a> {
                 .get(lb.index())
                 .map(|l| &l.score)
             {
-                Some(camp_compiler::plan::Score::Sum { field, .. }) => ev
-                    .fields
+                Some(camp_compiler::plan::Score::Sum { field, .. }) => fields
                     .get(*field as usize)
                     .and_then(super::metrics::as_decimal)
                     .unwrap_or(Decimal::ZERO),
@@ -217,7 +216,7 @@ impl<'a> Step<'a> {
         user.standing = Standing::Participant;
         user.last_active = Some(Stamp::of(now));
         user.nudged = 0;
-        let id = user.id.clone();
+        let id = user.name();
         self.state.participants += 1;
         let at = self.at();
         self.emit(Effect::Enroll {
@@ -300,14 +299,17 @@ impl<'a> Step<'a> {
         let slot = match user.tasks.iter().position(|p| p.task == task) {
             Some(i) => i,
             None => {
-                user.tasks.push(Progress {
-                    task,
-                    count: 0,
-                    day: Day::MIN,
-                    today: 0,
-                    streak: 0,
-                    streak_done: false,
-                });
+                push_one(
+                    &mut user.tasks,
+                    Progress {
+                        task,
+                        count: 0,
+                        day: Day::MIN,
+                        today: 0,
+                        streak: 0,
+                        streak_done: false,
+                    },
+                );
                 user.tasks.len() - 1
             }
         };
@@ -342,7 +344,7 @@ impl<'a> Step<'a> {
         let (count, streak, streak_done) = (progress.count, progress.streak, progress.streak_done);
         user.last_active = Some(Stamp::of(now));
         let rearm = std::mem::take(&mut user.nudged);
-        let id = user.id.clone();
+        let id = user.name();
         if rearm != 0 {
             if let Some(phase) = self.state.running() {
                 self.arm_inactivity(u, phase, rearm);
@@ -415,7 +417,7 @@ impl<'a> Step<'a> {
         };
         let req = Request {
             at: At(self.now),
-            user: user.id.clone(),
+            user: user.name(),
             cause,
             event: event.cloned(),
         };
@@ -472,7 +474,7 @@ impl<'a> Step<'a> {
             if user.points < tier.threshold {
                 return;
             }
-            let id = user.id.clone();
+            let id = user.name();
             if let Some(user) = self.state.user_mut(u) {
                 user.tier = Some(next);
             }
@@ -523,7 +525,7 @@ impl<'a> Step<'a> {
                 continue;
             }
             if let Some(user) = self.state.user_mut(u) {
-                user.goals.push(g);
+                push_one(&mut user.goals, g);
             }
             let name = engine
                 .names
@@ -550,11 +552,14 @@ impl<'a> Step<'a> {
                 (Some(old), s.score)
             }
             None => {
-                user.scores.push(Score {
-                    board: lb,
-                    score: delta,
-                    seq,
-                });
+                push_one(
+                    &mut user.scores,
+                    Score {
+                        board: lb,
+                        score: delta,
+                        seq,
+                    },
+                );
                 (None, delta)
             }
         };

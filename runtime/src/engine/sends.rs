@@ -67,7 +67,7 @@ impl Step<'_> {
             return;
         };
         if user.standing == Standing::Holdout {
-            let user = user.id.clone();
+            let user = user.name();
             let at = self.at();
             self.emit(Effect::Suppress {
                 at,
@@ -115,7 +115,7 @@ impl Step<'_> {
             .cap_per_day
             .is_some_and(|cap| sent_today >= cap)
         {
-            let user = user.id.clone();
+            let user = user.name();
             self.emit(Effect::Suppress {
                 at,
                 user,
@@ -132,11 +132,11 @@ impl Step<'_> {
         let wanted = engine
             .index
             .locale_attr
-            .and_then(|a| user.attrs.0.get(a.index()))
-            .and_then(|v| match v {
-                Some(Value::String(s)) => Some(s.as_str()),
-                _ => None,
-            });
+            .and_then(|a| user.attrs.get(a.index()));
+        let wanted = match &wanted {
+            Some(Value::String(s)) => Some(s.as_str()),
+            _ => None,
+        };
         let locale = engine.renderer.pick_locale(wanted);
         match engine.renderer.render(message, locale, &ctx) {
             Ok(r) => {
@@ -153,7 +153,7 @@ impl Step<'_> {
                     .get(message.index())
                     .cloned()
                     .unwrap_or_else(|| Name::from(""));
-                let user = user.id.clone();
+                let user = user.name();
                 self.emit(Effect::Send {
                     at,
                     user,
@@ -187,9 +187,9 @@ impl Step<'_> {
     ) -> RenderContext {
         let engine = self.engine;
         let mut attrs = Map::new();
-        for (a, v) in engine.plan.attrs.iter().zip(&user.attrs.0) {
+        for (a, v) in engine.plan.attrs.iter().zip(user.attrs.values()) {
             if let Some(v) = v {
-                attrs.insert(a.name.clone(), json(v));
+                attrs.insert(a.name.clone(), json(&v));
             }
         }
         let mut ranks = std::collections::BTreeMap::new();

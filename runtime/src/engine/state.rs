@@ -2,21 +2,31 @@
 //! can be snapshotted and restored mid-stream. Nothing here decides anything; the rules
 //! live in the step modules.
 
+use super::attrs::Attrs;
 use super::board::Board;
 use super::calendar::Day;
-use super::effect::Name;
+use super::effect::UserId;
 use super::grants::{Holdings, Ledger};
-use super::input::Attrs;
 use super::metrics::Metrics;
+pub use super::users::{UserIndex, Users};
 use camp_compiler::plan::{LeaderboardId, MessageId, PhaseId, RewardId, TaskId, TierId};
 use chrono::{DateTime, Utc};
-use hashbrown::{DefaultHashBuilder, HashTable};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 use std::collections::{BTreeSet, VecDeque};
-use std::hash::BuildHasher;
 use std::num::NonZeroI64;
 use thin_vec::ThinVec;
+
+/// Appends to one of a participant's small lists, growing it by exactly one: these
+/// lists hold a few entries each, and the usual doubling (from four) would leave most
+/// of their memory unused, a million times over.
+pub fn push_one<T>(list: &mut ThinVec<T>, item: T) {
+    if list.len() == list.capacity() {
+        list.reserve_exact(1);
+    }
+    list.push(item);
+}
 
 /// An instant to the second in eight bytes (`Option<Stamp>` too): the participant
 /// state keeps a few of these per user, so their size counts.
@@ -121,8 +131,9 @@ pub struct Score {
 /// One user known to the campaign.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
-    /// Their id.
-    pub id: Name,
+    /// Their id, inline when short (most are): the user index compares it on every
+    /// lookup, and this way it sits in the record the lookup reads anyway.
+    pub id: SmolStr,
     /// Their declared attributes.
     pub attrs: Attrs,
     /// Eligible, held out, enrolled.
@@ -158,7 +169,7 @@ pub struct User {
 
 impl User {
     /// A user who has done nothing yet.
-    pub fn new(id: Name, attrs: Attrs, standing: Standing) -> Self {
+    pub fn new(id: SmolStr, attrs: Attrs, standing: Standing) -> Self {
         User {
             id,
             attrs,
@@ -176,6 +187,11 @@ impl User {
             scores: ThinVec::new(),
             seen: ThinVec::new(),
         }
+    }
+
+    /// Their id, as effects carry it.
+    pub fn name(&self) -> UserId {
+        self.id.clone()
     }
 
     /// Records an accepted event id's fingerprint; false if it was seen before.
@@ -203,7 +219,7 @@ impl User {
         } else if self.sent_more.contains(&kind) {
             false
         } else {
-            self.sent_more.push(kind);
+            push_one(&mut self.sent_more, kind);
             true
         }
     }
@@ -221,60 +237,6 @@ impl User {
     /// Their score on a leaderboard (zero when unscored).
     pub fn score(&self, board: LeaderboardId) -> Option<&Score> {
         self.scores.iter().find(|s| s.board == board)
-    }
-}
-
-/// User ids to user numbers: a hash table of 4-byte numbers, hashed and compared by the
-/// id each points at in the users list, so ids are not stored twice.
-#[derive(Clone, Default)]
-pub struct UserIndex {
-    table: HashTable<u32>,
-    hasher: DefaultHashBuilder,
-}
-
-impl UserIndex {
-    fn id_of(users: &[User], i: u32) -> &str {
-        users.get(i as usize).map_or("", |u| &u.id)
-    }
-
-    /// The index of `id`.
-    pub fn get(&self, users: &[User], id: &str) -> Option<u32> {
-        let h = self.hasher.hash_one(id);
-        self.table
-            .find(h, |&i| Self::id_of(users, i) == id)
-            .copied()
-    }
-
-    /// Adds `id` at index `i`.
-    pub fn insert(&mut self, users: &[User], id: &str, i: u32) {
-        let h = self.hasher.hash_one(id);
-        let hasher = &self.hasher;
-        self.table
-            .insert_unique(h, i, |&j| hasher.hash_one(Self::id_of(users, j)));
-    }
-
-    /// How many ids it holds.
-    pub fn len(&self) -> usize {
-        self.table.len()
-    }
-
-    /// Whether it is empty.
-    pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
-    }
-}
-
-impl std::fmt::Debug for UserIndex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "UserIndex({} users)", self.table.len())
-    }
-}
-
-/// Two indexes are equal when they index the same number of users: an index is derived
-/// from its users list, which the state compares on its own.
-impl PartialEq for UserIndex {
-    fn eq(&self, other: &Self) -> bool {
-        self.table.len() == other.table.len()
     }
 }
 
@@ -327,7 +289,7 @@ pub struct State {
     /// The running phase's time-driven steps.
     pub agenda: Agenda,
     /// Users in the order they became known.
-    pub users: Vec<User>,
+    pub users: Users,
     /// User id → index into `users`; rebuilt on restore.
     #[serde(skip)]
     pub index: UserIndex,
@@ -404,7 +366,7 @@ mod tests {
     fn a_participant_stays_small() {
         // The engine keeps one of these per known user: watch its size.
         assert!(
-            std::mem::size_of::<User>() <= 160,
+            std::mem::size_of::<User>() <= 144,
             "{}",
             std::mem::size_of::<User>()
         );
@@ -423,7 +385,7 @@ mod tests {
 
     #[test]
     fn ids_are_seen_once_and_types_counted_once() {
-        let mut u = User::new(Name::from("u"), Attrs::default(), Standing::Eligible);
+        let mut u = User::new(SmolStr::new("u"), Attrs::default(), Standing::Eligible);
         assert!(u.first_sight(5) && u.first_sight(1) && u.first_sight(9));
         assert!(!u.first_sight(5));
         assert_eq!(u.seen.as_slice(), &[1, 5, 9]);
@@ -439,7 +401,7 @@ mod tests {
             cursor: Cursor::Before,
             windows: Vec::new(),
             agenda: Agenda::default(),
-            users: Vec::new(),
+            users: Users::default(),
             index: UserIndex::default(),
             ledger: Ledger::default(),
             denied: Vec::new(),
@@ -453,7 +415,7 @@ mod tests {
         };
         for i in 0..1000 {
             s.add_user(User::new(
-                Name::from(format!("u{i}").as_str()),
+                SmolStr::new(format!("u{i}")),
                 Attrs::default(),
                 Standing::Eligible,
             ));
