@@ -105,6 +105,37 @@ pub fn run_events(
 /// How many events a replay reads, warms and then takes at a time.
 const WINDOW: usize = 32;
 
+/// Lines of one window in one buffer: (line number, end offset) per line.
+#[derive(Default)]
+struct Window {
+    text: String,
+    ends: Vec<(usize, usize)>,
+}
+
+impl Window {
+    fn push(&mut self, n: usize, line: &str) {
+        self.text.push_str(line);
+        self.ends.push((n, self.text.len()));
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn lines(&self) -> impl Iterator<Item = (usize, &str)> {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&(_, end)| end));
+        self.ends
+            .iter()
+            .zip(starts)
+            .map(|(&(n, end), start)| (n, self.text.get(start..end).unwrap_or("")))
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+}
+
 /// Just the time of an event line, read without building the rest.
 #[derive(Deserialize)]
 struct AtOnly {
@@ -199,16 +230,16 @@ pub fn run_file<R: Read + Seek>(
     };
     if sorted {
         // Events go in windows: read and parse a window, warm what its events will
-        // touch (see `Engine::warm`), then take them in order.
-        let mut window: Vec<(usize, String)> = Vec::with_capacity(WINDOW);
+        // touch (see `Engine::warm`), then take them in order. A window's lines share
+        // one buffer, kept from window to window.
+        let mut window = Window::default();
         let mut flush = |state: &mut State,
-                         window: &mut Vec<(usize, String)>,
+                         window: &mut Window,
                          out: &mut Output,
-                         errors: &mut Vec<LineError>|
-         -> io::Result<()> {
+                         errors: &mut Vec<LineError>| {
             let parsed: Vec<(usize, Result<EventText, serde_json::Error>)> = window
-                .iter()
-                .map(|(n, line)| (*n, serde_json::from_str::<EventText>(line)))
+                .lines()
+                .map(|(n, line)| (n, serde_json::from_str::<EventText>(line)))
                 .collect();
             let users = parsed.iter().filter_map(|(_, e)| e.as_ref().ok());
             std::hint::black_box(engine.warm(state, users.map(|e| &*e.user)));
@@ -216,13 +247,13 @@ pub fn run_file<R: Read + Seek>(
                 take(state, n, e, out, errors)?;
             }
             window.clear();
-            Ok(())
+            io::Result::Ok(())
         };
         each_line(&mut file, &mut |n, _, line| {
             if line.trim().is_empty() {
                 return Ok(());
             }
-            window.push((n, line.to_string()));
+            window.push(n, line);
             if window.len() == WINDOW {
                 flush(state, &mut window, &mut out, &mut errors)?;
             }

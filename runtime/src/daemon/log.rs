@@ -2,7 +2,7 @@
 //! used live and, after a restart, to rebuild the state from the store's log, so the two
 //! can never disagree.
 
-use crate::engine::input::{AttrError, EventLine, UserLine};
+use crate::engine::input::{AttrError, EventRef, UserLine};
 use crate::engine::state::State;
 use crate::engine::{Engine, Output, Verdict};
 use crate::store::{Heads, Input, InputKind, Store};
@@ -31,15 +31,14 @@ pub struct Incoming {
     pub data: Map<String, Value>,
 }
 
-impl Incoming {
-    /// The event as the engine takes it, happening at `now`.
-    fn line(&self, now: DateTime<Utc>) -> EventLine {
-        EventLine {
-            id: self.id.clone(),
-            kind: self.kind.clone(),
-            user: self.user.clone(),
-            at: now.fixed_offset(),
-            data: self.data.clone(),
+impl<'a> From<&'a Incoming> for EventRef<'a> {
+    /// The event as the engine reads it, borrowed: the daemon's clock gives its time.
+    fn from(e: &'a Incoming) -> Self {
+        EventRef {
+            id: &e.id,
+            kind: &e.kind,
+            user: &e.user,
+            data: &e.data,
         }
     }
 }
@@ -131,7 +130,7 @@ pub fn apply(
         Command::Event(incoming) => {
             engine.advance(state, now, out);
             let own = out.effects.len();
-            let verdict = engine.event(state, &incoming.line(now), now, out);
+            let verdict = engine.event(state, incoming, now, out);
             Applied::Event { verdict, own }
         }
         Command::Clock => {
