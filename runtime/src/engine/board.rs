@@ -120,46 +120,60 @@ impl Board {
     }
 
     fn insert(&mut self, user: u32, score: Decimal, seq: u64) {
-        if let Ranking::Fixed { scale, keys } = &mut self.ranked {
-            if let Some(neg) = fixed(score, *scale) {
-                keys.insert((neg, seq), user);
-                return;
+        if !self.place(user, score, seq) {
+            self.ranked = self.rebuilt(score);
+            self.place(user, score, seq);
+        }
+    }
+
+    /// Puts an entry where the ranking keeps it; false when the score fits no key of a
+    /// fixed-point ranking's scale.
+    fn place(&mut self, user: u32, score: Decimal, seq: u64) -> bool {
+        match &mut self.ranked {
+            Ranking::Fixed { scale, keys } => match fixed(score, *scale) {
+                Some(neg) => {
+                    keys.insert((neg, seq), user);
+                    true
+                }
+                None => false,
+            },
+            Ranking::Exact(set) => {
+                set.insert(Key {
+                    neg: -score,
+                    seq,
+                    user,
+                });
+                true
             }
-            // A finer score: take the scale it needs if every entry still fits, else
-            // keep exact decimals from now on.
-            let finer = score.normalize().scale();
-            let rescaled: Option<BTreeMap<(i64, u64), u32>> = (finer <= MAX_FIXED_SCALE)
-                .then(|| {
-                    let up = 10i64.checked_pow(finer.checked_sub(*scale)?)?;
-                    keys.iter()
-                        .map(|(&(neg, seq), &u)| Some(((neg.checked_mul(up)?, seq), u)))
-                        .collect()
+        }
+    }
+
+    /// The ranking rebuilt to take `score` too: at the finer scale it needs if every
+    /// entry and it fit, else in exact decimals, for good.
+    fn rebuilt(&self, score: Decimal) -> Ranking {
+        let current = match &self.ranked {
+            Ranking::Fixed { scale, .. } => *scale,
+            Ranking::Exact(_) => MAX_FIXED_SCALE + 1,
+        };
+        let scale = current.max(score.normalize().scale());
+        if scale <= MAX_FIXED_SCALE && fixed(score, scale).is_some() {
+            let keys: Option<BTreeMap<(i64, u64), u32>> = self
+                .entries()
+                .map(|(s, seq, user)| Some(((fixed(s, scale)?, seq), user)))
+                .collect();
+            if let Some(keys) = keys {
+                return Ranking::Fixed { scale, keys };
+            }
+        }
+        Ranking::Exact(
+            self.entries()
+                .map(|(score, seq, user)| Key {
+                    neg: -score,
+                    seq,
+                    user,
                 })
-                .flatten();
-            match (rescaled, fixed(score, finer)) {
-                (Some(mut rescaled), Some(neg)) => {
-                    rescaled.insert((neg, seq), user);
-                    *scale = finer;
-                    *keys = rescaled;
-                    return;
-                }
-                _ => {
-                    let exact = self.entries().map(|(score, seq, user)| Key {
-                        neg: -score,
-                        seq,
-                        user,
-                    });
-                    self.ranked = Ranking::Exact(exact.collect());
-                }
-            }
-        }
-        if let Ranking::Exact(set) = &mut self.ranked {
-            set.insert(Key {
-                neg: -score,
-                seq,
-                user,
-            });
-        }
+                .collect(),
+        )
     }
 
     /// Every entry, best first.

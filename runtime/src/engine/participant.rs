@@ -216,7 +216,7 @@ impl<'a> Step<'a> {
         user.standing = Standing::Participant;
         user.last_active = Some(Stamp::of(now));
         user.nudged = 0;
-        let id = user.name();
+        let id = user.id.clone();
         self.state.participants += 1;
         let at = self.at();
         self.emit(Effect::Enroll {
@@ -344,7 +344,7 @@ impl<'a> Step<'a> {
         let (count, streak, streak_done) = (progress.count, progress.streak, progress.streak_done);
         user.last_active = Some(Stamp::of(now));
         let rearm = std::mem::take(&mut user.nudged);
-        let id = user.name();
+        let id = user.id.clone();
         if rearm != 0 {
             if let Some(phase) = self.state.running() {
                 self.arm_inactivity(u, phase, rearm);
@@ -417,7 +417,7 @@ impl<'a> Step<'a> {
         };
         let req = Request {
             at: At(self.now),
-            user: user.name(),
+            user: user.id.clone(),
             cause,
             event: event.cloned(),
         };
@@ -474,7 +474,7 @@ impl<'a> Step<'a> {
             if user.points < tier.threshold {
                 return;
             }
-            let id = user.name();
+            let id = user.id.clone();
             if let Some(user) = self.state.user_mut(u) {
                 user.tier = Some(next);
             }

@@ -67,7 +67,7 @@ impl Step<'_> {
             return;
         };
         if user.standing == Standing::Holdout {
-            let user = user.name();
+            let user = user.id.clone();
             let at = self.at();
             self.emit(Effect::Suppress {
                 at,
@@ -115,7 +115,7 @@ impl Step<'_> {
             .cap_per_day
             .is_some_and(|cap| sent_today >= cap)
         {
-            let user = user.name();
+            let user = user.id.clone();
             self.emit(Effect::Suppress {
                 at,
                 user,
@@ -153,7 +153,7 @@ impl Step<'_> {
                     .get(message.index())
                     .cloned()
                     .unwrap_or_else(|| Name::from(""));
-                let user = user.name();
+                let user = user.id.clone();
                 self.emit(Effect::Send {
                     at,
                     user,

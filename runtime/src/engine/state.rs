@@ -13,7 +13,6 @@ use camp_compiler::plan::{LeaderboardId, MessageId, PhaseId, RewardId, TaskId, T
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use smol_str::SmolStr;
 use std::collections::{BTreeSet, VecDeque};
 use std::num::NonZeroI64;
 use thin_vec::ThinVec;
@@ -132,8 +131,9 @@ pub struct Score {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     /// Their id, inline when short (most are): the user index compares it on every
-    /// lookup, and this way it sits in the record the lookup reads anyway.
-    pub id: SmolStr,
+    /// lookup, and this way it sits in the record the lookup reads anyway; effects
+    /// copy it.
+    pub id: UserId,
     /// Their declared attributes.
     pub attrs: Attrs,
     /// Eligible, held out, enrolled.
@@ -169,7 +169,7 @@ pub struct User {
 
 impl User {
     /// A user who has done nothing yet.
-    pub fn new(id: SmolStr, attrs: Attrs, standing: Standing) -> Self {
+    pub fn new(id: UserId, attrs: Attrs, standing: Standing) -> Self {
         User {
             id,
             attrs,
@@ -187,11 +187,6 @@ impl User {
             scores: ThinVec::new(),
             seen: ThinVec::new(),
         }
-    }
-
-    /// Their id, as effects carry it.
-    pub fn name(&self) -> UserId {
-        self.id.clone()
     }
 
     /// Records an accepted event id's fingerprint; false if it was seen before.
@@ -384,8 +379,18 @@ mod tests {
     }
 
     #[test]
+    fn small_lists_grow_by_exactly_one() {
+        let mut list = ThinVec::new();
+        for i in 0..3u32 {
+            push_one(&mut list, i);
+            assert_eq!(list.capacity(), list.len());
+        }
+        assert_eq!(list.as_slice(), &[0, 1, 2]);
+    }
+
+    #[test]
     fn ids_are_seen_once_and_types_counted_once() {
-        let mut u = User::new(SmolStr::new("u"), Attrs::default(), Standing::Eligible);
+        let mut u = User::new(UserId::new("u"), Attrs::default(), Standing::Eligible);
         assert!(u.first_sight(5) && u.first_sight(1) && u.first_sight(9));
         assert!(!u.first_sight(5));
         assert_eq!(u.seen.as_slice(), &[1, 5, 9]);
@@ -415,7 +420,7 @@ mod tests {
         };
         for i in 0..1000 {
             s.add_user(User::new(
-                SmolStr::new(format!("u{i}")),
+                UserId::new(format!("u{i}")),
                 Attrs::default(),
                 Standing::Eligible,
             ));
