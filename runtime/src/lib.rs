@@ -54,6 +54,16 @@ pub enum RuntimeError {
         /// The message.
         message: String,
     },
+    /// A plan with more of something than one participant's lists can track.
+    #[error("the plan has {count} {what}; the runtime tracks at most {max} per participant")]
+    TooMany {
+        /// `tasks`, `rewards`, `leaderboards`, `goals` or `event types`.
+        what: &'static str,
+        /// How many the plan has.
+        count: usize,
+        /// The most it can have.
+        max: usize,
+    },
     /// The store failed (or belongs to another plan).
     #[error("store: {0}")]
     Store(String),

@@ -310,7 +310,7 @@ struct BoardAnswer {
     #[serde(flatten)]
     board: BoardReport,
     /// How many are ranked.
-    ranked: usize,
+    ranked: u64,
 }
 
 /// Ranks with scores, from the board's ordered index (never a scan of participants).

@@ -46,9 +46,41 @@ impl Attrs {
         Attrs(ThinVec::from(out))
     }
 
+    /// The packed values, borrowed.
+    pub fn as_packed(&self) -> AttrsRef<'_> {
+        AttrsRef(&self.0)
+    }
+
     /// The attribute at `index`, if given.
     pub fn get(&self, index: usize) -> Option<Value> {
-        let mut r = Reader(&self.0);
+        self.as_packed().get(index)
+    }
+
+    /// Every attribute, by index.
+    pub fn values(&self) -> Vec<Option<Value>> {
+        self.as_packed().values()
+    }
+}
+
+/// Packed attributes, borrowed from wherever they are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttrsRef<'a>(&'a [u8]);
+
+impl<'a> AttrsRef<'a> {
+    /// Reads these bytes as packed attributes (bytes [`Attrs`] did not write read as
+    /// missing values).
+    pub fn new(bytes: &'a [u8]) -> Self {
+        AttrsRef(bytes)
+    }
+
+    /// The packed bytes.
+    pub fn bytes(self) -> &'a [u8] {
+        self.0
+    }
+
+    /// The attribute at `index`, if given.
+    pub fn get(self, index: usize) -> Option<Value> {
+        let mut r = Reader(self.0);
         for _ in 0..index {
             r.skip()?;
         }
@@ -56,8 +88,8 @@ impl Attrs {
     }
 
     /// Every attribute, by index.
-    pub fn values(&self) -> Vec<Option<Value>> {
-        let mut r = Reader(&self.0);
+    pub fn values(self) -> Vec<Option<Value>> {
+        let mut r = Reader(self.0);
         let mut out = Vec::new();
         while !r.0.is_empty() {
             match r.value() {

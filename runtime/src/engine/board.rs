@@ -71,10 +71,20 @@ fn fixed(score: Decimal, scale: u32) -> Option<i64> {
     i64::try_from(m).ok()?.checked_neg()
 }
 
-/// One leaderboard's ranking.
+/// One leaderboard's ranking. A board that shows its top N keeps only the best N
+/// entries while scores only go up: a score that rises either enters the kept places or
+/// stays below them, and whoever it pushes out can only come back by rising too. So a
+/// million participants cost a hundred entries, and a score change is a comparison with
+/// the last kept place. A score that goes down could let in somebody the board no longer
+/// keeps, so the first one turns the board into one that keeps everyone, for good,
+/// rebuilt from the participants' scores.
 #[derive(Debug, Clone, Default)]
 pub struct Board {
     ranked: Ranking,
+    /// How many places are kept: `None` keeps everyone.
+    keep: Option<usize>,
+    /// How many participants have a score above zero.
+    count: u64,
 }
 
 /// A place on a leaderboard.
@@ -89,19 +99,111 @@ pub struct Place {
 }
 
 /// One entry as snapshots write it: (score, input order, user).
-type Entry = (Decimal, u64, u32);
+pub type Entry = (Decimal, u64, u32);
+
+/// What snapshots write of a board.
+#[derive(Serialize, Deserialize)]
+struct Written {
+    /// The places kept, or `null` for everyone.
+    keep: Option<usize>,
+    /// How many are ranked.
+    ranked: u64,
+    /// The kept entries, best first.
+    entries: Vec<Entry>,
+}
 
 impl Board {
-    /// Moves a user from their old score (if ranked) to a new one reached at `seq`.
-    pub fn rescore(&mut self, user: u32, old: Option<(Decimal, u64)>, new: Decimal, seq: u64) {
-        if let Some((score, at)) = old {
-            self.remove(user, score, at);
-        }
-        if new > Decimal::ZERO {
-            self.insert(user, new, seq);
+    /// An empty board showing its top `show` (everyone when `None`).
+    pub fn new(show: Option<u32>) -> Board {
+        Board {
+            ranked: Ranking::default(),
+            keep: show.map(|n| n as usize),
+            count: 0,
         }
     }
 
+    /// Moves a user from their old score (if ranked) to a new one reached at `seq`.
+    /// `everyone` lists every ranked entry after the move: a board keeping its top N
+    /// asks for it the first time a score goes down.
+    pub fn rescore<I: IntoIterator<Item = Entry>>(
+        &mut self,
+        user: u32,
+        old: Option<(Decimal, u64)>,
+        new: Decimal,
+        seq: u64,
+        everyone: impl FnOnce() -> I,
+    ) {
+        let ranked = new > Decimal::ZERO;
+        match (old.is_some(), ranked) {
+            (false, true) => self.count += 1,
+            (true, false) => self.count = self.count.saturating_sub(1),
+            _ => {}
+        }
+        let fell = old.is_some_and(|(score, _)| new < score);
+        if fell && self.keep.is_some() {
+            self.keep = None;
+            self.ranked = Ranking::default();
+            for (score, seq, user) in everyone() {
+                self.insert(user, score, seq);
+            }
+            return;
+        }
+        if let Some((score, at)) = old {
+            self.remove(user, score, at);
+        }
+        if ranked && self.enters(new, seq) {
+            self.insert(user, new, seq);
+            if self.keep.is_some_and(|n| self.len_kept() > n) {
+                self.pop_last();
+            }
+        }
+    }
+
+    /// Whether an entry of `score` reached at `seq` belongs among the kept places.
+    fn enters(&self, score: Decimal, seq: u64) -> bool {
+        let Some(n) = self.keep else {
+            return true;
+        };
+        if self.len_kept() < n {
+            return true;
+        }
+        match self.last() {
+            Some((last, at, _)) => score > last || (score == last && seq < at),
+            None => n > 0,
+        }
+    }
+
+    /// The last kept entry.
+    fn last(&self) -> Option<Entry> {
+        match &self.ranked {
+            Ranking::Fixed { scale, keys } => keys.last_key_value().map(|(&(neg, seq), &user)| {
+                (
+                    -Decimal::from_i128_with_scale(i128::from(neg), *scale),
+                    seq,
+                    user,
+                )
+            }),
+            Ranking::Exact(set) => set.last().map(|k| (-k.neg, k.seq, k.user)),
+        }
+    }
+
+    fn len_kept(&self) -> usize {
+        match &self.ranked {
+            Ranking::Fixed { keys, .. } => keys.len(),
+            Ranking::Exact(set) => set.len(),
+        }
+    }
+
+    fn pop_last(&mut self) {
+        match &mut self.ranked {
+            Ranking::Fixed { keys, .. } => {
+                keys.pop_last();
+            }
+            Ranking::Exact(set) => {
+                set.pop_last();
+            }
+        }
+    }
     fn remove(&mut self, user: u32, score: Decimal, seq: u64) {
         match &mut self.ranked {
             Ranking::Fixed { scale, keys } => {
@@ -201,17 +303,14 @@ impl Board {
             .map(|((score, _, user), rank)| Place { rank, user, score })
     }
 
-    /// How many are ranked.
-    pub fn len(&self) -> usize {
-        match &self.ranked {
-            Ranking::Fixed { keys, .. } => keys.len(),
-            Ranking::Exact(set) => set.len(),
-        }
+    /// How many are ranked (kept or not).
+    pub fn len(&self) -> u64 {
+        self.count
     }
 
     /// Whether nobody is ranked.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.count == 0
     }
 
     /// A user's rank, looking no further than the first `within` places.
@@ -220,24 +319,39 @@ impl Board {
     }
 }
 
-/// Two boards are equal when they rank the same entries the same way, however kept.
+/// Two boards are equal when they keep the same places and rank the same entries the
+/// same way, however kept.
 impl PartialEq for Board {
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.entries().eq(other.entries())
+        self.keep == other.keep
+            && self.count == other.count
+            && self.len_kept() == other.len_kept()
+            && self.entries().eq(other.entries())
     }
 }
 
-/// Snapshots write the entries, best first; reading them back rebuilds the index.
+/// Snapshots write the places kept, the count and the entries, best first; reading
+/// them back rebuilds the index.
 impl Serialize for Board {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.entries())
+        Written {
+            keep: self.keep,
+            ranked: self.count,
+            entries: self.entries().collect(),
+        }
+        .serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for Board {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut board = Board::default();
-        for (score, seq, user) in Vec::<Entry>::deserialize(d)? {
+        let w = Written::deserialize(d)?;
+        let mut board = Board {
+            ranked: Ranking::default(),
+            keep: w.keep,
+            count: w.ranked,
+        };
+        for (score, seq, user) in w.entries {
             board.insert(user, score, seq);
         }
         Ok(board)
@@ -253,16 +367,21 @@ mod tests {
         b.top(usize::MAX).map(|p| p.user).collect()
     }
 
+    /// A board that keeps everyone never asks for everyone.
+    fn nobody() -> Vec<Entry> {
+        Vec::new()
+    }
+
     #[test]
     fn higher_scores_first_then_who_reached_it_first() {
         let mut b = Board::default();
-        b.rescore(0, None, Decimal::from(5), 1);
-        b.rescore(1, None, Decimal::from(5), 2);
-        b.rescore(2, None, Decimal::from(7), 3);
-        b.rescore(3, None, Decimal::ZERO, 4);
+        b.rescore(0, None, Decimal::from(5), 1, nobody);
+        b.rescore(1, None, Decimal::from(5), 2, nobody);
+        b.rescore(2, None, Decimal::from(7), 3, nobody);
+        b.rescore(3, None, Decimal::ZERO, 4, nobody);
         assert_eq!(order(&b), vec![2, 0, 1], "zero scores are not ranked");
         // User 0 climbs to 7, later than user 2 did: second.
-        b.rescore(0, Some((Decimal::from(5), 1)), Decimal::from(7), 5);
+        b.rescore(0, Some((Decimal::from(5), 1)), Decimal::from(7), 5, nobody);
         assert_eq!(order(&b), vec![2, 0, 1]);
         assert_eq!(b.rank_of(1, 10), Some(3));
         assert_eq!(b.rank_of(1, 2), None);
@@ -272,25 +391,37 @@ mod tests {
     #[test]
     fn a_finer_score_rescales_and_an_unfit_one_turns_the_board_exact() {
         let mut b = Board::default();
-        b.rescore(0, None, Decimal::from(2), 1);
-        b.rescore(1, None, Decimal::new(150, 2), 2); // 1.50: two places now
+        b.rescore(0, None, Decimal::from(2), 1, nobody);
+        b.rescore(1, None, Decimal::new(150, 2), 2, nobody); // 1.50: two places now
         assert!(matches!(b.ranked, Ranking::Fixed { scale: 1, .. }));
-        b.rescore(2, None, Decimal::new(15, 1), 3); // 1.5, reached later than user 1
-        b.rescore(3, None, Decimal::new(1499, 3), 4); // 1.499
+        b.rescore(2, None, Decimal::new(15, 1), 3, nobody); // 1.5, reached later than user 1
+        b.rescore(3, None, Decimal::new(1499, 3), 4, nobody); // 1.499
         assert!(matches!(b.ranked, Ranking::Fixed { scale: 3, .. }));
         assert_eq!(order(&b), vec![0, 1, 2, 3]);
         let scores: Vec<String> = b.top(9).map(|p| p.score.to_string()).collect();
         assert_eq!(scores, ["2", "1.5", "1.5", "1.499"]);
         // Twelve places fit no fixed scale: exact from now on, same order.
-        b.rescore(4, None, Decimal::new(1_000_000_000_001, 12), 5);
+        b.rescore(4, None, Decimal::new(1_000_000_000_001, 12), 5, nobody);
         assert!(matches!(b.ranked, Ranking::Exact(_)));
         assert_eq!(order(&b), vec![0, 1, 2, 3, 4]);
-        b.rescore(0, Some((Decimal::from(2), 1)), Decimal::new(1, 1), 6);
+        b.rescore(
+            0,
+            Some((Decimal::from(2), 1)),
+            Decimal::new(1, 1),
+            6,
+            nobody,
+        );
         assert_eq!(order(&b), vec![1, 2, 3, 4, 0]);
         // Too large for 64 bits at any scale: exact too.
         let mut big = Board::default();
-        big.rescore(0, None, Decimal::from(i64::MAX) * Decimal::from(10), 1);
-        big.rescore(1, None, Decimal::ONE, 2);
+        big.rescore(
+            0,
+            None,
+            Decimal::from(i64::MAX) * Decimal::from(10),
+            1,
+            nobody,
+        );
+        big.rescore(1, None, Decimal::ONE, 2, nobody);
         assert!(matches!(big.ranked, Ranking::Exact(_)));
         assert_eq!(order(&big), vec![0, 1]);
     }
@@ -298,34 +429,72 @@ mod tests {
     #[test]
     fn snapshots_round_trip_whatever_the_form() {
         let mut b = Board::default();
-        b.rescore(0, None, Decimal::from(3), 1);
-        b.rescore(1, None, Decimal::new(25, 1), 2);
+        b.rescore(0, None, Decimal::from(3), 1, nobody);
+        b.rescore(1, None, Decimal::new(25, 1), 2, nobody);
         let json = serde_json::to_string(&b).unwrap_or_default();
         let back: Board = serde_json::from_str(&json).unwrap_or_default();
         assert_eq!(back, b);
         assert_eq!(order(&back), vec![0, 1]);
     }
 
+    /// Every ranked entry of a model: (score, input order) per user.
+    fn ranked(now: &[Option<(Decimal, u64)>]) -> Vec<Entry> {
+        now.iter()
+            .zip(0u32..)
+            .filter_map(|(x, u)| {
+                x.filter(|(s, _)| *s > Decimal::ZERO)
+                    .map(|(s, q)| (s, q, u))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_top_n_board_keeps_n_and_keeps_everyone_once_a_score_falls() {
+        let mut b = Board::new(Some(2));
+        b.rescore(0, None, Decimal::from(5), 1, nobody);
+        b.rescore(1, None, Decimal::from(7), 2, nobody);
+        b.rescore(2, None, Decimal::from(6), 3, nobody);
+        assert_eq!(order(&b), vec![1, 2], "the third place is not kept");
+        assert_eq!(b.len(), 3, "but it is counted");
+        // User 0 rises past both.
+        b.rescore(0, Some((Decimal::from(5), 1)), Decimal::from(8), 4, nobody);
+        assert_eq!(order(&b), vec![0, 1]);
+        // User 1 falls: user 2 (kept nowhere) comes back from everyone's scores.
+        let all = vec![
+            (Decimal::from(8), 4, 0),
+            (Decimal::from(1), 5, 1),
+            (Decimal::from(6), 3, 2),
+        ];
+        b.rescore(1, Some((Decimal::from(7), 2)), Decimal::from(1), 5, || all);
+        assert_eq!(order(&b), vec![0, 2, 1], "everyone is kept from now on");
+        let json = serde_json::to_string(&b).unwrap_or_default();
+        let back: Board = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(back, b);
+    }
+
     proptest! {
         /// Whatever the scores, the board ranks like a plain sort of (score desc, seq).
         #[test]
-        fn ranks_like_a_sort(moves in prop::collection::vec((0u32..8, -5i64..2_000, 0u32..4), 1..60)) {
-            let mut b = Board::default();
+        fn ranks_like_a_sort(
+            moves in prop::collection::vec((0u32..8, -5i64..2_000, 0u32..4), 1..60),
+            keep in prop::option::of(0u32..5),
+        ) {
+            let mut b = Board::new(keep);
             let mut now: Vec<Option<(Decimal, u64)>> = vec![None; 8];
             for (seq, (user, m, scale)) in (1u64..).zip(moves) {
                 let new = Decimal::new(m, scale);
                 let slot = &mut now[user as usize];
-                b.rescore(user, slot.filter(|(s, _)| *s > Decimal::ZERO), new, seq);
+                let old = slot.filter(|(s, _)| *s > Decimal::ZERO);
                 *slot = Some((new, seq));
+                let all = ranked(&now);
+                b.rescore(user, old, new, seq, || all);
             }
-            let mut want: Vec<(Decimal, u64, u32)> = now
-                .iter()
-                .zip(0u32..)
-                .filter_map(|(x, u)| x.filter(|(s, _)| *s > Decimal::ZERO).map(|(s, q)| (s, q, u)))
-                .collect();
+            let mut want = ranked(&now);
             want.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-            let got: Vec<(Decimal, u32)> = b.top(usize::MAX).map(|p| (p.score, p.user)).collect();
-            let want: Vec<(Decimal, u32)> = want.into_iter().map(|(s, _, u)| (s, u)).collect();
+            prop_assert_eq!(b.len(), want.len() as u64);
+            let shown = keep.map_or(usize::MAX, |k| k as usize);
+            let got: Vec<(Decimal, u32)> = b.top(shown).map(|p| (p.score, p.user)).collect();
+            let want: Vec<(Decimal, u32)> = want.into_iter().take(shown).map(|(s, _, u)| (s, u)).collect();
             prop_assert_eq!(got, want);
         }
     }

@@ -4,11 +4,11 @@
 //! same checks.
 
 use super::effect::{At, Cause, DenyReason, Effect, Name, UserId};
+use super::packed::Packed;
 use super::seed::{mix, Fnv};
 use camp_compiler::plan::{Plan, RewardId, RewardKind};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use thin_vec::ThinVec;
 
 /// Campaign-wide issuance: how many of each reward went out, and the money spent.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -34,33 +34,6 @@ impl Ledger {
     /// How many of `reward` went out.
     pub fn issued(&self, reward: RewardId) -> u64 {
         self.issued.get(reward.index()).copied().unwrap_or(0)
-    }
-}
-
-/// What one participant holds: (reward, how many) for each reward they were granted,
-/// in the order first granted. Sparse: a participant holds a few of a plan's rewards.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Holdings(ThinVec<(RewardId, u32)>);
-
-impl Holdings {
-    /// How many of `reward` this participant was granted.
-    pub fn of(&self, reward: RewardId) -> u64 {
-        self.0
-            .iter()
-            .find(|(r, _)| *r == reward)
-            .map_or(0, |(_, n)| u64::from(*n))
-    }
-
-    /// Every reward held, with how many, in the order first granted.
-    pub fn iter(&self) -> impl Iterator<Item = (RewardId, u64)> + '_ {
-        self.0.iter().map(|(r, n)| (*r, u64::from(*n)))
-    }
-
-    fn add(&mut self, reward: RewardId) {
-        match self.0.iter_mut().find(|(r, _)| *r == reward) {
-            Some((_, n)) => *n = n.saturating_add(1),
-            None => super::state::push_one(&mut self.0, (reward, 1)),
-        }
     }
 }
 
@@ -90,16 +63,11 @@ pub struct Outcome {
 }
 
 /// Why `check` says no.
-fn check(
-    plan: &Plan,
-    ledger: &Ledger,
-    held: &Holdings,
-    reward: RewardId,
-) -> Result<(), DenyReason> {
+fn check(plan: &Plan, ledger: &Ledger, held: &Packed, reward: RewardId) -> Result<(), DenyReason> {
     let Some(r) = plan.rewards.get(reward.index()) else {
         return Err(DenyReason::Stock);
     };
-    if r.per_user.is_some_and(|n| held.of(reward) >= n) {
+    if r.per_user.is_some_and(|n| held.held(reward) >= n) {
         return Err(DenyReason::PerUser);
     }
     if r.stock.is_some_and(|n| ledger.issued(reward) >= n) {
@@ -113,14 +81,14 @@ fn check(
     Ok(())
 }
 
-fn issue(plan: &Plan, ledger: &mut Ledger, held: &mut Holdings, reward: RewardId) {
+fn issue(plan: &Plan, ledger: &mut Ledger, held: &mut Packed, reward: RewardId) {
     if let Some(n) = ledger.issued.get_mut(reward.index()) {
         *n += 1;
     }
     if let Some(cost) = plan.rewards.get(reward.index()).and_then(|r| r.cost) {
         ledger.spend += cost.amount;
     }
-    held.add(reward);
+    held.hold(reward);
 }
 
 fn name(names: &[Name], reward: RewardId) -> Name {
@@ -136,7 +104,7 @@ pub fn grant(
     plan: &Plan,
     names: &[Name],
     ledger: &mut Ledger,
-    held: &mut Holdings,
+    held: &mut Packed,
     reward: RewardId,
     req: &Request,
 ) -> Outcome {
@@ -305,7 +273,7 @@ phase p for 1d {
         let p = plan();
         let mut ledger = Ledger::new(&p);
         let cp = id(&p, "cp");
-        let mut a = Holdings::default();
+        let mut a = Packed::default();
         assert_eq!(
             reason(&grant(
                 &p,
@@ -340,7 +308,7 @@ phase p for 1d {
             Some(DenyReason::PerUser)
         );
         assert_eq!(ledger.spend, Decimal::from(60));
-        let mut b = Holdings::default();
+        let mut b = Packed::default();
         // 60 spent; a third coupon (30) fits, a fourth (120 > 100) is over budget.
         assert_eq!(
             reason(&grant(
@@ -378,7 +346,7 @@ phase p for 1d {
                 &p,
                 &names(&p),
                 &mut ledger,
-                &mut Holdings::default(),
+                &mut Packed::default(),
                 watch,
                 &req("a", "e1")
             )),
@@ -390,7 +358,7 @@ phase p for 1d {
                 &p,
                 &names(&p),
                 &mut ledger,
-                &mut Holdings::default(),
+                &mut Packed::default(),
                 watch,
                 &req("b", "e2")
             )),
@@ -404,7 +372,7 @@ phase p for 1d {
         let p = plan();
         let mut ledger = Ledger::new(&p);
         let badge = id(&p, "badge1");
-        let mut a = Holdings::default();
+        let mut a = Packed::default();
         assert_eq!(
             reason(&grant(
                 &p,
@@ -440,7 +408,7 @@ phase p for 1d {
                 &p,
                 &names(&p),
                 &mut ledger,
-                &mut Holdings::default(),
+                &mut Packed::default(),
                 lucky,
                 &req("a", &format!("e{i}")),
             );
@@ -448,7 +416,7 @@ phase p for 1d {
                 &p,
                 &names(&p),
                 &mut Ledger::new(&p),
-                &mut Holdings::default(),
+                &mut Packed::default(),
                 lucky,
                 &req("a", &format!("e{i}")),
             );
@@ -478,7 +446,7 @@ phase p for 1d {
         let mut ledger = Ledger::new(&p);
         ledger.issued[watch.index()] = 1;
         let found = (0..10_000).find_map(|i| {
-            let o = grant(&p, &names(&p), &mut ledger.clone(), &mut Holdings::default(), lucky, &req("a", &format!("e{i}")));
+            let o = grant(&p, &names(&p), &mut ledger.clone(), &mut Packed::default(), lucky, &req("a", &format!("e{i}")));
             matches!(o.effects.first(), Some(Effect::Grant { drawn: Some(Some(w)), .. }) if &**w == "watch").then_some(o)
         });
         let o = found.expect("some event wins the watch");
@@ -492,7 +460,7 @@ phase p for 1d {
         fn never_over_stock_budget_or_per_user(grants in proptest::collection::vec((0usize..5, 0usize..4), 0..300)) {
             let p = plan();
             let mut ledger = Ledger::new(&p);
-            let mut holdings = vec![Holdings::default(); 4];
+            let mut holdings = vec![Packed::default(); 4];
             for (i, (reward, user)) in grants.iter().enumerate() {
                 let r = RewardId(*reward as u32);
                 let _ = grant(&p, &names(&p), &mut ledger, &mut holdings[*user], r, &req(&format!("u{user}"), &format!("e{i}")));
@@ -500,8 +468,8 @@ phase p for 1d {
             for (i, r) in p.rewards.iter().enumerate() {
                 let rid = RewardId(i as u32);
                 if let Some(stock) = r.stock { prop_assert!(ledger.issued(rid) <= stock); }
-                if let Some(per) = r.per_user { for h in &holdings { prop_assert!(h.of(rid) <= per); } }
-                let total: u64 = holdings.iter().map(|h| h.of(rid)).sum();
+                if let Some(per) = r.per_user { for h in &holdings { prop_assert!(h.held(rid) <= per); } }
+                let total: u64 = holdings.iter().map(|h| h.held(rid)).sum();
                 prop_assert_eq!(total, ledger.issued(rid));
             }
             prop_assert!(ledger.spend <= Decimal::from(100));

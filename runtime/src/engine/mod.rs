@@ -20,6 +20,7 @@ pub mod eval;
 pub mod grants;
 pub mod input;
 pub mod metrics;
+pub mod packed;
 mod participant;
 pub mod report;
 pub mod seed;
@@ -235,6 +236,22 @@ impl Engine {
             .timezone
             .parse()
             .map_err(|_| RuntimeError::TimeZone(plan.campaign.timezone.clone()))?;
+        let goals = plan.phases.iter().map(|p| p.goals.len()).sum();
+        for (what, count) in [
+            ("tasks", plan.tasks.len()),
+            ("rewards", plan.rewards.len()),
+            ("leaderboards", plan.leaderboards.len()),
+            ("goals", goals),
+            ("event types", plan.events.len()),
+        ] {
+            if count > packed::MAX_ENTRIES {
+                return Err(RuntimeError::TooMany {
+                    what,
+                    count,
+                    max: packed::MAX_ENTRIES,
+                });
+            }
+        }
         let renderer = Renderer::new(&plan)?;
         let names = Names {
             rewards: names(&plan.rewards, |r| &r.name),
@@ -284,7 +301,12 @@ impl Engine {
             ledger: grants::Ledger::new(&self.plan),
             denied: vec![0; self.plan.rewards.len()],
             metrics: Metrics::new(&self.plan),
-            boards: vec![board::Board::default(); self.plan.leaderboards.len()],
+            boards: self
+                .plan
+                .leaderboards
+                .iter()
+                .map(|lb| board::Board::new(lb.show_top))
+                .collect(),
             seq: 0,
             deferred: VecDeque::new(),
             timers: BTreeSet::new(),
@@ -323,7 +345,7 @@ impl Engine {
                 state.seq += 1;
                 state.add_user(User::new(
                     smol_str::SmolStr::new(&line.id),
-                    Default::default(),
+                    &Default::default(),
                     Standing::Ineligible,
                 ))
             }
@@ -331,7 +353,7 @@ impl Engine {
         let Some(user) = state.user_mut(i) else {
             return Ok(());
         };
-        user.attrs = attrs;
+        user.packed.set_attrs(attrs.as_packed().bytes());
         if user.enrolled() {
             return Ok(());
         }
@@ -385,11 +407,7 @@ impl Engine {
             .filter_map(|id| state.find(id).and_then(|u| state.user(u)))
             .collect();
         for user in found {
-            let task = user.tasks.first().map_or(0, |p| u64::from(p.count));
-            let held = user.held.iter().next().map_or(0, |(_, n)| n);
-            let score = user.scores.first().map_or(0, |s| s.seq);
-            let seen = user.seen.last().copied().unwrap_or(0);
-            warmth ^= task ^ held ^ score ^ seen;
+            warmth ^= user.packed.touch();
         }
         warmth
     }

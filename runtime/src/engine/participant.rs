@@ -5,7 +5,7 @@ use super::calendar::Day;
 use super::effect::{At, Cause, Effect, Name, RejectReason};
 use super::grants::{self, Request};
 use super::input::{self, EventRef};
-use super::state::{push_one, Progress, Score, Stamp, Standing, State, User};
+use super::state::{Progress, Score, Stamp, Standing, State, User};
 use super::{eval, seed, Engine, Output, Verdict};
 use camp_compiler::plan::{
     AttrId, GrantOn, LeaderboardId, RewardId, RewardKind, SendWhen, TaskId, TierId, Value,
@@ -33,7 +33,7 @@ impl<'a> Facts<'a> {
 
 impl eval::Facts for Facts<'_> {
     fn attr(&self, attr: AttrId) -> Option<Value> {
-        self.user.attrs.get(attr.index())
+        self.user.attrs().get(attr.index())
     }
     fn field(&self, field: u32) -> Option<&Value> {
         self.fields.get(field as usize)
@@ -42,14 +42,14 @@ impl eval::Facts for Facts<'_> {
         self.user.points
     }
     fn tier(&self) -> Option<&str> {
-        let t = self.user.tier?;
+        let t = self.user.tier()?;
         self.engine.names.tiers.get(t.index()).map(|n| &**n)
     }
     fn enrolled(&self) -> bool {
         self.user.enrolled()
     }
     fn holds(&self, reward: RewardId) -> u64 {
-        self.user.held.of(reward)
+        self.user.packed.held(reward)
     }
 }
 
@@ -225,7 +225,7 @@ impl<'a> Step<'a> {
         });
         if let Some(first) = self.engine.plan.tiers.first() {
             if let Some(user) = self.state.user_mut(u) {
-                user.tier = Some(TierId(0));
+                user.set_tier(TierId(0));
             }
             let to = self
                 .engine
@@ -296,25 +296,19 @@ impl<'a> Step<'a> {
         let Some(user) = self.state.user_mut(u) else {
             return;
         };
-        let slot = match user.tasks.iter().position(|p| p.task == task) {
-            Some(i) => i,
-            None => {
-                push_one(
-                    &mut user.tasks,
-                    Progress {
-                        task,
-                        count: 0,
-                        day: Day::MIN,
-                        today: 0,
-                        streak: 0,
-                        streak_done: false,
-                    },
-                );
-                user.tasks.len() - 1
-            }
-        };
-        let Some(progress) = user.tasks.get_mut(slot) else {
-            return;
+        let (slot, mut progress) = match user.packed.task(task) {
+            Some((i, p)) => (Some(i), p),
+            None => (
+                None,
+                Progress {
+                    task,
+                    count: 0,
+                    day: Day::MIN,
+                    today: 0,
+                    streak: 0,
+                    streak_done: false,
+                },
+            ),
         };
         let limit = |n: Option<u32>, used: u32| n.is_some_and(|n| used >= n);
         let today = if progress.day == day {
@@ -341,6 +335,9 @@ impl<'a> Step<'a> {
             progress.day = day;
             progress.today = 1;
         }
+        let Some(slot) = user.packed.set_task(slot, &progress) else {
+            return;
+        };
         let (count, streak, streak_done) = (progress.count, progress.streak, progress.streak_done);
         user.last_active = Some(Stamp::of(now));
         let rearm = std::mem::take(&mut user.nudged);
@@ -387,8 +384,14 @@ impl<'a> Step<'a> {
         }
         if let Some(s) = t.streak {
             if streak >= s.count && !streak_done {
-                if let Some(p) = self.state.user_mut(u).and_then(|x| x.tasks.get_mut(slot)) {
-                    p.streak_done = true;
+                if let Some(user) = self.state.user_mut(u) {
+                    user.packed.set_task(
+                        Some(slot),
+                        &Progress {
+                            streak_done: true,
+                            ..progress
+                        },
+                    );
                 }
                 self.give(u, s.reward, Cause::Streak(name.clone()), event);
             }
@@ -425,7 +428,7 @@ impl<'a> Step<'a> {
             &engine.plan,
             &engine.names.rewards,
             &mut state.ledger,
-            &mut user.held,
+            &mut user.packed,
             reward,
             &req,
         );
@@ -464,7 +467,7 @@ impl<'a> Step<'a> {
             let Some(user) = self.state.user(u) else {
                 return;
             };
-            let Some(cur) = user.tier else {
+            let Some(cur) = user.tier() else {
                 return;
             };
             let next = TierId(cur.0 + 1);
@@ -476,7 +479,7 @@ impl<'a> Step<'a> {
             }
             let id = user.id.clone();
             if let Some(user) = self.state.user_mut(u) {
-                user.tier = Some(next);
+                user.set_tier(next);
             }
             let from = engine.names.tiers.get(cur.index()).cloned();
             let to = engine
@@ -518,14 +521,14 @@ impl<'a> Step<'a> {
             let Some(user) = self.state.user(u) else {
                 return;
             };
-            if !user.enrolled() || user.goals.contains(&g) {
+            if !user.enrolled() || user.packed.goals().any(|x| x == g) {
                 continue;
             }
             if !eval::holds(&engine.plan, &goal.condition, &Facts::of(engine, user, &[])) {
                 continue;
             }
             if let Some(user) = self.state.user_mut(u) {
-                push_one(&mut user.goals, g);
+                user.packed.reach(g);
             }
             let name = engine
                 .names
@@ -537,34 +540,34 @@ impl<'a> Step<'a> {
         }
     }
 
-    /// Adds to a participant's score on a leaderboard.
+    /// Adds to a participant's score on a leaderboard. A score that does not change
+    /// keeps when it was reached: ties go to whoever reached the score first.
     pub(crate) fn score(&mut self, u: u32, lb: LeaderboardId, delta: Decimal) {
         self.state.seq += 1;
+        if delta.is_zero() {
+            return;
+        }
         let seq = self.state.seq;
-        let Some(user) = self.state.users.get_mut(u as usize) else {
+        let State { users, boards, .. } = &mut *self.state;
+        let Some(user) = users.get_mut(u as usize) else {
             return;
         };
-        let (old, new) = match user.scores.iter_mut().find(|s| s.board == lb) {
-            Some(s) => {
-                let old = (s.score, s.seq);
-                s.score += delta;
-                s.seq = seq;
-                (Some(old), s.score)
-            }
-            None => {
-                push_one(
-                    &mut user.scores,
-                    Score {
-                        board: lb,
-                        score: delta,
-                        seq,
-                    },
-                );
-                (None, delta)
-            }
-        };
-        if let Some(b) = self.state.boards.get_mut(lb.index()) {
-            b.rescore(u, old.filter(|(s, _)| *s > Decimal::ZERO), new, seq);
+        let old = user.score(lb).map(|s| (s.score, s.seq));
+        let new = old.map_or(delta, |(s, _)| s + delta);
+        user.packed.set_score(&Score {
+            board: lb,
+            score: new,
+            seq,
+        });
+        if let Some(b) = boards.get_mut(lb.index()) {
+            let users = &*users;
+            b.rescore(u, old.filter(|(s, _)| *s > Decimal::ZERO), new, seq, || {
+                users.iter().zip(0u32..).filter_map(move |(x, i)| {
+                    x.score(lb)
+                        .filter(|s| s.score > Decimal::ZERO)
+                        .map(|s| (s.score, s.seq, i))
+                })
+            });
         }
     }
 }

@@ -333,12 +333,12 @@ impl Engine {
             enrolled: user.enrolled(),
             points: user.points,
             tier: user
-                .tier
+                .tier()
                 .and_then(|t| plan.tiers.get(t.index()))
                 .map(|t| t.name.clone()),
             tasks: user
-                .tasks
-                .iter()
+                .packed
+                .tasks()
                 .map(|p| TaskReport {
                     task: plan
                         .tasks
@@ -350,8 +350,8 @@ impl Engine {
                 })
                 .collect(),
             rewards: user
-                .held
-                .iter()
+                .packed
+                .holdings()
                 .map(|(r, n)| {
                     (
                         plan.rewards

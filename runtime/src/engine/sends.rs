@@ -132,7 +132,7 @@ impl Step<'_> {
         let wanted = engine
             .index
             .locale_attr
-            .and_then(|a| user.attrs.get(a.index()));
+            .and_then(|a| user.attrs().get(a.index()));
         let wanted = match &wanted {
             Some(Value::String(s)) => Some(s.as_str()),
             _ => None,
@@ -187,7 +187,7 @@ impl Step<'_> {
     ) -> RenderContext {
         let engine = self.engine;
         let mut attrs = Map::new();
-        for (a, v) in engine.plan.attrs.iter().zip(user.attrs.values()) {
+        for (a, v) in engine.plan.attrs.iter().zip(user.attrs().values()) {
             if let Some(v) = v {
                 attrs.insert(a.name.clone(), json(&v));
             }
@@ -214,7 +214,7 @@ impl Step<'_> {
             user: attrs,
             participant_points: user.points,
             participant_tier: user
-                .tier
+                .tier()
                 .and_then(|t| engine.plan.tiers.get(t.index()))
                 .map(|t| t.name.clone()),
             ranks,

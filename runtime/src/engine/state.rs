@@ -2,12 +2,13 @@
 //! can be snapshotted and restored mid-stream. Nothing here decides anything; the rules
 //! live in the step modules.
 
-use super::attrs::Attrs;
+use super::attrs::{Attrs, AttrsRef};
 use super::board::Board;
 use super::calendar::Day;
 use super::effect::UserId;
-use super::grants::{Holdings, Ledger};
+use super::grants::Ledger;
 use super::metrics::Metrics;
+use super::packed::Packed;
 pub use super::users::{UserIndex, Users};
 use camp_compiler::plan::{LeaderboardId, MessageId, PhaseId, RewardId, TaskId, TierId};
 use chrono::{DateTime, Utc};
@@ -15,17 +16,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, VecDeque};
 use std::num::NonZeroI64;
-use thin_vec::ThinVec;
-
-/// Appends to one of a participant's small lists, growing it by exactly one: these
-/// lists hold a few entries each, and the usual doubling (from four) would leave most
-/// of their memory unused, a million times over.
-pub fn push_one<T>(list: &mut ThinVec<T>, item: T) {
-    if list.len() == list.capacity() {
-        list.reserve_exact(1);
-    }
-    list.push(item);
-}
 
 /// An instant to the second in eight bytes (`Option<Stamp>` too): the participant
 /// state keeps a few of these per user, so their size counts.
@@ -127,81 +117,74 @@ pub struct Score {
     pub seq: u64,
 }
 
-/// One user known to the campaign.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One user known to the campaign: what every user has inline, and their attributes
+/// and lists packed in one block ([`Packed`]). Snapshots write it field by field
+/// ([`UserWire`]), never the packing.
+#[derive(Debug, Clone, PartialEq)]
 pub struct User {
     /// Their id, inline when short (most are): the user index compares it on every
     /// lookup, and this way it sits in the record the lookup reads anyway; effects
     /// copy it.
     pub id: UserId,
-    /// Their declared attributes.
-    pub attrs: Attrs,
-    /// Eligible, held out, enrolled.
-    pub standing: Standing,
+    /// Attributes, task progress, holdings, scores, goals, event types past the 64th
+    /// and the fingerprints of accepted event ids.
+    pub packed: Packed,
     /// Point balance.
     pub points: i64,
-    /// Current tier.
-    pub tier: Option<TierId>,
-    /// Rewards granted.
-    pub held: Holdings,
-    /// Progress per task touched.
-    pub tasks: ThinVec<Progress>,
     /// The last counted completion, else enrollment: inactivity counts from it.
     pub last_active: Option<Stamp>,
     /// `after D inactive` sends of the running phase already sent in this spell of
     /// inactivity, by their position among the phase's inactivity sends.
     pub nudged: u64,
-    /// Goals reached, by their index among all goals.
-    pub goals: ThinVec<u32>,
-    /// Event types this user sent (for `unique`): a bit per event index below 64...
+    /// Event types this user sent (for `unique`): a bit per event index below 64; the
+    /// others are in the packed lists.
     pub sent: u64,
-    /// ...and the indices from 64 up.
-    pub sent_more: ThinVec<u32>,
     /// The local day of the last message and how many went out that day.
     pub cap: (Day, u32),
-    /// Leaderboard scores.
-    pub scores: ThinVec<Score>,
-    /// Fingerprints of this user's accepted event ids, sorted. Kept per user: a user's
-    /// few ids never collide in 64 bits, and the set stays next to the rest of the
-    /// user's state.
-    pub seen: ThinVec<u64>,
+    /// The current tier's index plus one; zero for none.
+    tier: u32,
+    /// Eligible, held out, enrolled.
+    pub standing: Standing,
 }
 
 impl User {
     /// A user who has done nothing yet.
-    pub fn new(id: UserId, attrs: Attrs, standing: Standing) -> Self {
+    pub fn new(id: UserId, attrs: &Attrs, standing: Standing) -> Self {
+        let mut packed = Packed::default();
+        if !attrs.as_packed().bytes().is_empty() {
+            packed.set_attrs(attrs.as_packed().bytes());
+        }
         User {
             id,
-            attrs,
-            standing,
+            packed,
             points: 0,
-            tier: None,
-            held: Holdings::default(),
-            tasks: ThinVec::new(),
             last_active: None,
             nudged: 0,
-            goals: ThinVec::new(),
             sent: 0,
-            sent_more: ThinVec::new(),
             cap: (Day::MIN, 0),
-            scores: ThinVec::new(),
-            seen: ThinVec::new(),
+            tier: 0,
+            standing,
         }
+    }
+
+    /// Their attributes.
+    pub fn attrs(&self) -> AttrsRef<'_> {
+        self.packed.attrs()
+    }
+
+    /// Their current tier.
+    pub fn tier(&self) -> Option<TierId> {
+        self.tier.checked_sub(1).map(TierId)
+    }
+
+    /// Moves them to a tier.
+    pub fn set_tier(&mut self, tier: TierId) {
+        self.tier = tier.0.saturating_add(1);
     }
 
     /// Records an accepted event id's fingerprint; false if it was seen before.
     pub fn first_sight(&mut self, fingerprint: u64) -> bool {
-        match self.seen.binary_search(&fingerprint) {
-            Ok(_) => false,
-            Err(at) => {
-                // Grow by a quarter, not double: most users send a handful of events.
-                if self.seen.len() == self.seen.capacity() {
-                    self.seen.reserve_exact((self.seen.len() / 4).max(2));
-                }
-                self.seen.insert(at, fingerprint);
-                true
-            }
-        }
+        self.packed.first_sight(fingerprint)
     }
 
     /// Records that the user sent an event of type `kind`; true the first time.
@@ -211,11 +194,8 @@ impl User {
             let first = self.sent & bit == 0;
             self.sent |= bit;
             first
-        } else if self.sent_more.contains(&kind) {
-            false
         } else {
-            push_one(&mut self.sent_more, kind);
-            true
+            self.packed.first_of_type(kind)
         }
     }
 
@@ -229,9 +209,89 @@ impl User {
         self.standing == Standing::Participant
     }
 
-    /// Their score on a leaderboard (zero when unscored).
-    pub fn score(&self, board: LeaderboardId) -> Option<&Score> {
-        self.scores.iter().find(|s| s.board == board)
+    /// Their score on a leaderboard, if scored.
+    pub fn score(&self, board: LeaderboardId) -> Option<Score> {
+        self.packed.score(board)
+    }
+}
+
+/// A user as snapshots write it: every list in full.
+#[derive(Serialize, Deserialize)]
+pub struct UserWire {
+    id: UserId,
+    attrs: Attrs,
+    standing: Standing,
+    points: i64,
+    tier: Option<TierId>,
+    held: Vec<(RewardId, u64)>,
+    tasks: Vec<Progress>,
+    last_active: Option<Stamp>,
+    nudged: u64,
+    goals: Vec<u32>,
+    sent: u64,
+    sent_more: Vec<u32>,
+    cap: (Day, u32),
+    scores: Vec<Score>,
+    seen: Vec<u64>,
+}
+
+impl Serialize for User {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let p = &self.packed;
+        UserWire {
+            id: self.id.clone(),
+            attrs: Attrs::new(&self.attrs().values()),
+            standing: self.standing,
+            points: self.points,
+            tier: self.tier(),
+            held: p.holdings().collect(),
+            tasks: p.tasks().collect(),
+            last_active: self.last_active,
+            nudged: self.nudged,
+            goals: p.goals().collect(),
+            sent: self.sent,
+            sent_more: p.types().collect(),
+            cap: self.cap,
+            scores: p.scores().collect(),
+            seen: p.seen().collect(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for User {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = UserWire::deserialize(d)?;
+        let mut u = User::new(w.id, &w.attrs, w.standing);
+        u.points = w.points;
+        if let Some(t) = w.tier {
+            u.set_tier(t);
+        }
+        for (r, n) in w.held {
+            for _ in 0..n.min(u64::from(u32::MAX)) {
+                u.packed.hold(r);
+            }
+        }
+        for t in &w.tasks {
+            u.packed.set_task(None, t);
+        }
+        u.last_active = w.last_active;
+        u.nudged = w.nudged;
+        for g in w.goals {
+            u.packed.reach(g);
+        }
+        u.sent = w.sent;
+        for k in w.sent_more {
+            u.packed.first_of_type(k);
+        }
+        u.cap = w.cap;
+        for sc in &w.scores {
+            u.packed.set_score(sc);
+        }
+        for fp in w.seen {
+            u.packed.first_sight(fp);
+        }
+        Ok(u)
     }
 }
 
@@ -379,21 +439,11 @@ mod tests {
     }
 
     #[test]
-    fn small_lists_grow_by_exactly_one() {
-        let mut list = ThinVec::new();
-        for i in 0..3u32 {
-            push_one(&mut list, i);
-            assert_eq!(list.capacity(), list.len());
-        }
-        assert_eq!(list.as_slice(), &[0, 1, 2]);
-    }
-
-    #[test]
     fn ids_are_seen_once_and_types_counted_once() {
-        let mut u = User::new(UserId::new("u"), Attrs::default(), Standing::Eligible);
+        let mut u = User::new(UserId::new("u"), &Attrs::default(), Standing::Eligible);
         assert!(u.first_sight(5) && u.first_sight(1) && u.first_sight(9));
         assert!(!u.first_sight(5));
-        assert_eq!(u.seen.as_slice(), &[1, 5, 9]);
+        assert_eq!(u.packed.seen().collect::<Vec<_>>(), [1, 5, 9]);
         assert!(u.first_of_type(3) && !u.first_of_type(3));
         assert!(u.first_of_type(70) && !u.first_of_type(70));
     }
@@ -421,7 +471,7 @@ mod tests {
         for i in 0..1000 {
             s.add_user(User::new(
                 UserId::new(format!("u{i}")),
-                Attrs::default(),
+                &Attrs::default(),
                 Standing::Eligible,
             ));
         }

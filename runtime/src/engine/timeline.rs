@@ -368,7 +368,7 @@ impl Step<'_> {
             .filter(|&u| {
                 self.state.user(u).is_some_and(|user| {
                     user.enrolled()
-                        && matches!(user.attrs.get(attr.index()), Some(Value::Date(d)) if super::calendar::Calendar::is_birthday(d, today))
+                        && matches!(user.attrs().get(attr.index()), Some(Value::Date(d)) if super::calendar::Calendar::is_birthday(d, today))
                 })
             })
             .collect();

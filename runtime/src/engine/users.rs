@@ -156,7 +156,7 @@ mod tests {
             let id = format!("u{i}");
             users.push(User::new(
                 SmolStr::new(&id),
-                Attrs::default(),
+                &Attrs::default(),
                 Standing::Eligible,
             ));
             index.insert(&users, &id, u32::try_from(i).unwrap_or(u32::MAX));

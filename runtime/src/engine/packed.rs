@@ -1,0 +1,508 @@
+//! What varies in size from user to user, in one allocation: attributes, task progress,
+//! rewards held, leaderboard scores, goals reached, event types past the 64th, and the
+//! fingerprints of accepted event ids. A million participants with seven small lists
+//! each would be seven million allocations, each with its own header, rounding and
+//! cache miss; packed, an event touches one block, and a user who only has attributes
+//! costs their length and a header.
+//!
+//! Layout: a 14-byte header (the attributes' length, then how many entries each list
+//! has), then the attributes, then each list's entries at a fixed width, the seen
+//! fingerprints last (their count is what is left). Every read is checked: bytes this
+//! module did not write read as empty lists, never as a panic.
+
+use super::attrs::AttrsRef;
+use super::calendar::Day;
+use super::state::{Progress, Score};
+use camp_compiler::plan::{LeaderboardId, RewardId, TaskId};
+use rust_decimal::Decimal;
+use std::ops::Range;
+
+/// Header: attributes' length (u32), then the entries of tasks, held, scores, goals
+/// and types (u16 each).
+const HEADER: usize = 14;
+/// Widths of one entry.
+const TASK: usize = 21;
+const HELD: usize = 8;
+const SCORE: usize = 28;
+const WORD: usize = 4;
+const SEEN: usize = 6;
+
+/// The most entries one list holds: a user's lists are bounded by the plan's tasks,
+/// rewards, leaderboards, goals and event types, which [`super::Engine::new`] checks.
+pub const MAX_ENTRIES: usize = u16::MAX as usize;
+
+/// Fingerprints keep this many bits (see [`Packed::first_sight`]).
+pub const FINGERPRINT_BITS: u32 = 48;
+
+/// The lists, by their position in the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum List {
+    Tasks = 0,
+    Held = 1,
+    Scores = 2,
+    Goals = 3,
+    Types = 4,
+}
+
+impl List {
+    const ALL: [List; 5] = [
+        List::Tasks,
+        List::Held,
+        List::Scores,
+        List::Goals,
+        List::Types,
+    ];
+
+    /// The width of one entry.
+    fn width(self) -> usize {
+        match self {
+            List::Tasks => TASK,
+            List::Held => HELD,
+            List::Scores => SCORE,
+            List::Goals | List::Types => WORD,
+        }
+    }
+}
+
+/// One user's attributes and lists, packed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Packed(Box<[u8]>);
+
+fn u16_at(b: &[u8], at: usize) -> usize {
+    b.get(at..at + 2)
+        .and_then(|x| x.try_into().ok())
+        .map_or(0, |x| usize::from(u16::from_le_bytes(x)))
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4)
+        .and_then(|x| x.try_into().ok())
+        .map_or(0, u32::from_le_bytes)
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8)
+        .and_then(|x| x.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+fn progress(b: &[u8]) -> Progress {
+    Progress {
+        task: TaskId(u32_at(b, 0)),
+        count: u32_at(b, 4),
+        day: u32_at(b, 8) as Day,
+        today: u32_at(b, 12),
+        streak: u32_at(b, 16),
+        streak_done: b.get(20).is_some_and(|&x| x != 0),
+    }
+}
+
+fn progress_bytes(p: &Progress) -> [u8; TASK] {
+    let mut b = [0u8; TASK];
+    b[0..4].copy_from_slice(&p.task.0.to_le_bytes());
+    b[4..8].copy_from_slice(&p.count.to_le_bytes());
+    b[8..12].copy_from_slice(&p.day.to_le_bytes());
+    b[12..16].copy_from_slice(&p.today.to_le_bytes());
+    b[16..20].copy_from_slice(&p.streak.to_le_bytes());
+    b[20] = u8::from(p.streak_done);
+    b
+}
+
+fn score(b: &[u8]) -> Score {
+    let mut d = [0u8; 16];
+    if let Some(x) = b.get(4..20) {
+        d.copy_from_slice(x);
+    }
+    Score {
+        board: LeaderboardId(u32_at(b, 0)),
+        score: Decimal::deserialize(d),
+        seq: u64_at(b, 20),
+    }
+}
+
+fn score_bytes(s: &Score) -> [u8; SCORE] {
+    let mut b = [0u8; SCORE];
+    b[0..4].copy_from_slice(&s.board.0.to_le_bytes());
+    b[4..20].copy_from_slice(&s.score.serialize());
+    b[20..28].copy_from_slice(&s.seq.to_le_bytes());
+    b
+}
+
+fn held_bytes(reward: RewardId, n: u32) -> [u8; HELD] {
+    let mut b = [0u8; HELD];
+    b[0..4].copy_from_slice(&reward.0.to_le_bytes());
+    b[4..8].copy_from_slice(&n.to_le_bytes());
+    b
+}
+
+/// A fingerprint's 48 bits, most significant first, so byte order is number order.
+fn seen_bytes(fp: u64) -> [u8; SEEN] {
+    let be = fp.to_be_bytes();
+    let mut b = [0u8; SEEN];
+    b.copy_from_slice(&be[8 - SEEN..]);
+    b
+}
+
+fn seen_value(b: &[u8]) -> u64 {
+    b.iter().fold(0u64, |n, &x| (n << 8) | u64::from(x))
+}
+
+impl Packed {
+    fn bytes(&self, r: Range<usize>) -> &[u8] {
+        self.0.get(r).unwrap_or(&[])
+    }
+
+    fn attrs_len(&self) -> usize {
+        u32_at(&self.0, 0) as usize
+    }
+
+    fn count(&self, list: List) -> usize {
+        u16_at(&self.0, 4 + 2 * list as usize)
+    }
+
+    /// Where a list's entries are.
+    fn range(&self, list: List) -> Range<usize> {
+        let mut start = HEADER + self.attrs_len();
+        for l in List::ALL {
+            let len = self.count(l) * l.width();
+            if l == list {
+                return start..start + len;
+            }
+            start += len;
+        }
+        start..start
+    }
+
+    /// Where the seen fingerprints are: everything after the lists.
+    fn seen_range(&self) -> Range<usize> {
+        let r = self.range(List::Types);
+        r.end..self.0.len().max(r.end)
+    }
+
+    fn entries(&self, list: List) -> impl Iterator<Item = &[u8]> {
+        self.bytes(self.range(list)).chunks_exact(list.width())
+    }
+
+    /// Replaces `remove` bytes at `at` with `insert`, growing or shrinking the block to
+    /// exactly its new size (the allocator rounds; growing in place is the common case).
+    fn splice(&mut self, at: usize, remove: usize, insert: &[u8]) {
+        let mut v = std::mem::take(&mut self.0).into_vec();
+        if v.len() < HEADER {
+            v.resize(HEADER, 0);
+        }
+        let at = at.min(v.len());
+        let end = (at + remove).min(v.len());
+        if insert.len() > end - at {
+            v.reserve_exact(insert.len() - (end - at));
+        }
+        v.splice(at..end, insert.iter().copied());
+        self.0 = v.into_boxed_slice();
+    }
+
+    fn set_count(&mut self, list: List, n: usize) {
+        let at = 4 + 2 * list as usize;
+        let n = u16::try_from(n).unwrap_or(u16::MAX).to_le_bytes();
+        if let Some(x) = self.0.get_mut(at..at + 2) {
+            x.copy_from_slice(&n);
+        }
+    }
+
+    /// Adds an entry at the end of a list; false (and nothing changes) when the list is
+    /// full.
+    fn push(&mut self, list: List, entry: &[u8]) -> bool {
+        let n = self.count(list);
+        if n >= MAX_ENTRIES {
+            return false;
+        }
+        let end = self.range(list).end.max(HEADER);
+        self.splice(end, 0, entry);
+        self.set_count(list, n + 1);
+        true
+    }
+
+    fn overwrite(&mut self, list: List, i: usize, entry: &[u8]) {
+        let start = self.range(list).start + i * list.width();
+        if let Some(x) = self.0.get_mut(start..start + entry.len()) {
+            x.copy_from_slice(entry);
+        }
+    }
+
+    /// The attributes.
+    pub fn attrs(&self) -> AttrsRef<'_> {
+        AttrsRef::new(self.bytes(HEADER..HEADER + self.attrs_len()))
+    }
+
+    /// Replaces the attributes with these packed ones.
+    pub fn set_attrs(&mut self, packed: &[u8]) {
+        let Ok(len) = u32::try_from(packed.len()) else {
+            return;
+        };
+        let old = self.attrs_len();
+        self.splice(HEADER, old, packed);
+        if let Some(x) = self.0.get_mut(0..4) {
+            x.copy_from_slice(&len.to_le_bytes());
+        }
+    }
+
+    /// Progress in every task touched, in the order first touched.
+    pub fn tasks(&self) -> impl Iterator<Item = Progress> + '_ {
+        self.entries(List::Tasks).map(progress)
+    }
+
+    /// Progress in one task, with its position, if touched.
+    pub fn task(&self, task: TaskId) -> Option<(usize, Progress)> {
+        self.tasks().enumerate().find(|(_, p)| p.task == task)
+    }
+
+    /// Sets the progress at a position [`Packed::task`] gave, or adds it when `slot` is
+    /// `None`; returns its position (`None` when the list is full).
+    pub fn set_task(&mut self, slot: Option<usize>, p: &Progress) -> Option<usize> {
+        match slot {
+            Some(i) => {
+                self.overwrite(List::Tasks, i, &progress_bytes(p));
+                Some(i)
+            }
+            None => {
+                let i = self.count(List::Tasks);
+                self.push(List::Tasks, &progress_bytes(p)).then_some(i)
+            }
+        }
+    }
+
+    /// How many of `reward` they were granted.
+    pub fn held(&self, reward: RewardId) -> u64 {
+        self.holdings()
+            .find(|(r, _)| *r == reward)
+            .map_or(0, |(_, n)| n)
+    }
+
+    /// Every reward held, with how many, in the order first granted.
+    pub fn holdings(&self) -> impl Iterator<Item = (RewardId, u64)> + '_ {
+        self.entries(List::Held)
+            .map(|b| (RewardId(u32_at(b, 0)), u64::from(u32_at(b, 4))))
+    }
+
+    /// Counts one more of `reward`.
+    pub fn hold(&mut self, reward: RewardId) {
+        let found = self.holdings().enumerate().find(|(_, (r, _))| *r == reward);
+        match found {
+            Some((i, (_, n))) => {
+                let n = u32::try_from(n.saturating_add(1)).unwrap_or(u32::MAX);
+                self.overwrite(List::Held, i, &held_bytes(reward, n));
+            }
+            None => {
+                self.push(List::Held, &held_bytes(reward, 1));
+            }
+        }
+    }
+
+    /// Leaderboard scores.
+    pub fn scores(&self) -> impl Iterator<Item = Score> + '_ {
+        self.entries(List::Scores).map(score)
+    }
+
+    /// The score on one leaderboard, if scored.
+    pub fn score(&self, board: LeaderboardId) -> Option<Score> {
+        self.scores().find(|s| s.board == board)
+    }
+
+    /// Sets the score on its board, adding it the first time.
+    pub fn set_score(&mut self, s: &Score) {
+        let found = self.scores().position(|x| x.board == s.board);
+        match found {
+            Some(i) => self.overwrite(List::Scores, i, &score_bytes(s)),
+            None => {
+                self.push(List::Scores, &score_bytes(s));
+            }
+        }
+    }
+
+    /// Goals reached, by their index among all goals.
+    pub fn goals(&self) -> impl Iterator<Item = u32> + '_ {
+        self.entries(List::Goals).map(|b| u32_at(b, 0))
+    }
+
+    /// Records a goal reached; false if it was already.
+    pub fn reach(&mut self, goal: u32) -> bool {
+        !self.goals().any(|g| g == goal) && self.push(List::Goals, &goal.to_le_bytes())
+    }
+
+    /// Event types from the 64th up that they sent.
+    pub fn types(&self) -> impl Iterator<Item = u32> + '_ {
+        self.entries(List::Types).map(|b| u32_at(b, 0))
+    }
+
+    /// Records an event type from the 64th up; true the first time.
+    pub fn first_of_type(&mut self, kind: u32) -> bool {
+        !self.types().any(|k| k == kind) && self.push(List::Types, &kind.to_le_bytes())
+    }
+
+    /// Fingerprints of accepted event ids, in ascending order.
+    pub fn seen(&self) -> impl Iterator<Item = u64> + '_ {
+        self.bytes(self.seen_range())
+            .chunks_exact(SEEN)
+            .map(seen_value)
+    }
+
+    /// Records an accepted event id's fingerprint (its low 48 bits); false if it was
+    /// seen before. A user's ids are told apart by 48 bits: among a user's first
+    /// thousand events, the chance that two distinct ids share one is about 2 in a
+    /// billion.
+    pub fn first_sight(&mut self, fingerprint: u64) -> bool {
+        let fp = fingerprint & ((1u64 << FINGERPRINT_BITS) - 1);
+        let r = self.seen_range();
+        let seen = self.bytes(r.clone());
+        let n = seen.len() / SEEN;
+        let (mut lo, mut hi) = (0usize, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let v = seen_value(seen.get(mid * SEEN..(mid + 1) * SEEN).unwrap_or(&[]));
+            match v.cmp(&fp) {
+                std::cmp::Ordering::Equal => return false,
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+            }
+        }
+        self.splice(r.start + lo * SEEN, 0, &seen_bytes(fp));
+        true
+    }
+
+    /// The first byte of each part, read so the block is in cache before an event needs
+    /// it (see [`super::Engine::warm`]).
+    pub fn touch(&self) -> u64 {
+        let last = self.0.len().saturating_sub(1);
+        u64::from(self.0.first().copied().unwrap_or(0))
+            ^ u64::from(self.0.get(last).copied().unwrap_or(0))
+    }
+}
+
+impl std::fmt::Debug for Packed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Packed")
+            .field("attrs", &self.attrs().values())
+            .field("tasks", &self.tasks().collect::<Vec<_>>())
+            .field("held", &self.holdings().collect::<Vec<_>>())
+            .field("scores", &self.scores().collect::<Vec<_>>())
+            .field("goals", &self.goals().collect::<Vec<_>>())
+            .field("types", &self.types().collect::<Vec<_>>())
+            .field("seen", &self.seen().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn p(task: u32, count: u32) -> Progress {
+        Progress {
+            task: TaskId(task),
+            count,
+            day: -3,
+            today: 1,
+            streak: 2,
+            streak_done: true,
+        }
+    }
+
+    #[test]
+    fn every_list_reads_back_what_was_written() {
+        let mut x = Packed::default();
+        assert_eq!(x.tasks().count(), 0);
+        assert!(x.first_sight(9) && x.first_sight(3) && !x.first_sight(9));
+        x.set_attrs(&[1, 2, 3]);
+        assert_eq!(x.set_task(None, &p(4, 1)), Some(0));
+        assert_eq!(x.set_task(None, &p(7, 5)), Some(1));
+        x.set_task(Some(0), &p(4, 2));
+        x.hold(RewardId(2));
+        x.hold(RewardId(2));
+        x.hold(RewardId(0));
+        x.set_score(&Score {
+            board: LeaderboardId(1),
+            score: Decimal::new(-125, 2),
+            seq: 77,
+        });
+        assert!(x.reach(5) && !x.reach(5));
+        assert!(x.first_of_type(70) && !x.first_of_type(70));
+        x.set_attrs(&[9]);
+        assert!(x.first_sight(5) && !x.first_sight(3));
+        assert_eq!(x.attrs().bytes(), &[9]);
+        assert_eq!(x.task(TaskId(4)), Some((0, p(4, 2))));
+        assert_eq!(x.task(TaskId(7)), Some((1, p(7, 5))));
+        assert_eq!(x.held(RewardId(2)), 2);
+        assert_eq!(x.held(RewardId(0)), 1);
+        assert_eq!(x.held(RewardId(1)), 0);
+        assert_eq!(
+            x.score(LeaderboardId(1)).map(|s| (s.score, s.seq)),
+            Some((Decimal::new(-125, 2), 77))
+        );
+        assert_eq!(x.goals().collect::<Vec<_>>(), [5]);
+        assert_eq!(x.types().collect::<Vec<_>>(), [70]);
+        assert_eq!(x.seen().collect::<Vec<_>>(), [3, 5, 9]);
+        assert_eq!(
+            x.0.len(),
+            HEADER + 1 + 2 * TASK + 2 * HELD + SCORE + 2 * WORD + 3 * SEEN
+        );
+    }
+
+    #[test]
+    fn fingerprints_keep_their_low_48_bits() {
+        let mut x = Packed::default();
+        assert!(x.first_sight(u64::MAX));
+        assert!(!x.first_sight((1 << 48) - 1), "the same low 48 bits");
+        assert_eq!(x.seen().collect::<Vec<_>>(), [(1 << 48) - 1]);
+    }
+
+    proptest! {
+        /// Whatever is added in whatever order, every list reads back like a plain one,
+        /// and fingerprints stay sorted and unique.
+        #[test]
+        fn reads_like_plain_lists(ops in prop::collection::vec((0u8..5, 0u32..6, any::<u64>()), 0..80)) {
+            let mut x = Packed::default();
+            let (mut held, mut seen, mut goals) = (Vec::<(u32, u64)>::new(), Vec::<u64>::new(), Vec::<u32>::new());
+            for (op, small, big) in ops {
+                match op {
+                    0 => {
+                        x.hold(RewardId(small));
+                        match held.iter_mut().find(|(r, _)| *r == small) {
+                            Some((_, n)) => *n += 1,
+                            None => held.push((small, 1)),
+                        }
+                    }
+                    1 => {
+                        let fp = big % 50;
+                        let first = !seen.contains(&fp);
+                        prop_assert_eq!(x.first_sight(fp), first);
+                        if first { seen.push(fp); }
+                    }
+                    2 => {
+                        let first = !goals.contains(&small);
+                        prop_assert_eq!(x.reach(small), first);
+                        if first { goals.push(small); }
+                    }
+                    3 => x.set_attrs(&big.to_le_bytes()[..(small as usize)]),
+                    _ => {
+                        let slot = x.task(TaskId(small)).map(|(i, _)| i);
+                        x.set_task(slot, &p(small, (big % 1000) as u32));
+                    }
+                }
+            }
+            seen.sort_unstable();
+            prop_assert_eq!(x.holdings().map(|(r, n)| (r.0, n)).collect::<Vec<_>>(), held);
+            prop_assert_eq!(x.seen().collect::<Vec<_>>(), seen);
+            prop_assert_eq!(x.goals().collect::<Vec<_>>(), goals);
+        }
+
+        /// Bytes from anywhere read as some lists, never a panic.
+        #[test]
+        fn any_bytes_read_without_panicking(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let mut x = Packed(bytes.into_boxed_slice());
+            let _ = (x.tasks().count(), x.holdings().count(), x.scores().count());
+            let _ = (x.goals().count(), x.types().count(), x.seen().count(), x.attrs().values());
+            x.hold(RewardId(1));
+            x.first_sight(42);
+            x.set_task(Some(3), &p(1, 1));
+        }
+    }
+}
