@@ -4,7 +4,7 @@
 //! same checks.
 
 use super::effect::{At, Cause, DenyReason, Effect, Name, UserId};
-use super::packed::Packed;
+use super::packed::Write;
 use super::seed::{mix, Fnv};
 use camp_compiler::plan::{Plan, RewardId, RewardKind};
 use rust_decimal::Decimal;
@@ -63,11 +63,16 @@ pub struct Outcome {
 }
 
 /// Why `check` says no.
-fn check(plan: &Plan, ledger: &Ledger, held: &Packed, reward: RewardId) -> Result<(), DenyReason> {
+fn check(
+    plan: &Plan,
+    ledger: &Ledger,
+    held: &impl Write,
+    reward: RewardId,
+) -> Result<(), DenyReason> {
     let Some(r) = plan.rewards.get(reward.index()) else {
         return Err(DenyReason::Stock);
     };
-    if r.per_user.is_some_and(|n| held.held(reward) >= n) {
+    if r.per_user.is_some_and(|n| held.packed().held(reward) >= n) {
         return Err(DenyReason::PerUser);
     }
     if r.stock.is_some_and(|n| ledger.issued(reward) >= n) {
@@ -81,7 +86,7 @@ fn check(plan: &Plan, ledger: &Ledger, held: &Packed, reward: RewardId) -> Resul
     Ok(())
 }
 
-fn issue(plan: &Plan, ledger: &mut Ledger, held: &mut Packed, reward: RewardId) {
+fn issue(plan: &Plan, ledger: &mut Ledger, held: &mut impl Write, reward: RewardId) {
     if let Some(n) = ledger.issued.get_mut(reward.index()) {
         *n += 1;
     }
@@ -104,7 +109,7 @@ pub fn grant(
     plan: &Plan,
     names: &[Name],
     ledger: &mut Ledger,
-    held: &mut Packed,
+    held: &mut impl Write,
     reward: RewardId,
     req: &Request,
 ) -> Outcome {
@@ -121,7 +126,7 @@ pub fn grant(
             reason,
         }
     };
-    if let Err(reason) = check(plan, ledger, held, reward) {
+    if let Err(reason) = check(plan, ledger, &*held, reward) {
         out.effects.push(deny(reward, reason, ledger));
         out.denied.push(reward);
         return out;
@@ -153,7 +158,7 @@ pub fn grant(
         drawn: Some(won.map(|w| name(names, w))),
     });
     if let Some(won) = won {
-        match check(plan, ledger, held, won) {
+        match check(plan, ledger, &*held, won) {
             Ok(()) => {
                 issue(plan, ledger, held, won);
                 out.issued.push(won);
@@ -273,7 +278,7 @@ phase p for 1d {
         let p = plan();
         let mut ledger = Ledger::new(&p);
         let cp = id(&p, "cp");
-        let mut a = Packed::default();
+        let mut a = Vec::<u8>::new();
         assert_eq!(
             reason(&grant(
                 &p,
@@ -308,7 +313,7 @@ phase p for 1d {
             Some(DenyReason::PerUser)
         );
         assert_eq!(ledger.spend, Decimal::from(60));
-        let mut b = Packed::default();
+        let mut b = Vec::<u8>::new();
         // 60 spent; a third coupon (30) fits, a fourth (120 > 100) is over budget.
         assert_eq!(
             reason(&grant(
@@ -346,7 +351,7 @@ phase p for 1d {
                 &p,
                 &names(&p),
                 &mut ledger,
-                &mut Packed::default(),
+                &mut Vec::<u8>::new(),
                 watch,
                 &req("a", "e1")
             )),
@@ -358,7 +363,7 @@ phase p for 1d {
                 &p,
                 &names(&p),
                 &mut ledger,
-                &mut Packed::default(),
+                &mut Vec::<u8>::new(),
                 watch,
                 &req("b", "e2")
             )),
@@ -372,7 +377,7 @@ phase p for 1d {
         let p = plan();
         let mut ledger = Ledger::new(&p);
         let badge = id(&p, "badge1");
-        let mut a = Packed::default();
+        let mut a = Vec::<u8>::new();
         assert_eq!(
             reason(&grant(
                 &p,
@@ -408,7 +413,7 @@ phase p for 1d {
                 &p,
                 &names(&p),
                 &mut ledger,
-                &mut Packed::default(),
+                &mut Vec::<u8>::new(),
                 lucky,
                 &req("a", &format!("e{i}")),
             );
@@ -416,7 +421,7 @@ phase p for 1d {
                 &p,
                 &names(&p),
                 &mut Ledger::new(&p),
-                &mut Packed::default(),
+                &mut Vec::<u8>::new(),
                 lucky,
                 &req("a", &format!("e{i}")),
             );
@@ -446,7 +451,7 @@ phase p for 1d {
         let mut ledger = Ledger::new(&p);
         ledger.issued[watch.index()] = 1;
         let found = (0..10_000).find_map(|i| {
-            let o = grant(&p, &names(&p), &mut ledger.clone(), &mut Packed::default(), lucky, &req("a", &format!("e{i}")));
+            let o = grant(&p, &names(&p), &mut ledger.clone(), &mut Vec::<u8>::new(), lucky, &req("a", &format!("e{i}")));
             matches!(o.effects.first(), Some(Effect::Grant { drawn: Some(Some(w)), .. }) if &**w == "watch").then_some(o)
         });
         let o = found.expect("some event wins the watch");
@@ -460,7 +465,7 @@ phase p for 1d {
         fn never_over_stock_budget_or_per_user(grants in proptest::collection::vec((0usize..5, 0usize..4), 0..300)) {
             let p = plan();
             let mut ledger = Ledger::new(&p);
-            let mut holdings = vec![Packed::default(); 4];
+            let mut holdings = vec![Vec::<u8>::new(); 4];
             for (i, (reward, user)) in grants.iter().enumerate() {
                 let r = RewardId(*reward as u32);
                 let _ = grant(&p, &names(&p), &mut ledger, &mut holdings[*user], r, &req(&format!("u{user}"), &format!("e{i}")));
@@ -468,8 +473,8 @@ phase p for 1d {
             for (i, r) in p.rewards.iter().enumerate() {
                 let rid = RewardId(i as u32);
                 if let Some(stock) = r.stock { prop_assert!(ledger.issued(rid) <= stock); }
-                if let Some(per) = r.per_user { for h in &holdings { prop_assert!(h.held(rid) <= per); } }
-                let total: u64 = holdings.iter().map(|h| h.held(rid)).sum();
+                if let Some(per) = r.per_user { for h in &holdings { prop_assert!(h.packed().held(rid) <= per); } }
+                let total: u64 = holdings.iter().map(|h| h.packed().held(rid)).sum();
                 prop_assert_eq!(total, ledger.issued(rid));
             }
             prop_assert!(ledger.spend <= Decimal::from(100));

@@ -40,6 +40,7 @@ use chrono_tz::Tz;
 use effect::{Effect, Name, RejectReason};
 use input::{EventRef, UserLine};
 use metrics::Metrics;
+use packed::Write;
 use state::{Agenda, Cursor, Standing, State, User};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -340,20 +341,23 @@ impl Engine {
     pub fn user(&self, state: &mut State, line: &UserLine) -> Result<(), input::AttrError> {
         let attrs = input::user_attrs(&self.plan, &line.attrs)?;
         let i = match state.find(&line.id) {
-            Some(i) => i,
+            Some(i) => {
+                if let Some(mut user) = state.user_mut(i) {
+                    user.set_attrs(attrs.as_packed().bytes());
+                }
+                i
+            }
             None => {
                 state.seq += 1;
-                state.add_user(User::new(
-                    smol_str::SmolStr::new(&line.id),
-                    &Default::default(),
-                    Standing::Ineligible,
-                ))
+                state.add_user(
+                    User::new(smol_str::SmolStr::new(&line.id), Standing::Ineligible),
+                    attrs.as_packed(),
+                )
             }
         };
-        let Some(user) = state.user_mut(i) else {
+        let Some(user) = state.user(i) else {
             return Ok(());
         };
-        user.packed.set_attrs(attrs.as_packed().bytes());
         if user.enrolled() {
             return Ok(());
         }
@@ -362,10 +366,11 @@ impl Engine {
             self.plan.campaign.audience.as_ref().is_none_or(|a| {
                 eval::holds(&self.plan, a, &participant::Facts::of(self, user, &[]))
             });
-        user.standing = match (
-            eligible,
-            seed::holdout_point(&self.plan.campaign.id, &user.id) < self.holdout_ppm,
-        ) {
+        let held_out = seed::holdout_point(&self.plan.campaign.id, &user.id) < self.holdout_ppm;
+        let Some(mut user) = state.user_mut(i) else {
+            return Ok(());
+        };
+        user.standing = match (eligible, held_out) {
             (false, _) => Standing::Ineligible,
             (true, true) => Standing::Holdout,
             (true, false) => Standing::Eligible,
@@ -403,7 +408,7 @@ impl Engine {
     /// the reads from being optimized away.
     pub fn warm<'a>(&self, state: &State, users: impl Iterator<Item = &'a str>) -> u64 {
         let mut warmth = 0u64;
-        let found: Vec<&User> = users
+        let found: Vec<state::UserRef<'_>> = users
             .filter_map(|id| state.find(id).and_then(|u| state.user(u)))
             .collect();
         for user in found {

@@ -18,13 +18,13 @@ use rust_decimal::Decimal;
 use std::ops::Range;
 
 /// Header: attributes' length (u32), then the entries of tasks, held, scores, goals
-/// and types (u16 each).
+/// and types (u16 each). Entries name the plan's ids in two bytes.
 const HEADER: usize = 14;
 /// Widths of one entry.
-const TASK: usize = 21;
-const HELD: usize = 8;
-const SCORE: usize = 28;
-const WORD: usize = 4;
+const TASK: usize = 19;
+const HELD: usize = 6;
+const SCORE: usize = 26;
+const WORD: usize = 2;
 const SEEN: usize = 6;
 
 /// The most entries one list holds: a user's lists are bounded by the plan's tasks,
@@ -37,10 +37,15 @@ pub const FINGERPRINT_BITS: u32 = 48;
 /// The lists, by their position in the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum List {
+    /// Task progress.
     Tasks = 0,
+    /// Rewards held.
     Held = 1,
+    /// Leaderboard scores.
     Scores = 2,
+    /// Goals reached.
     Goals = 3,
+    /// Event types past the 64th.
     Types = 4,
 }
 
@@ -64,14 +69,50 @@ impl List {
     }
 }
 
-/// One user's attributes and lists, packed.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Packed(Box<[u8]>);
+/// One user's attributes and lists, packed, to read.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Packed<'a>(&'a [u8]);
+
+/// Where a user's packed block is kept: it hands out the bytes and replaces a run of
+/// them (moving the block when it grows, if it must). [`Write`] does the rest.
+pub trait Bytes {
+    /// The block.
+    fn bytes(&self) -> &[u8];
+    /// The block, to change in place.
+    fn bytes_mut(&mut self) -> &mut [u8];
+    /// Replaces `remove` bytes at `at` with `insert`.
+    fn splice(&mut self, at: usize, remove: usize, insert: &[u8]);
+}
+
+/// A plain vector as a block (tests, and anything packed outside the users).
+impl Bytes for Vec<u8> {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        self
+    }
+    fn splice(&mut self, at: usize, remove: usize, insert: &[u8]) {
+        let at = at.min(self.len());
+        let end = (at + remove).min(self.len());
+        Vec::splice(self, at..end, insert.iter().copied());
+    }
+}
 
 fn u16_at(b: &[u8], at: usize) -> usize {
     b.get(at..at + 2)
         .and_then(|x| x.try_into().ok())
         .map_or(0, |x| usize::from(u16::from_le_bytes(x)))
+}
+
+/// An id of the plan (a task, reward, leaderboard, goal or event type) in two bytes:
+/// [`super::Engine::new`] refuses plans with more of any than [`MAX_ENTRIES`].
+fn id_bytes(id: u32) -> [u8; 2] {
+    u16::try_from(id).unwrap_or(u16::MAX).to_le_bytes()
+}
+
+fn id_at(b: &[u8], at: usize) -> u32 {
+    u16_at(b, at) as u32
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -88,50 +129,50 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 
 fn progress(b: &[u8]) -> Progress {
     Progress {
-        task: TaskId(u32_at(b, 0)),
-        count: u32_at(b, 4),
-        day: u32_at(b, 8) as Day,
-        today: u32_at(b, 12),
-        streak: u32_at(b, 16),
-        streak_done: b.get(20).is_some_and(|&x| x != 0),
+        task: TaskId(id_at(b, 0)),
+        count: u32_at(b, 2),
+        day: u32_at(b, 6) as Day,
+        today: u32_at(b, 10),
+        streak: u32_at(b, 14),
+        streak_done: b.get(18).is_some_and(|&x| x != 0),
     }
 }
 
 fn progress_bytes(p: &Progress) -> [u8; TASK] {
     let mut b = [0u8; TASK];
-    b[0..4].copy_from_slice(&p.task.0.to_le_bytes());
-    b[4..8].copy_from_slice(&p.count.to_le_bytes());
-    b[8..12].copy_from_slice(&p.day.to_le_bytes());
-    b[12..16].copy_from_slice(&p.today.to_le_bytes());
-    b[16..20].copy_from_slice(&p.streak.to_le_bytes());
-    b[20] = u8::from(p.streak_done);
+    b[0..2].copy_from_slice(&id_bytes(p.task.0));
+    b[2..6].copy_from_slice(&p.count.to_le_bytes());
+    b[6..10].copy_from_slice(&p.day.to_le_bytes());
+    b[10..14].copy_from_slice(&p.today.to_le_bytes());
+    b[14..18].copy_from_slice(&p.streak.to_le_bytes());
+    b[18] = u8::from(p.streak_done);
     b
 }
 
 fn score(b: &[u8]) -> Score {
     let mut d = [0u8; 16];
-    if let Some(x) = b.get(4..20) {
+    if let Some(x) = b.get(2..18) {
         d.copy_from_slice(x);
     }
     Score {
-        board: LeaderboardId(u32_at(b, 0)),
+        board: LeaderboardId(id_at(b, 0)),
         score: Decimal::deserialize(d),
-        seq: u64_at(b, 20),
+        seq: u64_at(b, 18),
     }
 }
 
 fn score_bytes(s: &Score) -> [u8; SCORE] {
     let mut b = [0u8; SCORE];
-    b[0..4].copy_from_slice(&s.board.0.to_le_bytes());
-    b[4..20].copy_from_slice(&s.score.serialize());
-    b[20..28].copy_from_slice(&s.seq.to_le_bytes());
+    b[0..2].copy_from_slice(&id_bytes(s.board.0));
+    b[2..18].copy_from_slice(&s.score.serialize());
+    b[18..26].copy_from_slice(&s.seq.to_le_bytes());
     b
 }
 
 fn held_bytes(reward: RewardId, n: u32) -> [u8; HELD] {
     let mut b = [0u8; HELD];
-    b[0..4].copy_from_slice(&reward.0.to_le_bytes());
-    b[4..8].copy_from_slice(&n.to_le_bytes());
+    b[0..2].copy_from_slice(&id_bytes(reward.0));
+    b[2..6].copy_from_slice(&n.to_le_bytes());
     b
 }
 
@@ -147,17 +188,22 @@ fn seen_value(b: &[u8]) -> u64 {
     b.iter().fold(0u64, |n, &x| (n << 8) | u64::from(x))
 }
 
-impl Packed {
-    fn bytes(&self, r: Range<usize>) -> &[u8] {
+impl<'a> Packed<'a> {
+    /// Reads a block (bytes this module did not write read as empty lists).
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Packed(bytes)
+    }
+
+    fn bytes(&self, r: Range<usize>) -> &'a [u8] {
         self.0.get(r).unwrap_or(&[])
     }
 
     fn attrs_len(&self) -> usize {
-        u32_at(&self.0, 0) as usize
+        u32_at(self.0, 0) as usize
     }
 
     fn count(&self, list: List) -> usize {
-        u16_at(&self.0, 4 + 2 * list as usize)
+        u16_at(self.0, 4 + 2 * list as usize)
     }
 
     /// Where a list's entries are.
@@ -179,94 +225,23 @@ impl Packed {
         r.end..self.0.len().max(r.end)
     }
 
-    fn entries(&self, list: List) -> impl Iterator<Item = &[u8]> {
+    fn entries(&self, list: List) -> impl Iterator<Item = &'a [u8]> + use<'a> {
         self.bytes(self.range(list)).chunks_exact(list.width())
     }
 
-    /// Replaces `remove` bytes at `at` with `insert`, growing or shrinking the block to
-    /// exactly its new size (the allocator rounds; growing in place is the common case).
-    fn splice(&mut self, at: usize, remove: usize, insert: &[u8]) {
-        let mut v = std::mem::take(&mut self.0).into_vec();
-        if v.len() < HEADER {
-            v.resize(HEADER, 0);
-        }
-        let at = at.min(v.len());
-        let end = (at + remove).min(v.len());
-        if insert.len() > end - at {
-            v.reserve_exact(insert.len() - (end - at));
-        }
-        v.splice(at..end, insert.iter().copied());
-        self.0 = v.into_boxed_slice();
-    }
-
-    fn set_count(&mut self, list: List, n: usize) {
-        let at = 4 + 2 * list as usize;
-        let n = u16::try_from(n).unwrap_or(u16::MAX).to_le_bytes();
-        if let Some(x) = self.0.get_mut(at..at + 2) {
-            x.copy_from_slice(&n);
-        }
-    }
-
-    /// Adds an entry at the end of a list; false (and nothing changes) when the list is
-    /// full.
-    fn push(&mut self, list: List, entry: &[u8]) -> bool {
-        let n = self.count(list);
-        if n >= MAX_ENTRIES {
-            return false;
-        }
-        let end = self.range(list).end.max(HEADER);
-        self.splice(end, 0, entry);
-        self.set_count(list, n + 1);
-        true
-    }
-
-    fn overwrite(&mut self, list: List, i: usize, entry: &[u8]) {
-        let start = self.range(list).start + i * list.width();
-        if let Some(x) = self.0.get_mut(start..start + entry.len()) {
-            x.copy_from_slice(entry);
-        }
-    }
-
     /// The attributes.
-    pub fn attrs(&self) -> AttrsRef<'_> {
+    pub fn attrs(&self) -> AttrsRef<'a> {
         AttrsRef::new(self.bytes(HEADER..HEADER + self.attrs_len()))
     }
 
-    /// Replaces the attributes with these packed ones.
-    pub fn set_attrs(&mut self, packed: &[u8]) {
-        let Ok(len) = u32::try_from(packed.len()) else {
-            return;
-        };
-        let old = self.attrs_len();
-        self.splice(HEADER, old, packed);
-        if let Some(x) = self.0.get_mut(0..4) {
-            x.copy_from_slice(&len.to_le_bytes());
-        }
-    }
-
     /// Progress in every task touched, in the order first touched.
-    pub fn tasks(&self) -> impl Iterator<Item = Progress> + '_ {
+    pub fn tasks(&self) -> impl Iterator<Item = Progress> + use<'a> {
         self.entries(List::Tasks).map(progress)
     }
 
     /// Progress in one task, with its position, if touched.
     pub fn task(&self, task: TaskId) -> Option<(usize, Progress)> {
         self.tasks().enumerate().find(|(_, p)| p.task == task)
-    }
-
-    /// Sets the progress at a position [`Packed::task`] gave, or adds it when `slot` is
-    /// `None`; returns its position (`None` when the list is full).
-    pub fn set_task(&mut self, slot: Option<usize>, p: &Progress) -> Option<usize> {
-        match slot {
-            Some(i) => {
-                self.overwrite(List::Tasks, i, &progress_bytes(p));
-                Some(i)
-            }
-            None => {
-                let i = self.count(List::Tasks);
-                self.push(List::Tasks, &progress_bytes(p)).then_some(i)
-            }
-        }
     }
 
     /// How many of `reward` they were granted.
@@ -277,27 +252,13 @@ impl Packed {
     }
 
     /// Every reward held, with how many, in the order first granted.
-    pub fn holdings(&self) -> impl Iterator<Item = (RewardId, u64)> + '_ {
+    pub fn holdings(&self) -> impl Iterator<Item = (RewardId, u64)> + use<'a> {
         self.entries(List::Held)
-            .map(|b| (RewardId(u32_at(b, 0)), u64::from(u32_at(b, 4))))
-    }
-
-    /// Counts one more of `reward`.
-    pub fn hold(&mut self, reward: RewardId) {
-        let found = self.holdings().enumerate().find(|(_, (r, _))| *r == reward);
-        match found {
-            Some((i, (_, n))) => {
-                let n = u32::try_from(n.saturating_add(1)).unwrap_or(u32::MAX);
-                self.overwrite(List::Held, i, &held_bytes(reward, n));
-            }
-            None => {
-                self.push(List::Held, &held_bytes(reward, 1));
-            }
-        }
+            .map(|b| (RewardId(id_at(b, 0)), u64::from(u32_at(b, 2))))
     }
 
     /// Leaderboard scores.
-    pub fn scores(&self) -> impl Iterator<Item = Score> + '_ {
+    pub fn scores(&self) -> impl Iterator<Item = Score> + use<'a> {
         self.entries(List::Scores).map(score)
     }
 
@@ -306,77 +267,181 @@ impl Packed {
         self.scores().find(|s| s.board == board)
     }
 
-    /// Sets the score on its board, adding it the first time.
-    pub fn set_score(&mut self, s: &Score) {
-        let found = self.scores().position(|x| x.board == s.board);
-        match found {
-            Some(i) => self.overwrite(List::Scores, i, &score_bytes(s)),
+    /// Goals reached, by their index among all goals.
+    pub fn goals(&self) -> impl Iterator<Item = u32> + use<'a> {
+        self.entries(List::Goals).map(|b| id_at(b, 0))
+    }
+
+    /// Event types from the 64th up that they sent.
+    pub fn types(&self) -> impl Iterator<Item = u32> + use<'a> {
+        self.entries(List::Types).map(|b| id_at(b, 0))
+    }
+
+    /// Fingerprints of accepted event ids, in ascending order.
+    pub fn seen(&self) -> impl Iterator<Item = u64> + use<'a> {
+        self.bytes(self.seen_range())
+            .chunks_exact(SEEN)
+            .map(seen_value)
+    }
+
+    /// The block's first and last bytes: reading them brings it into cache before an
+    /// event needs it (see [`super::Engine::warm`]).
+    pub fn touch(&self) -> u64 {
+        u64::from(self.0.first().copied().unwrap_or(0))
+            ^ u64::from(self.0.last().copied().unwrap_or(0))
+    }
+
+    /// Where `fp` is among the seen fingerprints: `Ok` if there, else where it goes.
+    fn find_seen(&self, fp: u64) -> Result<usize, usize> {
+        let seen = self.bytes(self.seen_range());
+        let (mut lo, mut hi) = (0usize, seen.len() / SEEN);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let v = seen_value(seen.get(mid * SEEN..(mid + 1) * SEEN).unwrap_or(&[]));
+            match v.cmp(&fp) {
+                std::cmp::Ordering::Equal => return Ok(mid),
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+            }
+        }
+        Err(lo)
+    }
+}
+
+/// Gives an empty block its header.
+fn ensure_header<B: Bytes + ?Sized>(b: &mut B) {
+    let len = b.bytes().len();
+    if len < HEADER {
+        b.splice(0, len, &[0u8; HEADER]);
+    }
+}
+
+/// Sets how many entries a list has.
+fn set_count<B: Bytes + ?Sized>(b: &mut B, list: List, n: usize) {
+    let at = 4 + 2 * list as usize;
+    let n = u16::try_from(n).unwrap_or(u16::MAX).to_le_bytes();
+    if let Some(x) = b.bytes_mut().get_mut(at..at + 2) {
+        x.copy_from_slice(&n);
+    }
+}
+
+/// Adds an entry at the end of a list; false (and nothing changes) when the list is
+/// full.
+fn push<B: Bytes + ?Sized>(b: &mut B, list: List, entry: &[u8]) -> bool {
+    ensure_header(b);
+    let n = Packed(b.bytes()).count(list);
+    if n >= MAX_ENTRIES {
+        return false;
+    }
+    let end = Packed(b.bytes()).range(list).end;
+    b.splice(end, 0, entry);
+    set_count(b, list, n + 1);
+    true
+}
+
+/// Overwrites entry `i` of a list.
+fn overwrite<B: Bytes + ?Sized>(b: &mut B, list: List, i: usize, entry: &[u8]) {
+    let start = Packed(b.bytes()).range(list).start + i * list.width();
+    if let Some(x) = b.bytes_mut().get_mut(start..start + entry.len()) {
+        x.copy_from_slice(entry);
+    }
+}
+
+/// Changes to a packed block, wherever it is kept.
+pub trait Write: Bytes {
+    /// The block as it stands.
+    fn packed(&self) -> Packed<'_> {
+        Packed(self.bytes())
+    }
+
+    /// Replaces the attributes with these packed ones.
+    fn set_attrs(&mut self, packed: &[u8]) {
+        let Ok(len) = u32::try_from(packed.len()) else {
+            return;
+        };
+        ensure_header(self);
+        let old = self.packed().attrs_len();
+        self.splice(HEADER, old, packed);
+        if let Some(x) = self.bytes_mut().get_mut(0..4) {
+            x.copy_from_slice(&len.to_le_bytes());
+        }
+    }
+
+    /// Sets the progress at a position [`Packed::task`] gave, or adds it when `slot` is
+    /// `None`; returns its position (`None` when the list is full).
+    fn set_task(&mut self, slot: Option<usize>, p: &Progress) -> Option<usize> {
+        match slot {
+            Some(i) => {
+                overwrite(self, List::Tasks, i, &progress_bytes(p));
+                Some(i)
+            }
             None => {
-                self.push(List::Scores, &score_bytes(s));
+                let i = self.packed().count(List::Tasks);
+                push(self, List::Tasks, &progress_bytes(p)).then_some(i)
             }
         }
     }
 
-    /// Goals reached, by their index among all goals.
-    pub fn goals(&self) -> impl Iterator<Item = u32> + '_ {
-        self.entries(List::Goals).map(|b| u32_at(b, 0))
+    /// Counts one more of `reward`.
+    fn hold(&mut self, reward: RewardId) {
+        let found = self
+            .packed()
+            .holdings()
+            .enumerate()
+            .find(|(_, (r, _))| *r == reward);
+        match found {
+            Some((i, (_, n))) => {
+                let n = u32::try_from(n.saturating_add(1)).unwrap_or(u32::MAX);
+                overwrite(self, List::Held, i, &held_bytes(reward, n));
+            }
+            None => {
+                push(self, List::Held, &held_bytes(reward, 1));
+            }
+        }
+    }
+
+    /// Sets the score on its board, adding it the first time.
+    fn set_score(&mut self, s: &Score) {
+        let found = self.packed().scores().position(|x| x.board == s.board);
+        match found {
+            Some(i) => overwrite(self, List::Scores, i, &score_bytes(s)),
+            None => {
+                push(self, List::Scores, &score_bytes(s));
+            }
+        }
     }
 
     /// Records a goal reached; false if it was already.
-    pub fn reach(&mut self, goal: u32) -> bool {
-        !self.goals().any(|g| g == goal) && self.push(List::Goals, &goal.to_le_bytes())
-    }
-
-    /// Event types from the 64th up that they sent.
-    pub fn types(&self) -> impl Iterator<Item = u32> + '_ {
-        self.entries(List::Types).map(|b| u32_at(b, 0))
+    fn reach(&mut self, goal: u32) -> bool {
+        !self.packed().goals().any(|g| g == goal) && push(self, List::Goals, &id_bytes(goal))
     }
 
     /// Records an event type from the 64th up; true the first time.
-    pub fn first_of_type(&mut self, kind: u32) -> bool {
-        !self.types().any(|k| k == kind) && self.push(List::Types, &kind.to_le_bytes())
-    }
-
-    /// Fingerprints of accepted event ids, in ascending order.
-    pub fn seen(&self) -> impl Iterator<Item = u64> + '_ {
-        self.bytes(self.seen_range())
-            .chunks_exact(SEEN)
-            .map(seen_value)
+    fn first_type(&mut self, kind: u32) -> bool {
+        !self.packed().types().any(|k| k == kind) && push(self, List::Types, &id_bytes(kind))
     }
 
     /// Records an accepted event id's fingerprint (its low 48 bits); false if it was
     /// seen before. A user's ids are told apart by 48 bits: among a user's first
     /// thousand events, the chance that two distinct ids share one is about 2 in a
     /// billion.
-    pub fn first_sight(&mut self, fingerprint: u64) -> bool {
+    fn first_sight(&mut self, fingerprint: u64) -> bool {
         let fp = fingerprint & ((1u64 << FINGERPRINT_BITS) - 1);
-        let r = self.seen_range();
-        let seen = self.bytes(r.clone());
-        let n = seen.len() / SEEN;
-        let (mut lo, mut hi) = (0usize, n);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let v = seen_value(seen.get(mid * SEEN..(mid + 1) * SEEN).unwrap_or(&[]));
-            match v.cmp(&fp) {
-                std::cmp::Ordering::Equal => return false,
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
+        match self.packed().find_seen(fp) {
+            Ok(_) => false,
+            Err(i) => {
+                ensure_header(self);
+                let at = self.packed().seen_range().start + i * SEEN;
+                self.splice(at, 0, &seen_bytes(fp));
+                true
             }
         }
-        self.splice(r.start + lo * SEEN, 0, &seen_bytes(fp));
-        true
-    }
-
-    /// The first byte of each part, read so the block is in cache before an event needs
-    /// it (see [`super::Engine::warm`]).
-    pub fn touch(&self) -> u64 {
-        let last = self.0.len().saturating_sub(1);
-        u64::from(self.0.first().copied().unwrap_or(0))
-            ^ u64::from(self.0.get(last).copied().unwrap_or(0))
     }
 }
 
-impl std::fmt::Debug for Packed {
+impl<T: Bytes + ?Sized> Write for T {}
+
+impl std::fmt::Debug for Packed<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Packed")
             .field("attrs", &self.attrs().values())
@@ -408,8 +473,8 @@ mod tests {
 
     #[test]
     fn every_list_reads_back_what_was_written() {
-        let mut x = Packed::default();
-        assert_eq!(x.tasks().count(), 0);
+        let mut x: Vec<u8> = Vec::new();
+        assert_eq!(x.packed().tasks().count(), 0);
         assert!(x.first_sight(9) && x.first_sight(3) && !x.first_sight(9));
         x.set_attrs(&[1, 2, 3]);
         assert_eq!(x.set_task(None, &p(4, 1)), Some(0));
@@ -424,34 +489,34 @@ mod tests {
             seq: 77,
         });
         assert!(x.reach(5) && !x.reach(5));
-        assert!(x.first_of_type(70) && !x.first_of_type(70));
+        assert!(x.first_type(70) && !x.first_type(70));
         x.set_attrs(&[9]);
         assert!(x.first_sight(5) && !x.first_sight(3));
-        assert_eq!(x.attrs().bytes(), &[9]);
-        assert_eq!(x.task(TaskId(4)), Some((0, p(4, 2))));
-        assert_eq!(x.task(TaskId(7)), Some((1, p(7, 5))));
-        assert_eq!(x.held(RewardId(2)), 2);
-        assert_eq!(x.held(RewardId(0)), 1);
-        assert_eq!(x.held(RewardId(1)), 0);
+        assert_eq!(x.packed().attrs().bytes(), &[9]);
+        assert_eq!(x.packed().task(TaskId(4)), Some((0, p(4, 2))));
+        assert_eq!(x.packed().task(TaskId(7)), Some((1, p(7, 5))));
+        assert_eq!(x.packed().held(RewardId(2)), 2);
+        assert_eq!(x.packed().held(RewardId(0)), 1);
+        assert_eq!(x.packed().held(RewardId(1)), 0);
         assert_eq!(
-            x.score(LeaderboardId(1)).map(|s| (s.score, s.seq)),
+            x.packed().score(LeaderboardId(1)).map(|s| (s.score, s.seq)),
             Some((Decimal::new(-125, 2), 77))
         );
-        assert_eq!(x.goals().collect::<Vec<_>>(), [5]);
-        assert_eq!(x.types().collect::<Vec<_>>(), [70]);
-        assert_eq!(x.seen().collect::<Vec<_>>(), [3, 5, 9]);
+        assert_eq!(x.packed().goals().collect::<Vec<_>>(), [5]);
+        assert_eq!(x.packed().types().collect::<Vec<_>>(), [70]);
+        assert_eq!(x.packed().seen().collect::<Vec<_>>(), [3, 5, 9]);
         assert_eq!(
-            x.0.len(),
+            x.len(),
             HEADER + 1 + 2 * TASK + 2 * HELD + SCORE + 2 * WORD + 3 * SEEN
         );
     }
 
     #[test]
     fn fingerprints_keep_their_low_48_bits() {
-        let mut x = Packed::default();
+        let mut x: Vec<u8> = Vec::new();
         assert!(x.first_sight(u64::MAX));
         assert!(!x.first_sight((1 << 48) - 1), "the same low 48 bits");
-        assert_eq!(x.seen().collect::<Vec<_>>(), [(1 << 48) - 1]);
+        assert_eq!(x.packed().seen().collect::<Vec<_>>(), [(1 << 48) - 1]);
     }
 
     proptest! {
@@ -459,7 +524,7 @@ mod tests {
         /// and fingerprints stay sorted and unique.
         #[test]
         fn reads_like_plain_lists(ops in prop::collection::vec((0u8..5, 0u32..6, any::<u64>()), 0..80)) {
-            let mut x = Packed::default();
+            let mut x: Vec<u8> = Vec::new();
             let (mut held, mut seen, mut goals) = (Vec::<(u32, u64)>::new(), Vec::<u64>::new(), Vec::<u32>::new());
             for (op, small, big) in ops {
                 match op {
@@ -483,23 +548,23 @@ mod tests {
                     }
                     3 => x.set_attrs(&big.to_le_bytes()[..(small as usize)]),
                     _ => {
-                        let slot = x.task(TaskId(small)).map(|(i, _)| i);
+                        let slot = x.packed().task(TaskId(small)).map(|(i, _)| i);
                         x.set_task(slot, &p(small, (big % 1000) as u32));
                     }
                 }
             }
             seen.sort_unstable();
-            prop_assert_eq!(x.holdings().map(|(r, n)| (r.0, n)).collect::<Vec<_>>(), held);
-            prop_assert_eq!(x.seen().collect::<Vec<_>>(), seen);
-            prop_assert_eq!(x.goals().collect::<Vec<_>>(), goals);
+            prop_assert_eq!(x.packed().holdings().map(|(r, n)| (r.0, n)).collect::<Vec<_>>(), held);
+            prop_assert_eq!(x.packed().seen().collect::<Vec<_>>(), seen);
+            prop_assert_eq!(x.packed().goals().collect::<Vec<_>>(), goals);
         }
 
         /// Bytes from anywhere read as some lists, never a panic.
         #[test]
         fn any_bytes_read_without_panicking(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
-            let mut x = Packed(bytes.into_boxed_slice());
-            let _ = (x.tasks().count(), x.holdings().count(), x.scores().count());
-            let _ = (x.goals().count(), x.types().count(), x.seen().count(), x.attrs().values());
+            let mut x = bytes;
+            let _ = (x.packed().tasks().count(), x.packed().holdings().count(), x.packed().scores().count());
+            let _ = (x.packed().goals().count(), x.packed().types().count(), x.packed().seen().count(), x.packed().attrs().values());
             x.hold(RewardId(1));
             x.first_sight(42);
             x.set_task(Some(3), &p(1, 1));

@@ -5,7 +5,8 @@ use super::calendar::Day;
 use super::effect::{At, Cause, Effect, Name, RejectReason};
 use super::grants::{self, Request};
 use super::input::{self, EventRef};
-use super::state::{Progress, Score, Stamp, Standing, State, User};
+use super::packed::Write;
+use super::state::{Progress, Score, Stamp, Standing, State, UserRef};
 use super::{eval, seed, Engine, Output, Verdict};
 use camp_compiler::plan::{
     AttrId, GrantOn, LeaderboardId, RewardId, RewardKind, SendWhen, TaskId, TierId, Value,
@@ -16,13 +17,13 @@ use rust_decimal::Decimal;
 /// What a condition sees of one user (and, in a task's `where`, one event).
 pub(crate) struct Facts<'a> {
     engine: &'a Engine,
-    user: &'a User,
+    user: UserRef<'a>,
     fields: &'a [Value],
 }
 
 impl<'a> Facts<'a> {
     /// The facts of `user`, with `fields` of the event being counted.
-    pub(crate) fn of(engine: &'a Engine, user: &'a User, fields: &'a [Value]) -> Self {
+    pub(crate) fn of(engine: &'a Engine, user: UserRef<'a>, fields: &'a [Value]) -> Self {
         Facts {
             engine,
             user,
@@ -123,7 +124,7 @@ impl<'a> Step<'a> {
         }
         let phase = self.state.running().ok_or(RejectReason::Outside)?;
         let fp = seed::fingerprint(self.engine.fingerprint_seed, line.id);
-        let user = self.state.user_mut(u).ok_or(RejectReason::UnknownUser)?;
+        let mut user = self.state.user_mut(u).ok_or(RejectReason::UnknownUser)?;
         if !user.first_sight(fp) {
             return Err(RejectReason::Duplicate);
         }
@@ -178,7 +179,7 @@ impl<'a> Step<'a> {
             return Ok(());
         }
         let event = Name::from(line.id);
-        if !self.state.user(u).is_some_and(User::enrolled) {
+        if !self.state.user(u).is_some_and(|x| x.enrolled()) {
             self.enroll(u, Some(&event));
         }
         for t in counting {
@@ -210,7 +211,7 @@ impl<'a> Step<'a> {
             return;
         };
         let now = self.now;
-        let Some(user) = self.state.user_mut(u) else {
+        let Some(mut user) = self.state.user_mut(u) else {
             return;
         };
         user.standing = Standing::Participant;
@@ -224,7 +225,7 @@ impl<'a> Step<'a> {
             user: id.clone(),
         });
         if let Some(first) = self.engine.plan.tiers.first() {
-            if let Some(user) = self.state.user_mut(u) {
+            if let Some(mut user) = self.state.user_mut(u) {
                 user.set_tier(TierId(0));
             }
             let to = self
@@ -293,10 +294,10 @@ impl<'a> Step<'a> {
         };
         let day: Day = engine.calendar.day(self.now);
         let now = self.now;
-        let Some(user) = self.state.user_mut(u) else {
+        let Some(mut user) = self.state.user_mut(u) else {
             return;
         };
-        let (slot, mut progress) = match user.packed.task(task) {
+        let (slot, mut progress) = match user.packed().task(task) {
             Some((i, p)) => (Some(i), p),
             None => (
                 None,
@@ -335,7 +336,7 @@ impl<'a> Step<'a> {
             progress.day = day;
             progress.today = 1;
         }
-        let Some(slot) = user.packed.set_task(slot, &progress) else {
+        let Some(slot) = user.set_task(slot, &progress) else {
             return;
         };
         let (count, streak, streak_done) = (progress.count, progress.streak, progress.streak_done);
@@ -384,8 +385,8 @@ impl<'a> Step<'a> {
         }
         if let Some(s) = t.streak {
             if streak >= s.count && !streak_done {
-                if let Some(user) = self.state.user_mut(u) {
-                    user.packed.set_task(
+                if let Some(mut user) = self.state.user_mut(u) {
+                    user.set_task(
                         Some(slot),
                         &Progress {
                             streak_done: true,
@@ -415,7 +416,7 @@ impl<'a> Step<'a> {
     ) -> Vec<RewardId> {
         let engine = self.engine;
         let state = &mut *self.state;
-        let Some(user) = state.users.get_mut(u as usize) else {
+        let Some(mut user) = state.users.get_mut(u as usize) else {
             return Vec::new();
         };
         let req = Request {
@@ -428,7 +429,7 @@ impl<'a> Step<'a> {
             &engine.plan,
             &engine.names.rewards,
             &mut state.ledger,
-            &mut user.packed,
+            &mut user,
             reward,
             &req,
         );
@@ -443,7 +444,7 @@ impl<'a> Step<'a> {
                 engine.plan.rewards.get(r.index()).map(|x| &x.kind)
             {
                 let amount = *amount;
-                if let Some(user) = self.state.user_mut(u) {
+                if let Some(mut user) = self.state.user_mut(u) {
                     user.points = user.points.saturating_add(amount);
                 }
                 if let Some(phase) = self.state.running() {
@@ -478,7 +479,7 @@ impl<'a> Step<'a> {
                 return;
             }
             let id = user.id.clone();
-            if let Some(user) = self.state.user_mut(u) {
+            if let Some(mut user) = self.state.user_mut(u) {
                 user.set_tier(next);
             }
             let from = engine.names.tiers.get(cur.index()).cloned();
@@ -527,8 +528,8 @@ impl<'a> Step<'a> {
             if !eval::holds(&engine.plan, &goal.condition, &Facts::of(engine, user, &[])) {
                 continue;
             }
-            if let Some(user) = self.state.user_mut(u) {
-                user.packed.reach(g);
+            if let Some(mut user) = self.state.user_mut(u) {
+                user.reach(g);
             }
             let name = engine
                 .names
@@ -549,12 +550,12 @@ impl<'a> Step<'a> {
         }
         let seq = self.state.seq;
         let State { users, boards, .. } = &mut *self.state;
-        let Some(user) = users.get_mut(u as usize) else {
+        let Some(mut user) = users.get_mut(u as usize) else {
             return;
         };
-        let old = user.score(lb).map(|s| (s.score, s.seq));
+        let old = user.packed().score(lb).map(|s| (s.score, s.seq));
         let new = old.map_or(delta, |(s, _)| s + delta);
-        user.packed.set_score(&Score {
+        user.set_score(&Score {
             board: lb,
             score: new,
             seq,

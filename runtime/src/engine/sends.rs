@@ -4,7 +4,7 @@
 use super::effect::{Effect, Name, SuppressReason};
 use super::eval;
 use super::participant::{Facts, Step};
-use super::state::{Deferred, Standing, User};
+use super::state::{Deferred, Standing, UserRef};
 use crate::render::RenderContext;
 use camp_compiler::plan::{MessageId, PhaseId, Recipients, RewardId, Value};
 use serde_json::{Map, Value as Json};
@@ -105,7 +105,7 @@ impl Step<'_> {
         let day = engine.calendar.day(self.now);
         let at = self.at();
         let name = self.message_name(message);
-        let Some(user) = self.state.users.get_mut(u as usize) else {
+        let Some(mut user) = self.state.users.get_mut(u as usize) else {
             return;
         };
         let sent_today = if user.cap.0 == day { user.cap.1 } else { 0 };
@@ -180,7 +180,7 @@ impl Step<'_> {
     /// What a template sees of this user now.
     fn context(
         &self,
-        user: &User,
+        user: UserRef<'_>,
         message: MessageId,
         phase: Option<PhaseId>,
         reward: Option<RewardId>,

@@ -8,8 +8,8 @@ use super::calendar::Day;
 use super::effect::UserId;
 use super::grants::Ledger;
 use super::metrics::Metrics;
-use super::packed::Packed;
-pub use super::users::{UserIndex, Users};
+use super::packed::{Packed, Write};
+pub use super::users::{Span, UserIndex, UserMut, UserRef, Users};
 use camp_compiler::plan::{LeaderboardId, MessageId, PhaseId, RewardId, TaskId, TierId};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -117,18 +117,18 @@ pub struct Score {
     pub seq: u64,
 }
 
-/// One user known to the campaign: what every user has inline, and their attributes
-/// and lists packed in one block ([`Packed`]). Snapshots write it field by field
+/// One user known to the campaign: what every user has, inline. Their attributes and
+/// lists are packed in their chunk's arena (see [`super::users`]); [`Users::get`] reads
+/// both, [`Users::get_mut`] changes both. Snapshots write a user field by field
 /// ([`UserWire`]), never the packing.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct User {
     /// Their id, inline when short (most are): the user index compares it on every
     /// lookup, and this way it sits in the record the lookup reads anyway; effects
     /// copy it.
     pub id: UserId,
-    /// Attributes, task progress, holdings, scores, goals, event types past the 64th
-    /// and the fingerprints of accepted event ids.
-    pub packed: Packed,
+    /// Where their packed block is.
+    pub(super) span: Span,
     /// Point balance.
     pub points: i64,
     /// The last counted completion, else enrollment: inactivity counts from it.
@@ -147,16 +147,37 @@ pub struct User {
     pub standing: Standing,
 }
 
+/// Records compare by what they say, not where their blocks lie.
+impl PartialEq for User {
+    fn eq(&self, o: &Self) -> bool {
+        (
+            &self.id,
+            self.points,
+            self.last_active,
+            self.nudged,
+            self.sent,
+            self.cap,
+            self.tier,
+            self.standing,
+        ) == (
+            &o.id,
+            o.points,
+            o.last_active,
+            o.nudged,
+            o.sent,
+            o.cap,
+            o.tier,
+            o.standing,
+        )
+    }
+}
+
 impl User {
     /// A user who has done nothing yet.
-    pub fn new(id: UserId, attrs: &Attrs, standing: Standing) -> Self {
-        let mut packed = Packed::default();
-        if !attrs.as_packed().bytes().is_empty() {
-            packed.set_attrs(attrs.as_packed().bytes());
-        }
+    pub fn new(id: UserId, standing: Standing) -> Self {
         User {
             id,
-            packed,
+            span: Span::default(),
             points: 0,
             last_active: None,
             nudged: 0,
@@ -165,11 +186,6 @@ impl User {
             tier: 0,
             standing,
         }
-    }
-
-    /// Their attributes.
-    pub fn attrs(&self) -> AttrsRef<'_> {
-        self.packed.attrs()
     }
 
     /// Their current tier.
@@ -182,23 +198,6 @@ impl User {
         self.tier = tier.0.saturating_add(1);
     }
 
-    /// Records an accepted event id's fingerprint; false if it was seen before.
-    pub fn first_sight(&mut self, fingerprint: u64) -> bool {
-        self.packed.first_sight(fingerprint)
-    }
-
-    /// Records that the user sent an event of type `kind`; true the first time.
-    pub fn first_of_type(&mut self, kind: u32) -> bool {
-        if kind < 64 {
-            let bit = 1u64 << kind;
-            let first = self.sent & bit == 0;
-            self.sent |= bit;
-            first
-        } else {
-            self.packed.first_of_type(kind)
-        }
-    }
-
     /// Whether they are in the audience (held out or not).
     pub fn eligible(&self) -> bool {
         self.standing != Standing::Ineligible
@@ -207,11 +206,6 @@ impl User {
     /// Whether they are enrolled.
     pub fn enrolled(&self) -> bool {
         self.standing == Standing::Participant
-    }
-
-    /// Their score on a leaderboard, if scored.
-    pub fn score(&self, board: LeaderboardId) -> Option<Score> {
-        self.packed.score(board)
     }
 }
 
@@ -235,63 +229,64 @@ pub struct UserWire {
     seen: Vec<u64>,
 }
 
-impl Serialize for User {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let p = &self.packed;
+impl UserWire {
+    /// A user written out.
+    pub fn of(user: &User, p: Packed<'_>) -> Self {
         UserWire {
-            id: self.id.clone(),
-            attrs: Attrs::new(&self.attrs().values()),
-            standing: self.standing,
-            points: self.points,
-            tier: self.tier(),
+            id: user.id.clone(),
+            attrs: Attrs::new(&p.attrs().values()),
+            standing: user.standing,
+            points: user.points,
+            tier: user.tier(),
             held: p.holdings().collect(),
             tasks: p.tasks().collect(),
-            last_active: self.last_active,
-            nudged: self.nudged,
+            last_active: user.last_active,
+            nudged: user.nudged,
             goals: p.goals().collect(),
-            sent: self.sent,
+            sent: user.sent,
             sent_more: p.types().collect(),
-            cap: self.cap,
+            cap: user.cap,
             scores: p.scores().collect(),
             seen: p.seen().collect(),
         }
-        .serialize(s)
     }
-}
 
-impl<'de> Deserialize<'de> for User {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let w = UserWire::deserialize(d)?;
-        let mut u = User::new(w.id, &w.attrs, w.standing);
-        u.points = w.points;
-        if let Some(t) = w.tier {
+    /// The record read back, and the attributes to pack with it.
+    pub fn record(&self) -> (User, &Attrs) {
+        let mut u = User::new(self.id.clone(), self.standing);
+        u.points = self.points;
+        if let Some(t) = self.tier {
             u.set_tier(t);
         }
-        for (r, n) in w.held {
+        u.last_active = self.last_active;
+        u.nudged = self.nudged;
+        u.sent = self.sent;
+        u.cap = self.cap;
+        (u, &self.attrs)
+    }
+
+    /// Writes the lists into the user's block.
+    pub fn lists_into(&self, w: &mut impl Write) {
+        for &(r, n) in &self.held {
             for _ in 0..n.min(u64::from(u32::MAX)) {
-                u.packed.hold(r);
+                w.hold(r);
             }
         }
-        for t in &w.tasks {
-            u.packed.set_task(None, t);
+        for t in &self.tasks {
+            w.set_task(None, t);
         }
-        u.last_active = w.last_active;
-        u.nudged = w.nudged;
-        for g in w.goals {
-            u.packed.reach(g);
+        for &g in &self.goals {
+            w.reach(g);
         }
-        u.sent = w.sent;
-        for k in w.sent_more {
-            u.packed.first_of_type(k);
+        for &k in &self.sent_more {
+            w.first_type(k);
         }
-        u.cap = w.cap;
-        for sc in &w.scores {
-            u.packed.set_score(sc);
+        for sc in &self.scores {
+            w.set_score(sc);
         }
-        for fp in w.seen {
-            u.packed.first_sight(fp);
+        for &fp in &self.seen {
+            w.first_sight(fp);
         }
-        Ok(u)
     }
 }
 
@@ -386,21 +381,21 @@ impl State {
     }
 
     /// Adds a new user (the id must not be known yet); returns their index.
-    pub fn add_user(&mut self, user: User) -> u32 {
+    pub fn add_user(&mut self, user: User, attrs: AttrsRef<'_>) -> u32 {
         let i = u32::try_from(self.users.len()).unwrap_or(u32::MAX);
         let id = user.id.clone();
-        self.users.push(user);
+        self.users.push(user, attrs);
         self.index.insert(&self.users, &id, i);
         i
     }
 
     /// A user by index.
-    pub fn user(&self, i: u32) -> Option<&User> {
+    pub fn user(&self, i: u32) -> Option<UserRef<'_>> {
         self.users.get(i as usize)
     }
 
     /// A user by index, to change.
-    pub fn user_mut(&mut self, i: u32) -> Option<&mut User> {
+    pub fn user_mut(&mut self, i: u32) -> Option<UserMut<'_>> {
         self.users.get_mut(i as usize)
     }
 
@@ -421,7 +416,7 @@ mod tests {
     fn a_participant_stays_small() {
         // The engine keeps one of these per known user: watch its size.
         assert!(
-            std::mem::size_of::<User>() <= 144,
+            std::mem::size_of::<User>() <= 80,
             "{}",
             std::mem::size_of::<User>()
         );
@@ -440,10 +435,15 @@ mod tests {
 
     #[test]
     fn ids_are_seen_once_and_types_counted_once() {
-        let mut u = User::new(UserId::new("u"), &Attrs::default(), Standing::Eligible);
+        let mut users = Users::default();
+        users.push(
+            User::new(UserId::new("u"), Standing::Eligible),
+            AttrsRef::new(&[]),
+        );
+        let mut u = users.get_mut(0).unwrap();
         assert!(u.first_sight(5) && u.first_sight(1) && u.first_sight(9));
         assert!(!u.first_sight(5));
-        assert_eq!(u.packed.seen().collect::<Vec<_>>(), [1, 5, 9]);
+        assert_eq!(u.packed().seen().collect::<Vec<_>>(), [1, 5, 9]);
         assert!(u.first_of_type(3) && !u.first_of_type(3));
         assert!(u.first_of_type(70) && !u.first_of_type(70));
     }
@@ -469,11 +469,10 @@ mod tests {
             participants: 0,
         };
         for i in 0..1000 {
-            s.add_user(User::new(
-                UserId::new(format!("u{i}")),
-                &Attrs::default(),
-                Standing::Eligible,
-            ));
+            s.add_user(
+                User::new(UserId::new(format!("u{i}")), Standing::Eligible),
+                AttrsRef::new(&[]),
+            );
         }
         assert_eq!(s.find("u777"), Some(777));
         assert_eq!(s.find("nobody"), None);

@@ -241,7 +241,7 @@ impl Step<'_> {
             .is_some_and(|v| !v.is_empty())
         {
             for u in self.recipients(camp_compiler::plan::Recipients::Participants) {
-                if let Some(user) = self.state.user_mut(u) {
+                if let Some(mut user) = self.state.user_mut(u) {
                     user.nudged = 0;
                 }
                 self.arm_inactivity(u, n, u64::MAX);
@@ -326,7 +326,7 @@ impl Step<'_> {
             self.state.timers.insert(Timer { due, ..t });
             return;
         }
-        if let Some(user) = self.state.user_mut(t.user) {
+        if let Some(mut user) = self.state.user_mut(t.user) {
             user.nudged |= bit(t.send);
         }
         let send = self
