@@ -774,3 +774,21 @@ fn a_file_replays_in_windows_exactly_as_events_in_memory() {
     assert!(String::from_utf8_lossy(&streamed).contains("\"duplicate\""));
     assert_eq!(from_file, in_memory);
 }
+
+#[test]
+fn a_plan_with_more_event_types_than_a_participant_can_track_is_refused() {
+    let engine = common::engine(
+        "campaign c { timezone \"UTC\" start 2027-01-01T00:00 }\nevent e {}\nphase p for 1d {}\n",
+    );
+    let mut plan = engine.plan().clone();
+    let one = plan.events[0].clone();
+    plan.events
+        .resize(camp_runtime::engine::packed::MAX_ENTRIES + 1, one);
+    let err = camp_runtime::engine::Engine::new(plan)
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(
+        err.as_deref(),
+        Some("the plan has 65536 event types; the runtime tracks at most 65535 per participant")
+    );
+}

@@ -384,18 +384,18 @@ pub trait Write: Bytes {
 
     /// Counts one more of `reward`.
     fn hold(&mut self, reward: RewardId) {
-        let found = self
-            .packed()
-            .holdings()
-            .enumerate()
-            .find(|(_, (r, _))| *r == reward);
+        let n = self.packed().held(reward).saturating_add(1);
+        self.set_held(reward, n);
+    }
+
+    /// Sets how many of `reward` they hold (snapshots restore counts this way).
+    fn set_held(&mut self, reward: RewardId, n: u64) {
+        let entry = held_bytes(reward, u32::try_from(n).unwrap_or(u32::MAX));
+        let found = self.packed().holdings().position(|(r, _)| r == reward);
         match found {
-            Some((i, (_, n))) => {
-                let n = u32::try_from(n.saturating_add(1)).unwrap_or(u32::MAX);
-                overwrite(self, List::Held, i, &held_bytes(reward, n));
-            }
+            Some(i) => overwrite(self, List::Held, i, &entry),
             None => {
-                push(self, List::Held, &held_bytes(reward, 1));
+                push(self, List::Held, &entry);
             }
         }
     }

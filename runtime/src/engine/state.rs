@@ -268,9 +268,7 @@ impl UserWire {
     /// Writes the lists into the user's block.
     pub fn lists_into(&self, w: &mut impl Write) {
         for &(r, n) in &self.held {
-            for _ in 0..n.min(u64::from(u32::MAX)) {
-                w.hold(r);
-            }
+            w.set_held(r, n);
         }
         for t in &self.tasks {
             w.set_task(None, t);
