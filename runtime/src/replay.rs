@@ -204,11 +204,18 @@ pub fn run_file<R: Read + Seek>(
     let mut take = |state: &mut State,
                     n: usize,
                     parsed: Result<EventText, serde_json::Error>,
+                    user_number: Option<u32>,
                     out: &mut Output,
                     errors: &mut Vec<LineError>|
      -> io::Result<()> {
         match parsed {
-            Ok(e) => feed(engine, state, (&e).into(), e.at.to_utc(), until, out),
+            Ok(e) => {
+                let line = EventRef {
+                    user_number,
+                    ..(&e).into()
+                };
+                feed(engine, state, line, e.at.to_utc(), until, out)
+            }
             Err(e) => {
                 let reported = errors
                     .get(..unread)
@@ -241,10 +248,21 @@ pub fn run_file<R: Read + Seek>(
                 .lines()
                 .map(|(n, line)| (n, serde_json::from_str::<EventText>(line)))
                 .collect();
-            let users = parsed.iter().filter_map(|(_, e)| e.as_ref().ok());
-            std::hint::black_box(engine.warm(state, users.map(|e| &*e.user)));
+            let users: Vec<&str> = parsed
+                .iter()
+                .filter_map(|(_, e)| e.as_ref().ok())
+                .map(|e| &*e.user)
+                .collect();
+            let mut found = Vec::with_capacity(users.len());
+            std::hint::black_box(engine.warm(state, &users, &mut found));
+            let mut found = found.into_iter();
             for (n, e) in parsed {
-                take(state, n, e, out, errors)?;
+                let number = if e.is_ok() {
+                    found.next().flatten()
+                } else {
+                    None
+                };
+                take(state, n, e, number, out, errors)?;
             }
             window.clear();
             io::Result::Ok(())
@@ -275,7 +293,14 @@ pub fn run_file<R: Read + Seek>(
             file.seek(SeekFrom::Start(offset))?;
             buf.clear();
             BufReader::new(&mut file).read_line(&mut buf)?;
-            take(state, n, serde_json::from_str(&buf), &mut out, &mut errors)?;
+            take(
+                state,
+                n,
+                serde_json::from_str(&buf),
+                None,
+                &mut out,
+                &mut errors,
+            )?;
         }
     }
     finish(engine, state, until, &mut out);

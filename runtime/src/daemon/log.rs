@@ -39,6 +39,7 @@ impl<'a> From<&'a Incoming> for EventRef<'a> {
             kind: &e.kind,
             user: &e.user,
             data: &e.data,
+            user_number: None,
         }
     }
 }

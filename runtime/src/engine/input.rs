@@ -82,6 +82,10 @@ pub struct EventRef<'a> {
     pub user: &'a str,
     /// The fields as given.
     pub data: &'a Map<String, serde_json::Value>,
+    /// The user's number, if the caller already looked it up (see
+    /// [`super::Engine::warm`]). It is checked against `user`: a wrong one costs a
+    /// lookup, never the wrong user.
+    pub user_number: Option<u32>,
 }
 
 impl<'a> From<&'a EventLine> for EventRef<'a> {
@@ -91,6 +95,7 @@ impl<'a> From<&'a EventLine> for EventRef<'a> {
             kind: &e.kind,
             user: &e.user,
             data: &e.data,
+            user_number: None,
         }
     }
 }
@@ -102,6 +107,7 @@ impl<'a> From<&'a EventText<'_>> for EventRef<'a> {
             kind: &e.kind,
             user: &e.user,
             data: &e.data,
+            user_number: None,
         }
     }
 }

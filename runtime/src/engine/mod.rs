@@ -18,6 +18,7 @@ pub mod calendar;
 pub mod effect;
 pub mod eval;
 pub mod grants;
+pub mod index;
 pub mod input;
 pub mod metrics;
 pub mod packed;
@@ -399,20 +400,39 @@ impl Engine {
         step.event(line.into())
     }
 
-    /// Reads, and changes nothing of, what taking these events will touch: their
-    /// users' records, then each one's progress, holdings, scores and seen ids. A replay
-    /// warms a window of upcoming events before it takes them, so the memory reads of
-    /// many events overlap instead of each event waiting for its own; with a million
-    /// users those reads, not the rules, are most of an event's time. Two passes, so
-    /// the reads of the second are independent of each other. Returns a value to keep
-    /// the reads from being optimized away.
-    pub fn warm<'a>(&self, state: &State, users: impl Iterator<Item = &'a str>) -> u64 {
-        let mut warmth = 0u64;
-        let found: Vec<state::UserRef<'_>> = users
-            .filter_map(|id| state.find(id).and_then(|u| state.user(u)))
-            .collect();
-        for user in found {
-            warmth ^= user.packed.touch();
+    /// Looks up the users of upcoming events, and reads (changing nothing) what taking
+    /// them will touch: each user's record and packed block. A replay warms a window of
+    /// events before it takes them. With a million users those reads, not the rules,
+    /// are most of an event's time, and each lookup is a chain of three (an index slot,
+    /// the record it names, the block the record names); taken stage by stage over the
+    /// whole window, the reads of a stage do not wait on each other. Appends each
+    /// user's number (for [`EventRef::user_number`]) to `found`, and returns a value to
+    /// keep the reads from being optimized away.
+    pub fn warm(&self, state: &State, users: &[&str], found: &mut Vec<Option<u32>>) -> u64 {
+        let index = &state.index;
+        let probes: Vec<index::Probe> = users.iter().map(|id| index.probe(id)).collect();
+        let mut warmth = probes
+            .iter()
+            .fold(0u64, |w, &p| w ^ u64::from(index.first_slot(p)));
+        for &p in &probes {
+            if let Some(u) = index
+                .candidate(p)
+                .and_then(|n| state.users.record(n as usize))
+            {
+                warmth ^= u.touch();
+            }
+        }
+        let start = found.len();
+        found.extend(
+            users
+                .iter()
+                .zip(&probes)
+                .map(|(id, &p)| index.find(&state.users, id, p)),
+        );
+        for &n in found.get(start..).unwrap_or(&[]) {
+            if let Some(u) = n.and_then(|n| state.user(n)) {
+                warmth ^= u.packed.touch();
+            }
         }
         warmth
     }

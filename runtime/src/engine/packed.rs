@@ -7,8 +7,12 @@
 //!
 //! Layout: a 14-byte header (the attributes' length, then how many entries each list
 //! has), then the attributes, then each list's entries at a fixed width, the seen
-//! fingerprints last (their count is what is left). Every read is checked: bytes this
-//! module did not write read as empty lists, never as a panic.
+//! fingerprints last. Every read is checked: bytes this module did not write read as
+//! empty lists, never as a panic.
+//!
+//! The seen fingerprints grow by [`SEEN_ROOM`] at a time, the room not yet used filled
+//! with [`UNUSED`]: a block grows (and may move, see [`super::users`]) once every few
+//! events instead of on every one.
 
 use super::attrs::AttrsRef;
 use super::calendar::Day;
@@ -26,6 +30,12 @@ const HELD: usize = 6;
 const SCORE: usize = 26;
 const WORD: usize = 2;
 const SEEN: usize = 6;
+
+/// Seen fingerprints a block makes room for at a time.
+const SEEN_ROOM: usize = 4;
+/// A seen entry not used yet: above every fingerprint (a fingerprint that would be
+/// this is taken one lower), so the used entries stay sorted before it.
+const UNUSED: u64 = (1 << FINGERPRINT_BITS) - 1;
 
 /// The most entries one list holds: a user's lists are bounded by the plan's tasks,
 /// rewards, leaderboards, goals and event types, which [`super::Engine::new`] checks.
@@ -219,7 +229,8 @@ impl<'a> Packed<'a> {
         start..start
     }
 
-    /// Where the seen fingerprints are: everything after the lists.
+    /// Where the seen fingerprints are, with the room not used yet: everything after
+    /// the lists.
     fn seen_range(&self) -> Range<usize> {
         let r = self.range(List::Types);
         r.end..self.0.len().max(r.end)
@@ -282,16 +293,21 @@ impl<'a> Packed<'a> {
         self.bytes(self.seen_range())
             .chunks_exact(SEEN)
             .map(seen_value)
+            .take_while(|&v| v != UNUSED)
     }
 
-    /// The block's first and last bytes: reading them brings it into cache before an
-    /// event needs it (see [`super::Engine::warm`]).
+    /// A byte of every cache line of the block: reading them brings it into cache
+    /// before an event needs it (see [`super::Engine::warm`]).
     pub fn touch(&self) -> u64 {
-        u64::from(self.0.first().copied().unwrap_or(0))
-            ^ u64::from(self.0.last().copied().unwrap_or(0))
+        self.0
+            .iter()
+            .step_by(64)
+            .chain(self.0.last())
+            .fold(0u64, |n, &b| n ^ u64::from(b))
     }
 
-    /// Where `fp` is among the seen fingerprints: `Ok` if there, else where it goes.
+    /// Where `fp` is among the seen fingerprints (and before the room not used, which
+    /// compares above any): `Ok` if there, else where it goes.
     fn find_seen(&self, fp: u64) -> Result<usize, usize> {
         let seen = self.bytes(self.seen_range());
         let (mut lo, mut hi) = (0usize, seen.len() / SEEN);
@@ -426,16 +442,36 @@ pub trait Write: Bytes {
     /// thousand events, the chance that two distinct ids share one is about 2 in a
     /// billion.
     fn first_sight(&mut self, fingerprint: u64) -> bool {
-        let fp = fingerprint & ((1u64 << FINGERPRINT_BITS) - 1);
-        match self.packed().find_seen(fp) {
-            Ok(_) => false,
-            Err(i) => {
-                ensure_header(self);
-                let at = self.packed().seen_range().start + i * SEEN;
-                self.splice(at, 0, &seen_bytes(fp));
-                true
-            }
+        let fp = (fingerprint & UNUSED).min(UNUSED - 1);
+        let Err(i) = self.packed().find_seen(fp) else {
+            return false;
+        };
+        ensure_header(self);
+        let seen = self.packed().seen_range();
+        let full = seen.len() < SEEN
+            || self
+                .bytes()
+                .get(seen.end - SEEN..seen.end)
+                .is_none_or(|last| seen_value(last) != UNUSED);
+        if full {
+            let room = [seen_bytes(UNUSED); SEEN_ROOM];
+            self.splice(seen.end, 0, room.as_flattened());
         }
+        // The entries from `i` to the block's end (the seen list is last) shift one
+        // place into the room, dropping one unused entry; `fp` goes at `i`.
+        let at = seen.start + i * SEEN;
+        let Some(tail) = self.bytes_mut().get_mut(at..) else {
+            return false;
+        };
+        let len = tail.len();
+        if len < SEEN {
+            return false;
+        }
+        tail.copy_within(..len - SEEN, SEEN);
+        if let Some(x) = tail.get_mut(..SEEN) {
+            x.copy_from_slice(&seen_bytes(fp));
+        }
+        true
     }
 }
 
@@ -505,10 +541,25 @@ mod tests {
         assert_eq!(x.packed().goals().collect::<Vec<_>>(), [5]);
         assert_eq!(x.packed().types().collect::<Vec<_>>(), [70]);
         assert_eq!(x.packed().seen().collect::<Vec<_>>(), [3, 5, 9]);
+        // Three fingerprints, and room for one more.
         assert_eq!(
             x.len(),
-            HEADER + 1 + 2 * TASK + 2 * HELD + SCORE + 2 * WORD + 3 * SEEN
+            HEADER + 1 + 2 * TASK + 2 * HELD + SCORE + 2 * WORD + SEEN_ROOM * SEEN
         );
+    }
+
+    #[test]
+    fn seen_fingerprints_grow_by_room_at_a_time() {
+        let mut x: Vec<u8> = Vec::new();
+        let base = HEADER;
+        for n in 1..=9u64 {
+            assert!(x.first_sight(100 - n));
+            let room = (n as usize).div_ceil(SEEN_ROOM) * SEEN_ROOM;
+            assert_eq!(x.len(), base + room * SEEN, "after {n}");
+            assert_eq!(x.packed().seen().count(), n as usize);
+        }
+        let seen: Vec<u64> = x.packed().seen().collect();
+        assert_eq!(seen, (91..=99).collect::<Vec<u64>>());
     }
 
     #[test]
@@ -516,7 +567,9 @@ mod tests {
         let mut x: Vec<u8> = Vec::new();
         assert!(x.first_sight(u64::MAX));
         assert!(!x.first_sight((1 << 48) - 1), "the same low 48 bits");
-        assert_eq!(x.packed().seen().collect::<Vec<_>>(), [(1 << 48) - 1]);
+        // All ones marks room not used yet: that fingerprint is taken one lower.
+        assert!(!x.first_sight((1 << 48) - 2));
+        assert_eq!(x.packed().seen().collect::<Vec<_>>(), [(1 << 48) - 2]);
     }
 
     proptest! {

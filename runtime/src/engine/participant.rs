@@ -114,9 +114,14 @@ impl<'a> Step<'a> {
             .get(line.kind)
             .ok_or(RejectReason::UnknownType)?;
         let fields = input::fields_of(&self.engine.plan, kind, line.data)?;
-        let u = self
-            .state
-            .find(line.user)
+        let known = line.user_number.filter(|&n| {
+            self.state
+                .users
+                .record(n as usize)
+                .is_some_and(|u| u.id == line.user)
+        });
+        let u = known
+            .or_else(|| self.state.find(line.user))
             .ok_or(RejectReason::UnknownUser)?;
         let user = self.state.user(u).ok_or(RejectReason::UnknownUser)?;
         if !user.eligible() {

@@ -7,9 +7,10 @@ use super::board::Board;
 use super::calendar::Day;
 use super::effect::UserId;
 use super::grants::Ledger;
+pub use super::index::UserIndex;
 use super::metrics::Metrics;
 use super::packed::{Packed, Write};
-pub use super::users::{Span, UserIndex, UserMut, UserRef, Users};
+pub use super::users::{Span, UserMut, UserRef, Users};
 use camp_compiler::plan::{LeaderboardId, MessageId, PhaseId, RewardId, TaskId, TierId};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -173,6 +174,12 @@ impl PartialEq for User {
 }
 
 impl User {
+    /// Reads the record's first and last bytes (its id and its standing, the two
+    /// cache lines it may lie across), to bring it into cache early.
+    pub fn touch(&self) -> u64 {
+        self.id.len() as u64 ^ self.points as u64 ^ self.standing as u64
+    }
+
     /// A user who has done nothing yet.
     pub fn new(id: UserId, standing: Standing) -> Self {
         User {

@@ -7,8 +7,9 @@
 //!
 //! Each chunk also keeps its users' packed blocks ([`super::packed`]) in one byte
 //! arena. A block that grows and is not last in the arena moves to the end, leaving a
-//! hole; when holes pass an eighth of the arena, the chunk is compacted (every block
-//! copied once into a new arena). A general-purpose allocator would keep each block in
+//! hole; when holes pass an eighth of the arena, the chunk is compacted in place. The
+//! chunk logs which user's block it placed where, in arena order, so compaction walks
+//! the blocks in that order without sorting them. A general-purpose allocator would keep each block in
 //! a size class: blocks that grow an event at a time climb through the classes and
 //! leave pages of every class partly used, which cost a third more memory than the
 //! blocks themselves.
@@ -17,9 +18,7 @@ use super::attrs::AttrsRef;
 use super::packed::{Bytes, Packed, Write};
 use super::state::{Score, User, UserWire};
 use camp_compiler::plan::LeaderboardId;
-use hashbrown::{DefaultHashBuilder, HashTable};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::hash::BuildHasher;
 use std::ops::Deref;
 
 /// Users per chunk (a power of two, so a user's chunk is a shift away).
@@ -53,11 +52,17 @@ struct Chunk {
     arena: Arena,
 }
 
+/// A user's place in their chunk (below [`CHUNK`], so two bytes hold it).
+type Slot = u16;
+
 /// Packed blocks, end to end, with the bytes no block uses any more.
 #[derive(Clone, Default)]
 struct Arena {
     bytes: Vec<u8>,
     holes: usize,
+    /// Whose block was placed where, in arena order: a user's last entry is their
+    /// block now, earlier ones are blocks since moved (holes).
+    placed: Vec<Slot>,
 }
 
 impl Arena {
@@ -69,31 +74,70 @@ impl Arena {
     fn reserve(&mut self, n: usize) {
         self.bytes.reserve(n);
     }
+
+    /// Logs that `slot`'s block now ends the arena. The log grows by an eighth at a
+    /// time: compaction keeps it near one entry per user.
+    fn place(&mut self, slot: Slot) {
+        if self.placed.len() == self.placed.capacity() {
+            self.placed.reserve_exact(self.placed.len() / 8 + 64);
+        }
+        self.placed.push(slot);
+    }
 }
 
 impl Chunk {
     /// Closes the holes once they are an eighth of the arena: slides every block down
     /// over the holes before it, in arena order, within the same allocation (a new
     /// arena each time would free and take hundreds of kilobytes per compaction, which
-    /// the allocator keeps for a while: a fifth more memory at the peak).
+    /// the allocator keeps for a while: a fifth more memory at the peak). The order is
+    /// the placement log's, each user's last entry.
     fn tidy(&mut self) {
         let arena = &mut self.arena;
-        if arena.holes == 0 || arena.holes < arena.bytes.len() / 8 {
+        if arena.holes == 0 || arena.holes < arena.bytes.len() / 16 {
             return;
         }
-        let mut order: Vec<usize> = (0..self.users.len()).collect();
-        order.sort_unstable_by_key(|&i| self.users.get(i).map_or(0, |u| u.span.at));
-        let mut to = 0usize;
-        for i in order {
-            let Some(u) = self.users.get_mut(i) else {
+        // Keep each user's last entry, in order: walk back, and fill from the back.
+        let mut seen = [0u64; CHUNK / 64];
+        let placed = &mut arena.placed;
+        let mut kept = placed.len();
+        for r in (0..placed.len()).rev() {
+            let Some(&slot) = placed.get(r) else {
                 continue;
             };
-            let from = u.span.range();
-            if from.end <= arena.bytes.len() {
+            let Some(word) = seen.get_mut(usize::from(slot) / 64) else {
+                continue;
+            };
+            let bit = 1u64 << (slot % 64);
+            if *word & bit != 0 {
+                continue;
+            }
+            *word |= bit;
+            kept -= 1;
+            if let Some(x) = placed.get_mut(kept) {
+                *x = slot;
+            }
+        }
+        placed.drain(..kept);
+        // Read every span first, then move: the reads of records scattered over the
+        // chunk do not wait on each other, nor on the copies.
+        let spans: Vec<Span> = placed
+            .iter()
+            .map(|&slot| {
+                self.users
+                    .get(usize::from(slot))
+                    .map_or(Span::default(), |u| u.span)
+            })
+            .collect();
+        let mut to = 0usize;
+        for (&slot, span) in placed.iter().zip(spans) {
+            let from = span.range();
+            if from.start != to && from.end <= arena.bytes.len() {
                 arena.bytes.copy_within(from, to);
             }
-            u.span.at = u32::try_from(to).unwrap_or(u32::MAX);
-            to += u.span.len as usize;
+            if let Some(u) = self.users.get_mut(usize::from(slot)) {
+                u.span.at = u32::try_from(to).unwrap_or(u32::MAX);
+            }
+            to += span.len as usize;
         }
         arena.bytes.truncate(to);
         arena.holes = 0;
@@ -136,6 +180,7 @@ impl Deref for UserRef<'_> {
 /// [`Write`].
 pub struct UserMut<'a> {
     user: &'a mut User,
+    slot: Slot,
     arena: &'a mut Arena,
 }
 
@@ -201,6 +246,9 @@ impl Bytes for UserMut<'_> {
             arena
                 .bytes
                 .splice(start..start + remove, insert.iter().copied());
+            if old.is_empty() && new_len > 0 {
+                arena.place(self.slot);
+            }
             self.user.span.len = len;
             return;
         }
@@ -230,6 +278,7 @@ impl Bytes for UserMut<'_> {
             .bytes
             .extend_from_within(old.start + at + remove..old.end);
         arena.holes += old.len();
+        arena.place(self.slot);
         self.user.span = Span { at: start, len };
     }
 }
@@ -272,8 +321,10 @@ impl Users {
         let chunk = self.chunks.get_mut(i >> CHUNK_BITS)?;
         chunk.tidy();
         let Chunk { users, arena } = chunk;
+        let slot = i & (CHUNK - 1);
         Some(UserMut {
-            user: users.get_mut(i & (CHUNK - 1))?,
+            user: users.get_mut(slot)?,
+            slot: Slot::try_from(slot).ok()?,
             arena,
         })
     }
@@ -286,6 +337,7 @@ impl Users {
                 arena: Arena {
                     bytes: Vec::with_capacity(CHUNK * ARENA_PER_USER),
                     holes: 0,
+                    placed: Vec::with_capacity(CHUNK),
                 },
             });
         }
@@ -353,60 +405,6 @@ impl<'de> Deserialize<'de> for Users {
     }
 }
 
-/// User ids to user numbers: a hash table of 4-byte numbers, hashed and compared by the
-/// id each points at in the users list, so ids are not stored twice.
-#[derive(Clone, Default)]
-pub struct UserIndex {
-    table: HashTable<u32>,
-    hasher: DefaultHashBuilder,
-}
-
-impl UserIndex {
-    fn id_of(users: &Users, i: u32) -> &str {
-        users.record(i as usize).map_or("", |u| &u.id)
-    }
-
-    /// The number of the user with `id`.
-    pub fn get(&self, users: &Users, id: &str) -> Option<u32> {
-        let h = self.hasher.hash_one(id);
-        self.table
-            .find(h, |&i| Self::id_of(users, i) == id)
-            .copied()
-    }
-
-    /// Adds `id` as user number `i`.
-    pub fn insert(&mut self, users: &Users, id: &str, i: u32) {
-        let h = self.hasher.hash_one(id);
-        let hasher = &self.hasher;
-        self.table
-            .insert_unique(h, i, |&j| hasher.hash_one(Self::id_of(users, j)));
-    }
-
-    /// How many ids it holds.
-    pub fn len(&self) -> usize {
-        self.table.len()
-    }
-
-    /// Whether it is empty.
-    pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
-    }
-}
-
-impl std::fmt::Debug for UserIndex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "UserIndex({} users)", self.table.len())
-    }
-}
-
-/// Two indexes are equal when they index the same number of users: an index is derived
-/// from its users list, which the state compares on its own.
-impl PartialEq for UserIndex {
-    fn eq(&self, other: &Self) -> bool {
-        self.table.len() == other.table.len()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,7 +415,7 @@ mod tests {
     #[test]
     fn users_span_chunks_and_read_back_in_order() {
         let mut users = Users::default();
-        let mut index = UserIndex::default();
+        let mut index = super::super::index::UserIndex::default();
         let n = CHUNK * 2 + 5;
         for i in 0..n {
             let id = format!("u{i}");
