@@ -81,15 +81,16 @@ fn in_process(c: &mut Criterion) {
         b.iter(|| {
             let mut state = engine.start();
             replay::load_users(&engine, &mut state, Cursor::new(&u)).unwrap();
-            let mut sink = std::io::sink();
+            let mut lines = replay::EffectLines::new(std::io::sink());
             replay::run_file(
                 &engine,
                 &mut state,
                 Cursor::new(&e),
                 Until::End,
-                &mut |out| replay::write_effects(&mut sink, &out.effects),
+                &mut |out| lines.write(&out.effects),
             )
             .unwrap();
+            lines.flush().unwrap();
             state.participants
         })
     });

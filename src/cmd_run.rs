@@ -5,7 +5,7 @@ use crate::{compiled, Outcome};
 use camp_runtime::replay::{self, Until};
 use chrono::{DateTime, Utc};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::BufReader;
 use std::path::Path;
 
 /// Parses `--until`: RFC 3339 with an offset.
@@ -56,13 +56,13 @@ fn replay_to_stdout(
         eprintln!("error: {}:{}: {}", users.display(), e.line, e.message);
     }
     let stdout = std::io::stdout();
-    let mut w = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut w = replay::EffectLines::new(stdout.lock());
     let until = until.map_or(Until::End, Until::At);
     let event_errors = replay::run_file(&engine, &mut state, event_file, until, &mut |out| {
         for p in &out.problems {
             eprintln!("warning: {p}");
         }
-        replay::write_effects(&mut w, &out.effects)
+        w.write(&out.effects)
     });
     let event_errors = match event_errors {
         Ok(e) => e,

@@ -749,18 +749,24 @@ fn a_file_replays_in_windows_exactly_as_events_in_memory() {
         e.user(&mut from_file, u).unwrap();
         e.user(&mut in_memory, u).unwrap();
     }
-    let mut streamed = Vec::new();
+    let mut streamed = replay::EffectLines::new(Vec::new());
     let errors = replay::run_file(
         &e,
         &mut from_file,
         std::io::Cursor::new(file.as_bytes()),
         Until::End,
-        &mut |out| replay::write_effects(&mut streamed, &out.effects),
+        &mut |out| streamed.write(&out.effects),
     )
     .unwrap();
+    streamed.flush().unwrap();
+    let streamed = streamed.into_inner();
+    // The in-memory run's effects written by serde: the replay's own writer must agree.
     let mut expected = Vec::new();
     let out = replay::run_events(&e, &mut in_memory, &good, Until::End);
-    replay::write_effects(&mut expected, &out.effects).unwrap();
+    for effect in &out.effects {
+        serde_json::to_writer(&mut expected, effect).unwrap();
+        expected.push(b'\n');
+    }
 
     assert_eq!(
         errors.iter().map(|e| e.line).collect::<Vec<_>>(),

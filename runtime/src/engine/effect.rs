@@ -15,6 +15,10 @@ pub type Name = Arc<str>;
 /// without allocating or touching a shared count.
 pub type UserId = smol_str::SmolStr;
 
+/// An event's id in an effect: inline when short, as ids usually are, so the effects
+/// of an event copy it without allocating.
+pub type EventId = smol_str::SmolStr;
+
 /// An instant written the way every effect writes it: `2027-03-01T05:00:00Z`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(transparent)]
@@ -30,16 +34,26 @@ impl At {
     }
 
     /// The text in place, for years 0 to 9999, written digit by digit: every effect
-    /// carries one, and chrono's general formatter was a tenth of a replay's time.
-    fn digits(&self) -> Option<[u8; 20]> {
-        use chrono::{Datelike, Timelike};
-        let t = self.0;
-        let year = t.year();
+    /// carries one, and chrono's general formatter was a tenth of a replay's time. The
+    /// date comes from the day count by arithmetic (H. Hinnant's `civil_from_days`),
+    /// not chrono's calendar fields, which decode the date once per field.
+    pub(crate) fn digits(&self) -> Option<[u8; 20]> {
+        let secs = self.0.timestamp();
+        let (days, time) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
         if !(0..=9999).contains(&year) {
             return None;
         }
         let mut b = *b"0000-00-00T00:00:00Z";
-        let mut put = |at: usize, width: usize, mut n: u32| {
+        let mut put = |at: usize, width: usize, mut n: i64| {
             for i in (at..at + width).rev() {
                 if let Some(c) = b.get_mut(i) {
                     *c = b'0' + (n % 10) as u8;
@@ -47,12 +61,12 @@ impl At {
                 n /= 10;
             }
         };
-        put(0, 4, year.unsigned_abs());
-        put(5, 2, t.month());
-        put(8, 2, t.day());
-        put(11, 2, t.hour());
-        put(14, 2, t.minute());
-        put(17, 2, t.second());
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, time / 3600);
+        put(14, 2, time / 60 % 60);
+        put(17, 2, time % 60);
         Some(b)
     }
 }
@@ -210,7 +224,7 @@ pub enum Effect {
         /// Which task.
         task: Name,
         /// The event id; null for a birthday, which no event triggers.
-        event: Option<Name>,
+        event: Option<EventId>,
     },
     /// A reward was issued.
     Grant {
@@ -223,7 +237,7 @@ pub enum Effect {
         /// Why.
         cause: Cause,
         /// The triggering event, if any.
-        event: Option<Name>,
+        event: Option<EventId>,
         /// For a draw: the reward won (null when nothing was won); absent otherwise.
         #[serde(default, skip_serializing_if = "Option::is_none", with = "drawn")]
         drawn: Option<Option<Name>>,
@@ -286,7 +300,7 @@ pub enum Effect {
         /// When.
         at: At,
         /// The event id.
-        event: Name,
+        event: EventId,
         /// Why.
         reason: RejectReason,
     },
@@ -370,9 +384,26 @@ mod tests {
 
     #[test]
     fn instants_are_written_like_chrono_writes_them() {
-        for secs in [0i64, 59, 1_800_000_000, 1_234_567_891, 253_402_300_799] {
+        let edges = [
+            0i64,
+            59,
+            951_782_400,
+            1_800_000_000,
+            1_234_567_891,
+            253_402_300_799,
+        ];
+        let edges = edges
+            .into_iter()
+            .chain([-62_167_219_200, -62_167_219_201, 253_402_300_800]);
+        // Every day of four centuries (leap days, century years) at a varying time.
+        let days = (0..146_097i64).map(|d| (d - 10_957) * 86_400 + d * 37 % 86_400);
+        for secs in edges.chain(days) {
             let t = DateTime::from_timestamp(secs, 0).unwrap();
-            assert_eq!(At(t).text(), t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            assert_eq!(
+                At(t).text(),
+                t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                "{secs}"
+            );
         }
     }
 

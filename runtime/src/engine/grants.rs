@@ -3,7 +3,7 @@
 //! a seeded number, so a replay draws the same; the reward won then goes through the
 //! same checks.
 
-use super::effect::{At, Cause, DenyReason, Effect, Name, UserId};
+use super::effect::{At, Cause, DenyReason, Effect, EventId, Name, UserId};
 use super::packed::Write;
 use super::seed::{mix, Fnv};
 use camp_compiler::plan::{Plan, RewardId, RewardKind};
@@ -47,7 +47,7 @@ pub struct Request {
     /// Why.
     pub cause: Cause,
     /// The triggering event's id, if any.
-    pub event: Option<Name>,
+    pub event: Option<EventId>,
 }
 
 /// What a grant did: the effects to emit and the rewards actually issued (for a draw,

@@ -16,6 +16,7 @@ pub mod attrs;
 pub mod board;
 pub mod calendar;
 pub mod effect;
+pub mod effect_line;
 pub mod eval;
 pub mod grants;
 pub mod index;

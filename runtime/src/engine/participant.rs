@@ -2,7 +2,7 @@
 //! streaks and `after` milestones, tiers, goals and leaderboard scores (§9, steps 1–3).
 
 use super::calendar::Day;
-use super::effect::{At, Cause, Effect, Name, RejectReason};
+use super::effect::{At, Cause, Effect, EventId, Name, RejectReason};
 use super::grants::{self, Request};
 use super::input::{self, EventRef};
 use super::packed::Write;
@@ -98,7 +98,7 @@ impl<'a> Step<'a> {
                 let at = self.at();
                 self.emit(Effect::Reject {
                     at,
-                    event: Name::from(line.id),
+                    event: EventId::from(line.id),
                     reason,
                 });
                 Verdict::Rejected(reason)
@@ -183,7 +183,7 @@ impl<'a> Step<'a> {
         if counting.is_empty() && scoring.is_empty() {
             return Ok(());
         }
-        let event = Name::from(line.id);
+        let event = EventId::from(line.id);
         if !self.state.user(u).is_some_and(|x| x.enrolled()) {
             self.enroll(u, Some(&event));
         }
@@ -211,7 +211,7 @@ impl<'a> Step<'a> {
 
     /// Makes an eligible user a participant in the running phase and fires its
     /// `on enroll` statements: the first tier, grants, tasks, sends.
-    pub(crate) fn enroll(&mut self, u: u32, event: Option<&Name>) {
+    pub(crate) fn enroll(&mut self, u: u32, event: Option<&EventId>) {
         let Some(phase) = self.state.running() else {
             return;
         };
@@ -292,7 +292,7 @@ impl<'a> Step<'a> {
     }
 
     /// One event (or enrollment, or birthday) counted by a task, within its limits.
-    pub(crate) fn complete(&mut self, u: u32, task: TaskId, event: Option<&Name>) {
+    pub(crate) fn complete(&mut self, u: u32, task: TaskId, event: Option<&EventId>) {
         let engine = self.engine;
         let Some(t) = engine.plan.tasks.get(task.index()) else {
             return;
@@ -417,7 +417,7 @@ impl<'a> Step<'a> {
         u: u32,
         reward: RewardId,
         cause: Cause,
-        event: Option<&Name>,
+        event: Option<&EventId>,
     ) -> Vec<RewardId> {
         let engine = self.engine;
         let state = &mut *self.state;
@@ -467,7 +467,7 @@ impl<'a> Step<'a> {
 
     /// Moves a participant up through every tier their balance reaches, in order, each
     /// with its grant. Tiers never go down.
-    fn climb_tiers(&mut self, u: u32, event: Option<&Name>) {
+    fn climb_tiers(&mut self, u: u32, event: Option<&EventId>) {
         loop {
             let engine = self.engine;
             let Some(user) = self.state.user(u) else {
@@ -508,7 +508,7 @@ impl<'a> Step<'a> {
     }
 
     /// Fires every goal of the running phase that now holds for the first time.
-    fn check_goals(&mut self, u: u32, event: Option<&Name>) {
+    fn check_goals(&mut self, u: u32, event: Option<&EventId>) {
         let engine = self.engine;
         let Some(phase) = self.state.running() else {
             return;

@@ -7,12 +7,18 @@
 //! file out of order is indexed by time and read back in order.
 
 use crate::engine::effect::Effect;
+use crate::engine::effect_line;
 use crate::engine::input::{self, EventLine, EventRef, EventText, UserLine};
 use crate::engine::state::State;
 use crate::engine::{Engine, Output};
 use chrono::{DateTime, Utc};
+use flat::Flat;
+use lines::Line;
 use serde::Deserialize;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+
+mod flat;
+mod lines;
 
 /// A line of input that is not a well-formed user or event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,37 +111,6 @@ pub fn run_events(
 /// How many events a replay reads, warms and then takes at a time.
 const WINDOW: usize = 32;
 
-/// Lines of one window in one buffer: (line number, end offset) per line.
-#[derive(Default)]
-struct Window {
-    text: String,
-    ends: Vec<(usize, usize)>,
-}
-
-impl Window {
-    fn push(&mut self, n: usize, line: &str) {
-        self.text.push_str(line);
-        self.ends.push((n, self.text.len()));
-    }
-
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    fn lines(&self) -> impl Iterator<Item = (usize, &str)> {
-        let starts = std::iter::once(0).chain(self.ends.iter().map(|&(_, end)| end));
-        self.ends
-            .iter()
-            .zip(starts)
-            .map(|(&(n, end), start)| (n, self.text.get(start..end).unwrap_or("")))
-    }
-
-    fn clear(&mut self) {
-        self.text.clear();
-        self.ends.clear();
-    }
-}
-
 /// Just the time of an event line, read without building the rest.
 #[derive(Deserialize)]
 struct AtOnly {
@@ -143,25 +118,27 @@ struct AtOnly {
     at: DateTime<chrono::FixedOffset>,
 }
 
-/// Reads `file` from where it stands, line by line through one reused buffer, handing
-/// each line to `each` with its number (from 1) and its byte offset.
-fn each_line<R: Read>(
-    file: &mut R,
-    each: &mut dyn FnMut(usize, u64, &str) -> io::Result<()>,
-) -> io::Result<()> {
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut buf = String::new();
-    let (mut offset, mut n) = (0u64, 0usize);
-    loop {
-        buf.clear();
-        let len = reader.read_line(&mut buf)?;
-        if len == 0 {
-            return Ok(());
-        }
-        n += 1;
-        each(n, offset, &buf)?;
-        offset += len as u64;
+/// An event line, read: in the usual shape directly ([`flat`]), otherwise by serde.
+fn parse(text: &str) -> Result<EventText<'_>, String> {
+    match Flat::scan(text).and_then(|f| f.event()) {
+        Some(e) => Ok(e),
+        None => serde_json::from_str(text).map_err(|e| e.to_string()),
     }
+}
+
+/// An event line's instant, read without building the rest.
+fn instant(text: &str) -> Result<DateTime<Utc>, String> {
+    match Flat::scan(text).and_then(|f| f.at()) {
+        Some(at) => Ok(at.to_utc()),
+        None => serde_json::from_str::<AtOnly>(text)
+            .map(|a| a.at.to_utc())
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// A line's text, or why it is none.
+fn text<'a>(line: &Line<'a>) -> Result<&'a str, String> {
+    line.text.map_err(|e| format!("not UTF-8 text ({e})"))
 }
 
 /// Replays a JSON Lines file of events, handing each step's output to `emit` as it is
@@ -173,37 +150,42 @@ pub fn run_file<R: Read + Seek>(
     until: Until,
     emit: &mut dyn FnMut(&mut Output) -> io::Result<()>,
 ) -> io::Result<Vec<LineError>> {
-    // Pass 1: is the file in order?
+    // Pass 1: is the file in order? Lines without a readable `at` are reported here.
     let mut errors = Vec::new();
     let mut sorted = true;
     let mut last: Option<DateTime<Utc>> = None;
-    each_line(&mut file, &mut |n, _, line| {
-        if line.trim().is_empty() {
-            return Ok(());
-        }
-        match serde_json::from_str::<AtOnly>(line) {
-            Ok(a) => {
-                let at = a.at.with_timezone(&Utc);
-                if last.is_some_and(|l| at < l) {
-                    sorted = false;
+    lines::each_block(&mut file, &mut |lines| {
+        for line in lines {
+            let at = text(line).and_then(|t| {
+                if t.trim().is_empty() {
+                    Ok(None)
+                } else {
+                    instant(t).map(Some)
                 }
-                last = Some(at);
+            });
+            match at {
+                Ok(None) => {}
+                Ok(Some(at)) => {
+                    if last.is_some_and(|l| at < l) {
+                        sorted = false;
+                    }
+                    last = Some(at);
+                }
+                Err(message) => errors.push(LineError {
+                    line: line.n,
+                    message,
+                }),
             }
-            Err(e) => errors.push(LineError {
-                line: n,
-                message: e.to_string(),
-            }),
         }
         Ok(())
     })?;
     file.seek(SeekFrom::Start(0))?;
     let mut out = Output::default();
-    // Lines without a readable `at` were reported in pass 1; pass 2 reports the rest of
-    // the malformed ones (no `id`, unknown keys, ...).
+    // Pass 2 reports the rest of the malformed lines (no `id`, unknown keys, ...).
     let unread = errors.len();
     let mut take = |state: &mut State,
                     n: usize,
-                    parsed: Result<EventText, serde_json::Error>,
+                    parsed: Result<EventText, String>,
                     user_number: Option<u32>,
                     out: &mut Output,
                     errors: &mut Vec<LineError>|
@@ -216,15 +198,12 @@ pub fn run_file<R: Read + Seek>(
                 };
                 feed(engine, state, line, e.at.to_utc(), until, out)
             }
-            Err(e) => {
+            Err(message) => {
                 let reported = errors
                     .get(..unread)
                     .is_some_and(|r| r.binary_search_by_key(&n, |x| x.line).is_ok());
                 if !reported {
-                    errors.push(LineError {
-                        line: n,
-                        message: e.to_string(),
-                    });
+                    errors.push(LineError { line: n, message });
                 }
             }
         }
@@ -236,54 +215,46 @@ pub fn run_file<R: Read + Seek>(
         Ok(())
     };
     if sorted {
-        // Events go in windows: read and parse a window, warm what its events will
-        // touch (see `Engine::warm`), then take them in order. A window's lines share
-        // one buffer, kept from window to window.
-        let mut window = Window::default();
-        let mut flush = |state: &mut State,
-                         window: &mut Window,
-                         out: &mut Output,
-                         errors: &mut Vec<LineError>| {
-            let parsed: Vec<(usize, Result<EventText, serde_json::Error>)> = window
-                .lines()
-                .map(|(n, line)| (n, serde_json::from_str::<EventText>(line)))
-                .collect();
-            let users: Vec<&str> = parsed
+        // Events go in windows: parse a window's lines, warm what its events will touch
+        // (see `Engine::warm`), then take them in order.
+        let mut found = Vec::with_capacity(WINDOW);
+        lines::each_block(&mut file, &mut |lines| {
+            let events = lines
                 .iter()
-                .filter_map(|(_, e)| e.as_ref().ok())
-                .map(|e| &*e.user)
-                .collect();
-            let mut found = Vec::with_capacity(users.len());
-            std::hint::black_box(engine.warm(state, &users, &mut found));
-            let mut found = found.into_iter();
-            for (n, e) in parsed {
-                let number = if e.is_ok() {
-                    found.next().flatten()
-                } else {
-                    None
-                };
-                take(state, n, e, number, out, errors)?;
-            }
-            window.clear();
-            io::Result::Ok(())
-        };
-        each_line(&mut file, &mut |n, _, line| {
-            if line.trim().is_empty() {
-                return Ok(());
-            }
-            window.push(n, line);
-            if window.len() == WINDOW {
-                flush(state, &mut window, &mut out, &mut errors)?;
+                .filter(|l| l.text.is_err() || l.text.is_ok_and(|t| !t.trim().is_empty()));
+            let events: Vec<&Line<'_>> = events.collect();
+            for window in events.chunks(WINDOW) {
+                let parsed: Vec<(usize, Result<EventText, String>)> = window
+                    .iter()
+                    .map(|l| (l.n, text(l).and_then(parse)))
+                    .collect();
+                let users: Vec<&str> = parsed
+                    .iter()
+                    .filter_map(|(_, e)| e.as_ref().ok())
+                    .map(|e| &*e.user)
+                    .collect();
+                found.clear();
+                std::hint::black_box(engine.warm(state, &users, &mut found));
+                let mut numbers = found.iter().copied();
+                for (n, e) in parsed {
+                    let number = if e.is_ok() {
+                        numbers.next().flatten()
+                    } else {
+                        None
+                    };
+                    take(state, n, e, number, &mut out, &mut errors)?;
+                }
             }
             Ok(())
         })?;
-        flush(state, &mut window, &mut out, &mut errors)?;
     } else {
         // Index every line by time, sort stably, read each back.
         let mut index: Vec<(DateTime<Utc>, u64, usize)> = Vec::new();
-        each_line(&mut file, &mut |n, offset, line| {
-            if let Ok(a) = serde_json::from_str::<AtOnly>(line) {
-                index.push((a.at.with_timezone(&Utc), offset, n));
+        lines::each_block(&mut file, &mut |lines| {
+            for line in lines {
+                if let Ok(at) = text(line).and_then(instant) {
+                    index.push((at, line.offset, line.n));
+                }
             }
             Ok(())
         })?;
@@ -292,15 +263,11 @@ pub fn run_file<R: Read + Seek>(
         for (_, offset, n) in index {
             file.seek(SeekFrom::Start(offset))?;
             buf.clear();
-            BufReader::new(&mut file).read_line(&mut buf)?;
-            take(
-                state,
-                n,
-                serde_json::from_str(&buf),
-                None,
-                &mut out,
-                &mut errors,
-            )?;
+            let parsed = match BufReader::new(&mut file).read_line(&mut buf) {
+                Ok(_) => parse(&buf),
+                Err(e) => Err(e.to_string()),
+            };
+            take(state, n, parsed, None, &mut out, &mut errors)?;
         }
     }
     finish(engine, state, until, &mut out);
@@ -311,11 +278,46 @@ pub fn run_file<R: Read + Seek>(
     Ok(errors)
 }
 
-/// Writes effects as JSON Lines.
-pub fn write_effects(w: &mut impl io::Write, effects: &[Effect]) -> io::Result<()> {
-    for e in effects {
-        serde_json::to_writer(&mut *w, e)?;
-        w.write_all(b"\n")?;
+/// Writes effects as JSON Lines ([`effect_line`]) through a buffer of its own, handed
+/// to the writer a megabyte at a time.
+pub struct EffectLines<W: io::Write> {
+    out: W,
+    buf: Vec<u8>,
+}
+
+/// How much [`EffectLines`] gathers before it writes.
+const FLUSH_AT: usize = 1 << 20;
+
+impl<W: io::Write> EffectLines<W> {
+    /// Lines to `out`.
+    pub fn new(out: W) -> Self {
+        EffectLines {
+            out,
+            buf: Vec::with_capacity(FLUSH_AT + 4096),
+        }
     }
-    Ok(())
+
+    /// Writes these effects, a line each.
+    pub fn write(&mut self, effects: &[Effect]) -> io::Result<()> {
+        for e in effects {
+            effect_line::write(e, &mut self.buf);
+        }
+        if self.buf.len() >= FLUSH_AT {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// The writer, once flushed.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    /// Writes what is gathered and flushes the writer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.out.flush()
+    }
 }
