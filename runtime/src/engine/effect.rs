@@ -326,6 +326,11 @@ mod drawn {
 impl Effect {
     /// When it happened.
     pub fn at(&self) -> DateTime<Utc> {
+        self.at_field().0
+    }
+
+    /// When it happened, as written.
+    pub fn at_field(&self) -> At {
         match self {
             Effect::Phase { at, .. }
             | Effect::Enroll { at, .. }
@@ -335,7 +340,7 @@ impl Effect {
             | Effect::Tier { at, .. }
             | Effect::Send { at, .. }
             | Effect::Suppress { at, .. }
-            | Effect::Reject { at, .. } => at.0,
+            | Effect::Reject { at, .. } => *at,
         }
     }
 

@@ -11,6 +11,45 @@ use serde::Serialize;
 
 /// Appends `e` as one JSON line (with its newline) to `out`.
 pub fn write(e: &Effect, out: &mut Vec<u8>) {
+    Writer::default().write(e, out);
+}
+
+/// Writes effects one after another, keeping the last instant's text: an event's
+/// effects share their instant, and so do many events in a row.
+#[derive(Debug, Default)]
+pub struct Writer {
+    last: Option<(At, Option<[u8; 20]>)>,
+}
+
+impl Writer {
+    /// Appends `e` as one JSON line (with its newline) to `out`.
+    pub fn write(&mut self, e: &Effect, out: &mut Vec<u8>) {
+        let at = e.at_field();
+        let digits = match self.last {
+            Some((last, digits)) if last == at => digits,
+            _ => {
+                let digits = at.digits();
+                self.last = Some((at, digits));
+                digits
+            }
+        };
+        line(e, digits, out);
+    }
+}
+
+/// `e`'s line, its instant's text given (`None`: outside years 0 to 9999).
+fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
+    let instant = |out: &mut Vec<u8>, at: At| {
+        key(out, "at");
+        match digits {
+            Some(d) => {
+                out.push(b'"');
+                out.extend_from_slice(&d);
+                out.push(b'"');
+            }
+            None => string(out, &at.text()),
+        }
+    };
     out.extend_from_slice(b"{\"kind\":\"");
     out.extend_from_slice(e.kind().as_bytes());
     out.push(b'"');
@@ -146,18 +185,6 @@ fn key(out: &mut Vec<u8>, name: &str) {
     out.extend_from_slice(b"\":");
 }
 
-fn instant(out: &mut Vec<u8>, at: At) {
-    key(out, "at");
-    match at.digits() {
-        Some(d) => {
-            out.push(b'"');
-            out.extend_from_slice(&d);
-            out.push(b'"');
-        }
-        None => string(out, &at.text()),
-    }
-}
-
 /// Whether a string is written as it is: nothing in it for JSON to escape.
 fn is_plain(s: &str) -> bool {
     s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
@@ -247,6 +274,8 @@ mod tests {
     fn effect() -> impl Strategy<Value = Effect> {
         let at = prop_oneof![
             0i64..4_102_444_800,
+            Just(1_800_000_000i64),
+            Just(1_800_000_001i64),
             Just(-62_135_596_800i64 - 86_400),
             Just(253_402_300_800i64),
         ]
@@ -322,13 +351,17 @@ mod tests {
     }
 
     proptest! {
-        /// Byte for byte what `serde_json` writes, whatever the strings hold.
+        /// Byte for byte what `serde_json` writes, whatever the strings hold, one effect
+        /// after another through one writer (which keeps the last instant's text).
         #[test]
-        fn writes_what_serde_json_writes(e in effect()) {
-            let mut fast = Vec::new();
-            write(&e, &mut fast);
-            let mut want = serde_json::to_vec(&e).unwrap_or_default();
-            want.push(b'\n');
+        fn writes_what_serde_json_writes(effects in prop::collection::vec(effect(), 1..6)) {
+            let mut writer = Writer::default();
+            let (mut fast, mut want) = (Vec::new(), Vec::new());
+            for e in &effects {
+                writer.write(e, &mut fast);
+                serde_json::to_writer(&mut want, e).unwrap_or_default();
+                want.push(b'\n');
+            }
             prop_assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&want));
         }
     }

@@ -13,18 +13,69 @@ pub(super) struct Line<'a> {
     pub n: usize,
     /// Where it starts in the file.
     pub offset: u64,
-    /// Its text with its newline, or why it is not text.
-    pub text: Result<&'a str, std::str::Utf8Error>,
+    /// Its bytes, with its newline.
+    pub bytes: &'a [u8],
+    /// The same as text, unless they are not UTF-8.
+    pub text: Option<&'a str>,
+}
+
+impl<'a> Line<'a> {
+    /// Its text, or why it has none.
+    pub(super) fn text(&self) -> Result<&'a str, String> {
+        self.text.ok_or_else(|| match std::str::from_utf8(self.bytes) {
+            Err(e) => format!("not UTF-8 text ({e})"),
+            Ok(_) => "not UTF-8 text".to_string(),
+        })
+    }
+}
+
+/// The whole lines of one block.
+pub(super) struct Block<'a> {
+    bytes: &'a [u8],
+    /// The block as text, when all of it is.
+    text: Option<&'a str>,
+    /// Where each line ends in `bytes`.
+    ends: &'a [usize],
+    /// The first line's number.
+    first: usize,
+    /// Where `bytes` starts in the file.
+    offset: u64,
+}
+
+impl<'a> Block<'a> {
+    /// Its lines, in order.
+    pub(super) fn lines(&self) -> impl Iterator<Item = Line<'a>> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        self.ends
+            .iter()
+            .zip(starts)
+            .enumerate()
+            .map(|(i, (&end, start))| {
+                let bytes = self.bytes.get(start..end).unwrap_or_default();
+                let text = match self.text {
+                    Some(t) => t.get(start..end),
+                    None => std::str::from_utf8(bytes).ok(),
+                };
+                Line {
+                    n: self.first + i,
+                    offset: self.offset + start as u64,
+                    bytes,
+                    text,
+                }
+            })
+    }
 }
 
 /// Reads `file` from where it stands to its end, handing the whole lines of each block
-/// to `each`, in order.
+/// to `each`, in order. The buffer and the list of line ends are kept from block to
+/// block.
 pub(super) fn each_block<R: Read>(
     file: &mut R,
-    each: &mut dyn FnMut(&[Line<'_>]) -> io::Result<()>,
+    each: &mut dyn FnMut(&Block<'_>) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; BLOCK];
-    let (mut filled, mut n, mut offset) = (0usize, 0usize, 0u64);
+    let mut ends: Vec<usize> = Vec::new();
+    let (mut filled, mut first, mut offset) = (0usize, 1usize, 0u64);
     loop {
         if filled == buf.len() {
             buf.resize(buf.len() * 2, 0);
@@ -43,33 +94,26 @@ pub(super) fn each_block<R: Read>(
             Some(i) => i + 1,
             None => continue,
         };
-        let whole = data.get(..end).unwrap_or_default();
-        // Each line's text (or why it has none) and its length in bytes.
-        let split: Vec<(Result<&str, std::str::Utf8Error>, usize)> =
-            match std::str::from_utf8(whole) {
-                Ok(text) => text
-                    .split_inclusive('\n')
-                    .map(|l| (Ok(l), l.len()))
-                    .collect(),
-                // Some line is not text: check each on its own.
-                Err(_) => whole
-                    .split_inclusive(|&b| b == b'\n')
-                    .map(|l| (std::str::from_utf8(l), l.len()))
-                    .collect(),
-            };
-        let mut lines = Vec::with_capacity(split.len());
-        let mut at = offset;
-        for (text, len) in split {
-            n += 1;
-            lines.push(Line {
-                n,
-                offset: at,
-                text,
-            });
-            at += len as u64;
+        let bytes = data.get(..end).unwrap_or_default();
+        let text = std::str::from_utf8(bytes).ok();
+        ends.clear();
+        let mut at = 0usize;
+        let lengths: Box<dyn Iterator<Item = usize>> = match text {
+            Some(t) => Box::new(t.split_inclusive('\n').map(str::len)),
+            None => Box::new(bytes.split_inclusive(|&b| b == b'\n').map(<[u8]>::len)),
+        };
+        for len in lengths {
+            at += len;
+            ends.push(at);
         }
-        each(&lines)?;
-        drop(lines);
+        each(&Block {
+            bytes,
+            text,
+            ends: &ends,
+            first,
+            offset,
+        })?;
+        first += ends.len();
         buf.copy_within(end..filled, 0);
         filled -= end;
         offset += end as u64;
@@ -86,11 +130,11 @@ mod tests {
     fn read(bytes: &[u8]) -> Vec<(usize, u64, Option<String>)> {
         let mut got = Vec::new();
         let mut r = bytes;
-        each_block(&mut r, &mut |lines| {
+        each_block(&mut r, &mut |block| {
             got.extend(
-                lines
-                    .iter()
-                    .map(|l| (l.n, l.offset, l.text.ok().map(str::to_string))),
+                block
+                    .lines()
+                    .map(|l| (l.n, l.offset, l.text.map(str::to_string))),
             );
             Ok(())
         })

@@ -13,7 +13,6 @@ use crate::engine::state::State;
 use crate::engine::{Engine, Output};
 use chrono::{DateTime, Utc};
 use flat::Flat;
-use lines::Line;
 use serde::Deserialize;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
@@ -136,11 +135,6 @@ fn instant(text: &str) -> Result<DateTime<Utc>, String> {
     }
 }
 
-/// A line's text, or why it is none.
-fn text<'a>(line: &Line<'a>) -> Result<&'a str, String> {
-    line.text.map_err(|e| format!("not UTF-8 text ({e})"))
-}
-
 /// Replays a JSON Lines file of events, handing each step's output to `emit` as it is
 /// produced. Returns the malformed lines (reported, skipped).
 pub fn run_file<R: Read + Seek>(
@@ -154,9 +148,9 @@ pub fn run_file<R: Read + Seek>(
     let mut errors = Vec::new();
     let mut sorted = true;
     let mut last: Option<DateTime<Utc>> = None;
-    lines::each_block(&mut file, &mut |lines| {
-        for line in lines {
-            let at = text(line).and_then(|t| {
+    lines::each_block(&mut file, &mut |block| {
+        for line in block.lines() {
+            let at = line.text().and_then(|t| {
                 if t.trim().is_empty() {
                     Ok(None)
                 } else {
@@ -218,16 +212,20 @@ pub fn run_file<R: Read + Seek>(
         // Events go in windows: parse a window's lines, warm what its events will touch
         // (see `Engine::warm`), then take them in order.
         let mut found = Vec::with_capacity(WINDOW);
-        lines::each_block(&mut file, &mut |lines| {
-            let events = lines
-                .iter()
-                .filter(|l| l.text.is_err() || l.text.is_ok_and(|t| !t.trim().is_empty()));
-            let events: Vec<&Line<'_>> = events.collect();
-            for window in events.chunks(WINDOW) {
-                let parsed: Vec<(usize, Result<EventText, String>)> = window
-                    .iter()
-                    .map(|l| (l.n, text(l).and_then(parse)))
-                    .collect();
+        lines::each_block(&mut file, &mut |block| {
+            let mut events = block
+                .lines()
+                .filter(|l| l.text.is_none_or(|t| !t.trim().is_empty()))
+                .peekable();
+            let mut parsed: Vec<(usize, Result<EventText, String>)> = Vec::with_capacity(WINDOW);
+            while events.peek().is_some() {
+                parsed.clear();
+                parsed.extend(
+                    events
+                        .by_ref()
+                        .take(WINDOW)
+                        .map(|l| (l.n, l.text().and_then(parse))),
+                );
                 let users: Vec<&str> = parsed
                     .iter()
                     .filter_map(|(_, e)| e.as_ref().ok())
@@ -236,12 +234,8 @@ pub fn run_file<R: Read + Seek>(
                 found.clear();
                 std::hint::black_box(engine.warm(state, &users, &mut found));
                 let mut numbers = found.iter().copied();
-                for (n, e) in parsed {
-                    let number = if e.is_ok() {
-                        numbers.next().flatten()
-                    } else {
-                        None
-                    };
+                for (n, e) in parsed.drain(..) {
+                    let number = if e.is_ok() { numbers.next().flatten() } else { None };
                     take(state, n, e, number, &mut out, &mut errors)?;
                 }
             }
@@ -250,9 +244,9 @@ pub fn run_file<R: Read + Seek>(
     } else {
         // Index every line by time, sort stably, read each back.
         let mut index: Vec<(DateTime<Utc>, u64, usize)> = Vec::new();
-        lines::each_block(&mut file, &mut |lines| {
-            for line in lines {
-                if let Ok(at) = text(line).and_then(instant) {
+        lines::each_block(&mut file, &mut |block| {
+            for line in block.lines() {
+                if let Ok(at) = line.text().and_then(instant) {
                     index.push((at, line.offset, line.n));
                 }
             }
@@ -283,6 +277,7 @@ pub fn run_file<R: Read + Seek>(
 pub struct EffectLines<W: io::Write> {
     out: W,
     buf: Vec<u8>,
+    writer: effect_line::Writer,
 }
 
 /// How much [`EffectLines`] gathers before it writes.
@@ -294,13 +289,14 @@ impl<W: io::Write> EffectLines<W> {
         EffectLines {
             out,
             buf: Vec::with_capacity(FLUSH_AT + 4096),
+            writer: effect_line::Writer::default(),
         }
     }
 
     /// Writes these effects, a line each.
     pub fn write(&mut self, effects: &[Effect]) -> io::Result<()> {
         for e in effects {
-            effect_line::write(e, &mut self.buf);
+            self.writer.write(e, &mut self.buf);
         }
         if self.buf.len() >= FLUSH_AT {
             self.out.write_all(&self.buf)?;
