@@ -50,16 +50,38 @@ pub struct Request {
     pub event: Option<EventId>,
 }
 
-/// What a grant did: the effects to emit and the rewards actually issued (for a draw,
-/// the reward won), so the caller can add points, move tiers and check goals.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// What a grant issued or denied: the reward asked for and, for a draw, the reward
+/// won; never more than two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rewards([Option<RewardId>; 2]);
+
+impl Rewards {
+    fn push(&mut self, r: RewardId) {
+        if let Some(slot) = self.0.iter_mut().find(|x| x.is_none()) {
+            *slot = Some(r);
+        }
+    }
+
+    /// In order.
+    pub fn iter(&self) -> impl Iterator<Item = RewardId> + '_ {
+        self.0.iter().map_while(|x| *x)
+    }
+
+    /// The `i`th, if any.
+    pub fn get(&self, i: usize) -> Option<RewardId> {
+        self.0.get(i).copied().flatten()
+    }
+}
+
+/// What a grant did besides its effects: the rewards actually issued (for a draw,
+/// the draw and what it won), so the caller can add points, move tiers and check
+/// goals, and those denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Outcome {
-    /// `grant` and `deny` effects, in order.
-    pub effects: Vec<Effect>,
-    /// Rewards issued (the draw itself and, if any, what it won).
-    pub issued: Vec<RewardId>,
+    /// Rewards issued.
+    pub issued: Rewards,
     /// Rewards denied (the reward asked for, or what a draw won).
-    pub denied: Vec<RewardId>,
+    pub denied: Rewards,
 }
 
 /// Why `check` says no.
@@ -103,8 +125,9 @@ fn name(names: &[Name], reward: RewardId) -> Name {
         .unwrap_or_else(|| format!("#{}", reward.0).into())
 }
 
-/// Grants `reward` to one participant, within `per_user`, stock and budget. `names` are
-/// the plan's reward names, by index.
+/// Grants `reward` to one participant, within `per_user`, stock and budget, adding its
+/// `grant` and `deny` effects to `effects`. `names` are the plan's reward names, by
+/// index.
 pub fn grant(
     plan: &Plan,
     names: &[Name],
@@ -112,6 +135,7 @@ pub fn grant(
     held: &mut impl Write,
     reward: RewardId,
     req: &Request,
+    effects: &mut Vec<Effect>,
 ) -> Outcome {
     let mut out = Outcome::default();
     let deny = |reward: RewardId, reason: DenyReason, ledger: &mut Ledger| {
@@ -127,7 +151,7 @@ pub fn grant(
         }
     };
     if let Err(reason) = check(plan, ledger, &*held, reward) {
-        out.effects.push(deny(reward, reason, ledger));
+        effects.push(deny(reward, reason, ledger));
         out.denied.push(reward);
         return out;
     }
@@ -138,7 +162,7 @@ pub fn grant(
     issue(plan, ledger, held, reward);
     out.issued.push(reward);
     let Some(outcomes) = outcomes else {
-        out.effects.push(Effect::Grant {
+        effects.push(Effect::Grant {
             at: req.at,
             user: req.user.clone(),
             reward: name(names, reward),
@@ -149,7 +173,7 @@ pub fn grant(
         return out;
     };
     let won = roll(plan, reward, req, outcomes);
-    out.effects.push(Effect::Grant {
+    effects.push(Effect::Grant {
         at: req.at,
         user: req.user.clone(),
         reward: name(names, reward),
@@ -164,7 +188,7 @@ pub fn grant(
                 out.issued.push(won);
             }
             Err(reason) => {
-                out.effects.push(deny(won, reason, ledger));
+                effects.push(deny(won, reason, ledger));
                 out.denied.push(won);
             }
         }
@@ -266,7 +290,29 @@ phase p for 1d {
             .collect()
     }
 
-    fn reason(o: &Outcome) -> Option<DenyReason> {
+    /// A grant's effects and outcome together.
+    struct Granted {
+        effects: Vec<Effect>,
+        issued: Vec<RewardId>,
+    }
+
+    fn grant(
+        plan: &Plan,
+        names: &[Name],
+        ledger: &mut Ledger,
+        held: &mut impl Write,
+        reward: RewardId,
+        req: &Request,
+    ) -> Granted {
+        let mut effects = Vec::new();
+        let o = super::grant(plan, names, ledger, held, reward, req, &mut effects);
+        Granted {
+            effects,
+            issued: o.issued.iter().collect(),
+        }
+    }
+
+    fn reason(o: &Granted) -> Option<DenyReason> {
         o.effects.iter().find_map(|e| match e {
             Effect::Deny { reason, .. } => Some(*reason),
             _ => None,

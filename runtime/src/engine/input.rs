@@ -129,8 +129,23 @@ pub fn parse_instant(s: &str) -> Result<DateTime<FixedOffset>, chrono::ParseErro
     DateTime::parse_from_rfc3339(s).or_else(|_| DateTime::<FixedOffset>::from_str(s))
 }
 
+/// An RFC 3339 instant as a key that orders as instants do: seconds since the epoch,
+/// then nanoseconds (a leap second's above a billion, as chrono keeps them). Whole
+/// seconds in UTC are read without building the instant.
+pub fn instant_key(s: &str) -> Result<(i64, u32), chrono::ParseError> {
+    if let Some(secs) = utc_epoch_seconds(s.as_bytes()) {
+        return Ok((secs, 0));
+    }
+    parse_instant(s).map(|t| (t.timestamp(), t.timestamp_subsec_nanos()))
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` exactly, or `None`.
 fn utc_seconds(s: &[u8]) -> Option<DateTime<FixedOffset>> {
+    DateTime::from_timestamp(utc_epoch_seconds(s)?, 0).map(|t| t.fixed_offset())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` exactly, as seconds since the epoch, or `None`.
+fn utc_epoch_seconds(s: &[u8]) -> Option<i64> {
     let b: &[u8; 20] = s.try_into().ok()?;
     let seps = [
         (4, b'-'),
@@ -169,7 +184,7 @@ fn utc_seconds(s: &[u8]) -> Option<DateTime<FixedOffset>> {
     let doy = (153 * ((mo + 9) % 12) + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    DateTime::from_timestamp(days * 86_400 + h * 3600 + mi * 60 + sec, 0).map(|t| t.fixed_offset())
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec)
 }
 
 /// Why a user line's attributes do not fit the declarations.
@@ -384,6 +399,8 @@ phase main for 3d {
             let chrono = DateTime::parse_from_rfc3339(&text).ok().filter(|t| t.timestamp_subsec_nanos() == 0);
             proptest::prop_assert_eq!(direct, chrono, "{}", text);
             proptest::prop_assert_eq!(parse_instant(&text).ok(), DateTime::parse_from_rfc3339(&text).ok());
+            let key = |t: DateTime<FixedOffset>| (t.timestamp(), t.timestamp_subsec_nanos());
+            proptest::prop_assert_eq!(instant_key(&text).ok(), DateTime::parse_from_rfc3339(&text).ok().map(key));
         }
     }
 

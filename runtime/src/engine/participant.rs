@@ -377,9 +377,9 @@ impl<'a> Step<'a> {
                     Some(RewardKind::Draw { .. })
                 );
                 told = if is_draw {
-                    issued.get(1).copied()
+                    issued.get(1)
                 } else {
-                    issued.first().copied()
+                    issued.get(0)
                 };
             }
         }
@@ -418,11 +418,11 @@ impl<'a> Step<'a> {
         reward: RewardId,
         cause: Cause,
         event: Option<&EventId>,
-    ) -> Vec<RewardId> {
+    ) -> grants::Rewards {
         let engine = self.engine;
         let state = &mut *self.state;
         let Some(mut user) = state.users.get_mut(u as usize) else {
-            return Vec::new();
+            return grants::Rewards::default();
         };
         let req = Request {
             at: At(self.now),
@@ -437,14 +437,14 @@ impl<'a> Step<'a> {
             &mut user,
             reward,
             &req,
+            &mut self.out.effects,
         );
-        for r in &outcome.denied {
+        for r in outcome.denied.iter() {
             if let Some(n) = state.denied.get_mut(r.index()) {
                 *n += 1;
             }
         }
-        self.out.effects.extend(outcome.effects);
-        for &r in &outcome.issued {
+        for r in outcome.issued.iter() {
             if let Some(RewardKind::Points { amount }) =
                 engine.plan.rewards.get(r.index()).map(|x| &x.kind)
             {

@@ -125,14 +125,15 @@ fn parse(text: &str) -> Result<EventText<'_>, String> {
     }
 }
 
-/// An event line's instant, read without building the rest.
-fn instant(text: &str) -> Result<DateTime<Utc>, String> {
-    match Flat::scan(text).and_then(|f| f.at()) {
-        Some(at) => Ok(at.to_utc()),
-        None => serde_json::from_str::<AtOnly>(text)
-            .map(|a| a.at.to_utc())
-            .map_err(|e| e.to_string()),
+/// An event line's instant as a key that orders as instants do (see
+/// [`input::instant_key`]), read without building the rest of the line.
+fn instant(text: &str) -> Result<(i64, u32), String> {
+    if let Some(key) = Flat::at_text(text).and_then(|at| input::instant_key(at).ok()) {
+        return Ok(key);
     }
+    serde_json::from_str::<AtOnly>(text)
+        .map(|a| (a.at.timestamp(), a.at.timestamp_subsec_nanos()))
+        .map_err(|e| e.to_string())
 }
 
 /// Replays a JSON Lines file of events, handing each step's output to `emit` as it is
@@ -147,7 +148,7 @@ pub fn run_file<R: Read + Seek>(
     // Pass 1: is the file in order? Lines without a readable `at` are reported here.
     let mut errors = Vec::new();
     let mut sorted = true;
-    let mut last: Option<DateTime<Utc>> = None;
+    let mut last: Option<(i64, u32)> = None;
     lines::each_block(&mut file, &mut |block| {
         for line in block.lines() {
             let at = line.text().and_then(|t| {
@@ -243,7 +244,7 @@ pub fn run_file<R: Read + Seek>(
         })?;
     } else {
         // Index every line by time, sort stably, read each back.
-        let mut index: Vec<(DateTime<Utc>, u64, usize)> = Vec::new();
+        let mut index: Vec<((i64, u32), u64, usize)> = Vec::new();
         lines::each_block(&mut file, &mut |block| {
             for line in block.lines() {
                 if let Ok(at) = line.text().and_then(instant) {
