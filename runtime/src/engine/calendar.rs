@@ -5,7 +5,7 @@
 use camp_compiler::check::phases::{add_duration, local_to_utc};
 use camp_compiler::plan::QuietHours;
 use camp_dsl::literal::Duration;
-use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// A time zone with the campaign's calendar rules.
@@ -28,10 +28,12 @@ impl Calendar {
         t.with_timezone(&self.tz).date_naive()
     }
 
-    /// The local day of an instant.
+    /// The local day of an instant: its seconds since the epoch at the zone's offset
+    /// then, in whole days (every limit check asks, so no local date is built).
     pub fn day(&self, t: DateTime<Utc>) -> Day {
-        let unix = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-        i32::try_from(self.date(t).signed_duration_since(unix).num_days()).unwrap_or(i32::MAX)
+        let offset = self.tz.offset_from_utc_datetime(&t.naive_utc()).fix();
+        let local = t.timestamp() + i64::from(offset.local_minus_utc());
+        i32::try_from(local.div_euclid(86_400)).unwrap_or(i32::MAX)
     }
 
     /// A local date and time of day as an instant (a time in a DST gap moves forward by
@@ -120,6 +122,21 @@ mod tests {
         let before = c.day(utc("2027-01-26T15:59:59Z"));
         let after = c.day(utc("2027-01-26T16:00:00Z"));
         assert_eq!(after, before + 1);
+    }
+
+    proptest::proptest! {
+        /// A local day is the local date's distance from 1970-01-01, in zones with and
+        /// without daylight saving, before and after the epoch.
+        #[test]
+        fn local_days_are_local_dates(secs in -4_000_000_000i64..4_000_000_000, zone in 0usize..4) {
+            let tz: Tz = ["Asia/Shanghai", "America/New_York", "Australia/Lord_Howe", "UTC"]
+                .get(zone).and_then(|z| z.parse().ok()).unwrap_or(Tz::UTC);
+            let c = Calendar::new(tz);
+            let t = DateTime::from_timestamp(secs, 0).unwrap_or_default();
+            let unix = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+            let want = c.date(t).signed_duration_since(unix).num_days();
+            proptest::prop_assert_eq!(i64::from(c.day(t)), want);
+        }
     }
 
     #[test]
