@@ -19,6 +19,7 @@
 
 pub mod daemon;
 pub mod engine;
+mod plain;
 pub mod render;
 pub mod replay;
 pub mod scenario;

@@ -5,11 +5,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
-use std::sync::Arc;
 
-/// A name or id in an effect: shared, so the engine hands out the plan's names and the
-/// users' ids without copying them for every effect.
-pub type Name = Arc<str>;
+/// A name in an effect (a phase, task, reward, message...): inline when short, as the
+/// plan's names almost always are, so every effect copies its names without
+/// allocating or touching a shared count (an `Arc<str>` cost two atomic operations
+/// per name per effect); a long name is shared.
+pub type Name = smol_str::SmolStr;
 
 /// A user's id in an effect: inline when short, so effects about a user copy it
 /// without allocating or touching a shared count.

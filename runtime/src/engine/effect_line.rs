@@ -187,7 +187,7 @@ fn key(out: &mut Vec<u8>, name: &str) {
 
 /// Whether a string is written as it is: nothing in it for JSON to escape.
 fn is_plain(s: &str) -> bool {
-    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+    crate::plain::special(s.as_bytes()).is_none()
 }
 
 /// A JSON string: as it is when nothing in it needs escaping.

@@ -243,9 +243,16 @@ impl Bytes for UserMut<'_> {
             }
             arena.reserve(new_len.saturating_sub(old.len()));
             let start = old.start + at;
-            arena
-                .bytes
-                .splice(start..start + remove, insert.iter().copied());
+            let (from, to) = (start + remove, start + insert.len());
+            let end = arena.bytes.len();
+            if to > from {
+                arena.bytes.resize(end + (to - from), 0);
+            }
+            arena.bytes.copy_within(from..end, to);
+            arena.bytes.truncate(end + to - from);
+            if let Some(x) = arena.bytes.get_mut(start..to) {
+                x.copy_from_slice(insert);
+            }
             if old.is_empty() && new_len > 0 {
                 arena.place(self.slot);
             }

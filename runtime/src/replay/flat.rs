@@ -171,9 +171,7 @@ impl<'a> Cursor<'a> {
         self.eat(b'"')?;
         let start = self.i;
         let rest = self.s.as_bytes().get(start..)?;
-        let len = rest
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        let len = crate::plain::special(rest)?;
         if rest.get(len) != Some(&b'"') {
             return None;
         }

@@ -236,7 +236,11 @@ pub fn run_file<R: Read + Seek>(
                 std::hint::black_box(engine.warm(state, &users, &mut found));
                 let mut numbers = found.iter().copied();
                 for (n, e) in parsed.drain(..) {
-                    let number = if e.is_ok() { numbers.next().flatten() } else { None };
+                    let number = if e.is_ok() {
+                        numbers.next().flatten()
+                    } else {
+                        None
+                    };
                     take(state, n, e, number, &mut out, &mut errors)?;
                 }
             }
