@@ -30,10 +30,10 @@ fn special_byte(c: u8) -> bool {
 /// Where the first `"`, `\` or control character of `b` is.
 pub(crate) fn special(b: &[u8]) -> Option<usize> {
     let mut at = 0;
-    for chunk in b.chunks_exact(8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+    while let Some(word) = b.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        let w = u64::from_le_bytes(word);
         if any_is(w, b'"') || any_is(w, b'\\') || any_below(w, 0x20) {
-            break;
+            return word.iter().position(|&c| special_byte(c)).map(|i| at + i);
         }
         at += 8;
     }

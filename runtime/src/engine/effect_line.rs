@@ -15,10 +15,13 @@ pub fn write(e: &Effect, out: &mut Vec<u8>) {
 }
 
 /// Writes effects one after another, keeping the last instant's text: an event's
-/// effects share their instant, and so do many events in a row.
+/// effects share their instant, and events in a row their day (only the time of day
+/// is written anew).
 #[derive(Debug, Default)]
 pub struct Writer {
     last: Option<(At, Option<[u8; 20]>)>,
+    /// A day (since the epoch) and a text of an instant on it.
+    day: Option<(i64, [u8; 20])>,
 }
 
 impl Writer {
@@ -28,12 +31,32 @@ impl Writer {
         let digits = match self.last {
             Some((last, digits)) if last == at => digits,
             _ => {
-                let digits = at.digits();
+                let digits = self.digits(at);
                 self.last = Some((at, digits));
                 digits
             }
         };
         line(e, digits, out);
+    }
+
+    /// `at`'s text: from the day's when it is on the same day.
+    fn digits(&mut self, at: At) -> Option<[u8; 20]> {
+        let secs = at.0.timestamp();
+        let (day, time) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let mut b = match self.day {
+            Some((d, b)) if d == day => b,
+            _ => {
+                let b = at.digits()?;
+                self.day = Some((day, b));
+                return Some(b);
+            }
+        };
+        for (at, n) in [(11, time / 3600), (14, time / 60 % 60), (17, time % 60)] {
+            if let Some(x) = b.get_mut(at..at + 2) {
+                x.copy_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+            }
+        }
+        Some(b)
     }
 }
 
@@ -276,6 +299,7 @@ mod tests {
             0i64..4_102_444_800,
             Just(1_800_000_000i64),
             Just(1_800_000_001i64),
+            Just(1_800_007_259i64),
             Just(-62_135_596_800i64 - 86_400),
             Just(253_402_300_800i64),
         ]

@@ -35,16 +35,16 @@ impl<'a> Flat<'a> {
         c.ws();
         if c.eat(b'}').is_none() {
             loop {
-                let key = c.plain()?;
+                let key = c.key()?;
                 c.ws();
                 c.eat(b':')?;
                 c.ws();
                 let slot = match key {
-                    "id" => &mut id,
-                    "type" => &mut kind,
-                    "user" => &mut user,
-                    "at" => &mut at,
-                    "data" if data.is_none() => {
+                    Key::Id => &mut id,
+                    Key::Type => &mut kind,
+                    Key::User => &mut user,
+                    Key::At => &mut at,
+                    Key::Data if data.is_none() => {
                         data = Some(c.object()?);
                         c.ws();
                         if c.eat(b',').is_some() {
@@ -91,19 +91,18 @@ impl<'a> Flat<'a> {
         c.eat(b'{')?;
         loop {
             c.ws();
-            let key = c.plain()?;
+            let key = c.key()?;
             c.ws();
             c.eat(b':')?;
             c.ws();
             match key {
-                "at" => return c.plain(),
-                "id" | "type" | "user" => {
+                Key::At => return c.plain(),
+                Key::Id | Key::Type | Key::User => {
                     c.plain()?;
                 }
-                "data" => {
+                Key::Data => {
                     c.object()?;
                 }
-                _ => return None,
             }
             c.ws();
             c.eat(b',')?;
@@ -143,6 +142,26 @@ fn is_empty_object(d: &str) -> bool {
         })
 }
 
+/// The keys of an event line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Id,
+    Type,
+    User,
+    At,
+    Data,
+}
+
+/// Each key as written, quotes and all (a key written any other way, with escapes,
+/// is not read here).
+const KEYS: [(&[u8], Key); 5] = [
+    (b"\"id\"", Key::Id),
+    (b"\"type\"", Key::Type),
+    (b"\"user\"", Key::User),
+    (b"\"at\"", Key::At),
+    (b"\"data\"", Key::Data),
+];
+
 /// A position in a line.
 struct Cursor<'a> {
     s: &'a str,
@@ -163,6 +182,14 @@ impl<'a> Cursor<'a> {
 
     fn eat(&mut self, c: u8) -> Option<()> {
         (self.peek() == Some(c)).then(|| self.i += 1)
+    }
+
+    /// One of the event line's keys.
+    fn key(&mut self) -> Option<Key> {
+        let rest = self.s.as_bytes().get(self.i..)?;
+        let &(written, key) = KEYS.iter().find(|(k, _)| rest.starts_with(k))?;
+        self.i += written.len();
+        Some(key)
     }
 
     /// A string with nothing escaped (and no control characters, which JSON forbids
