@@ -11,16 +11,16 @@ const fn splat(b: u8) -> u64 {
 const ONES: u64 = splat(0x01);
 const HIGHS: u64 = splat(0x80);
 
-/// Whether any byte of `w` is below `n` (for `n` up to 128: the high bit of such a byte
-/// survives the subtraction's borrow, and no other byte's can make a false one alone).
-fn any_below(w: u64, n: u8) -> bool {
-    w.wrapping_sub(splat(n)) & !w & HIGHS != 0
+/// The high bit of every byte of `w` below `n` (for `n` up to 128). A borrow can
+/// flag a byte above a flagged one, never below: the lowest flag is exact.
+fn below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(splat(n)) & !w & HIGHS
 }
 
-/// Whether any byte of `w` is `b`.
-fn any_is(w: u64, b: u8) -> bool {
+/// The high bit of every byte of `w` that is `b` (the lowest flag exact, as above).
+fn equal(w: u64, b: u8) -> u64 {
     let x = w ^ splat(b);
-    x.wrapping_sub(ONES) & !x & HIGHS != 0
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
 fn special_byte(c: u8) -> bool {
@@ -32,8 +32,10 @@ pub(crate) fn special(b: &[u8]) -> Option<usize> {
     let mut at = 0;
     while let Some(word) = b.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
         let w = u64::from_le_bytes(word);
-        if any_is(w, b'"') || any_is(w, b'\\') || any_below(w, 0x20) {
-            return word.iter().position(|&c| special_byte(c)).map(|i| at + i);
+        let flags = equal(w, b'"') | equal(w, b'\\') | below(w, 0x20);
+        if flags != 0 {
+            // Little-endian: the lowest flag is the first special byte.
+            return Some(at + flags.trailing_zeros() as usize / 8);
         }
         at += 8;
     }

@@ -405,24 +405,24 @@ impl Engine {
     /// them will touch: each user's record and packed block. A replay warms a window of
     /// events before it takes them. With a million users those reads, not the rules,
     /// are most of an event's time, and each lookup is a chain of three (an index slot,
-    /// the record it names, the block the record names); taken stage by stage over the
-    /// whole window, the reads of a stage do not wait on each other. Appends each
-    /// user's number (for [`EventRef::user_number`]) to `found`, and returns a value to
-    /// keep the reads from being optimized away.
+    /// the record it names, the block the record names). So it goes stage by stage over
+    /// the whole window, and each stage first works out every address, then reads them
+    /// all in a loop of a few instructions a read: the processor can only look so far
+    /// ahead, and the reads must be close together to be waited for together. Appends
+    /// each user's number (for [`EventRef::user_number`]) to `found`, and returns a
+    /// value to keep the reads from being optimized away.
     pub fn warm(&self, state: &State, users: &[&str], found: &mut Vec<Option<u32>>) -> u64 {
         let index = &state.index;
         let probes: Vec<index::Probe> = users.iter().map(|id| index.probe(id)).collect();
         let mut warmth = probes
             .iter()
             .fold(0u64, |w, &p| w ^ u64::from(index.first_slot(p)));
-        for &p in &probes {
-            if let Some(u) = index
-                .candidate(p)
-                .and_then(|n| state.users.record(n as usize))
-            {
-                warmth ^= u.touch();
-            }
-        }
+        let records: Vec<&User> = probes
+            .iter()
+            .filter_map(|&p| index.candidate(p))
+            .filter_map(|n| state.users.record(n as usize))
+            .collect();
+        warmth = records.iter().fold(warmth, |w, u| w ^ u.touch());
         let start = found.len();
         found.extend(
             users
@@ -430,10 +430,25 @@ impl Engine {
                 .zip(&probes)
                 .map(|(id, &p)| index.find(&state.users, id, p)),
         );
-        for &n in found.get(start..).unwrap_or(&[]) {
-            if let Some(u) = n.and_then(|n| state.user(n)) {
-                warmth ^= u.packed.touch();
-            }
+        let blocks: Vec<packed::Packed<'_>> = found
+            .get(start..)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|&n| state.user(n?))
+            .map(|u| u.packed)
+            .collect();
+        // A block is a few lines; a long one (a participant of thousands of events) is
+        // read in part, and its fingerprints are searched, not scanned, anyway.
+        let lines = blocks
+            .iter()
+            .map(packed::Packed::lines)
+            .max()
+            .unwrap_or(0)
+            .min(8);
+        for line in 0..lines {
+            warmth = blocks
+                .iter()
+                .fold(warmth, |w, b| w ^ u64::from(b.line(line)));
         }
         warmth
     }

@@ -296,14 +296,20 @@ impl<'a> Packed<'a> {
             .take_while(|&v| v != UNUSED)
     }
 
-    /// A byte of every cache line of the block: reading them brings it into cache
-    /// before an event needs it (see [`super::Engine::warm`]).
-    pub fn touch(&self) -> u64 {
-        self.0
-            .iter()
-            .step_by(64)
-            .chain(self.0.last())
-            .fold(0u64, |n, &b| n ^ u64::from(b))
+    /// How many 64-byte lines the block spans, at most (see [`Packed::line`]).
+    pub fn lines(&self) -> usize {
+        self.0.len().div_ceil(64) + 1
+    }
+
+    /// A byte of the block's `i`th 64-byte line (the last line: its last byte, so the
+    /// block's end is read wherever it falls), 0 past its end: reading one brings the
+    /// line into cache before an event needs it (see [`super::Engine::warm`]).
+    pub fn line(&self, i: usize) -> u8 {
+        match self.0.get(i * 64) {
+            Some(&b) => b,
+            None if i * 64 < self.0.len() + 64 => self.0.last().copied().unwrap_or(0),
+            None => 0,
+        }
     }
 
     /// Where `fp` is among the seen fingerprints (and before the room not used, which
