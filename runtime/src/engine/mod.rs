@@ -103,8 +103,9 @@ struct Index {
     birthday_attr: Option<AttrId>,
     /// Per message: whether a template mentions `rank` (ranks cost a lookup).
     uses_rank: Vec<bool>,
-    /// Event type name → index.
-    events: HashMap<String, u32>,
+    /// Event type name → index (looked up for every event: a fast hash, not SipHash;
+    /// the names are the plan's own, so there is nothing to flood).
+    events: HashMap<String, u32, foldhash::fast::FixedState>,
 }
 
 /// A compiled campaign, ready to run.

@@ -147,34 +147,30 @@ impl<'a> Step<'a> {
 
         let p = phase.index();
         let index = &self.engine.index;
-        let counting: Vec<TaskId> = {
-            let Some(user) = self.state.user(u) else {
-                return Ok(());
+        // The tasks that count it, decided before any completes (a completion can
+        // change what a later task's `where` sees). Without a `where`, every task of
+        // the event type counts: no list to build.
+        let candidates = index
+            .counting
+            .get(p)
+            .and_then(|v| v.get(kind as usize))
+            .map_or(&[][..], Vec::as_slice);
+        let plan = &self.engine.plan;
+        let filter = |t: &TaskId| plan.tasks.get(t.index()).and_then(|t| t.filter.as_ref());
+        let counting: std::borrow::Cow<'_, [TaskId]> =
+            if candidates.iter().all(|t| filter(t).is_none()) {
+                std::borrow::Cow::Borrowed(candidates)
+            } else {
+                let Some(user) = self.state.user(u) else {
+                    return Ok(());
+                };
+                let facts = Facts::of(self.engine, user, &fields);
+                candidates
+                    .iter()
+                    .copied()
+                    .filter(|t| filter(t).is_none_or(|f| eval::holds(plan, f, &facts)))
+                    .collect()
             };
-            let candidates = index
-                .counting
-                .get(p)
-                .and_then(|v| v.get(kind as usize))
-                .map_or(&[][..], Vec::as_slice);
-            candidates
-                .iter()
-                .copied()
-                .filter(|t| {
-                    self.engine
-                        .plan
-                        .tasks
-                        .get(t.index())
-                        .and_then(|t| t.filter.as_ref())
-                        .is_none_or(|f| {
-                            eval::holds(
-                                &self.engine.plan,
-                                f,
-                                &Facts::of(self.engine, user, &fields),
-                            )
-                        })
-                })
-                .collect()
-        };
         let scoring = index
             .scoring
             .get(p)
@@ -187,7 +183,7 @@ impl<'a> Step<'a> {
         if !self.state.user(u).is_some_and(|x| x.enrolled()) {
             self.enroll(u, Some(&event));
         }
-        for t in counting {
+        for &t in counting.iter() {
             self.complete(u, t, Some(&event));
         }
         for &lb in scoring {
