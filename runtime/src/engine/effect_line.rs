@@ -112,12 +112,7 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             drawn,
         } => {
             instant(out, *at);
-            key(out, "user");
-            string(out, user);
-            key(out, "reward");
-            string(out, reward);
-            key(out, "cause");
-            self::cause(out, cause);
+            granted(out, user, reward, cause);
             key(out, "event");
             maybe(out, event.as_deref());
             if let Some(drawn) = drawn {
@@ -133,12 +128,7 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             reason,
         } => {
             instant(out, *at);
-            key(out, "user");
-            string(out, user);
-            key(out, "reward");
-            string(out, reward);
-            key(out, "cause");
-            self::cause(out, cause);
+            granted(out, user, reward, cause);
             key(out, "reason");
             serialized(out, reason);
         }
@@ -199,6 +189,16 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// What a grant and a deny share: `user`, `reward`, `cause`.
+fn granted(out: &mut Vec<u8>, user: &str, reward: &str, c: &Cause) {
+    key(out, "user");
+    string(out, user);
+    key(out, "reward");
+    string(out, reward);
+    key(out, "cause");
+    cause(out, c);
 }
 
 /// `,"name":` (names here never need escaping).

@@ -44,22 +44,16 @@ impl<'a> Flat<'a> {
                     Key::Type => &mut kind,
                     Key::User => &mut user,
                     Key::At => &mut at,
-                    Key::Data if data.is_none() => {
-                        data = Some(c.object()?);
-                        c.ws();
-                        if c.eat(b',').is_some() {
-                            c.ws();
-                            continue;
-                        }
-                        c.eat(b'}')?;
-                        break;
-                    }
-                    _ => return None,
+                    Key::Data => &mut data,
                 };
                 if slot.is_some() {
                     return None;
                 }
-                *slot = Some(c.plain()?);
+                *slot = Some(if key == Key::Data {
+                    c.object()?
+                } else {
+                    c.plain()?
+                });
                 c.ws();
                 if c.eat(b',').is_some() {
                     c.ws();
