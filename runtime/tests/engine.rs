@@ -798,3 +798,73 @@ fn a_plan_with_more_event_types_than_a_participant_can_track_is_refused() {
         Some("the plan has 65536 event types; the runtime tracks at most 65535 per participant")
     );
 }
+
+#[test]
+fn a_user_number_handed_with_an_event_is_checked_against_its_id() {
+    use camp_runtime::engine::input::EventRef;
+    use camp_runtime::engine::Output;
+    let e = campaign("reward p = points 10\nphase main for 3d {\n  task t {\n    on checkin\n    grant p\n  }\n}");
+    let us = users(&[
+        r#"{"id":"u1","attrs":{"nickname":"Lin"}}"#,
+        r#"{"id":"u2","attrs":{"nickname":"Bo"}}"#,
+    ]);
+    let at = chrono::DateTime::parse_from_rfc3339("2027-01-20T02:00:00Z")
+        .unwrap()
+        .to_utc();
+    let data = serde_json::Map::new();
+    let run = |number: Option<u32>| {
+        let mut state = e.start();
+        for u in &us {
+            e.user(&mut state, u).unwrap();
+        }
+        let line = EventRef {
+            id: "e1",
+            kind: "checkin",
+            user: "u1",
+            data: &data,
+            user_number: number,
+        };
+        let mut out = Output::default();
+        e.event(&mut state, line, at, &mut out);
+        (out.effects, state)
+    };
+    let right = run(None);
+    assert!(right.0.iter().any(|x| x.user() == Some("u1")), "{right:#?}");
+    // u2's number, and a number no one has: the event is still u1's.
+    assert_eq!(run(Some(1)), right);
+    assert_eq!(run(Some(99)), right);
+    assert_eq!(run(Some(0)), right);
+}
+
+#[test]
+fn a_line_that_is_not_text_is_reported_and_the_rest_replay() {
+    use camp_runtime::replay::{self, Until};
+    let e = campaign("reward p = points 10\nphase main for 3d {\n  task t {\n    on checkin\n    grant p\n  }\n}");
+    let mut state = e.start();
+    for u in &u1() {
+        e.user(&mut state, u).unwrap();
+    }
+    let mut file =
+        br#"{"id":"e1","type":"checkin","user":"u1","at":"2027-01-20T02:00:00Z"}"#.to_vec();
+    file.extend_from_slice(b"\n{\"id\":\"e\xff\"}\n");
+    file.extend_from_slice(
+        br#"{"id":"e2","type":"checkin","user":"u1","at":"2027-01-21T02:00:00Z"}"#,
+    );
+    let mut effects = Vec::new();
+    let errors = replay::run_file(
+        &e,
+        &mut state,
+        std::io::Cursor::new(file),
+        Until::End,
+        &mut |out| {
+            effects.extend(out.effects.iter().cloned());
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].line, 2);
+    assert!(errors[0].message.contains("not UTF-8"), "{errors:?}");
+    let grants = effects.iter().filter(|x| x.kind() == "grant").count();
+    assert_eq!(grants, 2, "{effects:#?}");
+}

@@ -10,8 +10,8 @@
 //! fingerprints last. Every read is checked: bytes this module did not write read as
 //! empty lists, never as a panic.
 //!
-//! The seen fingerprints grow by [`SEEN_ROOM`] at a time, the room not yet used filled
-//! with [`UNUSED`]: a block grows (and may move, see [`super::users`]) once every few
+//! The seen fingerprints grow by `SEEN_ROOM` at a time, the room not yet used filled
+//! with `UNUSED`: a block grows (and may move, see [`super::users`]) once every few
 //! events instead of on every one.
 
 use super::attrs::AttrsRef;
@@ -41,7 +41,7 @@ const UNUSED: u64 = (1 << FINGERPRINT_BITS) - 1;
 /// rewards, leaderboards, goals and event types, which [`super::Engine::new`] checks.
 pub const MAX_ENTRIES: usize = u16::MAX as usize;
 
-/// Fingerprints keep this many bits (see [`Packed::first_sight`]).
+/// Fingerprints keep this many bits (see [`Write::first_sight`]).
 pub const FINGERPRINT_BITS: u32 = 48;
 
 /// The lists, by their position in the header.

@@ -7,9 +7,10 @@
 //!
 //! Each chunk also keeps its users' packed blocks ([`super::packed`]) in one byte
 //! arena. A block that grows and is not last in the arena moves to the end, leaving a
-//! hole; when holes pass an eighth of the arena, the chunk is compacted in place. The
-//! chunk logs which user's block it placed where, in arena order, so compaction walks
-//! the blocks in that order without sorting them. A general-purpose allocator would keep each block in
+//! hole; when holes pass a sixteenth of the arena (`HOLES`), the chunk is compacted
+//! in place. The chunk logs which user's block it placed where, in arena order, so
+//! compaction walks the blocks in that order without sorting them. A general-purpose
+//! allocator would keep each block in
 //! a size class: blocks that grow an event at a time climb through the classes and
 //! leave pages of every class partly used, which cost a third more memory than the
 //! blocks themselves.
@@ -52,6 +53,10 @@ struct Chunk {
     arena: Arena,
 }
 
+/// Holes are closed once they are this fraction of the arena (one over it): closing
+/// them sooner copies more, later holds more memory at the peak.
+const HOLES: usize = 16;
+
 /// A user's place in their chunk (below [`CHUNK`], so two bytes hold it).
 type Slot = u16;
 
@@ -86,14 +91,14 @@ impl Arena {
 }
 
 impl Chunk {
-    /// Closes the holes once they are an eighth of the arena: slides every block down
+    /// Closes the holes once they are a sixteenth of the arena: slides every block down
     /// over the holes before it, in arena order, within the same allocation (a new
     /// arena each time would free and take hundreds of kilobytes per compaction, which
     /// the allocator keeps for a while: a fifth more memory at the peak). The order is
     /// the placement log's, each user's last entry.
     fn tidy(&mut self) {
         let arena = &mut self.arena;
-        if arena.holes == 0 || arena.holes < arena.bytes.len() / 16 {
+        if arena.holes == 0 || arena.holes < arena.bytes.len() / HOLES {
             return;
         }
         // Keep each user's last entry, in order: walk back, and fill from the back.
@@ -422,7 +427,7 @@ mod tests {
     #[test]
     fn users_span_chunks_and_read_back_in_order() {
         let mut users = Users::default();
-        let mut index = super::super::index::UserIndex::default();
+        let mut index = crate::engine::index::UserIndex::default();
         let n = CHUNK * 2 + 5;
         for i in 0..n {
             let id = format!("u{i}");
