@@ -5,12 +5,18 @@
 //! `CAMP_BENCH_FULL=1 cargo bench --bench replay` also writes 1,000,000 users with 1M and
 //! 10M events under `target/bench-replay/` and times `camp run` on them once each, with
 //! peak memory (the numbers recorded in docs/benchmarks.md).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a test
 
 mod common;
 
 use camp_compiler::{compile_file, FsLoader};
-use camp_runtime::engine::Engine;
-use camp_runtime::replay::{self, Until};
+use camp_engine::replay::{self, Until};
+use camp_engine::Engine;
 use common::Rng;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::io::{Cursor, Write};
@@ -91,7 +97,7 @@ fn in_process(c: &mut Criterion) {
             )
             .unwrap();
             lines.flush().unwrap();
-            state.participants
+            state.participants()
         })
     });
     g.finish();

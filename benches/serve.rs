@@ -13,12 +13,18 @@
 //!
 //! `CAMP_BENCH_USERS` (default 1,000,000) and `CAMP_BENCH_SECONDS` (default 10, for 3
 //! and 4) scale it. Results go in docs/benchmarks.md.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a test
 
 mod common;
 
 use bytes::Bytes;
-use camp_runtime::store::sqlite::SqliteStore;
-use camp_runtime::store::{Batch, EffectRow, Input, InputKind, Store};
+use camp_serve::store::sqlite::SqliteStore;
+use camp_serve::store::{Batch, EffectRow, Input, InputKind, Store};
 use common::Rng;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};

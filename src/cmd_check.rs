@@ -1,6 +1,6 @@
 //! `camp check`.
 
-use crate::render::Renderer;
+use crate::diagnostics::DiagnosticPrinter;
 use crate::{Format, Outcome};
 use camp_compiler::report::{github_annotation, json_diagnostic, JsonReport};
 use camp_compiler::{check_file, FsLoader};
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 pub fn run(files: &[PathBuf], format: Format, deny_warnings: bool) -> Outcome {
     let renderer =
-        Renderer::new(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+        DiagnosticPrinter::new(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none());
     let mut report = JsonReport {
         files: Vec::new(),
         errors: 0,

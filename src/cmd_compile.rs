@@ -3,7 +3,8 @@
 //! they are rendered and written on all cores.
 
 use crate::{compiled, Outcome};
-use camp_compiler::{machines, plan::Plan, schedule};
+use camp_compiler::{machines, schedule};
+use camp_plan::Plan;
 use std::io::Write;
 use std::path::Path;
 

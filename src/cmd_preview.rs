@@ -3,9 +3,9 @@
 //! `docs/preview.md`.
 
 use crate::{compiled, Outcome};
-use camp_compiler::plan::{MessageId, Phase, PhaseId, Plan, RewardId, RewardKind, ValueType};
 use camp_compiler::suggest::did_you_mean;
-use camp_runtime::{RenderContext, Renderer};
+use camp_engine::{RenderContext, Renderer};
+use camp_plan::{MessageId, Phase, PhaseId, Plan, RewardId, RewardKind, ValueType};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! as JSON Lines.
 
 use crate::{compiled, Outcome};
-use camp_runtime::replay::{self, Until};
+use camp_engine::replay::{self, Until};
 use chrono::{DateTime, Utc};
 use std::fs::File;
 use std::io::BufReader;

@@ -1,9 +1,9 @@
 //! `camp serve`: the runtime daemon. Parses its flags, sets up logging and the async
-//! runtime, and hands over to `camp_runtime::daemon`.
+//! runtime, and hands over to `camp_serve`.
 
 use crate::{compiled, Outcome};
-use camp_runtime::daemon::sink::SinkSpec;
-use camp_runtime::daemon::{self, Clock, Config};
+use camp_serve::sink::SinkSpec;
+use camp_serve::{Clock, Config};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -98,7 +98,7 @@ pub fn run(args: Args) -> Outcome {
             return Outcome::Usage;
         }
     };
-    let served = runtime.block_on(daemon::serve(engine, config, |addr| {
+    let served = runtime.block_on(camp_serve::serve(engine, config, |addr| {
         // The one line on stdout: scripts and tests read the address from it.
         let mut out = std::io::stdout();
         let _ = writeln!(out, "listening on http://{addr}");

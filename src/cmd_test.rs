@@ -3,9 +3,9 @@
 //! a summary, exit 1 on any failure.
 
 use crate::{compiled, Outcome};
-use camp_runtime::engine::Engine;
-use camp_runtime::replay::{self, Until};
-use camp_runtime::scenario::{self, Scenario};
+use camp_engine::replay::{self, Until};
+use camp_engine::scenario::{self, Scenario};
+use camp_engine::Engine;
 use chrono::Utc;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,10 +1,10 @@
 //! The first step of every command that needs a Plan: compile the file, print its
 //! warnings to stderr and go on, or print its errors and stop with exit 1.
 
-use crate::render::Renderer;
+use crate::diagnostics::DiagnosticPrinter;
 use crate::Outcome;
-use camp_compiler::plan::Plan;
 use camp_compiler::{compile_file, FsLoader};
+use camp_plan::Plan;
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -18,7 +18,7 @@ pub fn plan(file: &Path) -> Result<Plan, Outcome> {
         }
     };
     let renderer =
-        Renderer::new(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+        DiagnosticPrinter::new(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
     for d in &result.check.diagnostics {
         eprint!("{}", renderer.render(&result.check.sources, d));
     }
@@ -53,12 +53,12 @@ pub fn load(file: &Path) -> Result<Plan, Outcome> {
         format_version: u32,
     }
     match serde_json::from_str::<Version>(&text) {
-        Ok(v) if v.format_version != camp_compiler::plan::FORMAT_VERSION => {
+        Ok(v) if v.format_version != camp_plan::FORMAT_VERSION => {
             eprintln!(
                 "error: {} is plan format {}, this camp reads format {}; compile the campaign again",
                 file.display(),
                 v.format_version,
-                camp_compiler::plan::FORMAT_VERSION
+                camp_plan::FORMAT_VERSION
             );
             return Err(Outcome::Failed);
         }
@@ -71,9 +71,9 @@ pub fn load(file: &Path) -> Result<Plan, Outcome> {
 }
 
 /// The engine for a campaign file or plan.
-pub fn engine(file: &Path) -> Result<camp_runtime::engine::Engine, Outcome> {
+pub fn engine(file: &Path) -> Result<camp_engine::Engine, Outcome> {
     let plan = load(file)?;
-    camp_runtime::engine::Engine::new(plan).map_err(|e| {
+    camp_engine::Engine::new(plan).map_err(|e| {
         eprintln!("error: {}: {e}", file.display());
         Outcome::Failed
     })

@@ -12,7 +12,7 @@ mod cmd_schedule;
 mod cmd_serve;
 mod cmd_test;
 mod compiled;
-mod render;
+mod diagnostics;
 
 use clap::{Parser, Subcommand, ValueEnum};
 

@@ -2,6 +2,12 @@
 //! report must contain exactly the diagnostics annotated in the files
 //! (`// error: E0102`, `// warning: W0701`, or `// error@N: CODE` for line N), and the
 //! human report is pinned by an insta snapshot.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a test
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

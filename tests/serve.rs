@@ -8,8 +8,14 @@
 //! - the crash test: SIGKILL under concurrent load, 20+ times, loses no acknowledged
 //!   event, never grants twice or past stock, per_user or budget, and every send reaches
 //!   the sink with a stable key.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a test
 
-use camp_runtime::engine::input::EventLine;
+use camp_engine::input::EventLine;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -223,7 +229,7 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        for (n, s) in camp_runtime::scenario::parse(&text)
+        for (n, s) in camp_engine::scenario::parse(&text)
             .unwrap()
             .into_iter()
             .enumerate()

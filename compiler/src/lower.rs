@@ -6,11 +6,11 @@
 use crate::check::{phases, CheckedCampaign, Settings, Ty};
 use crate::error::CompileError;
 use crate::load::Program;
-use crate::plan::*;
 use crate::symbols::{self, Symbols};
 use camp_dsl::ast::{
     self, ExprKind, LitKind, PhaseStmtKind, PropValue, RewardKind as AstReward, TaskStmt, TypeRef,
 };
+use camp_plan::*;
 use chrono::{DateTime, Days, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -84,7 +84,7 @@ pub fn lower_with<'a>(
         audience,
         holdout_percent: settings.holdout.unwrap_or(Decimal::ZERO),
         cap_per_day: settings.cap.and_then(|c| u32::try_from(c).ok()),
-        quiet: settings.quiet.map(|(start, end)| QuietHours { start, end }),
+        quiet: settings.quiet,
     };
     let attrs = l
         .syms
@@ -276,10 +276,10 @@ fn lit_value(k: &LitKind) -> Lowered<Value> {
         LitKind::Duration(d) => Value::Duration(*d),
         LitKind::Date(d) => Value::Date(*d),
         LitKind::Time(t) => Value::Time(*t),
-        LitKind::DateTime(camp_dsl::literal::DateTimeLit::Fixed(d)) => {
+        LitKind::DateTime(camp_plan::literal::DateTimeLit::Fixed(d)) => {
             Value::Datetime(d.with_timezone(&Utc))
         }
-        LitKind::DateTime(camp_dsl::literal::DateTimeLit::Local(_)) | LitKind::Invalid => {
+        LitKind::DateTime(camp_plan::literal::DateTimeLit::Local(_)) | LitKind::Invalid => {
             return Err(unresolved("a literal"))
         }
     })
@@ -516,7 +516,7 @@ impl<'a> Lower<'a> {
         let mut out = Vec::new();
         let mut day = first;
         while day <= last {
-            let at = phases::local_to_utc(self.tz, day.and_time(time));
+            let at = camp_plan::calendar::local_to_utc(self.tz, day.and_time(time));
             if at >= w.start && at < w.end {
                 out.push(at);
                 if !daily {
@@ -880,7 +880,7 @@ impl<'a> Lower<'a> {
     }
 }
 
-fn money(k: &LitKind) -> Option<camp_dsl::literal::Money> {
+fn money(k: &LitKind) -> Option<camp_plan::literal::Money> {
     match k {
         LitKind::Money(m) => Some(*m),
         _ => None,

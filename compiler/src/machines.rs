@@ -1,7 +1,7 @@
 //! The campaign's and the participant's state machines, laid out from the Plan, and
 //! their export as Graphviz DOT and Mermaid.
 
-use crate::plan::*;
+use camp_plan::*;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 

@@ -10,11 +10,11 @@
 //! rules. The times are the planned ones; a phase that ends early (`until`) moves later
 //! phases given by a duration, and the entries say so.
 
-use crate::plan::{
+use camp_plan::literal::Duration;
+use camp_plan::{
     ArithOp, GrantOn, MessageId, Metric, Phase, Plan, QuietHours, Recipients, RewardId, SendWhen,
     Trigger, Until, Value,
 };
-use camp_dsl::literal::Duration;
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use icalendar::{Calendar, Component, Event, EventLike, Property};
@@ -120,12 +120,7 @@ impl Clock {
     /// When a send due at local time `t` goes out, if the quiet hours defer it.
     fn deferred_to(&self, t: NaiveTime) -> Option<NaiveTime> {
         let q = self.quiet?;
-        let quiet = if q.start < q.end {
-            q.start <= t && t < q.end
-        } else {
-            t >= q.start || t < q.end
-        };
-        quiet.then_some(q.end)
+        q.contains(t).then_some(q.end)
     }
 
     /// "quiet hours: goes out at 08:00" for a send due at local time `t`.
@@ -487,7 +482,7 @@ fn recipients(plan: &Plan, to: Recipients) -> String {
 /// A metric condition as it would be written, with parentheses only where needed.
 /// `outer` is the binding strength of the surrounding operator.
 fn metric(plan: &Plan, m: &Metric, outer: u8) -> String {
-    let event = |id: crate::plan::EventId| plan.events.get(id.index());
+    let event = |id: camp_plan::EventId| plan.events.get(id.index());
     let (strength, text) = match m {
         Metric::Const { value } => (9, value_text(value)),
         Metric::Count { event: e } => (

@@ -5,6 +5,12 @@
 //! Inputs are arbitrary strings, strings built from the language's own tokens, and
 //! random mutations of the example campaigns and test fixtures. The fuzz target in
 //! `fuzz/fuzz_targets/parse_check.rs` explores the same space for longer.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a test
 
 use camp_compiler::{
     check_file, compile_file, CheckResult, Code, Diagnostic, Label, MemoryLoader, SourceLoader,
@@ -38,8 +44,7 @@ fn check_invariants(loader: &MemoryLoader, root: &str) -> CheckResult {
     assert_eq!(compiled.plan.is_some(), result.errors() == 0);
     if let Some(plan) = &compiled.plan {
         let json = serde_json::to_string(plan).expect("a plan serializes");
-        let back: camp_compiler::plan::Plan =
-            serde_json::from_str(&json).expect("a plan deserializes");
+        let back: camp_plan::Plan = serde_json::from_str(&json).expect("a plan deserializes");
         assert_eq!(&back, plan, "the plan does not round-trip through JSON");
     }
     result

@@ -25,7 +25,6 @@
 
 use crate::ast::*;
 use crate::diag::Code;
-use crate::literal;
 use crate::parse::parse;
 use crate::span::{FileId, Span};
 
@@ -306,7 +305,7 @@ impl<'s> Printer<'s> {
             return text.to_string();
         }
         let body = text.get(3..text.len().saturating_sub(3)).unwrap_or("");
-        let (value, _) = literal::dedent(body);
+        let (value, _) = crate::strings::dedent(body);
         // With no non-blank line, dedent removes nothing: the lines go back unindented.
         let inner = if value.trim().is_empty() {
             String::new()

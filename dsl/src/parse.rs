@@ -1001,7 +1001,7 @@ impl<'s> Builder<'s> {
         };
         if rule == Rule::multi_string {
             let body = text.get(3..text.len().saturating_sub(3)).unwrap_or("");
-            let (value, _) = literal::dedent(body);
+            let (value, _) = crate::strings::dedent(body);
             return StrLit {
                 value,
                 span,
@@ -1009,7 +1009,7 @@ impl<'s> Builder<'s> {
             };
         }
         let body = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
-        match literal::unescape(body) {
+        match crate::strings::unescape(body) {
             Ok(value) => StrLit {
                 value,
                 span,

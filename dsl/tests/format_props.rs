@@ -3,6 +3,12 @@
 //!
 //! For every such file: formatting is idempotent, the AST (spans aside) is unchanged,
 //! and every comment is kept, in order.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a test
 
 use camp_dsl::diag::Code;
 use camp_dsl::span::FileId;

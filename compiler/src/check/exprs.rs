@@ -6,8 +6,8 @@ use super::Ctx;
 use crate::suggest;
 use camp_dsl::ast::{BinOp, EventDef, Expr, ExprKind, Ident, LitKind, TypeRef, UnOp};
 use camp_dsl::diag::{Code, Diagnostic};
-use camp_dsl::literal::Currency;
 use camp_dsl::span::{FileId, Loc};
+use camp_plan::literal::Currency;
 use std::fmt;
 
 /// The type of an expression.

@@ -6,8 +6,8 @@ use super::Ctx;
 use crate::suggest;
 use camp_dsl::ast::{BinOp, CompareOp, Expr, ExprKind, Ident, LitKind, UnOp};
 use camp_dsl::diag::{Code, Diagnostic};
-use camp_dsl::literal::Currency;
 use camp_dsl::span::{FileId, Loc, Span};
+use camp_plan::literal::Currency;
 use rust_decimal::Decimal;
 use std::fmt;
 

@@ -9,11 +9,10 @@ use super::Ctx;
 use crate::suggest;
 use camp_dsl::ast::*;
 use camp_dsl::diag::{Code, Diagnostic};
-use camp_dsl::literal::DateTimeLit;
 use camp_dsl::span::{FileId, Loc, Span};
-use chrono::{
-    DateTime, Days, LocalResult, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc,
-};
+use camp_plan::calendar::{add_duration, local_to_utc};
+use camp_plan::literal::DateTimeLit;
+use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -25,39 +24,6 @@ pub struct PhaseWindow {
     pub start: DateTime<Utc>,
     /// When it ends.
     pub end: DateTime<Utc>,
-}
-
-/// A local wall-clock time in `tz` as UTC. In a DST gap the time moves forward by the
-/// gap (it is read with the offset in force before the gap, as RFC 5545 does: 02:30 in
-/// a 02:00–03:00 gap is 03:30); in an overlap the earlier instant is taken.
-pub fn local_to_utc(tz: Tz, t: NaiveDateTime) -> DateTime<Utc> {
-    match tz.from_local_datetime(&t) {
-        LocalResult::Single(d) => d.with_timezone(&Utc),
-        LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
-        LocalResult::None => {
-            // A day before is always before the gap (gaps are at most a day long).
-            let day_before = t.checked_sub_signed(TimeDelta::days(1)).unwrap_or(t);
-            let offset = tz.offset_from_utc_datetime(&day_before).fix();
-            let utc = t
-                .checked_sub_signed(TimeDelta::seconds(i64::from(offset.local_minus_utc())))
-                .unwrap_or(t);
-            Utc.from_utc_datetime(&utc)
-        }
-    }
-}
-
-/// `start` plus a duration: calendar days in `tz`, then elapsed minutes.
-pub fn add_duration(tz: Tz, start: DateTime<Utc>, d: camp_dsl::literal::Duration) -> DateTime<Utc> {
-    let local = start.with_timezone(&tz).naive_local();
-    let moved = local
-        .checked_add_days(Days::new(u64::from(d.days)))
-        .unwrap_or(local);
-    let base = if d.days == 0 {
-        start
-    } else {
-        local_to_utc(tz, moved)
-    };
-    base + TimeDelta::minutes(i64::from(d.minutes))
 }
 
 /// How many local calendar days `[start, end)` touches.
@@ -588,7 +554,11 @@ fn send(ctx: &mut Ctx<'_>, file: FileId, phase: &str, s: &SendStmt, reach: Reach
         SendTrigger::At { time, .. } => match &time.kind {
             LitKind::Time(t) => {
                 if ctx.settings.is_quiet(*t) {
-                    let (a, b) = ctx.settings.quiet.unwrap_or_default();
+                    let (a, b) = ctx
+                        .settings
+                        .quiet
+                        .map(|q| (q.start, q.end))
+                        .unwrap_or_default();
                     ctx.report(
                         Diagnostic::new(
                             Code::W0305,

@@ -8,8 +8,8 @@ use super::Ctx;
 use crate::suggest;
 use camp_dsl::ast::{LitKind, PropValue, RewardDef, RewardKind};
 use camp_dsl::diag::{Code, Diagnostic};
-use camp_dsl::literal::Money;
 use camp_dsl::span::{FileId, Loc, Span};
+use camp_plan::literal::Money;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 

@@ -5,8 +5,9 @@ use super::exprs::{self, Scope};
 use super::Ctx;
 use camp_dsl::ast::{LitKind, PhaseTiming, SettingValue};
 use camp_dsl::diag::{Code, Diagnostic};
-use camp_dsl::literal::Money;
 use camp_dsl::span::{FileId, Loc, Span};
+use camp_plan::literal::Money;
+use camp_plan::QuietHours;
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -32,24 +33,20 @@ pub struct Settings {
     /// `cap N messages per day`.
     pub cap: Option<i64>,
     /// `quiet A .. B`.
-    pub quiet: Option<(NaiveTime, NaiveTime)>,
+    pub quiet: Option<QuietHours>,
     /// The campaign block's file and name span.
     pub loc: Option<Loc>,
 }
 
 impl Settings {
     /// The campaign currency: the budget's.
-    pub fn currency(&self) -> Option<camp_dsl::literal::Currency> {
+    pub fn currency(&self) -> Option<camp_plan::literal::Currency> {
         self.budget.as_ref().map(|(m, _)| m.currency)
     }
 
     /// Whether a local time of day falls in the quiet hours.
     pub fn is_quiet(&self, t: NaiveTime) -> bool {
-        match self.quiet {
-            Some((a, b)) if a <= b => t >= a && t < b,
-            Some((a, b)) => t >= a || t < b,
-            None => false,
-        }
+        self.quiet.is_some_and(|q| q.contains(t))
     }
 }
 
@@ -173,7 +170,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                 ),
             },
             SettingValue::Quiet(a, b) => match (&a.kind, &b.kind) {
-                (LitKind::Time(x), LitKind::Time(y)) if x != y => s.quiet = Some((*x, *y)),
+                (LitKind::Time(x), LitKind::Time(y)) if x != y => {
+                    s.quiet = Some(QuietHours { start: *x, end: *y })
+                }
                 (LitKind::Time(_), LitKind::Time(_)) => ctx.error(
                     Code::E0201,
                     file,

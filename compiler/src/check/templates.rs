@@ -6,7 +6,6 @@ use super::Ctx;
 use crate::suggest;
 use camp_dsl::ast::{MessageDef, StrLit};
 use camp_dsl::diag::{Code, Diagnostic};
-use camp_dsl::literal;
 use camp_dsl::span::{FileId, Loc, Span};
 use minijinja::machinery::{tokenize, Token, WhitespaceConfig};
 use minijinja::syntax::SyntaxConfig;
@@ -183,7 +182,7 @@ fn inner_span(ctx: &Ctx<'_>, file: FileId, s: &StrLit, range: std::ops::Range<us
     let map = |d: usize| -> usize {
         if s.multiline {
             let body = raw.get(3..raw.len().saturating_sub(3)).unwrap_or("");
-            let (text, starts) = literal::dedent(body);
+            let (text, starts) = camp_dsl::strings::dedent(body);
             // minijinja may point inside a multi-byte character: widen to its end.
             let mut d = d.min(text.len());
             while !text.is_char_boundary(d) {
@@ -225,8 +224,8 @@ fn plain_offset(body: &str, target: usize) -> usize {
                 Some((j, c)) => j + c.len_utf8(),
                 None => i + 1,
             };
-            let decoded_len =
-                literal::unescape(body.get(i..src_end).unwrap_or("")).map_or(1, |s| s.len());
+            let decoded_len = camp_dsl::strings::unescape(body.get(i..src_end).unwrap_or(""))
+                .map_or(1, |s| s.len());
             decoded += decoded_len;
         } else {
             decoded += c.len_utf8();

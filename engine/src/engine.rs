@@ -1,0 +1,477 @@
+//! The engine: a pure, deterministic step function over a [`Plan`] —
+//! (state, input, time) → (state, effects). Replay, scenario tests, simulation and the
+//! daemon all drive this one engine; the clock is always an argument, never read.
+//!
+//! - [`Engine::user`] adds or updates a user;
+//! - [`Engine::event`] takes one event at an instant (firing every time-driven step due
+//!   by then first);
+//! - [`Engine::advance`] moves the clock, firing time-driven steps in time order;
+//! - the [`State`] is plain data: serialize it to snapshot, [`Engine::restore`] it.
+//!
+//! The rules live in [`participant`] (enrollment, completions, grants, tiers, goals),
+//! [`timeline`] (phase changes, awards, `at` sends, inactivity, birthdays, quiet-hour
+//! deferrals) and [`sends`] (holdout, quiet hours, caps, rendering).
+
+use crate::effect::{Effect, Name, RejectReason};
+use crate::input::{EventRef, UserLine};
+use crate::kpi::Metrics;
+use crate::render::Renderer;
+use crate::rules::{board, grants, timeline};
+use crate::state::index;
+use crate::state::packed::Write;
+use crate::state::{Agenda, Cursor, Standing, State, User};
+use crate::step::{Facts, Step};
+use crate::EngineError;
+use crate::{eval, seed};
+use camp_plan::calendar::Calendar;
+use camp_plan::{
+    AttrId, GrantOn, LeaderboardId, Plan, RewardId, Score, SendWhen, TaskId, Trigger, ValueType,
+};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+/// What the engine did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Accepted; its effects were emitted.
+    Accepted,
+    /// Rejected for this reason (a `reject` effect was emitted); nothing else changed.
+    Rejected(RejectReason),
+}
+
+/// What a step produced: effects in order, and problems that are not the input's fault
+/// but stopped one effect (a template that fails on a value, say).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Output {
+    /// Effects, in the order they happened.
+    pub effects: Vec<Effect>,
+    /// What went wrong without stopping the step.
+    pub problems: Vec<EngineError>,
+}
+
+/// The plan's names, shared by every effect that mentions them.
+#[derive(Debug)]
+pub(crate) struct Names {
+    pub(crate) rewards: Vec<Name>,
+    pub(crate) tasks: Vec<Name>,
+    pub(crate) messages: Vec<Name>,
+    pub(crate) channels: Vec<Name>,
+    pub(crate) phases: Vec<Name>,
+    pub(crate) boards: Vec<Name>,
+    pub(crate) tiers: Vec<Name>,
+    /// Goals of all phases, in phase order.
+    pub(crate) goals: Vec<Name>,
+    pub(crate) locales: Vec<Name>,
+}
+
+/// Lookups built once from the plan, so a step never searches it.
+#[derive(Debug)]
+pub(crate) struct Index {
+    /// [phase][event]: tasks of the phase that count the event type.
+    pub(crate) counting: Vec<Vec<Vec<TaskId>>>,
+    /// [phase][event]: leaderboards of the phase that score the event type.
+    pub(crate) scoring: Vec<Vec<Vec<LeaderboardId>>>,
+    /// [phase]: leaderboards that score points.
+    pub(crate) points_boards: Vec<Vec<LeaderboardId>>,
+    /// [phase]: tasks `on enroll`.
+    pub(crate) enroll_tasks: Vec<Vec<TaskId>>,
+    /// [phase]: tasks `on birthday`.
+    pub(crate) birthday_tasks: Vec<Vec<TaskId>>,
+    /// [phase]: the index of the phase's first goal among all goals.
+    pub(crate) goal_base: Vec<u32>,
+    /// [phase]: the positions in the phase's sends of its `after D inactive` sends.
+    pub(crate) inactive: Vec<Vec<u32>>,
+    /// The `locale: string` attribute.
+    pub(crate) locale_attr: Option<AttrId>,
+    /// The `birthday: date` attribute.
+    pub(crate) birthday_attr: Option<AttrId>,
+    /// Per message: whether a template mentions `rank` (ranks cost a lookup).
+    pub(crate) uses_rank: Vec<bool>,
+    /// Event type name → index (looked up for every event: a fast hash, not SipHash;
+    /// the names are the plan's own, so there is nothing to flood).
+    pub(crate) events: HashMap<String, u32, foldhash::fast::FixedState>,
+}
+
+/// A compiled campaign, ready to run.
+#[derive(Debug)]
+pub struct Engine {
+    pub(crate) plan: Plan,
+    pub(crate) calendar: Calendar,
+    pub(crate) renderer: Renderer,
+    pub(crate) names: Names,
+    pub(crate) index: Index,
+    /// Seeds event-id fingerprints.
+    pub(crate) fingerprint_seed: u64,
+    /// The holdout share in parts per million.
+    pub(crate) holdout_ppm: u64,
+}
+
+fn names<T>(items: &[T], name: impl Fn(&T) -> &str) -> Vec<Name> {
+    items.iter().map(|i| Name::from(name(i))).collect()
+}
+
+fn attr(plan: &Plan, name: &str, ty: ValueType) -> Option<AttrId> {
+    let i = plan
+        .attrs
+        .iter()
+        .position(|a| a.name == name && a.ty == ty)?;
+    Some(AttrId(u32::try_from(i).ok()?))
+}
+
+pub(crate) fn id32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+impl Index {
+    pub(crate) fn new(plan: &Plan) -> Self {
+        let phases = plan.phases.len();
+        let events = plan.events.len();
+        let mut counting = vec![vec![Vec::new(); events]; phases];
+        let mut enroll_tasks = vec![Vec::new(); phases];
+        let mut birthday_tasks = vec![Vec::new(); phases];
+        for (i, t) in plan.tasks.iter().enumerate() {
+            let id = TaskId(id32(i));
+            let p = t.phase.index();
+            match t.on {
+                Trigger::Event(e) => {
+                    if let Some(slot) = counting.get_mut(p).and_then(|v| v.get_mut(e.index())) {
+                        slot.push(id);
+                    }
+                }
+                Trigger::Enroll => {
+                    if let Some(v) = enroll_tasks.get_mut(p) {
+                        v.push(id);
+                    }
+                }
+                Trigger::Birthday => {
+                    if let Some(v) = birthday_tasks.get_mut(p) {
+                        v.push(id);
+                    }
+                }
+            }
+        }
+        let mut scoring = vec![vec![Vec::new(); events]; phases];
+        let mut points_boards = vec![Vec::new(); phases];
+        for (i, lb) in plan.leaderboards.iter().enumerate() {
+            let id = LeaderboardId(id32(i));
+            let p = lb.phase.index();
+            match lb.score {
+                Score::Points => {
+                    if let Some(v) = points_boards.get_mut(p) {
+                        v.push(id);
+                    }
+                }
+                Score::Count { event } | Score::Sum { event, .. } => {
+                    if let Some(slot) = scoring.get_mut(p).and_then(|v| v.get_mut(event.index())) {
+                        slot.push(id);
+                    }
+                }
+            }
+        }
+        let mut goal_base = Vec::with_capacity(phases);
+        let mut goals = 0u32;
+        for p in &plan.phases {
+            goal_base.push(goals);
+            goals += id32(p.goals.len());
+        }
+        let inactive = plan
+            .phases
+            .iter()
+            .map(|p| {
+                p.sends
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| matches!(s.when, SendWhen::Inactive { .. }))
+                    .map(|(i, _)| id32(i))
+                    .collect()
+            })
+            .collect();
+        Index {
+            counting,
+            scoring,
+            points_boards,
+            enroll_tasks,
+            birthday_tasks,
+            goal_base,
+            inactive,
+            locale_attr: attr(plan, "locale", ValueType::String),
+            birthday_attr: attr(plan, "birthday", ValueType::Date),
+            uses_rank: plan
+                .messages
+                .iter()
+                .map(|m| {
+                    m.templates.iter().any(|t| {
+                        t.body.contains("rank")
+                            || t.subject.as_deref().is_some_and(|s| s.contains("rank"))
+                    })
+                })
+                .collect(),
+            events: plan
+                .events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.name.clone(), id32(i)))
+                .collect(),
+        }
+    }
+}
+
+impl Engine {
+    /// Prepares `plan` to run: parses its templates and indexes it.
+    pub fn new(plan: Plan) -> Result<Engine, EngineError> {
+        let tz: Tz = plan
+            .campaign
+            .timezone
+            .parse()
+            .map_err(|_| EngineError::TimeZone(plan.campaign.timezone.clone()))?;
+        let goals = plan.phases.iter().map(|p| p.goals.len()).sum();
+        for (what, count) in [
+            ("tasks", plan.tasks.len()),
+            ("rewards", plan.rewards.len()),
+            ("leaderboards", plan.leaderboards.len()),
+            ("goals", goals),
+            ("event types", plan.events.len()),
+        ] {
+            if count > crate::state::packed::MAX_ENTRIES {
+                return Err(EngineError::TooMany {
+                    what,
+                    count,
+                    max: crate::state::packed::MAX_ENTRIES,
+                });
+            }
+        }
+        let renderer = Renderer::new(&plan)?;
+        let names = Names {
+            rewards: names(&plan.rewards, |r| &r.name),
+            tasks: names(&plan.tasks, |t| &t.name),
+            messages: names(&plan.messages, |m| &m.name),
+            channels: names(&plan.messages, |m| &m.channel),
+            phases: names(&plan.phases, |p| &p.name),
+            boards: names(&plan.leaderboards, |l| &l.name),
+            tiers: names(&plan.tiers, |t| &t.name),
+            goals: plan
+                .phases
+                .iter()
+                .flat_map(|p| p.goals.iter().map(|g| Name::from(g.name.as_str())))
+                .collect(),
+            locales: names(&plan.campaign.locales, String::as_str),
+        };
+        let index = Index::new(&plan);
+        let mut seed = seed::Fnv::new();
+        seed.write(plan.campaign.id.as_bytes());
+        let holdout_ppm = grants::ppm(plan.campaign.holdout_percent);
+        Ok(Engine {
+            calendar: Calendar::new(tz),
+            renderer,
+            names,
+            index,
+            fingerprint_seed: seed.finish(),
+            holdout_ppm,
+            plan,
+        })
+    }
+
+    /// The plan it runs.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The state before anything happened.
+    pub fn start(&self) -> State {
+        State {
+            plan_hash: self.plan.source_hash.clone(),
+            clock: None,
+            cursor: Cursor::Before,
+            windows: vec![None; self.plan.phases.len()],
+            agenda: Agenda::default(),
+            users: crate::state::Users::default(),
+            index: crate::state::UserIndex::default(),
+            ledger: grants::Ledger::new(&self.plan),
+            denied: vec![0; self.plan.rewards.len()],
+            metrics: Metrics::new(&self.plan),
+            boards: self
+                .plan
+                .leaderboards
+                .iter()
+                .map(|lb| board::Board::new(lb.show_top))
+                .collect(),
+            seq: 0,
+            deferred: VecDeque::new(),
+            timers: BTreeSet::new(),
+            audience: 0,
+            participants: 0,
+        }
+    }
+
+    /// Takes a state back from a snapshot: checks it belongs to this plan and rebuilds
+    /// its index.
+    pub fn restore(&self, mut state: State) -> Result<State, EngineError> {
+        let fits = state.plan_hash == self.plan.source_hash
+            && state.windows.len() == self.plan.phases.len()
+            && state.ledger.issued.len() == self.plan.rewards.len()
+            && state.denied.len() == self.plan.rewards.len()
+            && state.boards.len() == self.plan.leaderboards.len()
+            && state.metrics.count.len() == self.plan.events.len();
+        if !fits {
+            return Err(EngineError::Snapshot {
+                expected: self.plan.source_hash.clone(),
+                found: state.plan_hash,
+            });
+        }
+        state.reindex();
+        Ok(state)
+    }
+
+    /// Adds a user or updates their attributes. Eligibility is decided again for users
+    /// not enrolled; a participant stays one. An attribute of the wrong type changes
+    /// nothing.
+    pub fn user(&self, state: &mut State, line: &UserLine) -> Result<(), crate::input::AttrError> {
+        let attrs = crate::input::user_attrs(&self.plan, &line.attrs)?;
+        let i = match state.find(&line.id) {
+            Some(i) => {
+                if let Some(mut user) = state.user_mut(i) {
+                    user.set_attrs(attrs.as_packed().bytes());
+                }
+                i
+            }
+            None => {
+                state.seq += 1;
+                state.add_user(
+                    User::new(smol_str::SmolStr::new(&line.id), Standing::Ineligible),
+                    attrs.as_packed(),
+                )
+            }
+        };
+        let Some(user) = state.user(i) else {
+            return Ok(());
+        };
+        if user.enrolled() {
+            return Ok(());
+        }
+        let was_eligible = user.eligible();
+        let eligible = self
+            .plan
+            .campaign
+            .audience
+            .as_ref()
+            .is_none_or(|a| eval::holds(&self.plan, a, &Facts::of(self, user, &[])));
+        let held_out = seed::holdout_point(&self.plan.campaign.id, &user.id) < self.holdout_ppm;
+        let Some(mut user) = state.user_mut(i) else {
+            return Ok(());
+        };
+        user.standing = match (eligible, held_out) {
+            (false, _) => Standing::Ineligible,
+            (true, true) => Standing::Holdout,
+            (true, false) => Standing::Eligible,
+        };
+        match (was_eligible, eligible) {
+            (false, true) => state.audience += 1,
+            (true, false) => state.audience = state.audience.saturating_sub(1),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Takes one event at `now` (replay: the event's own time; the daemon: its clock).
+    /// Time-driven steps due by `now` fire first. The clock never goes back: an earlier
+    /// `now` counts as the current clock.
+    pub fn event<'a>(
+        &self,
+        state: &mut State,
+        line: impl Into<EventRef<'a>>,
+        now: DateTime<Utc>,
+        out: &mut Output,
+    ) -> Verdict {
+        let now = state.clock.map_or(now, |c| c.max(now));
+        self.advance(state, now, out);
+        let mut step = Step::new(self, state, out, now);
+        step.event(line.into())
+    }
+
+    /// Looks up the users of upcoming events, and reads (changing nothing) what taking
+    /// them will touch: each user's record and packed block. A replay warms a window of
+    /// events before it takes them. With a million users those reads, not the rules,
+    /// are most of an event's time, and each lookup is a chain of three (an index slot,
+    /// the record it names, the block the record names). So it goes stage by stage over
+    /// the whole window, and each stage first works out every address, then reads them
+    /// all in a loop of a few instructions a read: the processor can only look so far
+    /// ahead, and the reads must be close together to be waited for together. Appends
+    /// each user's number (for [`EventRef::user_number`]) to `found`, and returns a
+    /// value to keep the reads from being optimized away.
+    pub fn warm(&self, state: &State, users: &[&str], found: &mut Vec<Option<u32>>) -> u64 {
+        let index = &state.index;
+        let probes: Vec<index::Probe> = users.iter().map(|id| index.probe(id)).collect();
+        let mut warmth = probes
+            .iter()
+            .fold(0u64, |w, &p| w ^ u64::from(index.first_slot(p)));
+        let records: Vec<&User> = probes
+            .iter()
+            .filter_map(|&p| index.candidate(p))
+            .filter_map(|n| state.users.record(n as usize))
+            .collect();
+        warmth = records.iter().fold(warmth, |w, u| w ^ u.touch());
+        let start = found.len();
+        found.extend(
+            users
+                .iter()
+                .zip(&probes)
+                .map(|(id, &p)| index.find(&state.users, id, p)),
+        );
+        let blocks: Vec<crate::state::packed::Packed<'_>> = found
+            .get(start..)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|&n| state.user(n?))
+            .map(|u| u.packed)
+            .collect();
+        // A block is a few lines; a long one (a participant of thousands of events) is
+        // read in part, and its fingerprints are searched, not scanned, anyway.
+        let lines = blocks
+            .iter()
+            .map(crate::state::packed::Packed::lines)
+            .max()
+            .unwrap_or(0)
+            .min(8);
+        for line in 0..lines {
+            warmth = blocks
+                .iter()
+                .fold(warmth, |w, b| w ^ u64::from(b.line(line)));
+        }
+        warmth
+    }
+
+    /// Moves the clock to `to`, firing every time-driven step due by then, in order.
+    pub fn advance(&self, state: &mut State, to: DateTime<Utc>, out: &mut Output) {
+        let now = state.clock.map_or(to, |c| c.max(to));
+        let mut step = Step::new(self, state, out, now);
+        step.advance(now);
+    }
+
+    /// When the next time-driven step is due, if any is left.
+    pub fn next_due(&self, state: &State) -> Option<DateTime<Utc>> {
+        timeline::next_due(self, state)
+    }
+
+    /// Fires every time-driven step left: the rest of the campaign, and any sends
+    /// deferred past its end.
+    pub fn finish(&self, state: &mut State, out: &mut Output) {
+        while let Some(t) = self.next_due(state) {
+            self.advance(state, t, out);
+        }
+    }
+
+    /// The rewards a phase grants `on enroll` or `on enter`.
+    pub(crate) fn grants_on(
+        &self,
+        phase: usize,
+        on: GrantOn,
+    ) -> impl Iterator<Item = RewardId> + '_ {
+        self.plan.phases.get(phase).into_iter().flat_map(move |p| {
+            p.grants
+                .iter()
+                .filter(move |g| g.on == on)
+                .map(|g| g.reward)
+        })
+    }
+}

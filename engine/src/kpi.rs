@@ -1,0 +1,182 @@
+//! Campaign metrics (`count`, `unique`, `sum`, `granted`, `spend`, `participants`,
+//! `audience`) and the formulas over them: KPIs and `until` conditions.
+
+use crate::eval::{arithmetic, compare, number};
+use crate::rules::grants::Ledger;
+use camp_plan::literal::Money;
+use camp_plan::{Metric, Plan, Value, ValueType};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Running totals over accepted events.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Accepted events per event type.
+    pub count: Vec<u64>,
+    /// Distinct users per event type.
+    pub unique: Vec<u64>,
+    /// Per event type, per field: the sum of a numeric or money field (`None` before the
+    /// first value, or for fields that do not add up).
+    pub sums: Vec<Vec<Option<Value>>>,
+}
+
+impl Metrics {
+    /// Empty totals for `plan`.
+    pub fn new(plan: &Plan) -> Self {
+        Metrics {
+            count: vec![0; plan.events.len()],
+            unique: vec![0; plan.events.len()],
+            sums: plan
+                .events
+                .iter()
+                .map(|e| e.fields.iter().map(|f| zero(plan, f.ty)).collect())
+                .collect(),
+        }
+    }
+
+    /// Counts one accepted event; `first_of_type` when the user never sent one before.
+    pub fn record(&mut self, kind: usize, fields: &[Value], first_of_type: bool) {
+        if let Some(n) = self.count.get_mut(kind) {
+            *n += 1;
+        }
+        if first_of_type {
+            if let Some(n) = self.unique.get_mut(kind) {
+                *n += 1;
+            }
+        }
+        let Some(sums) = self.sums.get_mut(kind) else {
+            return;
+        };
+        for (sum, v) in sums.iter_mut().zip(fields) {
+            let added = match (sum.take(), v) {
+                (None, Value::Int(_) | Value::Decimal(_) | Value::Money(_)) => Some(v.clone()),
+                (Some(Value::Money(a)), Value::Money(b)) if a.currency != b.currency => {
+                    // Another currency does not add up with the first one seen.
+                    Some(Value::Money(a))
+                }
+                (Some(acc), v) => {
+                    let keep = acc.clone();
+                    Some(arithmetic(camp_plan::ArithOp::Add, acc, v.clone()).unwrap_or(keep))
+                }
+                (None, _) => None,
+            };
+            *sum = added;
+        }
+    }
+}
+
+/// The sum of no values of a field: zero, money in the campaign's currency (values in
+/// other currencies do not add up with it); `None` for fields that do not add up.
+fn zero(plan: &Plan, ty: ValueType) -> Option<Value> {
+    match ty {
+        ValueType::Int => Some(Value::Int(0)),
+        ValueType::Decimal => Some(Value::Decimal(Decimal::ZERO)),
+        ValueType::Money => spend_currency(plan).map(|mut m| {
+            m.amount = Decimal::ZERO;
+            Value::Money(m)
+        }),
+        _ => None,
+    }
+}
+
+/// What a formula is evaluated against.
+pub struct Totals<'a> {
+    /// The plan.
+    pub plan: &'a Plan,
+    /// Event totals.
+    pub metrics: &'a Metrics,
+    /// Issuance and spend.
+    pub ledger: &'a Ledger,
+    /// Eligible users known.
+    pub audience: u64,
+    /// Participants.
+    pub participants: u64,
+}
+
+/// The currency spend is counted in: the budget's, else the first monetary reward's.
+pub(crate) fn spend_currency(plan: &Plan) -> Option<Money> {
+    plan.campaign
+        .budget
+        .or_else(|| plan.rewards.iter().find_map(|r| r.cost))
+}
+
+fn count(n: u64) -> Value {
+    Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+impl Totals<'_> {
+    /// A formula's value; `None` when it has none yet (a division by zero, a sum of no
+    /// events).
+    pub fn value(&self, m: &Metric) -> Option<Value> {
+        self.eval(m, 0)
+    }
+
+    /// Whether an `until` condition (or any boolean formula) holds.
+    pub fn holds(&self, m: &Metric) -> bool {
+        matches!(self.value(m), Some(Value::Bool(true)))
+    }
+
+    fn eval(&self, m: &Metric, depth: u32) -> Option<Value> {
+        // KPIs may refer to KPIs; the checks reject cycles, this bounds them anyway.
+        if depth > 32 {
+            return None;
+        }
+        Some(match m {
+            Metric::Const { value } => value.clone(),
+            Metric::Count { event } => count(*self.metrics.count.get(event.index())?),
+            Metric::Unique { event } => count(*self.metrics.unique.get(event.index())?),
+            Metric::Sum { event, field } => self
+                .metrics
+                .sums
+                .get(event.index())?
+                .get(*field as usize)?
+                .clone()?,
+            Metric::Granted { reward } => count(self.ledger.issued(*reward)),
+            Metric::Spend => match spend_currency(self.plan) {
+                Some(mut m) => {
+                    m.amount = self.ledger.spend;
+                    Value::Money(m)
+                }
+                None => Value::Decimal(self.ledger.spend),
+            },
+            Metric::Participants => count(self.participants),
+            Metric::Audience => count(self.audience),
+            Metric::Kpi { kpi } => {
+                self.eval(&self.plan.kpis.get(kpi.index())?.formula, depth + 1)?
+            }
+            Metric::Arith { arith, lhs, rhs } => {
+                arithmetic(*arith, self.eval(lhs, depth)?, self.eval(rhs, depth)?)?
+            }
+            Metric::Neg { arg } => match self.eval(arg, depth)? {
+                Value::Money(mut m) => {
+                    m.amount = -m.amount;
+                    Value::Money(m)
+                }
+                v => Value::Decimal(-number(&v)?),
+            },
+            Metric::Compare { cmp, lhs, rhs } => {
+                match (self.eval(lhs, depth), self.eval(rhs, depth)) {
+                    (Some(l), Some(r)) => Value::Bool(compare(*cmp, &l, &r)),
+                    _ => Value::Bool(false),
+                }
+            }
+            Metric::And { lhs, rhs } => Value::Bool(
+                self.eval(lhs, depth) == Some(Value::Bool(true))
+                    && self.eval(rhs, depth) == Some(Value::Bool(true)),
+            ),
+            Metric::Or { lhs, rhs } => Value::Bool(
+                self.eval(lhs, depth) == Some(Value::Bool(true))
+                    || self.eval(rhs, depth) == Some(Value::Bool(true)),
+            ),
+            Metric::Not { arg } => Value::Bool(self.eval(arg, depth) != Some(Value::Bool(true))),
+        })
+    }
+}
+
+/// A number as a decimal (a percent as its fraction), for reports.
+pub fn as_decimal(v: &Value) -> Option<Decimal> {
+    match v {
+        Value::Money(m) => Some(m.amount),
+        v => number(v),
+    }
+}

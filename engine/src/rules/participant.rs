@@ -1,0 +1,499 @@
+//! A participant's rules: enrollment, counted completions with their limits, grants,
+//! streaks and `after` milestones, tiers, goals and leaderboard scores (§9, steps 1–3).
+
+use crate::effect::{At, Cause, Effect, EventId, Name, RejectReason};
+use crate::engine::Verdict;
+use crate::input::{self, EventRef};
+use crate::rules::grants::{self, Request};
+use crate::state::packed::Write;
+use crate::state::{Progress, Score, Stamp, Standing, State};
+use crate::step::{Facts, Step};
+use crate::{eval, seed};
+use camp_plan::calendar::Day;
+use camp_plan::{GrantOn, LeaderboardId, RewardId, RewardKind, SendWhen, TaskId, TierId};
+use rust_decimal::Decimal;
+
+impl Step<'_> {
+    /// Takes one event (the clock is already at `now`).
+    pub(crate) fn event(&mut self, line: EventRef<'_>) -> Verdict {
+        match self.accept(line) {
+            Ok(()) => {
+                self.check_until();
+                Verdict::Accepted
+            }
+            Err(reason) => {
+                let at = self.at();
+                self.emit(Effect::Reject {
+                    at,
+                    event: EventId::from(line.id),
+                    reason,
+                });
+                Verdict::Rejected(reason)
+            }
+        }
+    }
+
+    fn accept(&mut self, line: EventRef<'_>) -> Result<(), RejectReason> {
+        let kind = *self
+            .engine
+            .index
+            .events
+            .get(line.kind)
+            .ok_or(RejectReason::UnknownType)?;
+        let fields = input::fields_of(&self.engine.plan, kind, line.data)?;
+        let known = line.user_number.filter(|&n| {
+            self.state
+                .users
+                .record(n as usize)
+                .is_some_and(|u| u.id == line.user)
+        });
+        let u = known
+            .or_else(|| self.state.find(line.user))
+            .ok_or(RejectReason::UnknownUser)?;
+        let user = self.state.user(u).ok_or(RejectReason::UnknownUser)?;
+        if !user.eligible() {
+            return Err(RejectReason::Ineligible);
+        }
+        let phase = self.state.running().ok_or(RejectReason::Outside)?;
+        let fp = seed::fingerprint(self.engine.fingerprint_seed, line.id);
+        let mut user = self.state.user_mut(u).ok_or(RejectReason::UnknownUser)?;
+        if !user.first_sight(fp) {
+            return Err(RejectReason::Duplicate);
+        }
+        // Metrics count every accepted event, holdout users' included.
+        let first = user.first_of_type(kind);
+        self.state.seq += 1;
+        self.state.metrics.record(kind as usize, &fields, first);
+        if self
+            .state
+            .user(u)
+            .is_some_and(|x| x.standing == Standing::Holdout)
+        {
+            return Ok(());
+        }
+
+        let p = phase.index();
+        let index = &self.engine.index;
+        // The tasks that count it, decided before any completes (a completion can
+        // change what a later task's `where` sees). Without a `where`, every task of
+        // the event type counts: no list to build.
+        let candidates = index
+            .counting
+            .get(p)
+            .and_then(|v| v.get(kind as usize))
+            .map_or(&[][..], Vec::as_slice);
+        let plan = &self.engine.plan;
+        let filter = |t: &TaskId| plan.tasks.get(t.index()).and_then(|t| t.filter.as_ref());
+        let counting: std::borrow::Cow<'_, [TaskId]> =
+            if candidates.iter().all(|t| filter(t).is_none()) {
+                std::borrow::Cow::Borrowed(candidates)
+            } else {
+                let Some(user) = self.state.user(u) else {
+                    return Ok(());
+                };
+                let facts = Facts::of(self.engine, user, &fields);
+                candidates
+                    .iter()
+                    .copied()
+                    .filter(|t| filter(t).is_none_or(|f| eval::holds(plan, f, &facts)))
+                    .collect()
+            };
+        let scoring = index
+            .scoring
+            .get(p)
+            .and_then(|v| v.get(kind as usize))
+            .map_or(&[][..], Vec::as_slice);
+        if counting.is_empty() && scoring.is_empty() {
+            return Ok(());
+        }
+        let event = EventId::from(line.id);
+        if !self.state.user(u).is_some_and(|x| x.enrolled()) {
+            self.enroll(u, Some(&event));
+        }
+        for &t in counting.iter() {
+            self.complete(u, t, Some(&event));
+        }
+        for &lb in scoring {
+            let delta = match self
+                .engine
+                .plan
+                .leaderboards
+                .get(lb.index())
+                .map(|l| &l.score)
+            {
+                Some(camp_plan::Score::Sum { field, .. }) => fields
+                    .get(*field as usize)
+                    .and_then(crate::kpi::as_decimal)
+                    .unwrap_or(Decimal::ZERO),
+                _ => Decimal::ONE,
+            };
+            self.score(u, lb, delta);
+        }
+        Ok(())
+    }
+
+    /// Makes an eligible user a participant in the running phase and fires its
+    /// `on enroll` statements: the first tier, grants, tasks, sends.
+    pub(crate) fn enroll(&mut self, u: u32, event: Option<&EventId>) {
+        let Some(phase) = self.state.running() else {
+            return;
+        };
+        let now = self.now;
+        let Some(mut user) = self.state.user_mut(u) else {
+            return;
+        };
+        user.standing = Standing::Participant;
+        user.last_active = Some(Stamp::of(now));
+        user.nudged = 0;
+        let id = user.id.clone();
+        self.state.participants += 1;
+        let at = self.at();
+        self.emit(Effect::Enroll {
+            at,
+            user: id.clone(),
+        });
+        if let Some(first) = self.engine.plan.tiers.first() {
+            if let Some(mut user) = self.state.user_mut(u) {
+                user.set_tier(TierId(0));
+            }
+            let to = self
+                .engine
+                .names
+                .tiers
+                .first()
+                .cloned()
+                .unwrap_or_else(|| Name::from(first.name.as_str()));
+            self.emit(Effect::Tier {
+                at,
+                user: id,
+                from: None,
+                to: to.clone(),
+            });
+            if let Some(r) = first.reward {
+                self.give(u, r, Cause::Tier(to), event);
+            }
+            self.climb_tiers(u, event);
+        }
+        let p = phase.index();
+        let grants: Vec<RewardId> = self.engine.grants_on(p, GrantOn::Enroll).collect();
+        for r in grants {
+            self.give(u, r, Cause::Enroll, event);
+        }
+        let tasks = self
+            .engine
+            .index
+            .enroll_tasks
+            .get(p)
+            .cloned()
+            .unwrap_or_default();
+        for t in tasks {
+            self.complete(u, t, event);
+        }
+        let sends: Vec<(camp_plan::MessageId, camp_plan::Recipients)> = self
+            .engine
+            .plan
+            .phases
+            .get(p)
+            .map(|ph| {
+                ph.sends
+                    .iter()
+                    .filter(|s| s.when == SendWhen::Enroll)
+                    .map(|s| (s.message, s.to))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (m, to) in sends {
+            if self.is_recipient(u, to) {
+                self.send_to(u, m, Some(phase), None);
+            }
+        }
+        self.arm_inactivity(u, phase, u64::MAX);
+        self.check_goals(u, event);
+    }
+
+    /// One event (or enrollment, or birthday) counted by a task, within its limits.
+    pub(crate) fn complete(&mut self, u: u32, task: TaskId, event: Option<&EventId>) {
+        let engine = self.engine;
+        let Some(t) = engine.plan.tasks.get(task.index()) else {
+            return;
+        };
+        let day: Day = engine.calendar.day(self.now);
+        let now = self.now;
+        let Some(mut user) = self.state.user_mut(u) else {
+            return;
+        };
+        let (slot, mut progress) = match user.packed().task(task) {
+            Some((i, p)) => (Some(i), p),
+            None => (
+                None,
+                Progress {
+                    task,
+                    count: 0,
+                    day: Day::MIN,
+                    today: 0,
+                    streak: 0,
+                    streak_done: false,
+                },
+            ),
+        };
+        let limit = |n: Option<u32>, used: u32| n.is_some_and(|n| used >= n);
+        let today = if progress.day == day {
+            progress.today
+        } else {
+            0
+        };
+        if limit(t.limits.per_user, progress.count)
+            || limit(t.limits.per_phase, progress.count)
+            || limit(t.limits.per_day, today)
+        {
+            return;
+        }
+        progress.count += 1;
+        if progress.day == day {
+            progress.today += 1;
+        } else {
+            progress.streak =
+                if progress.day != Day::MIN && progress.day.checked_add(1) == Some(day) {
+                    progress.streak + 1
+                } else {
+                    1
+                };
+            progress.day = day;
+            progress.today = 1;
+        }
+        let Some(slot) = user.set_task(slot, &progress) else {
+            return;
+        };
+        let (count, streak, streak_done) = (progress.count, progress.streak, progress.streak_done);
+        user.last_active = Some(Stamp::of(now));
+        let rearm = std::mem::take(&mut user.nudged);
+        let id = user.id.clone();
+        if rearm != 0 {
+            if let Some(phase) = self.state.running() {
+                self.arm_inactivity(u, phase, rearm);
+            }
+        }
+
+        let name = engine
+            .names
+            .tasks
+            .get(task.index())
+            .cloned()
+            .unwrap_or_else(|| Name::from(t.name.as_str()));
+        let at = self.at();
+        self.emit(Effect::Complete {
+            at,
+            user: id,
+            task: name.clone(),
+            event: event.cloned(),
+        });
+        // `reward.*` in the task's sends: the first grant's reward (a draw's win).
+        let mut told: Option<RewardId> = None;
+        for (i, &r) in t.grants.iter().enumerate() {
+            let issued = self.give(u, r, Cause::Task(name.clone()), event);
+            if i == 0 {
+                let is_draw = matches!(
+                    engine.plan.rewards.get(r.index()).map(|x| &x.kind),
+                    Some(RewardKind::Draw { .. })
+                );
+                told = if is_draw {
+                    issued.get(1)
+                } else {
+                    issued.get(0)
+                };
+            }
+        }
+        for &m in &t.sends {
+            if t.grants.is_empty() || told.is_some() {
+                self.send_to(u, m, Some(t.phase), told);
+            }
+        }
+        if let Some(s) = t.streak {
+            if streak >= s.count && !streak_done {
+                if let Some(mut user) = self.state.user_mut(u) {
+                    user.set_task(
+                        Some(slot),
+                        &Progress {
+                            streak_done: true,
+                            ..progress
+                        },
+                    );
+                }
+                self.give(u, s.reward, Cause::Streak(name.clone()), event);
+            }
+        }
+        for m in &t.after {
+            if count == m.count {
+                self.give(u, m.reward, Cause::After(name.clone()), event);
+            }
+        }
+        self.check_goals(u, event);
+    }
+
+    /// Grants a reward within `per_user`, stock and budget; points move the balance,
+    /// points leaderboards and tiers; goals are checked after. Returns what was issued.
+    pub(crate) fn give(
+        &mut self,
+        u: u32,
+        reward: RewardId,
+        cause: Cause,
+        event: Option<&EventId>,
+    ) -> grants::Rewards {
+        let engine = self.engine;
+        let state = &mut *self.state;
+        let Some(mut user) = state.users.get_mut(u as usize) else {
+            return grants::Rewards::default();
+        };
+        let req = Request {
+            at: At(self.now),
+            user: user.id.clone(),
+            cause,
+            event: event.cloned(),
+        };
+        let outcome = grants::grant(
+            &engine.plan,
+            &engine.names.rewards,
+            &mut state.ledger,
+            &mut user,
+            reward,
+            &req,
+            &mut self.out.effects,
+        );
+        for r in outcome.denied.iter() {
+            if let Some(n) = state.denied.get_mut(r.index()) {
+                *n += 1;
+            }
+        }
+        for r in outcome.issued.iter() {
+            if let Some(RewardKind::Points { amount }) =
+                engine.plan.rewards.get(r.index()).map(|x| &x.kind)
+            {
+                let amount = *amount;
+                if let Some(mut user) = self.state.user_mut(u) {
+                    user.points = user.points.saturating_add(amount);
+                }
+                if let Some(phase) = self.state.running() {
+                    let boards = engine.index.points_boards.get(phase.index());
+                    for &lb in boards.map_or(&[][..], Vec::as_slice) {
+                        self.score(u, lb, Decimal::from(amount));
+                    }
+                }
+                self.climb_tiers(u, event);
+            }
+        }
+        self.check_goals(u, event);
+        outcome.issued
+    }
+
+    /// Moves a participant up through every tier their balance reaches, in order, each
+    /// with its grant. Tiers never go down.
+    fn climb_tiers(&mut self, u: u32, event: Option<&EventId>) {
+        loop {
+            let engine = self.engine;
+            let Some(user) = self.state.user(u) else {
+                return;
+            };
+            let Some(cur) = user.tier() else {
+                return;
+            };
+            let next = TierId(cur.0 + 1);
+            let Some(tier) = engine.plan.tiers.get(next.index()) else {
+                return;
+            };
+            if user.points < tier.threshold {
+                return;
+            }
+            let id = user.id.clone();
+            if let Some(mut user) = self.state.user_mut(u) {
+                user.set_tier(next);
+            }
+            let from = engine.names.tiers.get(cur.index()).cloned();
+            let to = engine
+                .names
+                .tiers
+                .get(next.index())
+                .cloned()
+                .unwrap_or_else(|| Name::from(tier.name.as_str()));
+            let at = self.at();
+            self.emit(Effect::Tier {
+                at,
+                user: id,
+                from,
+                to: to.clone(),
+            });
+            if let Some(r) = tier.reward {
+                self.give(u, r, Cause::Tier(to), event);
+            }
+        }
+    }
+
+    /// Fires every goal of the running phase that now holds for the first time.
+    fn check_goals(&mut self, u: u32, event: Option<&EventId>) {
+        let engine = self.engine;
+        let Some(phase) = self.state.running() else {
+            return;
+        };
+        let Some(p) = engine.plan.phases.get(phase.index()) else {
+            return;
+        };
+        let base = engine
+            .index
+            .goal_base
+            .get(phase.index())
+            .copied()
+            .unwrap_or(0);
+        for (i, goal) in p.goals.iter().enumerate() {
+            let g = base + crate::engine::id32(i);
+            let Some(user) = self.state.user(u) else {
+                return;
+            };
+            if !user.enrolled() || user.packed.goals().any(|x| x == g) {
+                continue;
+            }
+            if !eval::holds(&engine.plan, &goal.condition, &Facts::of(engine, user, &[])) {
+                continue;
+            }
+            if let Some(mut user) = self.state.user_mut(u) {
+                user.reach(g);
+            }
+            let name = engine
+                .names
+                .goals
+                .get(g as usize)
+                .cloned()
+                .unwrap_or_else(|| Name::from(goal.name.as_str()));
+            self.give(u, goal.reward, Cause::Goal(name), event);
+        }
+    }
+
+    /// Adds to a participant's score on a leaderboard. A score that does not change
+    /// keeps when it was reached: ties go to whoever reached the score first.
+    pub(crate) fn score(&mut self, u: u32, lb: LeaderboardId, delta: Decimal) {
+        self.state.seq += 1;
+        if delta.is_zero() {
+            return;
+        }
+        let seq = self.state.seq;
+        let State { users, boards, .. } = &mut *self.state;
+        let Some(mut user) = users.get_mut(u as usize) else {
+            return;
+        };
+        let old = user.packed().score(lb).map(|s| (s.score, s.seq));
+        let new = old.map_or(delta, |(s, _)| s + delta);
+        user.set_score(&Score {
+            board: lb,
+            score: new,
+            seq,
+        });
+        if let Some(b) = boards.get_mut(lb.index()) {
+            let users = &*users;
+            b.rescore(u, old.filter(|(s, _)| *s > Decimal::ZERO), new, seq, || {
+                users.iter().zip(0u32..).filter_map(move |(x, i)| {
+                    x.score(lb)
+                        .filter(|s| s.score > Decimal::ZERO)
+                        .map(|s| (s.score, s.seq, i))
+                })
+            });
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Sending a message: the control group is suppressed, quiet hours defer, the daily cap
+//! suppresses, and what goes out is rendered in the user's locale (§2, §5, §9 step 4).
+
+use crate::effect::{Effect, Name, SuppressReason};
+use crate::eval;
+use crate::render::RenderContext;
+use crate::state::{Deferred, Standing, UserRef};
+use crate::step::{Facts, Step};
+use camp_plan::{MessageId, PhaseId, Recipients, RewardId, Value};
+use serde_json::{Map, Value as Json};
+
+/// A typed attribute as templates see it (money as `20 CNY`, dates as `2027-01-20`).
+fn json(v: &Value) -> Json {
+    match v {
+        Value::Int(n) => Json::from(*n),
+        Value::Decimal(d) | Value::Percent(d) => crate::run_report::number(*d),
+        Value::Money(m) => Json::String(m.to_string()),
+        Value::String(s) => Json::String(s.clone()),
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Date(d) => Json::String(d.format("%Y-%m-%d").to_string()),
+        Value::Datetime(t) => Json::String(t.to_rfc3339()),
+        Value::Time(t) => Json::String(t.format("%H:%M").to_string()),
+        Value::Duration(d) => Json::String(d.to_string()),
+        Value::List(items) => Json::Array(items.iter().map(json).collect()),
+    }
+}
+
+impl Step<'_> {
+    /// Whether user `u` is among `to` (holdout users are in the audience; they are
+    /// suppressed when sent to).
+    pub(crate) fn is_recipient(&self, u: u32, to: Recipients) -> bool {
+        let Some(user) = self.state.user(u) else {
+            return false;
+        };
+        match to {
+            Recipients::Audience => user.eligible(),
+            Recipients::Participants => user.enrolled(),
+            Recipients::Segment(s) => {
+                user.eligible()
+                    && self.engine.plan.segments.get(s.index()).is_some_and(|seg| {
+                        eval::holds(
+                            &self.engine.plan,
+                            &seg.condition,
+                            &Facts::of(self.engine, user, &[]),
+                        )
+                    })
+            }
+        }
+    }
+
+    /// Every recipient of a phase-level send, in the order users became known.
+    pub(crate) fn recipients(&self, to: Recipients) -> Vec<u32> {
+        (0..crate::engine::id32(self.state.users.len()))
+            .filter(|&u| self.is_recipient(u, to))
+            .collect()
+    }
+
+    /// Sends (or suppresses, or defers) one message to one user.
+    pub(crate) fn send_to(
+        &mut self,
+        u: u32,
+        message: MessageId,
+        phase: Option<PhaseId>,
+        reward: Option<RewardId>,
+    ) {
+        let Some(user) = self.state.user(u) else {
+            return;
+        };
+        if user.standing == Standing::Holdout {
+            let user = user.id.clone();
+            let at = self.at();
+            self.emit(Effect::Suppress {
+                at,
+                user,
+                message: self.message_name(message),
+                reason: SuppressReason::Holdout,
+            });
+            return;
+        }
+        if let Some(quiet) = &self.engine.plan.campaign.quiet {
+            if self.engine.calendar.is_quiet(quiet, self.now) {
+                let due = self.engine.calendar.quiet_end(quiet, self.now);
+                self.state.deferred.push_back(Deferred {
+                    due,
+                    user: u,
+                    message,
+                    phase,
+                    reward,
+                });
+                return;
+            }
+        }
+        self.deliver(u, message, phase, reward);
+    }
+
+    /// Delivers now, within the daily cap.
+    pub(crate) fn deliver(
+        &mut self,
+        u: u32,
+        message: MessageId,
+        phase: Option<PhaseId>,
+        reward: Option<RewardId>,
+    ) {
+        let engine = self.engine;
+        let day = engine.calendar.day(self.now);
+        let at = self.at();
+        let name = self.message_name(message);
+        let Some(mut user) = self.state.users.get_mut(u as usize) else {
+            return;
+        };
+        let sent_today = if user.cap.0 == day { user.cap.1 } else { 0 };
+        if engine
+            .plan
+            .campaign
+            .cap_per_day
+            .is_some_and(|cap| sent_today >= cap)
+        {
+            let user = user.id.clone();
+            self.emit(Effect::Suppress {
+                at,
+                user,
+                message: name,
+                reason: SuppressReason::Cap,
+            });
+            return;
+        }
+        user.cap = (day, sent_today + 1);
+        let Some(user) = self.state.users.get(u as usize) else {
+            return;
+        };
+        let ctx = self.context(user, message, phase, reward);
+        let wanted = engine
+            .index
+            .locale_attr
+            .and_then(|a| user.attrs().get(a.index()));
+        let wanted = match &wanted {
+            Some(Value::String(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let locale = engine.renderer.pick_locale(wanted);
+        match engine.renderer.render(message, locale, &ctx) {
+            Ok(r) => {
+                let locale = engine
+                    .names
+                    .locales
+                    .iter()
+                    .find(|l| ***l == *r.locale)
+                    .cloned()
+                    .unwrap_or_else(|| Name::from(r.locale.as_str()));
+                let channel = engine
+                    .names
+                    .channels
+                    .get(message.index())
+                    .cloned()
+                    .unwrap_or_else(|| Name::from(""));
+                let user = user.id.clone();
+                self.emit(Effect::Send {
+                    at,
+                    user,
+                    message: name,
+                    channel,
+                    locale,
+                    body: r.body,
+                    subject: r.subject,
+                });
+            }
+            Err(e) => self.out.problems.push(e),
+        }
+    }
+
+    fn message_name(&self, m: MessageId) -> Name {
+        self.engine
+            .names
+            .messages
+            .get(m.index())
+            .cloned()
+            .unwrap_or_else(|| Name::from(""))
+    }
+
+    /// What a template sees of this user now.
+    fn context(
+        &self,
+        user: UserRef<'_>,
+        message: MessageId,
+        phase: Option<PhaseId>,
+        reward: Option<RewardId>,
+    ) -> RenderContext {
+        let engine = self.engine;
+        let mut attrs = Map::new();
+        for (a, v) in engine.plan.attrs.iter().zip(user.attrs().values()) {
+            if let Some(v) = v {
+                attrs.insert(a.name.clone(), json(&v));
+            }
+        }
+        let mut ranks = std::collections::BTreeMap::new();
+        if engine
+            .index
+            .uses_rank
+            .get(message.index())
+            .copied()
+            .unwrap_or(false)
+        {
+            if let Some(u) = self.state.find(&user.id) {
+                for (i, lb) in engine.plan.leaderboards.iter().enumerate() {
+                    let within = lb.show_top.map_or(usize::MAX, |n| n as usize);
+                    if let Some(rank) = self.state.boards.get(i).and_then(|b| b.rank_of(u, within))
+                    {
+                        ranks.insert(lb.name.clone(), rank);
+                    }
+                }
+            }
+        }
+        RenderContext {
+            user: attrs,
+            participant_points: user.points,
+            participant_tier: user
+                .tier()
+                .and_then(|t| engine.plan.tiers.get(t.index()))
+                .map(|t| t.name.clone()),
+            ranks,
+            phase,
+            reward,
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! Time-driven steps (§9 step 4): phase changes, awards, `on enter`, `at` sends,
+//! quiet-hour deferrals, `after D inactive` nudges and birthdays, fired in time order
+//! as the clock passes them. At one instant they run in this order: phase end, phase
+//! start, awards, `on enter`, `at` sends, deferred sends, inactivity, birthdays.
+//! `until` exits are checked after every step.
+
+use crate::effect::{Cause, Effect, Name};
+use crate::engine::Engine;
+use crate::kpi::Totals;
+use crate::state::{Agenda, Cursor, State, Timer, Window};
+use crate::step::Step;
+use camp_plan::{GrantOn, PhaseId, SendWhen, Until, Value};
+use chrono::{DateTime, NaiveTime, Utc};
+use std::collections::VecDeque;
+
+/// When the campaign next changes phase.
+fn transition_due(engine: &Engine, state: &State) -> Option<DateTime<Utc>> {
+    match state.cursor {
+        Cursor::Before => engine.plan.phases.first().map(|p| p.start),
+        Cursor::Running(p) => state
+            .windows
+            .get(p.index())
+            .copied()
+            .flatten()
+            .map(|w| w.end),
+        Cursor::Between(n) => engine.plan.phases.get(n.index()).map(|p| p.start),
+        Cursor::Ended => None,
+    }
+}
+
+/// When the next time-driven step is due.
+pub(crate) fn next_due(engine: &Engine, state: &State) -> Option<DateTime<Utc>> {
+    [
+        transition_due(engine, state),
+        state.agenda.sends.front().map(|(t, _)| *t),
+        state.deferred.front().map(|d| d.due),
+        state.timers.first().map(|t| t.due),
+        state.agenda.midnights.front().copied(),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+}
+
+impl Step<'_> {
+    /// Fires every step due by `to`, instant by instant, and leaves the clock at `to`.
+    pub(crate) fn advance(&mut self, to: DateTime<Utc>) {
+        while let Some(t) = next_due(self.engine, self.state).filter(|t| *t <= to) {
+            self.now = t;
+            self.fire();
+        }
+        self.now = to;
+        self.state.clock = Some(to);
+    }
+
+    /// Everything due at `self.now`, in the contract's order.
+    fn fire(&mut self) {
+        let now = self.now;
+        while transition_due(self.engine, self.state) == Some(now) {
+            self.state.seq += 1;
+            self.transition();
+        }
+        while let Some(&(t, send)) = self.state.agenda.sends.front() {
+            if t > now {
+                break;
+            }
+            self.state.agenda.sends.pop_front();
+            self.state.seq += 1;
+            self.phase_send(send);
+        }
+        while let Some(d) = self.state.deferred.front().copied() {
+            if d.due > now {
+                break;
+            }
+            self.state.deferred.pop_front();
+            self.state.seq += 1;
+            self.deliver(d.user, d.message, d.phase, d.reward);
+        }
+        while let Some(t) = self.state.timers.first().copied() {
+            if t.due > now {
+                break;
+            }
+            self.state.timers.pop_first();
+            self.state.seq += 1;
+            self.inactivity(t);
+        }
+        while let Some(&m) = self.state.agenda.midnights.front() {
+            if m > now {
+                break;
+            }
+            self.state.agenda.midnights.pop_front();
+            self.state.seq += 1;
+            self.birthdays();
+        }
+        self.check_until();
+    }
+
+    /// The running phase's end, or the next phase's start.
+    fn transition(&mut self) {
+        match self.state.cursor {
+            Cursor::Before => {
+                if !self.engine.plan.phases.is_empty() {
+                    self.begin(PhaseId(0), None);
+                }
+            }
+            Cursor::Running(p) => self.end(p),
+            Cursor::Between(n) => self.begin(n, None),
+            Cursor::Ended => {}
+        }
+    }
+
+    /// Ends the running phase now (at its end, or early by `until`) and starts the next
+    /// one if it starts now: a phase given by duration starts where the previous ends;
+    /// an explicit window stays put.
+    fn end(&mut self, p: PhaseId) {
+        let now = self.now;
+        if let Some(Some(w)) = self.state.windows.get_mut(p.index()) {
+            w.end = now;
+        }
+        self.state.agenda = Agenda::default();
+        self.state.timers.clear();
+        let next = PhaseId(p.0 + 1);
+        let Some(phase) = self.engine.plan.phases.get(next.index()) else {
+            self.state.cursor = Cursor::Ended;
+            self.phase_effect(Some(p), None);
+            return;
+        };
+        if phase.duration.is_some() || phase.start <= now {
+            self.begin(next, Some(p));
+        } else {
+            self.state.cursor = Cursor::Between(next);
+            self.phase_effect(Some(p), None);
+        }
+    }
+
+    fn phase_effect(&mut self, from: Option<PhaseId>, to: Option<PhaseId>) {
+        let name = |p: Option<PhaseId>| -> Option<Name> {
+            self.engine.names.phases.get(p?.index()).cloned()
+        };
+        let (from, to) = (name(from), name(to));
+        let at = self.at();
+        self.emit(Effect::Phase { at, from, to });
+    }
+
+    /// Starts phase `n` now: its window and agenda, then awards, then `on enter`.
+    fn begin(&mut self, n: PhaseId, from: Option<PhaseId>) {
+        let engine = self.engine;
+        let Some(phase) = engine.plan.phases.get(n.index()) else {
+            self.state.cursor = Cursor::Ended;
+            return;
+        };
+        let now = self.now;
+        let end = match phase.duration {
+            Some(d) => engine.calendar.add(now, d),
+            None => phase.end.max(now),
+        };
+        let planned = now == phase.start && end == phase.end;
+        if let Some(w) = self.state.windows.get_mut(n.index()) {
+            *w = Some(Window { start: now, end });
+        }
+        self.state.cursor = Cursor::Running(n);
+        self.phase_effect(from, Some(n));
+
+        let mut sends: Vec<(DateTime<Utc>, u32)> = Vec::new();
+        for (i, s) in phase.sends.iter().enumerate() {
+            if let SendWhen::At { time, daily, times } = &s.when {
+                let times = if planned {
+                    times.clone()
+                } else {
+                    engine.calendar.daily(*time, now, end)
+                };
+                let take = if *daily { times.len() } else { 1 };
+                sends.extend(
+                    times
+                        .into_iter()
+                        .take(take)
+                        .map(|t| (t, crate::engine::id32(i))),
+                );
+            }
+        }
+        sends.sort_by_key(|(t, _)| *t);
+        let midnights: VecDeque<DateTime<Utc>> = if engine
+            .index
+            .birthday_tasks
+            .get(n.index())
+            .is_some_and(|t| !t.is_empty())
+        {
+            engine.calendar.daily(NaiveTime::MIN, now, end).into()
+        } else {
+            VecDeque::new()
+        };
+        self.state.agenda = Agenda {
+            sends: sends.into(),
+            midnights,
+        };
+
+        for award in &phase.awards {
+            let show = engine
+                .plan
+                .leaderboards
+                .get(award.leaderboard.index())
+                .and_then(|l| l.show_top)
+                .unwrap_or(u32::MAX);
+            let last = award.to_rank.min(show) as usize;
+            let winners: Vec<u32> = self
+                .state
+                .boards
+                .get(award.leaderboard.index())
+                .map(|b| {
+                    b.top(last)
+                        .filter(|p| p.rank >= award.from_rank)
+                        .map(|p| p.user)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let cause = Cause::Award(
+                engine
+                    .names
+                    .boards
+                    .get(award.leaderboard.index())
+                    .cloned()
+                    .unwrap_or_else(|| Name::from("")),
+            );
+            for u in winners {
+                self.give(u, award.reward, cause.clone(), None);
+            }
+        }
+
+        let grants: Vec<_> = engine.grants_on(n.index(), GrantOn::Enter).collect();
+        if !grants.is_empty() {
+            for u in self.recipients(camp_plan::Recipients::Participants) {
+                for &r in &grants {
+                    self.give(u, r, Cause::Enter, None);
+                }
+            }
+        }
+        for s in phase.sends.iter().filter(|s| s.when == SendWhen::Enter) {
+            for u in self.recipients(s.to) {
+                self.send_to(u, s.message, Some(n), None);
+            }
+        }
+        if engine
+            .index
+            .inactive
+            .get(n.index())
+            .is_some_and(|v| !v.is_empty())
+        {
+            for u in self.recipients(camp_plan::Recipients::Participants) {
+                if let Some(mut user) = self.state.user_mut(u) {
+                    user.nudged = 0;
+                }
+                self.arm_inactivity(u, n, u64::MAX);
+            }
+        }
+    }
+
+    /// A phase-level `at` send.
+    fn phase_send(&mut self, send: u32) {
+        let Some(p) = self.state.running() else {
+            return;
+        };
+        let Some(s) = self
+            .engine
+            .plan
+            .phases
+            .get(p.index())
+            .and_then(|ph| ph.sends.get(send as usize))
+        else {
+            return;
+        };
+        for u in self.recipients(s.to) {
+            self.send_to(u, s.message, Some(p), None);
+        }
+    }
+
+    /// When an inactivity send falls due for a participant: `after` past their last
+    /// counted completion (or enrollment), and no earlier than the phase's start (a
+    /// spell that began before the phase is nudged when it starts).
+    fn inactivity_due(&self, u: u32, phase: PhaseId, send: u32) -> Option<DateTime<Utc>> {
+        let ph = self.engine.plan.phases.get(phase.index())?;
+        let pos = *self
+            .engine
+            .index
+            .inactive
+            .get(phase.index())?
+            .get(send as usize)?;
+        let SendWhen::Inactive { after } = ph.sends.get(pos as usize)?.when else {
+            return None;
+        };
+        let window = self.state.windows.get(phase.index()).copied().flatten()?;
+        let since = self.state.user(u)?.last_active?.at();
+        let due = self.engine.calendar.add(since, after).max(window.start);
+        (due < window.end).then_some(due)
+    }
+
+    /// Arms a participant's inactivity sends of `phase` whose bit is in `which`
+    /// (`u64::MAX`: all of them; after a completion: those sent in the spell it ended).
+    pub(crate) fn arm_inactivity(&mut self, u: u32, phase: PhaseId, which: u64) {
+        let n = self
+            .engine
+            .index
+            .inactive
+            .get(phase.index())
+            .map_or(0, Vec::len);
+        for send in 0..crate::engine::id32(n) {
+            if which & bit(send) == 0 {
+                continue;
+            }
+            if let Some(due) = self.inactivity_due(u, phase, send) {
+                self.state.timers.insert(Timer { due, user: u, send });
+            }
+        }
+    }
+
+    /// A due inactivity check: sends if the spell still lasts, else waits for its new end.
+    fn inactivity(&mut self, t: Timer) {
+        let Some(phase) = self.state.running() else {
+            return;
+        };
+        if self
+            .state
+            .user(t.user)
+            .is_none_or(|u| u.nudged & bit(t.send) != 0 || !u.enrolled())
+        {
+            return;
+        }
+        let Some(due) = self.inactivity_due(t.user, phase, t.send) else {
+            return;
+        };
+        if due > t.due {
+            self.state.timers.insert(Timer { due, ..t });
+            return;
+        }
+        if let Some(mut user) = self.state.user_mut(t.user) {
+            user.nudged |= bit(t.send);
+        }
+        let send = self
+            .engine
+            .index
+            .inactive
+            .get(phase.index())
+            .and_then(|v| v.get(t.send as usize))
+            .and_then(|&pos| {
+                self.engine
+                    .plan
+                    .phases
+                    .get(phase.index())?
+                    .sends
+                    .get(pos as usize)
+            });
+        if let Some(s) = send {
+            if self.is_recipient(t.user, s.to) {
+                self.send_to(t.user, s.message, Some(phase), None);
+            }
+        }
+    }
+
+    /// Local midnight in a phase with birthday tasks: completes them for every
+    /// participant whose birthday it is.
+    fn birthdays(&mut self) {
+        let engine = self.engine;
+        let Some(phase) = self.state.running() else {
+            return;
+        };
+        let (Some(attr), Some(tasks)) = (
+            engine.index.birthday_attr,
+            engine.index.birthday_tasks.get(phase.index()),
+        ) else {
+            return;
+        };
+        let today = engine.calendar.date(self.now);
+        let born: Vec<u32> = (0..crate::engine::id32(self.state.users.len()))
+            .filter(|&u| {
+                self.state.user(u).is_some_and(|user| {
+                    user.enrolled()
+                        && matches!(user.attrs().get(attr.index()), Some(Value::Date(d)) if camp_plan::calendar::Calendar::is_birthday(d, today))
+                })
+            })
+            .collect();
+        for u in born {
+            for &task in tasks {
+                self.complete(u, task, None);
+            }
+        }
+    }
+
+    /// Ends the running phase now if its `until` holds (budget exhausted, or a
+    /// condition over metrics and KPIs).
+    pub(crate) fn check_until(&mut self) {
+        // Each pass ends one phase; a phase that starts with its condition already true
+        // ends at once, so this runs at most once per phase.
+        for _ in 0..=self.engine.plan.phases.len() {
+            let Some(p) = self.state.running() else {
+                return;
+            };
+            let Some(until) = self
+                .engine
+                .plan
+                .phases
+                .get(p.index())
+                .and_then(|ph| ph.until.as_ref())
+            else {
+                return;
+            };
+            let done = match until {
+                Until::BudgetExhausted => self.state.ledger.budget_exhausted,
+                Until::Condition { condition } => Totals {
+                    plan: &self.engine.plan,
+                    metrics: &self.state.metrics,
+                    ledger: &self.state.ledger,
+                    audience: self.state.audience,
+                    participants: self.state.participants,
+                }
+                .holds(condition),
+            };
+            if !done {
+                return;
+            }
+            self.state.seq += 1;
+            self.end(p);
+        }
+    }
+}
+
+/// The bit of an inactivity send in [`crate::state::User::nudged`] (sends past the 64th
+/// of a phase share the last bit).
+fn bit(send: u32) -> u64 {
+    1u64 << send.min(63)
+}

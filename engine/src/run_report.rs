@@ -1,0 +1,377 @@
+//! What a run ends with: KPIs against their targets, leaderboards, spend and per-reward
+//! counts (`camp run --report`), and one participant's standing (the daemon's
+//! `GET /v1/participants/{id}`). Plain data, serialized as JSON.
+
+use crate::engine::Engine;
+use crate::kpi::{as_decimal, spend_currency, Totals};
+use crate::state::{Cursor, Standing, State};
+use camp_plan::Value;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::Value as Json;
+
+/// A KPI's value against its target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KpiReport {
+    /// Its name.
+    pub name: String,
+    /// Its value: a number (ratios as fractions), or money as `"20 CNY"`; null when it has
+    /// none yet (a division by zero).
+    pub value: Json,
+    /// The comparison, like `>=`.
+    pub op: String,
+    /// The target as written (`25%`, `0.3`, `150000 SGD`).
+    pub target: String,
+    /// Whether the value meets the target.
+    pub met: bool,
+}
+
+/// One place on a leaderboard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlaceReport {
+    /// From 1.
+    pub rank: u32,
+    /// The user's id.
+    pub user: String,
+    /// Their score (money sums as numbers in the event's currency).
+    pub score: Json,
+}
+
+/// A leaderboard's shown places.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoardReport {
+    /// Its name.
+    pub name: String,
+    /// The phase it is scored over.
+    pub phase: String,
+    /// Its best places, up to `show top`.
+    pub ranks: Vec<PlaceReport>,
+}
+
+/// One reward's issuance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RewardReport {
+    /// Its name.
+    pub name: String,
+    /// Grants issued (a draw's winnings counted for the reward won).
+    pub granted: u64,
+    /// Grants denied.
+    pub denied: u64,
+    /// Its stock, if limited.
+    pub stock: Option<u64>,
+    /// What is left of it.
+    pub stock_left: Option<u64>,
+}
+
+/// Where the campaign stands: status, phase, clock, audience, spend.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// The campaign's identifier.
+    pub campaign: String,
+    /// The plan's source hash.
+    pub plan_hash: String,
+    /// `scheduled`, `running`, `between` (an early end before an explicit window) or `ended`.
+    pub status: &'static str,
+    /// The running phase, if any.
+    pub phase: Option<String>,
+    /// The engine's clock.
+    pub clock: Option<String>,
+    /// Eligible users known.
+    pub audience: u64,
+    /// Participants.
+    pub participants: u64,
+    /// Money spent on grants, `"20 CNY"`.
+    pub spend: Option<String>,
+    /// The budget.
+    pub budget: Option<String>,
+    /// What is left of the budget.
+    pub budget_left: Option<String>,
+}
+
+/// The campaign at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Where it stands.
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// Accepted events per event type.
+    pub events: serde_json::Map<String, Json>,
+    /// Every KPI.
+    pub kpis: Vec<KpiReport>,
+    /// Every leaderboard.
+    pub leaderboards: Vec<BoardReport>,
+    /// Every reward.
+    pub rewards: Vec<RewardReport>,
+}
+
+/// A participant's standing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParticipantReport {
+    /// Their id.
+    pub user: String,
+    /// `ineligible`, `holdout`, `eligible` or `participant`.
+    pub standing: Standing,
+    /// Whether they are enrolled.
+    pub enrolled: bool,
+    /// Point balance.
+    pub points: i64,
+    /// Tier name.
+    pub tier: Option<String>,
+    /// Counted completions per task.
+    pub tasks: Vec<TaskReport>,
+    /// Rewards held.
+    pub rewards: serde_json::Map<String, Json>,
+    /// Ranks on leaderboards they are ranked on.
+    pub ranks: serde_json::Map<String, Json>,
+}
+
+/// Progress in one task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskReport {
+    /// The task.
+    pub task: String,
+    /// Counted completions.
+    pub completions: u32,
+    /// The current streak of days.
+    pub streak: u32,
+}
+
+/// A decimal as a JSON number (exact up to what a double holds), or a string if not.
+pub(crate) fn number(d: Decimal) -> Json {
+    let d = d.normalize();
+    if d.scale() == 0 {
+        if let Ok(n) = i64::try_from(d.mantissa()) {
+            return Json::from(n);
+        }
+    }
+    d.to_string()
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or_else(|| Json::String(d.to_string()), Json::Number)
+}
+
+fn value(v: &Value) -> Json {
+    match v {
+        Value::Money(m) => Json::String(m.to_string()),
+        Value::Int(n) => Json::from(*n),
+        Value::Bool(b) => Json::Bool(*b),
+        v => as_decimal(v).map_or(Json::Null, number),
+    }
+}
+
+fn target(v: &Value) -> String {
+    match v {
+        Value::Percent(p) => format!("{}%", p.normalize()),
+        Value::Decimal(d) => d.normalize().to_string(),
+        Value::Int(n) => n.to_string(),
+        Value::Money(m) => m.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+impl Engine {
+    /// KPIs, leaderboards, spend and rewards now.
+    pub fn report(&self, state: &State) -> Report {
+        let plan = &self.plan;
+        Report {
+            summary: self.summary(state),
+            events: plan
+                .events
+                .iter()
+                .zip(&state.metrics.count)
+                .map(|(e, n)| (e.name.clone(), Json::from(*n)))
+                .collect(),
+            kpis: self.kpis(state),
+            leaderboards: (0..plan.leaderboards.len())
+                .filter_map(|i| self.leaderboard(state, i, None))
+                .collect(),
+            rewards: self.rewards(state),
+        }
+    }
+
+    /// Where the campaign stands, without the per-KPI, per-board and per-reward parts.
+    pub fn summary(&self, state: &State) -> Summary {
+        let plan = &self.plan;
+        let (status, phase) = self.status(state);
+        let money = |amount: Decimal| {
+            spend_currency(plan).map(|mut m| {
+                m.amount = amount;
+                m.to_string()
+            })
+        };
+        Summary {
+            campaign: plan.campaign.id.clone(),
+            plan_hash: plan.source_hash.clone(),
+            status,
+            phase,
+            clock: state
+                .clock
+                .map(|c| c.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            audience: state.audience,
+            participants: state.participants,
+            spend: money(state.ledger.spend),
+            budget: plan.campaign.budget.map(|b| b.to_string()),
+            budget_left: self.budget_left(state).and_then(money),
+        }
+    }
+
+    /// `scheduled`, `running`, `between` or `ended`, and the running phase.
+    pub fn status(&self, state: &State) -> (&'static str, Option<String>) {
+        match state.cursor {
+            Cursor::Before => ("scheduled", None),
+            Cursor::Running(p) => (
+                "running",
+                self.plan.phases.get(p.index()).map(|p| p.name.clone()),
+            ),
+            Cursor::Between(_) => ("between", None),
+            Cursor::Ended => ("ended", None),
+        }
+    }
+
+    /// What is left of the budget (never below zero), if the campaign has one.
+    pub fn budget_left(&self, state: &State) -> Option<Decimal> {
+        self.plan
+            .campaign
+            .budget
+            .map(|b| (b.amount - state.ledger.spend).max(Decimal::ZERO))
+    }
+
+    /// Every KPI against its target.
+    pub fn kpis(&self, state: &State) -> Vec<KpiReport> {
+        let plan = &self.plan;
+        let totals = Totals {
+            plan,
+            metrics: &state.metrics,
+            ledger: &state.ledger,
+            audience: state.audience,
+            participants: state.participants,
+        };
+        plan.kpis
+            .iter()
+            .map(|k| {
+                let v = totals.value(&k.formula);
+                let met = v
+                    .as_ref()
+                    .is_some_and(|v| crate::eval::compare(k.op, v, &k.target));
+                KpiReport {
+                    name: k.name.clone(),
+                    value: v.as_ref().map_or(Json::Null, value),
+                    op: k.op.symbol().to_string(),
+                    target: target(&k.target),
+                    met,
+                }
+            })
+            .collect()
+    }
+
+    /// The leaderboard at `index` (in plan order): its best `top` places, never more than
+    /// its `show top`. Read from the ordered index, so it costs `top`, not participants.
+    pub fn leaderboard(
+        &self,
+        state: &State,
+        index: usize,
+        top: Option<usize>,
+    ) -> Option<BoardReport> {
+        let plan = &self.plan;
+        let lb = plan.leaderboards.get(index)?;
+        let shown = lb.show_top.map_or(usize::MAX, |n| n as usize);
+        let n = top.map_or(shown, |t| t.min(shown));
+        Some(BoardReport {
+            name: lb.name.clone(),
+            phase: plan
+                .phases
+                .get(lb.phase.index())
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            ranks: state
+                .boards
+                .get(index)
+                .map(|b| {
+                    b.top(n)
+                        .map(|p| PlaceReport {
+                            rank: p.rank,
+                            user: state
+                                .user(p.user)
+                                .map(|u| u.id.to_string())
+                                .unwrap_or_default(),
+                            score: number(p.score),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Every reward's grants, denials and stock left.
+    pub fn rewards(&self, state: &State) -> Vec<RewardReport> {
+        self.plan
+            .rewards
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let granted = state.ledger.issued.get(i).copied().unwrap_or(0);
+                RewardReport {
+                    name: r.name.clone(),
+                    granted,
+                    denied: state.denied.get(i).copied().unwrap_or(0),
+                    stock: r.stock,
+                    stock_left: r.stock.map(|s| s.saturating_sub(granted)),
+                }
+            })
+            .collect()
+    }
+
+    /// One user's standing, if the user is known.
+    pub fn participant(&self, state: &State, id: &str) -> Option<ParticipantReport> {
+        let u = state.find(id)?;
+        let user = state.user(u)?;
+        let plan = &self.plan;
+        Some(ParticipantReport {
+            user: user.id.to_string(),
+            standing: user.standing,
+            enrolled: user.enrolled(),
+            points: user.points,
+            tier: user
+                .tier()
+                .and_then(|t| plan.tiers.get(t.index()))
+                .map(|t| t.name.clone()),
+            tasks: user
+                .packed
+                .tasks()
+                .map(|p| TaskReport {
+                    task: plan
+                        .tasks
+                        .get(p.task.index())
+                        .map(|t| t.name.clone())
+                        .unwrap_or_default(),
+                    completions: p.count,
+                    streak: p.streak,
+                })
+                .collect(),
+            rewards: user
+                .packed
+                .holdings()
+                .map(|(r, n)| {
+                    (
+                        plan.rewards
+                            .get(r.index())
+                            .map(|r| r.name.clone())
+                            .unwrap_or_default(),
+                        Json::from(n),
+                    )
+                })
+                .collect(),
+            ranks: plan
+                .leaderboards
+                .iter()
+                .enumerate()
+                .filter_map(|(i, lb)| {
+                    let within = lb.show_top.map_or(usize::MAX, |n| n as usize);
+                    let rank = state.boards.get(i)?.rank_of(u, within)?;
+                    Some((lb.name.clone(), Json::from(rank)))
+                })
+                .collect(),
+        })
+    }
+}

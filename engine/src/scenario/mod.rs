@@ -1,0 +1,303 @@
+//! Scenario tests (`*.test.yaml`): users, events, an optional stop time and the effects
+//! expected, the way a growth team unit-tests a campaign before launch. A file holds one
+//! scenario, or several as YAML documents separated by `---`.
+//!
+//! An expectation names some fields of an effect (`kind`, `user`, `reward`, `cause`,
+//! `at`...) and matches every effect with those values; `count` asks for exactly that
+//! many (default: at least one). `at` compares instants, so any offset may be written.
+//! `body_contains` matches a send whose body contains the text.
+
+use crate::effect::Effect;
+use crate::input::{EventLine, UserLine};
+use chrono::{DateTime, FixedOffset};
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// One scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What it tests (defaults to the file's name).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The campaign (`.camp` or `plan.json`), relative to the scenario file.
+    pub campaign: PathBuf,
+    /// The users.
+    #[serde(default)]
+    pub users: Vec<UserLine>,
+    /// The events, taken in `at` order.
+    #[serde(default)]
+    pub events: Vec<EventLine>,
+    /// Where the run stops; default: the campaign's end.
+    #[serde(default)]
+    pub until: Option<DateTime<FixedOffset>>,
+    /// The effects expected.
+    #[serde(default)]
+    pub expect: Vec<Expectation>,
+}
+
+/// Effects expected: the fields to match and how many.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expectation {
+    /// Field → value, as written.
+    pub fields: BTreeMap<String, Json>,
+    /// Exactly this many; `None`: at least one.
+    pub count: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for Expectation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut fields = BTreeMap::<String, Json>::deserialize(d)?;
+        let count = match fields.remove("count") {
+            None => None,
+            Some(Json::Number(n)) => Some(n.as_u64().ok_or_else(|| {
+                serde::de::Error::custom("`count` must be a whole number, 0 or more")
+            })?),
+            Some(other) => {
+                return Err(serde::de::Error::custom(format!(
+                    "`count` must be a whole number, found {other}"
+                )))
+            }
+        };
+        if !fields.contains_key("kind") {
+            return Err(serde::de::Error::custom(
+                "an expectation needs a `kind` (grant, deny, send, ...)",
+            ));
+        }
+        Ok(Expectation { fields, count })
+    }
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `kind` first, then the rest in name order, then `count`.
+        let mut parts: Vec<String> = Vec::new();
+        let show = |v: &Json| match v {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if let Some(k) = self.fields.get("kind") {
+            parts.push(format!("kind: {}", show(k)));
+        }
+        for (k, v) in self.fields.iter().filter(|(k, _)| *k != "kind") {
+            parts.push(format!("{k}: {}", show(v)));
+        }
+        if let Some(c) = self.count {
+            parts.push(format!("count: {c}"));
+        }
+        write!(f, "{{ {} }}", parts.join(", "))
+    }
+}
+
+/// Parses a scenario file: one scenario or several YAML documents.
+pub fn parse(text: &str) -> Result<Vec<Scenario>, String> {
+    serde_saphyr::from_multiple::<Scenario>(text).map_err(|e| e.to_string())
+}
+
+/// Whether a written value matches an effect's: equal, or equal as text (`user: 42`
+/// matches `"42"`), or the same instant for `at`.
+fn same(field: &str, want: &Json, got: &Json) -> bool {
+    if want == got {
+        return true;
+    }
+    let text = |v: &Json| match v {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    match (text(want), text(got)) {
+        (Some(w), Some(g)) if field == "at" => {
+            match (
+                DateTime::parse_from_rfc3339(&w),
+                DateTime::parse_from_rfc3339(&g),
+            ) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => w == g,
+            }
+        }
+        (Some(w), Some(g)) => w == g,
+        _ => false,
+    }
+}
+
+/// How many of an expectation's fields an effect matches.
+fn score(e: &Expectation, effect: &Map<String, Json>) -> usize {
+    e.fields
+        .iter()
+        .filter(|(k, v)| match k.as_str() {
+            "body_contains" => matches!(
+                (effect.get("body"), v),
+                (Some(Json::String(body)), Json::String(part)) if body.contains(part.as_str())
+            ),
+            _ => effect.get(k.as_str()).is_some_and(|got| same(k, v, got)),
+        })
+        .count()
+}
+
+/// An expectation that was not met.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// Its position in `expect`, from 1.
+    pub index: usize,
+    /// The expectation.
+    pub expectation: Expectation,
+    /// How many effects matched.
+    pub matched: usize,
+    /// The effects that came closest (most fields matched), as JSON lines.
+    pub closest: Vec<String>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let wanted = match self.expectation.count {
+            Some(n) => format!("exactly {n}"),
+            None => "at least one".to_string(),
+        };
+        writeln!(f, "expectation {}: {}", self.index, self.expectation)?;
+        writeln!(
+            f,
+            "  wanted {wanted} matching effect(s), found {}",
+            self.matched
+        )?;
+        if self.closest.is_empty() {
+            writeln!(f, "  no effect of that kind happened")?;
+        } else {
+            writeln!(f, "  closest effects:")?;
+            for c in &self.closest {
+                writeln!(f, "    {c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many closest effects a failure shows.
+const CLOSEST: usize = 3;
+
+/// Checks every expectation against the effects of a run.
+pub fn verify(expect: &[Expectation], effects: &[Effect]) -> Vec<Failure> {
+    let objects: Vec<Map<String, Json>> = effects
+        .iter()
+        .filter_map(|e| match serde_json::to_value(e) {
+            Ok(Json::Object(m)) => Some(m),
+            _ => None,
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for (i, e) in expect.iter().enumerate() {
+        let total = e.fields.len();
+        let matched: Vec<&Map<String, Json>> =
+            objects.iter().filter(|o| score(e, o) == total).collect();
+        let ok = match e.count {
+            Some(n) => matched.len() as u64 == n,
+            None => !matched.is_empty(),
+        };
+        if ok {
+            continue;
+        }
+        // Too many: show the ones that matched; too few: the nearest of the same kind.
+        let closest: Vec<String> = if !matched.is_empty() {
+            matched
+                .iter()
+                .take(CLOSEST)
+                .map(|o| Json::Object((*o).clone()).to_string())
+                .collect()
+        } else {
+            let kind = e.fields.get("kind");
+            let mut near: Vec<(usize, usize, &Map<String, Json>)> = objects
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| kind.is_none_or(|k| o.get("kind") == Some(k)))
+                .map(|(n, o)| (score(e, o), n, o))
+                .collect();
+            near.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            near.iter()
+                .take(CLOSEST)
+                .map(|(_, _, o)| Json::Object((*o).clone()).to_string())
+                .collect()
+        };
+        failures.push(Failure {
+            index: i + 1,
+            expectation: e.clone(),
+            matched: matched.len(),
+            closest,
+        });
+    }
+    failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const YAML: &str = r#"
+name: one check-in
+campaign: ../c.camp
+users:
+  - { id: u1, attrs: { nickname: Lin, level: 3 } }
+events:
+  - { id: e1, type: checkin, user: u1, at: "2027-01-26T09:00:00+08:00" }
+until: "2027-02-13T00:00:00+08:00"
+expect:
+  - { kind: grant, user: u1, reward: points_10, count: 1 }
+  - { kind: grant, user: u1, reward: coupon_20, count: 0 }
+  - { kind: complete, at: "2027-01-26T01:00:00Z" }
+---
+campaign: ../c.camp
+"#;
+
+    fn effects() -> Vec<Effect> {
+        let lines = [
+            r#"{"kind":"complete","at":"2027-01-26T01:00:00Z","user":"u1","task":"t","event":"e1"}"#,
+            r#"{"kind":"grant","at":"2027-01-26T01:00:00Z","user":"u1","reward":"points_10","cause":"task:t","event":"e1"}"#,
+        ];
+        lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn scenarios_parse_with_several_documents() {
+        let s = parse(YAML).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].name.as_deref(), Some("one check-in"));
+        assert_eq!(s[0].users[0].attrs.get("level"), Some(&Json::from(3)));
+        assert_eq!(s[0].expect[0].count, Some(1));
+        assert!(s[1].events.is_empty());
+    }
+
+    #[test]
+    fn bad_scenarios_are_errors_not_panics() {
+        assert!(parse("campaign: [").is_err());
+        assert!(parse("campaign: x\nexpect:\n  - { user: u1 }\n")
+            .unwrap_err()
+            .contains("kind"));
+        assert!(parse("campaign: x\nexpect:\n  - { kind: grant, count: -1 }\n").is_err());
+        assert!(parse("campaign: x\nbogus: 1\n").is_err());
+    }
+
+    #[test]
+    fn expectations_match_named_fields_and_counts() {
+        let s = parse(YAML).unwrap();
+        assert!(verify(&s[0].expect, &effects()).is_empty());
+        let wrong = parse(
+            "campaign: x\nexpect:\n  - { kind: grant, user: u1, reward: coupon_20 }\n  - { kind: complete, count: 2 }\n",
+        )
+        .unwrap();
+        let f = verify(&wrong[0].expect, &effects());
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].matched, 0);
+        assert!(f[0].closest[0].contains("points_10"), "{f:?}");
+        assert_eq!(f[1].matched, 1);
+        let text = f[0].to_string();
+        assert!(
+            text.contains("expectation 1: { kind: grant, reward: coupon_20, user: u1 }"),
+            "{text}"
+        );
+    }
+}

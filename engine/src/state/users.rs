@@ -1,0 +1,491 @@
+//! Every user the campaign knows, and the index from their ids.
+//!
+//! Users live in fixed-size chunks rather than one vector: a million users never need
+//! a reallocation that holds the old list and the new one at once (half again the
+//! list's size, at the moment memory is highest), and no capacity goes unused but in
+//! the last chunk.
+//!
+//! Each chunk also keeps its users' packed blocks ([`crate::state::packed`]) in one byte
+//! arena. A block that grows and is not last in the arena moves to the end, leaving a
+//! hole; when holes pass a sixteenth of the arena (`HOLES`), the chunk is compacted
+//! in place. The chunk logs which user's block it placed where, in arena order, so
+//! compaction walks the blocks in that order without sorting them. A general-purpose
+//! allocator would keep each block in
+//! a size class: blocks that grow an event at a time climb through the classes and
+//! leave pages of every class partly used, which cost a third more memory than the
+//! blocks themselves.
+
+use crate::state::attrs::AttrsRef;
+use crate::state::packed::{Bytes, Packed, Write};
+use crate::state::{Score, User, UserWire};
+use camp_plan::LeaderboardId;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::ops::Deref;
+
+/// Users per chunk (a power of two, so a user's chunk is a shift away).
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
+/// Bytes of arena a chunk starts with, per user. Capacity not yet written costs
+/// address space, not memory; a chunk that starts with room for its users' blocks
+/// never reallocates, and a reallocation frees the old arena, which the allocator
+/// holds for a while before giving it back (all chunks grow at the same pace, so they
+/// would free theirs at about the same time).
+const ARENA_PER_USER: usize = 256;
+
+/// Where a user's packed block is in their chunk's arena.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    at: u32,
+    len: u32,
+}
+
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.at as usize..self.at as usize + self.len as usize
+    }
+}
+
+/// One chunk: up to [`CHUNK`] users and their packed blocks.
+#[derive(Clone, Default)]
+struct Chunk {
+    users: Vec<User>,
+    arena: Arena,
+}
+
+/// Holes are closed once they are this fraction of the arena (one over it): closing
+/// them sooner copies more, later holds more memory at the peak.
+const HOLES: usize = 16;
+
+/// A user's place in their chunk (below [`CHUNK`], so two bytes hold it).
+type Slot = u16;
+
+/// Packed blocks, end to end, with the bytes no block uses any more.
+#[derive(Clone, Default)]
+struct Arena {
+    bytes: Vec<u8>,
+    holes: usize,
+    /// Whose block was placed where, in arena order: a user's last entry is their
+    /// block now, earlier ones are blocks since moved (holes).
+    placed: Vec<Slot>,
+}
+
+impl Arena {
+    fn block(&self, span: Span) -> &[u8] {
+        self.bytes.get(span.range()).unwrap_or(&[])
+    }
+
+    /// Makes room for `n` more bytes, doubling when it grows (see [`ARENA_PER_USER`]).
+    fn reserve(&mut self, n: usize) {
+        self.bytes.reserve(n);
+    }
+
+    /// Logs that `slot`'s block now ends the arena. The log grows by an eighth at a
+    /// time: compaction keeps it near one entry per user.
+    fn place(&mut self, slot: Slot) {
+        if self.placed.len() == self.placed.capacity() {
+            self.placed.reserve_exact(self.placed.len() / 8 + 64);
+        }
+        self.placed.push(slot);
+    }
+}
+
+impl Chunk {
+    /// Closes the holes once they are a sixteenth of the arena: slides every block down
+    /// over the holes before it, in arena order, within the same allocation (a new
+    /// arena each time would free and take hundreds of kilobytes per compaction, which
+    /// the allocator keeps for a while: a fifth more memory at the peak). The order is
+    /// the placement log's, each user's last entry.
+    fn tidy(&mut self) {
+        let arena = &mut self.arena;
+        if arena.holes == 0 || arena.holes < arena.bytes.len() / HOLES {
+            return;
+        }
+        // Keep each user's last entry, in order: walk back, and fill from the back.
+        let mut seen = [0u64; CHUNK / 64];
+        let placed = &mut arena.placed;
+        let mut kept = placed.len();
+        for r in (0..placed.len()).rev() {
+            let Some(&slot) = placed.get(r) else {
+                continue;
+            };
+            let Some(word) = seen.get_mut(usize::from(slot) / 64) else {
+                continue;
+            };
+            let bit = 1u64 << (slot % 64);
+            if *word & bit != 0 {
+                continue;
+            }
+            *word |= bit;
+            kept -= 1;
+            if let Some(x) = placed.get_mut(kept) {
+                *x = slot;
+            }
+        }
+        placed.drain(..kept);
+        // Read every span first, then move: the reads of records scattered over the
+        // chunk do not wait on each other, nor on the copies.
+        let spans: Vec<Span> = placed
+            .iter()
+            .map(|&slot| {
+                self.users
+                    .get(usize::from(slot))
+                    .map_or(Span::default(), |u| u.span)
+            })
+            .collect();
+        let mut to = 0usize;
+        for (&slot, span) in placed.iter().zip(spans) {
+            let from = span.range();
+            if from.start != to && from.end <= arena.bytes.len() {
+                arena.bytes.copy_within(from, to);
+            }
+            if let Some(u) = self.users.get_mut(usize::from(slot)) {
+                u.span.at = u32::try_from(to).unwrap_or(u32::MAX);
+            }
+            to += span.len as usize;
+        }
+        arena.bytes.truncate(to);
+        arena.holes = 0;
+    }
+}
+
+/// A user and their packed block, to read.
+#[derive(Clone, Copy)]
+pub struct UserRef<'a> {
+    user: &'a User,
+    /// Their attributes and lists.
+    pub packed: Packed<'a>,
+}
+
+impl<'a> UserRef<'a> {
+    /// Their attributes.
+    pub fn attrs(&self) -> AttrsRef<'a> {
+        self.packed.attrs()
+    }
+
+    /// Their score on a leaderboard, if scored.
+    pub fn score(&self, board: LeaderboardId) -> Option<Score> {
+        self.packed.score(board)
+    }
+
+    /// The record alone.
+    pub fn record(&self) -> &'a User {
+        self.user
+    }
+}
+
+impl Deref for UserRef<'_> {
+    type Target = User;
+    fn deref(&self) -> &User {
+        self.user
+    }
+}
+
+/// A user and their packed block, to change: the record through `*`, the block through
+/// [`Write`].
+pub struct UserMut<'a> {
+    user: &'a mut User,
+    slot: Slot,
+    arena: &'a mut Arena,
+}
+
+impl UserMut<'_> {
+    /// Records that the user sent an event of type `kind`; true the first time.
+    pub fn first_of_type(&mut self, kind: u32) -> bool {
+        if kind < 64 {
+            let bit = 1u64 << kind;
+            let first = self.user.sent & bit == 0;
+            self.user.sent |= bit;
+            first
+        } else {
+            self.first_type(kind)
+        }
+    }
+}
+
+impl Deref for UserMut<'_> {
+    type Target = User;
+    fn deref(&self) -> &User {
+        self.user
+    }
+}
+
+impl std::ops::DerefMut for UserMut<'_> {
+    fn deref_mut(&mut self) -> &mut User {
+        self.user
+    }
+}
+
+impl Bytes for UserMut<'_> {
+    fn bytes(&self) -> &[u8] {
+        self.arena.block(self.user.span)
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        self.arena
+            .bytes
+            .get_mut(self.user.span.range())
+            .unwrap_or(&mut [])
+    }
+
+    /// In place when the block is last in the arena or does not grow; otherwise the
+    /// block moves to the end and its old bytes become a hole.
+    fn splice(&mut self, at: usize, remove: usize, insert: &[u8]) {
+        let span = self.user.span;
+        let old = span.range();
+        let arena = &mut *self.arena;
+        let at = at.min(old.len());
+        let remove = remove.min(old.len() - at);
+        let new_len = old.len() - remove + insert.len();
+        let Ok(len) = u32::try_from(new_len) else {
+            return;
+        };
+        let fits = |end: usize| u32::try_from(end).is_ok();
+        if old.end == arena.bytes.len() {
+            // Last in the arena: change it where it is; the arena's end moves.
+            if !fits(old.start + new_len) {
+                return;
+            }
+            arena.reserve(new_len.saturating_sub(old.len()));
+            let start = old.start + at;
+            let (from, to) = (start + remove, start + insert.len());
+            let end = arena.bytes.len();
+            if to > from {
+                arena.bytes.resize(end + (to - from), 0);
+            }
+            arena.bytes.copy_within(from..end, to);
+            arena.bytes.truncate(end + to - from);
+            if let Some(x) = arena.bytes.get_mut(start..to) {
+                x.copy_from_slice(insert);
+            }
+            if old.is_empty() && new_len > 0 {
+                arena.place(self.slot);
+            }
+            self.user.span.len = len;
+            return;
+        }
+        if new_len <= old.len() {
+            // Shrinks: in place, the freed end becomes a hole.
+            let to = old.start + at;
+            arena
+                .bytes
+                .copy_within(to + remove..old.end, to + insert.len());
+            if let Some(x) = arena.bytes.get_mut(to..to + insert.len()) {
+                x.copy_from_slice(insert);
+            }
+            arena.holes += old.len() - new_len;
+            self.user.span.len = len;
+            return;
+        }
+        if !fits(arena.bytes.len() + new_len) {
+            return;
+        }
+        arena.reserve(new_len);
+        let Ok(start) = u32::try_from(arena.bytes.len()) else {
+            return;
+        };
+        arena.bytes.extend_from_within(old.start..old.start + at);
+        arena.bytes.extend_from_slice(insert);
+        arena
+            .bytes
+            .extend_from_within(old.start + at + remove..old.end);
+        arena.holes += old.len();
+        arena.place(self.slot);
+        self.user.span = Span { at: start, len };
+    }
+}
+
+/// Users in the order they became known; a user's number is their position.
+#[derive(Clone, Default)]
+pub struct Users {
+    chunks: Vec<Chunk>,
+    len: usize,
+}
+
+impl Users {
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// User number `i`.
+    pub fn get(&self, i: usize) -> Option<UserRef<'_>> {
+        let chunk = self.chunks.get(i >> CHUNK_BITS)?;
+        let user = chunk.users.get(i & (CHUNK - 1))?;
+        Some(UserRef {
+            user,
+            packed: Packed::new(chunk.arena.block(user.span)),
+        })
+    }
+
+    /// User number `i`'s record alone (their id, standing, balance).
+    pub fn record(&self, i: usize) -> Option<&User> {
+        self.chunks.get(i >> CHUNK_BITS)?.users.get(i & (CHUNK - 1))
+    }
+
+    /// User number `i`, to change.
+    pub fn get_mut(&mut self, i: usize) -> Option<UserMut<'_>> {
+        let chunk = self.chunks.get_mut(i >> CHUNK_BITS)?;
+        chunk.tidy();
+        let Chunk { users, arena } = chunk;
+        let slot = i & (CHUNK - 1);
+        Some(UserMut {
+            user: users.get_mut(slot)?,
+            slot: Slot::try_from(slot).ok()?,
+            arena,
+        })
+    }
+
+    /// Adds a user at the end, with these packed attributes.
+    pub fn push(&mut self, mut user: User, attrs: AttrsRef<'_>) {
+        if self.chunks.last().is_none_or(|c| c.users.len() >= CHUNK) {
+            self.chunks.push(Chunk {
+                users: Vec::with_capacity(CHUNK),
+                arena: Arena {
+                    bytes: Vec::with_capacity(CHUNK * ARENA_PER_USER),
+                    holes: 0,
+                    placed: Vec::with_capacity(CHUNK),
+                },
+            });
+        }
+        let Some(chunk) = self.chunks.last_mut() else {
+            return;
+        };
+        user.span = Span::default();
+        chunk.users.push(user);
+        self.len += 1;
+        if !attrs.bytes().is_empty() {
+            if let Some(mut u) = self.get_mut(self.len - 1) {
+                u.set_attrs(attrs.bytes());
+            }
+        }
+    }
+
+    /// Every user, in order.
+    pub fn iter(&self) -> impl Iterator<Item = UserRef<'_>> {
+        self.chunks.iter().flat_map(|c| {
+            c.users.iter().map(|user| UserRef {
+                user,
+                packed: Packed::new(c.arena.block(user.span)),
+            })
+        })
+    }
+}
+
+/// Users compare by what they hold, however their blocks lie in the arenas.
+impl PartialEq for Users {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|(a, b)| a.record() == b.record() && a.packed == b.packed)
+    }
+}
+
+impl std::fmt::Debug for Users {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|u| (u.record().id.clone(), u.packed)))
+            .finish()
+    }
+}
+
+/// Snapshots hold one flat list, each user's lists written out.
+impl Serialize for Users {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter().map(|u| UserWire::of(u.record(), u.packed)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Users {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut users = Users::default();
+        for w in Vec::<UserWire>::deserialize(d)? {
+            let (user, attrs) = w.record();
+            users.push(user, attrs.as_packed());
+            if let Some(mut u) = users.get_mut(users.len() - 1) {
+                w.lists_into(&mut u);
+            }
+        }
+        Ok(users)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::attrs::Attrs;
+    use crate::state::Standing;
+    use smol_str::SmolStr;
+
+    #[test]
+    fn users_span_chunks_and_read_back_in_order() {
+        let mut users = Users::default();
+        let mut index = crate::state::index::UserIndex::default();
+        let n = CHUNK * 2 + 5;
+        for i in 0..n {
+            let id = format!("u{i}");
+            let attrs = Attrs::new(&[Some(camp_plan::Value::Int(i as i64))]);
+            users.push(
+                User::new(SmolStr::new(&id), Standing::Eligible),
+                attrs.as_packed(),
+            );
+            index.insert(&users, &id, u32::try_from(i).unwrap_or(u32::MAX));
+        }
+        assert_eq!(users.len(), n);
+        assert_eq!(
+            users.record(CHUNK).map(|u| u.id.as_str()),
+            Some(format!("u{CHUNK}").as_str())
+        );
+        assert!(users.get(n).is_none());
+        assert_eq!(
+            users.get(4100).and_then(|u| u.attrs().get(0)),
+            Some(camp_plan::Value::Int(4100))
+        );
+        assert_eq!(index.get(&users, "u4100"), Some(4100));
+        assert_eq!(index.get(&users, "nobody"), None);
+        assert_eq!(users.iter().count(), n);
+        let json = serde_json::to_string(&users).unwrap_or_default();
+        let back: Users = serde_json::from_str(&json).unwrap_or_default();
+        assert!(back == users);
+    }
+
+    #[test]
+    fn blocks_that_grow_move_and_chunks_compact_without_losing_a_byte() {
+        let mut users = Users::default();
+        for i in 0..64 {
+            users.push(
+                User::new(SmolStr::new(format!("u{i}")), Standing::Eligible),
+                AttrsRef::new(&[]),
+            );
+        }
+        // Every user grows a fingerprint at a time, in turn: blocks keep moving to the
+        // end, holes pile up, and the chunk compacts again and again.
+        for round in 0..40u64 {
+            for i in 0..64usize {
+                let Some(mut u) = users.get_mut(i) else {
+                    continue;
+                };
+                assert!(u.first_sight(round * 1000 + i as u64));
+                if round == 7 {
+                    u.set_attrs(&[5, 0, 0, 0][..(i % 4)]);
+                }
+            }
+        }
+        let chunk = &users.chunks[0];
+        assert!(chunk.arena.holes <= chunk.arena.bytes.len() / 8 + 64 * 300);
+        for i in 0..64usize {
+            let u = users.get(i).unwrap();
+            let seen: Vec<u64> = u.packed.seen().collect();
+            let want: Vec<u64> = (0..40u64).map(|r| r * 1000 + i as u64).collect();
+            assert_eq!(seen, want, "user {i}");
+            assert_eq!(u.attrs().bytes().len(), i % 4);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Helpers for the engine's tests: compile a campaign from text, run users and events
+//! through it, look at effects as JSON lines.
+#![allow(dead_code)]
+
+use camp_compiler::{compile_file, MemoryLoader};
+use camp_engine::input::{EventLine, UserLine};
+use camp_engine::replay::{self, Until};
+use camp_engine::{Engine, Output};
+use chrono::{DateTime, Utc};
+use std::path::Path;
+
+/// The engine of a campaign source that must compile.
+pub fn engine(src: &str) -> Engine {
+    let r = compile_file(&MemoryLoader::with(&[("c.camp", src)]), Path::new("c.camp")).unwrap();
+    let plan = r.plan.unwrap_or_else(|| {
+        panic!(
+            "the test campaign does not compile: {:#?}",
+            r.check.diagnostics
+        )
+    });
+    Engine::new(plan).unwrap()
+}
+
+/// Users from `id:key=value,...`-free JSON lines.
+pub fn users(lines: &[&str]) -> Vec<UserLine> {
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// An event line: `ev("e1", "checkin", "u1", "2027-01-01T09:00:00Z", "{}")`.
+pub fn ev(id: &str, kind: &str, user: &str, at: &str, data: &str) -> EventLine {
+    serde_json::from_str(&format!(
+        r#"{{"id":"{id}","type":"{kind}","user":"{user}","at":"{at}","data":{data}}}"#
+    ))
+    .unwrap()
+}
+
+/// An instant.
+pub fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Runs users and events to `until` (or the end) and returns the effects as JSON lines.
+pub fn run(
+    e: &Engine,
+    users: &[UserLine],
+    events: &[EventLine],
+    until: Option<&str>,
+) -> Vec<String> {
+    let mut state = e.start();
+    for u in users {
+        e.user(&mut state, u).unwrap();
+    }
+    let until = until.map_or(Until::End, |s| Until::At(t(s)));
+    let out: Output = replay::run_events(e, &mut state, events, until);
+    assert!(out.problems.is_empty(), "{:?}", out.problems);
+    out.effects
+        .iter()
+        .map(|x| serde_json::to_string(x).unwrap())
+        .collect()
+}
+
+/// The lines containing every one of `parts`.
+pub fn having<'a>(lines: &'a [String], parts: &[&str]) -> Vec<&'a String> {
+    lines
+        .iter()
+        .filter(|l| parts.iter().all(|p| l.contains(p)))
+        .collect()
+}
+
+/// How many lines contain every one of `parts`.
+pub fn count(lines: &[String], parts: &[&str]) -> usize {
+    having(lines, parts).len()
+}

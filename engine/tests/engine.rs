@@ -1,0 +1,870 @@
+//! One test per engine rule (language §3–§9), on small campaigns written inline.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a test
+
+mod common;
+use common::{count, engine, ev, having, run, users};
+
+const HEAD: &str = r#"
+campaign c {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  en
+  budget   100 CNY
+}
+user {
+  nickname: string
+  level:    int
+  birthday: date
+}
+event checkin {}
+event buy { amount: money }
+event invite { invitee: string }
+message hi via push {
+  en "hi {{ user.nickname }}, {{ participant.points }} points"
+}
+"#;
+
+fn campaign(body: &str) -> camp_engine::Engine {
+    engine(&format!("{HEAD}\n{body}"))
+}
+
+fn u1() -> Vec<camp_engine::input::UserLine> {
+    users(&[r#"{"id":"u1","attrs":{"nickname":"Lin","level":3}}"#])
+}
+
+#[test]
+fn the_first_counted_event_enrolls_and_uncounted_events_do_nothing() {
+    let e = campaign("reward p = points 10\nphase main for 3d {\n  task t {\n    on checkin\n    grant p\n  }\n}\nkpi k = count(invite) target >= 1");
+    let out = run(
+        &e,
+        &u1(),
+        &[
+            ev(
+                "e0",
+                "invite",
+                "u1",
+                "2027-01-20T01:00:00Z",
+                r#"{"invitee":"x"}"#,
+            ),
+            ev("e1", "checkin", "u1", "2027-01-20T02:00:00Z", "{}"),
+        ],
+        None,
+    );
+    assert_eq!(
+        out,
+        vec![
+            r#"{"kind":"phase","at":"2027-01-19T16:00:00Z","from":null,"to":"main"}"#,
+            r#"{"kind":"enroll","at":"2027-01-20T02:00:00Z","user":"u1"}"#,
+            r#"{"kind":"complete","at":"2027-01-20T02:00:00Z","user":"u1","task":"t","event":"e1"}"#,
+            r#"{"kind":"grant","at":"2027-01-20T02:00:00Z","user":"u1","reward":"p","cause":"task:t","event":"e1"}"#,
+            r#"{"kind":"phase","at":"2027-01-22T16:00:00Z","from":"main","to":null}"#,
+        ]
+    );
+}
+
+#[test]
+fn daily_limits_count_local_calendar_days() {
+    let e = campaign("reward p = points 10\nphase main for 3d {\n  task t {\n    on checkin\n    limit 1 per day\n    grant p\n  }\n}");
+    // 23:30 and 23:50 local are one day; 00:10 local is the next.
+    let out = run(
+        &e,
+        &u1(),
+        &[
+            ev("a", "checkin", "u1", "2027-01-20T23:30:00+08:00", "{}"),
+            ev("b", "checkin", "u1", "2027-01-20T23:50:00+08:00", "{}"),
+            ev("c", "checkin", "u1", "2027-01-21T00:10:00+08:00", "{}"),
+        ],
+        None,
+    );
+    assert_eq!(count(&out, &["\"complete\""]), 2);
+    assert_eq!(
+        count(&out, &["\"event\":\"b\""]),
+        0,
+        "the extra event is ignored"
+    );
+}
+
+#[test]
+fn per_user_and_per_phase_limits() {
+    let e = campaign("reward p = points 10\nphase a for 1d {\n  task t {\n    on checkin\n    limit 2 per user\n    grant p\n  }\n}\nphase b for 1d {\n  task s {\n    on checkin\n    limit 1 per phase\n  }\n}");
+    let evs: Vec<_> = (0..6)
+        .map(|i| {
+            ev(
+                &format!("e{i}"),
+                "checkin",
+                "u1",
+                &format!(
+                    "2027-01-2{}T0{}:00:00+08:00",
+                    if i < 3 { 0 } else { 1 },
+                    i + 1
+                ),
+                "{}",
+            )
+        })
+        .collect();
+    let out = run(&e, &u1(), &evs, None);
+    assert_eq!(count(&out, &["\"task\":\"t\""]), 2);
+    assert_eq!(count(&out, &["\"task\":\"s\""]), 1);
+}
+
+#[test]
+fn streaks_need_consecutive_days_and_pay_once() {
+    let e = campaign("reward p = points 1\nreward c = coupon { value 5 CNY }\nphase main for 10d {\n  task t {\n    on checkin\n    limit 1 per day\n    grant p\n    streak 3 days => grant c\n  }\n}");
+    let day = |d: u32, id: &str| {
+        ev(
+            id,
+            "checkin",
+            "u1",
+            &format!("2027-01-{d}T09:00:00+08:00"),
+            "{}",
+        )
+    };
+    // 20, 21, (gap) 23, 24, 25 → the streak completes on the 25th; 26 does not pay again.
+    let out = run(
+        &e,
+        &u1(),
+        &[
+            day(20, "a"),
+            day(21, "b"),
+            day(23, "c"),
+            day(24, "d"),
+            day(25, "e"),
+            day(26, "f"),
+        ],
+        None,
+    );
+    let streak = having(&out, &["\"cause\":\"streak:t\""]);
+    assert_eq!(streak.len(), 1, "{out:#?}");
+    assert!(streak[0].contains("\"event\":\"e\""));
+}
+
+#[test]
+fn after_milestones_fire_on_the_nth_completion() {
+    let e = campaign("reward p = points 1\nreward c = coupon { value 5 CNY }\nphase main for 3d {\n  task t {\n    on invite\n    grant p\n    after 3 => grant c\n  }\n}");
+    let evs: Vec<_> = (1..=5)
+        .map(|i| {
+            ev(
+                &format!("e{i}"),
+                "invite",
+                "u1",
+                &format!("2027-01-20T0{i}:00:00Z"),
+                r#"{"invitee":"x"}"#,
+            )
+        })
+        .collect();
+    let out = run(&e, &u1(), &evs, None);
+    let after = having(&out, &["\"cause\":\"after:t\""]);
+    assert_eq!(after.len(), 1);
+    assert!(after[0].contains("\"event\":\"e3\""));
+}
+
+#[test]
+fn grants_deny_per_user_then_stock_then_budget_and_until_budget_moves_the_next_phase() {
+    let e = campaign(
+        "reward c = coupon { value 40 CNY  stock 5  per_user 2 }\nphase main for 5d until budget exhausted {\n  task t {\n    on checkin\n    grant c\n  }\n}\nphase after for 2d {\n  task s {\n    on invite\n  }\n}\nphase fixed from 2027-01-30T00:00 to 2027-01-31T00:00 {\n  task f {\n    on invite\n  }\n}",
+    );
+    let us = users(&[
+        r#"{"id":"u1","attrs":{"nickname":"A"}}"#,
+        r#"{"id":"u2","attrs":{"nickname":"B"}}"#,
+    ]);
+    let out = run(
+        &e,
+        &us,
+        &[
+            ev("a", "checkin", "u1", "2027-01-20T01:00:00Z", "{}"),
+            ev("b", "checkin", "u1", "2027-01-20T02:00:00Z", "{}"),
+            ev("c", "checkin", "u1", "2027-01-20T03:00:00Z", "{}"),
+            ev("d", "checkin", "u2", "2027-01-20T04:00:00Z", "{}"),
+        ],
+        None,
+    );
+    assert_eq!(count(&out, &["\"kind\":\"grant\""]), 2);
+    assert_eq!(count(&out, &["\"deny\"", "\"event\"", "per_user"]), 0);
+    assert_eq!(
+        having(&out, &["\"deny\""])[0],
+        r#"{"kind":"deny","at":"2027-01-20T03:00:00Z","user":"u1","reward":"c","cause":"task:t","reason":"per_user"}"#
+    );
+    // 80 of 100 spent: the next 40 is over budget; the phase ends at that instant and
+    // the next one (given by duration) starts then; the explicit window stays put.
+    assert!(out.contains(&r#"{"kind":"deny","at":"2027-01-20T04:00:00Z","user":"u2","reward":"c","cause":"task:t","reason":"budget"}"#.to_string()));
+    assert!(out.contains(
+        &r#"{"kind":"phase","at":"2027-01-20T04:00:00Z","from":"main","to":"after"}"#.to_string()
+    ));
+    assert!(
+        out.contains(
+            &r#"{"kind":"phase","at":"2027-01-22T04:00:00Z","from":"after","to":null}"#.to_string()
+        ),
+        "{out:#?}"
+    );
+    assert!(out.contains(
+        &r#"{"kind":"phase","at":"2027-01-29T16:00:00Z","from":null,"to":"fixed"}"#.to_string()
+    ));
+}
+
+#[test]
+fn stock_runs_out_across_users() {
+    let e = campaign("reward w = item \"Watch\" { cost 10 CNY  stock 1 }\nphase main for 1d {\n  task t {\n    on checkin\n    grant w\n  }\n}");
+    let us = users(&[r#"{"id":"u1","attrs":{}}"#, r#"{"id":"u2","attrs":{}}"#]);
+    let out = run(
+        &e,
+        &us,
+        &[
+            ev("a", "checkin", "u1", "2027-01-20T01:00:00Z", "{}"),
+            ev("b", "checkin", "u2", "2027-01-20T02:00:00Z", "{}"),
+        ],
+        None,
+    );
+    assert_eq!(count(&out, &["\"grant\"", "u1"]), 1);
+    assert_eq!(count(&out, &["\"deny\"", "u2", "\"reason\":\"stock\""]), 1);
+}
+
+#[test]
+fn tiers_pass_through_each_level_with_its_grant() {
+    let e = campaign("reward big = points 250\nreward b = badge \"Silver\"\nreward g = badge \"Gold\"\ntiers {\n  bronze at 0 points\n  silver at 100 points => grant b\n  gold at 200 points => grant g\n}\nphase main for 1d {\n  task t {\n    on checkin\n    grant big\n  }\n}");
+    let out = run(
+        &e,
+        &u1(),
+        &[ev("a", "checkin", "u1", "2027-01-20T01:00:00Z", "{}")],
+        None,
+    );
+    let kinds: Vec<&str> = out
+        .iter()
+        .filter(|l| l.contains("\"tier\"") || l.contains("\"grant\""))
+        .map(|l| l.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            r#"{"kind":"tier","at":"2027-01-20T01:00:00Z","user":"u1","from":null,"to":"bronze"}"#,
+            r#"{"kind":"grant","at":"2027-01-20T01:00:00Z","user":"u1","reward":"big","cause":"task:t","event":"a"}"#,
+            r#"{"kind":"tier","at":"2027-01-20T01:00:00Z","user":"u1","from":"bronze","to":"silver"}"#,
+            r#"{"kind":"grant","at":"2027-01-20T01:00:00Z","user":"u1","reward":"b","cause":"tier:silver","event":"a"}"#,
+            r#"{"kind":"tier","at":"2027-01-20T01:00:00Z","user":"u1","from":"silver","to":"gold"}"#,
+            r#"{"kind":"grant","at":"2027-01-20T01:00:00Z","user":"u1","reward":"g","cause":"tier:gold","event":"a"}"#,
+        ]
+    );
+}
+
+#[test]
+fn goals_fire_once_the_first_time_they_hold() {
+    let e = campaign("reward p = points 10\nreward b = badge \"Twenty\"\nphase main for 1d {\n  task t {\n    on checkin\n    grant p\n  }\n  goal twenty when participant.points >= 20 => grant b\n}");
+    let evs: Vec<_> = (1..=4)
+        .map(|i| {
+            ev(
+                &format!("e{i}"),
+                "checkin",
+                "u1",
+                &format!("2027-01-20T0{i}:00:00Z"),
+                "{}",
+            )
+        })
+        .collect();
+    let out = run(&e, &u1(), &evs, None);
+    let goal = having(&out, &["\"cause\":\"goal:twenty\""]);
+    assert_eq!(goal.len(), 1);
+    assert!(goal[0].contains("\"event\":\"e2\""));
+}
+
+#[test]
+fn leaderboard_ties_go_to_who_reached_the_score_first_and_awards_fire_at_the_next_phase() {
+    let e = campaign("reward w = badge \"Winner\"\nreward r = badge \"Runner-up\"\nphase main for 1d {\n  leaderboard lb {\n    score count(invite)\n    show top 2\n  }\n}\nphase wrap for 1d {\n  award lb rank 1 => grant w\n  award lb rank 2 => grant r\n}");
+    let us = users(&[
+        r#"{"id":"u1","attrs":{}}"#,
+        r#"{"id":"u2","attrs":{}}"#,
+        r#"{"id":"u3","attrs":{}}"#,
+    ]);
+    let inv = |id: &str, u: &str, h: u32| {
+        ev(
+            id,
+            "invite",
+            u,
+            &format!("2027-01-20T0{h}:00:00Z"),
+            r#"{"invitee":"x"}"#,
+        )
+    };
+    // u2 reaches 2 first, then u1 reaches 2; u3 has 1. Top 2: u2, u1; u3 is not shown.
+    let out = run(
+        &e,
+        &us,
+        &[
+            inv("a", "u1", 1),
+            inv("b", "u2", 2),
+            inv("c", "u2", 3),
+            inv("d", "u1", 4),
+            inv("f", "u3", 5),
+        ],
+        None,
+    );
+    assert_eq!(having(&out, &["\"award:lb\""]).len(), 2, "{out:#?}");
+    assert_eq!(
+        count(&out, &["\"award:lb\"", "\"u2\"", "\"reward\":\"w\""]),
+        1
+    );
+    assert_eq!(
+        count(&out, &["\"award:lb\"", "\"u1\"", "\"reward\":\"r\""]),
+        1
+    );
+    assert_eq!(count(&out, &["\"award:lb\"", "\"u3\""]), 0);
+}
+
+#[test]
+fn quiet_hours_defer_in_order_and_count_toward_the_cap_on_the_day_they_go_out() {
+    let src = HEAD.replace(
+        "budget   100 CNY",
+        "budget   100 CNY\n  cap 1 messages per day\n  quiet 22:00 .. 08:00",
+    );
+    let e = engine(&format!(
+        "{src}\nphase main for 3d {{\n  task t {{\n    on checkin\n    send hi\n  }}\n}}"
+    ));
+    let evs: Vec<_> = ["21:00", "23:00", "23:30"]
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            ev(
+                &format!("e{i}"),
+                "checkin",
+                "u1",
+                &format!("2027-01-20T{h}:00+08:00"),
+                "{}",
+            )
+        })
+        .collect();
+    let out = run(&e, &u1(), &evs, None);
+    let sends = having(&out, &["\"send\""]);
+    assert_eq!(sends.len(), 2, "{out:#?}");
+    assert!(sends[0].contains("2027-01-20T13:00:00Z"));
+    // Both late sends are deferred to 08:00 the next local day, in order: the first goes
+    // out (the day's one message), the second is over that day's cap.
+    assert!(sends[1].contains("2027-01-21T00:00:00Z"));
+    assert_eq!(
+        having(&out, &["\"suppress\""]),
+        vec![
+            r#"{"kind":"suppress","at":"2027-01-21T00:00:00Z","user":"u1","message":"hi","reason":"cap"}"#
+        ]
+    );
+}
+
+#[test]
+fn the_cap_counts_local_days() {
+    let src = HEAD.replace(
+        "budget   100 CNY",
+        "budget   100 CNY\n  cap 1 messages per day",
+    );
+    let e = engine(&format!(
+        "{src}\nphase main for 3d {{\n  task t {{\n    on checkin\n    send hi\n  }}\n}}"
+    ));
+    let evs = [
+        ev("a", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}"),
+        ev("b", "checkin", "u1", "2027-01-20T10:00:00+08:00", "{}"),
+        ev("c", "checkin", "u1", "2027-01-21T00:30:00+08:00", "{}"),
+    ];
+    let out = run(&e, &u1(), &evs, None);
+    assert_eq!(count(&out, &["\"send\""]), 2);
+    assert_eq!(
+        having(&out, &["\"suppress\""]),
+        vec![
+            r#"{"kind":"suppress","at":"2027-01-20T02:00:00Z","user":"u1","message":"hi","reason":"cap"}"#
+        ]
+    );
+}
+
+#[test]
+fn holdout_users_are_tracked_never_rewarded_or_messaged() {
+    let src = HEAD.replace("budget   100 CNY", "budget   100 CNY\n  holdout 50%");
+    let e = engine(&format!("{src}\nreward p = points 1\nphase main for 3d {{\n  send hi at 10:00 to audience\n  task t {{\n    on checkin\n    grant p\n  }}\n}}\nkpi k = count(checkin) target >= 1"));
+    let lines: Vec<String> = (0..20)
+        .map(|i| format!(r#"{{"id":"u{i}","attrs":{{"nickname":"N"}}}}"#))
+        .collect();
+    let us = users(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+    let evs: Vec<_> = (0..20)
+        .map(|i| {
+            ev(
+                &format!("e{i}"),
+                "checkin",
+                &format!("u{i}"),
+                "2027-01-20T12:00:00+08:00",
+                "{}",
+            )
+        })
+        .collect();
+    let mut state = e.start();
+    for u in &us {
+        e.user(&mut state, u).unwrap();
+    }
+    let out =
+        camp_engine::replay::run_events(&e, &mut state, &evs, camp_engine::replay::Until::End);
+    let held: Vec<String> = out
+        .effects
+        .iter()
+        .filter_map(|x| match x {
+            camp_engine::effect::Effect::Suppress { user, .. } => Some(user.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !held.is_empty() && held.len() < 20,
+        "about half are held out: {held:?}"
+    );
+    for h in &held {
+        assert!(
+            !out.effects.iter().any(|x| matches!(x, camp_engine::effect::Effect::Enroll { user, .. } if user.as_str() == h.as_str())),
+            "{h} is held out but enrolled"
+        );
+    }
+    let report = e.report(&state);
+    assert_eq!(
+        report.events.get("checkin"),
+        Some(&serde_json::json!(20)),
+        "holdout events count toward metrics"
+    );
+    assert_eq!(report.summary.participants as usize, 20 - held.len());
+}
+
+#[test]
+fn rejects_take_the_first_reason_in_order() {
+    let e = engine(&format!(
+        "{}\nreward p = points 1\nphase main from 2027-01-21T00:00 to 2027-01-22T00:00 {{\n  task t {{\n    on buy\n    grant p\n  }}\n}}",
+        HEAD.replace("  budget   100 CNY\n", "  budget   100 CNY\n  audience user.level >= 2\n")
+    ));
+    let us = users(&[
+        r#"{"id":"u1","attrs":{"level":3}}"#,
+        r#"{"id":"low","attrs":{"level":1}}"#,
+    ]);
+    let ok = r#"{"amount":"5 CNY"}"#;
+    let out = run(
+        &e,
+        &us,
+        &[
+            ev("early", "buy", "u1", "2027-01-20T12:00:00+08:00", ok),
+            ev("x", "refund", "u1", "2027-01-21T01:00:00+08:00", "{}"),
+            ev(
+                "y",
+                "buy",
+                "u1",
+                "2027-01-21T02:00:00+08:00",
+                r#"{"amount":5}"#,
+            ),
+            ev("z", "buy", "nobody", "2027-01-21T03:00:00+08:00", ok),
+            ev("w", "buy", "low", "2027-01-21T04:00:00+08:00", ok),
+            ev("v", "buy", "u1", "2027-01-21T05:00:00+08:00", ok),
+            ev("v", "buy", "u1", "2027-01-21T06:00:00+08:00", ok),
+            ev("early", "buy", "u1", "2027-01-21T07:00:00+08:00", ok),
+        ],
+        None,
+    );
+    let rejects: Vec<String> = having(&out, &["\"reject\""])
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{}:{}",
+                v["event"].as_str().unwrap(),
+                v["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        rejects,
+        vec![
+            "early:outside",
+            "x:unknown_type",
+            "y:bad_field",
+            "z:unknown_user",
+            "w:ineligible",
+            "v:duplicate"
+        ],
+        "an event rejected before it was accepted may be sent again"
+    );
+    assert_eq!(count(&out, &["\"complete\""]), 2);
+}
+
+#[test]
+fn time_driven_steps_come_before_events_at_the_same_instant_in_order() {
+    let e = campaign("reward p = points 1\nreward w = badge \"W\"\nphase a for 1d {\n  leaderboard lb {\n    score count(checkin)\n  }\n}\nphase b for 1d {\n  award lb rank 1 => grant w\n  send hi on enter\n  send hi at 00:00\n  grant p on enter\n  task t {\n    on checkin\n  }\n}");
+    let out = run(
+        &e,
+        &u1(),
+        &[
+            ev("a", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}"),
+            ev("b", "checkin", "u1", "2027-01-21T00:00:00+08:00", "{}"),
+        ],
+        None,
+    );
+    let at_change: Vec<&String> = having(&out, &["2027-01-20T16:00:00Z"]);
+    let kinds: Vec<String> = at_change
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{}:{}",
+                v["kind"].as_str().unwrap(),
+                v["cause"]
+                    .as_str()
+                    .or(v["message"].as_str())
+                    .or(v["task"].as_str())
+                    .unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "phase:",
+            "grant:award:lb",
+            "grant:enter",
+            "send:hi",
+            "send:hi",
+            "complete:t"
+        ],
+        "phase change, awards, on enter (grants then sends), at sends, then the event"
+    );
+}
+
+#[test]
+fn on_enroll_statements_fire_in_the_enrolling_phase_only() {
+    let e = campaign("reward b = badge \"Early\"\nphase a for 1d {\n  grant b on enroll\n  send hi on enroll\n  task t {\n    on checkin\n  }\n  task w {\n    on enroll\n  }\n}\nphase b for 1d {\n  grant b on enroll\n  task t2 {\n    on checkin\n  }\n}");
+    let out = run(
+        &e,
+        &u1(),
+        &[
+            ev("a", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}"),
+            ev("b", "checkin", "u1", "2027-01-21T09:00:00+08:00", "{}"),
+        ],
+        None,
+    );
+    assert_eq!(count(&out, &["\"cause\":\"enroll\""]), 1);
+    assert_eq!(count(&out, &["\"task\":\"w\"", "\"event\":\"a\""]), 1);
+    assert_eq!(count(&out, &["\"send\"", "\"message\":\"hi\""]), 1);
+}
+
+#[test]
+fn inactivity_nudges_once_per_spell() {
+    let e = campaign(
+        "phase main for 10d {\n  task t {\n    on checkin\n  }\n  send hi after 2d inactive\n}",
+    );
+    let out = run(
+        &e,
+        &u1(),
+        &[
+            ev("a", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}"),
+            ev("b", "checkin", "u1", "2027-01-21T09:00:00+08:00", "{}"),
+            // Inactive from the 21st: nudged on the 23rd at 09:00, once.
+            ev("c", "checkin", "u1", "2027-01-26T09:00:00+08:00", "{}"),
+            // Inactive again from the 26th: nudged on the 28th; the phase ends on the 30th.
+        ],
+        None,
+    );
+    let nudges: Vec<&String> = having(&out, &["\"send\""]);
+    assert_eq!(nudges.len(), 2, "{out:#?}");
+    assert!(nudges[0].contains("2027-01-23T01:00:00Z"));
+    assert!(nudges[1].contains("2027-01-28T01:00:00Z"));
+}
+
+#[test]
+fn birthdays_fire_at_local_midnight_for_participants() {
+    let e = campaign("reward gift = points 100\nphase main for 5d {\n  task t {\n    on checkin\n  }\n  task bday {\n    on birthday\n    grant gift\n  }\n}");
+    let us = users(&[
+        r#"{"id":"u1","attrs":{"birthday":"1990-01-22"}}"#,
+        r#"{"id":"u2","attrs":{"birthday":"1990-01-23"}}"#,
+    ]);
+    // u2 never takes part: no birthday grant (birthdays never enroll anyone).
+    let out = run(
+        &e,
+        &us,
+        &[ev("a", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}")],
+        None,
+    );
+    assert_eq!(
+        having(&out, &["\"bday\""]),
+        vec![
+            r#"{"kind":"complete","at":"2027-01-21T16:00:00Z","user":"u1","task":"bday","event":null}"#
+        ]
+    );
+    assert_eq!(count(&out, &["\"reward\":\"gift\"", "\"event\":null"]), 1);
+    assert_eq!(count(&out, &["u2"]), 0);
+}
+
+#[test]
+fn a_draw_makes_one_grant_with_drawn_and_a_deny_when_the_win_is_out_of_stock() {
+    let e = campaign("reward w = item \"Watch\" { cost 1 CNY  stock 1 }\nreward d = draw { 100% w }\nphase main for 1d {\n  task t {\n    on checkin\n    grant d\n  }\n}");
+    let out = run(
+        &e,
+        &u1(),
+        &[
+            ev("a", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}"),
+            ev("b", "checkin", "u1", "2027-01-20T10:00:00+08:00", "{}"),
+        ],
+        None,
+    );
+    assert_eq!(count(&out, &["\"grant\"", "\"drawn\":\"w\""]), 2);
+    assert_eq!(
+        count(&out, &["\"deny\"", "\"reward\":\"w\"", "\"stock\""]),
+        1
+    );
+}
+
+#[test]
+fn task_sends_tell_the_reward_and_skip_when_it_was_denied() {
+    let e = engine(&format!(
+        "{}\nreward w = item \"Watch\" {{ cost 1 CNY  stock 1 }}\nmessage won via push {{\n  en \"you won {{{{ reward.label }}}}\"\n}}\nphase main for 1d {{\n  task t {{\n    on checkin\n    grant w\n    send won\n  }}\n}}",
+        HEAD
+    ));
+    let out = run(
+        &e,
+        &u1(),
+        &[
+            ev("a", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}"),
+            ev("b", "checkin", "u1", "2027-01-20T10:00:00+08:00", "{}"),
+        ],
+        None,
+    );
+    let sends = having(&out, &["\"send\""]);
+    assert_eq!(sends.len(), 1);
+    assert!(sends[0].contains("you won Watch"));
+}
+
+#[test]
+fn until_a_condition_ends_the_phase_early() {
+    let e = campaign("reward p = points 1\nphase main for 5d until count(checkin) >= 2 {\n  task t {\n    on checkin\n    grant p\n  }\n}\nphase next for 1d {\n  task s {\n    on invite\n  }\n}");
+    let out = run(
+        &e,
+        &u1(),
+        &[
+            ev("a", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}"),
+            ev("b", "checkin", "u1", "2027-01-20T10:00:00+08:00", "{}"),
+            ev("c", "checkin", "u1", "2027-01-20T11:00:00+08:00", "{}"),
+        ],
+        None,
+    );
+    assert!(out.contains(
+        &r#"{"kind":"phase","at":"2027-01-20T02:00:00Z","from":"main","to":"next"}"#.to_string()
+    ));
+    assert!(out.contains(
+        &r#"{"kind":"phase","at":"2027-01-21T02:00:00Z","from":"next","to":null}"#.to_string()
+    ));
+    assert_eq!(
+        count(&out, &["\"complete\""]),
+        2,
+        "the third check-in counts for nothing in `next`"
+    );
+}
+
+#[test]
+fn snapshots_restore_to_the_same_run() {
+    let e = campaign("reward p = points 1\nphase main for 3d {\n  task t {\n    on checkin\n    grant p\n  }\n  send hi after 1d inactive\n}");
+    let evs = [
+        ev("a", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}"),
+        ev("b", "checkin", "u1", "2027-01-21T10:00:00+08:00", "{}"),
+    ];
+    let whole = run(&e, &u1(), &evs, None);
+    let mut state = e.start();
+    for u in &u1() {
+        e.user(&mut state, u).unwrap();
+    }
+    let mut out = camp_engine::Output::default();
+    e.event(
+        &mut state,
+        &evs[0],
+        common::t("2027-01-20T09:00:00+08:00"),
+        &mut out,
+    );
+    let snap = serde_json::to_string(&state).unwrap();
+    let mut back = e.restore(serde_json::from_str(&snap).unwrap()).unwrap();
+    let rest =
+        camp_engine::replay::run_events(&e, &mut back, &evs[1..], camp_engine::replay::Until::End);
+    let joined: Vec<String> = out
+        .effects
+        .iter()
+        .chain(&rest.effects)
+        .map(|x| serde_json::to_string(x).unwrap())
+        .collect();
+    assert_eq!(joined, whole);
+    let other = campaign("phase main for 1d {\n  task t {\n    on checkin\n  }\n}");
+    assert!(
+        other.restore(serde_json::from_str(&snap).unwrap()).is_err(),
+        "a snapshot of another plan is refused"
+    );
+}
+
+#[test]
+fn inactivity_counts_from_the_last_completion_even_in_an_earlier_phase() {
+    let e = campaign("phase a for 1d {\n  task t {\n    on checkin\n  }\n}\nphase b for 5d {\n  task s {\n    on checkin\n  }\n  send hi after 2d inactive\n}\nphase c for 4d {\n  send hi after 1d inactive\n}");
+    let out = run(
+        &e,
+        &u1(),
+        &[ev("x", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}")],
+        None,
+    );
+    let nudges: Vec<&String> = having(&out, &["\"send\""]);
+    // Two days after the check-in, inside `b`; in `c` the spell is already a day long,
+    // so the nudge goes out as `c` starts.
+    assert_eq!(nudges.len(), 2, "{out:#?}");
+    assert!(nudges[0].contains("2027-01-22T01:00:00Z"));
+    assert!(nudges[1].contains("2027-01-25T16:00:00Z"));
+}
+
+#[test]
+fn a_file_replays_in_windows_exactly_as_events_in_memory() {
+    use camp_engine::input::EventLine;
+    use camp_engine::replay::{self, Until};
+    let e = campaign("reward p = points 10\nphase main for 3d {\n  task daily {\n    on checkin\n    limit 1 per day\n    grant p\n  }\n  leaderboard lb {\n    score points\n  }\n}");
+    let us = users(&[
+        r#"{"id":"u1","attrs":{"nickname":"Lin"}}"#,
+        r#"{"id":"u2","attrs":{"nickname":"Bo"}}"#,
+    ]);
+    // 100 lines in time order across three windows and more, with a blank line and
+    // malformed lines on either side of the window edges (lines 32, 33 and 65).
+    let mut lines = Vec::new();
+    let mut good: Vec<EventLine> = Vec::new();
+    for i in 0..100u32 {
+        let n = i + 1;
+        if n == 32 || n == 65 {
+            lines.push(r#"{"id":"bad","type":"checkin"}"#.to_string());
+            continue;
+        }
+        if n == 33 {
+            lines.push(String::new());
+            continue;
+        }
+        // In order: every 40 minutes from the start, over three days.
+        let at = chrono::DateTime::from_timestamp(1_800_374_400 + i64::from(i) * 2_400, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ");
+        let user = if i % 3 == 0 { "u2" } else { "u1" };
+        let line = format!(
+            r#"{{"id":"e{}","type":"checkin","user":"{user}","at":"{at}","data":{{}}}}"#,
+            i % 90 // the last ten ids repeat: duplicates
+        );
+        good.push(serde_json::from_str(&line).unwrap());
+        lines.push(line);
+    }
+    let file = lines.join("\n") + "\n";
+
+    let mut from_file = e.start();
+    let mut in_memory = e.start();
+    for u in &us {
+        e.user(&mut from_file, u).unwrap();
+        e.user(&mut in_memory, u).unwrap();
+    }
+    let mut streamed = replay::EffectLines::new(Vec::new());
+    let errors = replay::run_file(
+        &e,
+        &mut from_file,
+        std::io::Cursor::new(file.as_bytes()),
+        Until::End,
+        &mut |out| streamed.write(&out.effects),
+    )
+    .unwrap();
+    streamed.flush().unwrap();
+    let streamed = streamed.into_inner();
+    // The in-memory run's effects written by serde: the replay's own writer must agree.
+    let mut expected = Vec::new();
+    let out = replay::run_events(&e, &mut in_memory, &good, Until::End);
+    for effect in &out.effects {
+        serde_json::to_writer(&mut expected, effect).unwrap();
+        expected.push(b'\n');
+    }
+
+    assert_eq!(
+        errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+        vec![32, 65]
+    );
+    assert!(!expected.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&streamed),
+        String::from_utf8_lossy(&expected)
+    );
+    assert!(String::from_utf8_lossy(&streamed).contains("\"duplicate\""));
+    assert_eq!(from_file, in_memory);
+}
+
+#[test]
+fn a_plan_with_more_event_types_than_a_participant_can_track_is_refused() {
+    let engine = common::engine(
+        "campaign c { timezone \"UTC\" start 2027-01-01T00:00 }\nevent e {}\nphase p for 1d {}\n",
+    );
+    let mut plan = engine.plan().clone();
+    let one = plan.events[0].clone();
+    plan.events
+        .resize(camp_engine::state::packed::MAX_ENTRIES + 1, one);
+    let err = camp_engine::Engine::new(plan).err().map(|e| e.to_string());
+    assert_eq!(
+        err.as_deref(),
+        Some("the plan has 65536 event types; the runtime tracks at most 65535 per participant")
+    );
+}
+
+#[test]
+fn a_user_number_handed_with_an_event_is_checked_against_its_id() {
+    use camp_engine::input::EventRef;
+    use camp_engine::Output;
+    let e = campaign("reward p = points 10\nphase main for 3d {\n  task t {\n    on checkin\n    grant p\n  }\n}");
+    let us = users(&[
+        r#"{"id":"u1","attrs":{"nickname":"Lin"}}"#,
+        r#"{"id":"u2","attrs":{"nickname":"Bo"}}"#,
+    ]);
+    let at = chrono::DateTime::parse_from_rfc3339("2027-01-20T02:00:00Z")
+        .unwrap()
+        .to_utc();
+    let data = serde_json::Map::new();
+    let run = |number: Option<u32>| {
+        let mut state = e.start();
+        for u in &us {
+            e.user(&mut state, u).unwrap();
+        }
+        let line = EventRef {
+            id: "e1",
+            kind: "checkin",
+            user: "u1",
+            data: &data,
+            user_number: number,
+        };
+        let mut out = Output::default();
+        e.event(&mut state, line, at, &mut out);
+        (out.effects, state)
+    };
+    let right = run(None);
+    assert!(right.0.iter().any(|x| x.user() == Some("u1")), "{right:#?}");
+    // u2's number, and a number no one has: the event is still u1's.
+    assert_eq!(run(Some(1)), right);
+    assert_eq!(run(Some(99)), right);
+    assert_eq!(run(Some(0)), right);
+}
+
+#[test]
+fn a_line_that_is_not_text_is_reported_and_the_rest_replay() {
+    use camp_engine::replay::{self, Until};
+    let e = campaign("reward p = points 10\nphase main for 3d {\n  task t {\n    on checkin\n    grant p\n  }\n}");
+    let mut state = e.start();
+    for u in &u1() {
+        e.user(&mut state, u).unwrap();
+    }
+    let mut file =
+        br#"{"id":"e1","type":"checkin","user":"u1","at":"2027-01-20T02:00:00Z"}"#.to_vec();
+    file.extend_from_slice(b"\n{\"id\":\"e\xff\"}\n");
+    file.extend_from_slice(
+        br#"{"id":"e2","type":"checkin","user":"u1","at":"2027-01-21T02:00:00Z"}"#,
+    );
+    let mut effects = Vec::new();
+    let errors = replay::run_file(
+        &e,
+        &mut state,
+        std::io::Cursor::new(file),
+        Until::End,
+        &mut |out| {
+            effects.extend(out.effects.iter().cloned());
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].line, 2);
+    assert!(errors[0].message.contains("not UTF-8"), "{errors:?}");
+    let grants = effects.iter().filter(|x| x.kind() == "grant").count();
+    assert_eq!(grants, 2, "{effects:#?}");
+}

@@ -1,0 +1,819 @@
+//! The Plan: a campaign compiled for execution. Everything is resolved (definitions
+//! refer to each other by index, never by name), every time is in UTC, every phase
+//! window is concrete. The runtime loads it without the source.
+//!
+//! Indices: `RewardId(3)` is `plan.rewards[3]`, and so on for every `*Id`.
+
+use crate::literal::{Duration, Money};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The plan format this build writes and reads. Bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+macro_rules! ids {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+        #[serde(transparent)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            /// The index into its list.
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    )*};
+}
+
+ids! {
+    /// Index into [`Plan::attrs`].
+    AttrId;
+    /// Index into [`Plan::events`].
+    EventId;
+    /// Index into [`Plan::rewards`].
+    RewardId;
+    /// Index into [`Plan::segments`].
+    SegmentId;
+    /// Index into [`Plan::messages`].
+    MessageId;
+    /// Index into [`Plan::phases`].
+    PhaseId;
+    /// Index into [`Plan::tasks`].
+    TaskId;
+    /// Index into [`Plan::leaderboards`].
+    LeaderboardId;
+    /// Index into [`Plan::tiers`].
+    TierId;
+    /// Index into [`Plan::kpis`].
+    KpiId;
+}
+
+/// A compiled campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Plan {
+    /// [`FORMAT_VERSION`] at the time of writing.
+    pub format_version: u32,
+    /// SHA-256 over the source texts in load order (each prefixed by its length), so the
+    /// hash does not depend on where the files are.
+    pub source_hash: String,
+    /// The campaign block.
+    pub campaign: Campaign,
+    /// Declared user attributes.
+    pub attrs: Vec<Attr>,
+    /// Event types clients send.
+    pub events: Vec<EventType>,
+    /// Rewards.
+    pub rewards: Vec<Reward>,
+    /// Named conditions.
+    pub segments: Vec<Segment>,
+    /// Messages with a template per locale.
+    pub messages: Vec<Message>,
+    /// Phases in running order, with concrete windows.
+    pub phases: Vec<Phase>,
+    /// Tasks of all phases.
+    pub tasks: Vec<Task>,
+    /// Leaderboards of all phases.
+    pub leaderboards: Vec<Leaderboard>,
+    /// Tiers from the lowest threshold up.
+    pub tiers: Vec<Tier>,
+    /// KPIs.
+    pub kpis: Vec<Kpi>,
+    /// The campaign's and the participant's state machines.
+    pub machines: Machines,
+}
+
+/// The campaign block, resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Campaign {
+    /// The identifier after `campaign`.
+    pub id: String,
+    /// `name`, else the identifier.
+    pub name: String,
+    /// Its doc comment.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub docs: Option<String>,
+    /// IANA time zone name.
+    pub timezone: String,
+    /// When the first phase starts.
+    pub start: DateTime<Utc>,
+    /// When the last phase ends (before any early exit).
+    pub end: DateTime<Utc>,
+    /// Locales; the first is the default.
+    pub locales: Vec<String>,
+    /// The cap on monetary spend.
+    pub budget: Option<Money>,
+    /// Who is eligible; `None`: everyone.
+    pub audience: Option<Expr>,
+    /// Percent of eligible users held out (5 for 5%).
+    pub holdout_percent: Decimal,
+    /// Messages per user per local day, all channels.
+    pub cap_per_day: Option<u32>,
+    /// Quiet hours, local.
+    pub quiet: Option<QuietHours>,
+}
+
+/// Sends in `[start, end)` local time are deferred to `end`; the window may wrap midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct QuietHours {
+    /// Start, local.
+    pub start: NaiveTime,
+    /// End, local.
+    pub end: NaiveTime,
+}
+
+impl QuietHours {
+    /// Whether a local time of day is inside the quiet hours: `[start, end)`, wrapping
+    /// midnight when start is after end; an empty window when they are equal.
+    pub fn contains(&self, t: NaiveTime) -> bool {
+        if self.start < self.end {
+            self.start <= t && t < self.end
+        } else if self.start > self.end {
+            t >= self.start || t < self.end
+        } else {
+            false
+        }
+    }
+}
+
+/// The type of an attribute or event field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueType {
+    /// Whole number.
+    Int,
+    /// Decimal number.
+    Decimal,
+    /// `true`/`false`.
+    Bool,
+    /// Text.
+    String,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// RFC 3339.
+    Datetime,
+    /// `"20 CNY"`.
+    Money,
+    /// Duration.
+    Duration,
+    /// A list of strings.
+    ListString,
+}
+
+/// A user attribute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Attr {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub ty: ValueType,
+}
+
+/// An event type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EventType {
+    /// Its name (the `type` of incoming events).
+    pub name: String,
+    /// Its fields (the `data` of incoming events).
+    pub fields: Vec<Attr>,
+}
+
+/// A reward.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Reward {
+    /// Its name.
+    pub name: String,
+    /// `label`, else an item's or badge's text, else the name.
+    pub label: String,
+    /// What it is.
+    pub kind: RewardKind,
+    /// Total that can ever be granted; `None`: unlimited.
+    pub stock: Option<u64>,
+    /// Per participant; `None`: unlimited (a badge: 1).
+    pub per_user: Option<u64>,
+    /// What one grant costs against the budget (a coupon's value, an item's cost).
+    pub cost: Option<Money>,
+    /// `reward.value` in templates: a coupon's value, an item's cost, a points amount.
+    pub value: Option<String>,
+}
+
+/// The kinds of reward.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RewardKind {
+    /// Adds to the point balance.
+    Points {
+        /// How many.
+        amount: i64,
+    },
+    /// A coupon.
+    Coupon {
+        /// Its face value.
+        value: Money,
+        /// Validity after grant.
+        expires: Option<Duration>,
+    },
+    /// A good.
+    Item,
+    /// Held at most once.
+    Badge,
+    /// A lottery over other rewards.
+    Draw {
+        /// Each possible win with its chance in percent; the rest wins nothing.
+        outcomes: Vec<DrawOutcome>,
+    },
+}
+
+/// One possible win of a draw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DrawOutcome {
+    /// Chance in percent.
+    pub percent: Decimal,
+    /// The reward won.
+    pub reward: RewardId,
+}
+
+/// A named condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Segment {
+    /// Its name.
+    pub name: String,
+    /// Its condition.
+    pub condition: Expr,
+}
+
+/// A message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Message {
+    /// Its name.
+    pub name: String,
+    /// `push`, `sms`, `email`, `in_app`, `wechat` or `webhook`.
+    pub channel: String,
+    /// One template per campaign locale, in the campaign's locale order.
+    pub templates: Vec<Template>,
+}
+
+/// A message's text in one locale: minijinja templates, checked at compile time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Template {
+    /// The locale.
+    pub locale: String,
+    /// Email only.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub subject: Option<String>,
+    /// The body.
+    pub body: String,
+}
+
+/// A phase with its concrete window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Phase {
+    /// Its name.
+    pub name: String,
+    /// Its doc comment.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub docs: Option<String>,
+    /// Start (inclusive).
+    pub start: DateTime<Utc>,
+    /// End (exclusive), unless it ends early.
+    pub end: DateTime<Utc>,
+    /// Given by duration (`for 5d`): moves earlier when a phase before it ends early.
+    /// `None`: an explicit window that stays put.
+    pub duration: Option<Duration>,
+    /// Early exit.
+    pub until: Option<Until>,
+    /// The tasks of this phase.
+    pub tasks: Vec<TaskId>,
+    /// The leaderboards scored in this phase.
+    pub leaderboards: Vec<LeaderboardId>,
+    /// Awards fired when this phase starts.
+    pub awards: Vec<Award>,
+    /// Goals checked while this phase runs.
+    pub goals: Vec<Goal>,
+    /// Phase-level sends.
+    pub sends: Vec<Send>,
+    /// `grant REWARD on enroll|enter`.
+    pub grants: Vec<PhaseGrant>,
+}
+
+/// A phase's early exit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "when", rename_all = "snake_case")]
+pub enum Until {
+    /// At the first grant denied for budget.
+    BudgetExhausted,
+    /// When a condition over metrics and KPIs holds.
+    Condition {
+        /// The condition.
+        condition: Metric,
+    },
+}
+
+/// A task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Task {
+    /// Its name.
+    pub name: String,
+    /// Its doc comment.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub docs: Option<String>,
+    /// The phase it belongs to.
+    pub phase: PhaseId,
+    /// What it counts.
+    pub on: Trigger,
+    /// Which of those events count.
+    pub filter: Option<Expr>,
+    /// Completion limits.
+    pub limits: Limits,
+    /// Granted on every counted completion, in order.
+    pub grants: Vec<RewardId>,
+    /// Sent on every counted completion, in order.
+    pub sends: Vec<MessageId>,
+    /// Consecutive local days with a completion that earn a reward, once.
+    pub streak: Option<Milestone>,
+    /// The N-th completion earns a reward, once.
+    pub after: Vec<Milestone>,
+}
+
+/// What a task counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", content = "event", rename_all = "snake_case")]
+pub enum Trigger {
+    /// A declared event type.
+    Event(EventId),
+    /// A user becoming a participant.
+    Enroll,
+    /// 00:00 local on the participant's birthday.
+    Birthday,
+}
+
+/// Completion limits; `None` is unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Limits {
+    /// Per local calendar day.
+    pub per_day: Option<u32>,
+    /// Per participant, whole campaign.
+    pub per_user: Option<u32>,
+    /// Per participant, this phase.
+    pub per_phase: Option<u32>,
+}
+
+/// A count that earns a reward once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Milestone {
+    /// Days (streak) or completions (after).
+    pub count: u32,
+    /// The reward.
+    pub reward: RewardId,
+}
+
+/// A leaderboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Leaderboard {
+    /// Its name.
+    pub name: String,
+    /// The phase it is scored over.
+    pub phase: PhaseId,
+    /// What it scores.
+    pub score: Score,
+    /// How many ranks are shown and awardable; `None`: all.
+    pub show_top: Option<u32>,
+}
+
+/// What a leaderboard scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "of", rename_all = "snake_case")]
+pub enum Score {
+    /// Points earned in the phase.
+    Points,
+    /// Counted events.
+    Count {
+        /// The event.
+        event: EventId,
+    },
+    /// The sum of a numeric or money field.
+    Sum {
+        /// The event.
+        event: EventId,
+        /// The field's index in the event's fields.
+        field: u32,
+    },
+}
+
+/// `award LB rank A..B => grant R`, fired when its phase starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Award {
+    /// The leaderboard (of an earlier phase).
+    pub leaderboard: LeaderboardId,
+    /// First rank, from 1.
+    pub from_rank: u32,
+    /// Last rank, inclusive.
+    pub to_rank: u32,
+    /// The reward.
+    pub reward: RewardId,
+}
+
+/// `goal NAME when EXPR => grant R`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Goal {
+    /// Its name.
+    pub name: String,
+    /// When it is reached.
+    pub condition: Expr,
+    /// The reward, once per participant.
+    pub reward: RewardId,
+}
+
+/// A phase-level send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Send {
+    /// The message.
+    pub message: MessageId,
+    /// When.
+    pub when: SendWhen,
+    /// To whom.
+    pub to: Recipients,
+}
+
+/// When a phase-level send goes out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "on", rename_all = "snake_case")]
+pub enum SendWhen {
+    /// At a local time: on the phase's first day, or every day of it.
+    At {
+        /// Local time of day.
+        time: NaiveTime,
+        /// Every day of the phase.
+        daily: bool,
+        /// The concrete instants, in UTC, in order (DST applied).
+        times: Vec<DateTime<Utc>>,
+    },
+    /// When the phase starts.
+    Enter,
+    /// When a participant enrolls in this phase.
+    Enroll,
+    /// This long after a participant's last counted completion.
+    Inactive {
+        /// The spell of inactivity.
+        after: Duration,
+    },
+}
+
+/// Who receives a send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "to", content = "segment", rename_all = "snake_case")]
+pub enum Recipients {
+    /// Every eligible user known.
+    Audience,
+    /// Every participant.
+    Participants,
+    /// Users matching a segment.
+    Segment(SegmentId),
+}
+
+/// `grant REWARD on enroll|enter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PhaseGrant {
+    /// The reward.
+    pub reward: RewardId,
+    /// When.
+    pub on: GrantOn,
+}
+
+/// When a phase-level grant fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantOn {
+    /// To each participant enrolling in the phase.
+    Enroll,
+    /// To each participant when the phase starts.
+    Enter,
+}
+
+/// A tier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Tier {
+    /// Its name.
+    pub name: String,
+    /// Points needed.
+    pub threshold: i64,
+    /// Granted on reaching it.
+    pub reward: Option<RewardId>,
+}
+
+/// A KPI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Kpi {
+    /// Its name.
+    pub name: String,
+    /// The formula.
+    pub formula: Metric,
+    /// The comparison with the target.
+    pub op: CompareOp,
+    /// The target.
+    pub target: Value,
+}
+
+/// A comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum CompareOp {
+    /// `==`.
+    #[serde(rename = "==")]
+    Eq,
+    /// `!=`.
+    #[serde(rename = "!=")]
+    Ne,
+    /// `<`.
+    #[serde(rename = "<")]
+    Lt,
+    /// `<=`.
+    #[serde(rename = "<=")]
+    Le,
+    /// `>`.
+    #[serde(rename = ">")]
+    Gt,
+    /// `>=`.
+    #[serde(rename = ">=")]
+    Ge,
+}
+
+impl CompareOp {
+    /// The operator as written: `>=`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "==",
+            CompareOp::Ne => "!=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+        }
+    }
+}
+
+/// Arithmetic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ArithOp {
+    /// `+`.
+    #[serde(rename = "+")]
+    Add,
+    /// `-`.
+    #[serde(rename = "-")]
+    Sub,
+    /// `*`.
+    #[serde(rename = "*")]
+    Mul,
+    /// `/`.
+    #[serde(rename = "/")]
+    Div,
+}
+
+/// A constant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum Value {
+    /// Whole number.
+    Int(i64),
+    /// Decimal number.
+    Decimal(Decimal),
+    /// A percent (15 for 15%).
+    Percent(Decimal),
+    /// Money.
+    Money(Money),
+    /// Text.
+    String(String),
+    /// `true`/`false`.
+    Bool(bool),
+    /// A calendar date.
+    Date(NaiveDate),
+    /// An instant.
+    Datetime(DateTime<Utc>),
+    /// A local time of day.
+    Time(NaiveTime),
+    /// A duration.
+    Duration(Duration),
+    /// A list.
+    List(Vec<Value>),
+}
+
+/// A resolved condition or value over a user, a participant and an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Expr {
+    /// A constant.
+    Const {
+        /// The value.
+        value: Value,
+    },
+    /// `user.<attr>`.
+    UserAttr {
+        /// The attribute.
+        attr: AttrId,
+    },
+    /// `event.<field>` (in a task's filter).
+    EventField {
+        /// The field's index in the task's event type.
+        field: u32,
+    },
+    /// `participant.points`.
+    Points,
+    /// `participant.tier` (the tier's name; empty before enrollment).
+    Tier,
+    /// `participant.enrolled`.
+    Enrolled,
+    /// `holds(REWARD)`: how many the participant was granted.
+    Holds {
+        /// The reward.
+        reward: RewardId,
+    },
+    /// A segment's condition.
+    Segment {
+        /// The segment.
+        segment: SegmentId,
+    },
+    /// `not`.
+    Not {
+        /// The operand.
+        arg: Box<Expr>,
+    },
+    /// Unary minus.
+    Neg {
+        /// The operand.
+        arg: Box<Expr>,
+    },
+    /// `and` (short-circuit).
+    And {
+        /// Left.
+        lhs: Box<Expr>,
+        /// Right.
+        rhs: Box<Expr>,
+    },
+    /// `or` (short-circuit).
+    Or {
+        /// Left.
+        lhs: Box<Expr>,
+        /// Right.
+        rhs: Box<Expr>,
+    },
+    /// A comparison.
+    Compare {
+        /// Which.
+        cmp: CompareOp,
+        /// Left.
+        lhs: Box<Expr>,
+        /// Right.
+        rhs: Box<Expr>,
+    },
+    /// `lhs in [..]`, or `lhs in user.tags`.
+    In {
+        /// The value.
+        lhs: Box<Expr>,
+        /// The items to look in; an item whose value is a list contributes its elements.
+        list: Vec<Expr>,
+    },
+    /// A list written out, `[a, b]`, outside `in`.
+    List {
+        /// Its items.
+        items: Vec<Expr>,
+    },
+    /// Arithmetic.
+    Arith {
+        /// Which.
+        arith: ArithOp,
+        /// Left.
+        lhs: Box<Expr>,
+        /// Right.
+        rhs: Box<Expr>,
+    },
+}
+
+/// A metric expression (KPI formulas, `until` conditions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "metric", rename_all = "snake_case")]
+pub enum Metric {
+    /// A constant.
+    Const {
+        /// The value.
+        value: Value,
+    },
+    /// `count(EVENT)`: accepted events of that type.
+    Count {
+        /// The event.
+        event: EventId,
+    },
+    /// `unique(EVENT)`: distinct users who sent one.
+    Unique {
+        /// The event.
+        event: EventId,
+    },
+    /// `sum(EVENT.FIELD)`.
+    Sum {
+        /// The event.
+        event: EventId,
+        /// The field's index.
+        field: u32,
+    },
+    /// `granted(REWARD)`: grants (a draw's winnings included).
+    Granted {
+        /// The reward.
+        reward: RewardId,
+    },
+    /// Monetary spend of all grants.
+    Spend,
+    /// Participants.
+    Participants,
+    /// Eligible users known.
+    Audience,
+    /// Another KPI's formula.
+    Kpi {
+        /// The KPI.
+        kpi: KpiId,
+    },
+    /// Arithmetic.
+    Arith {
+        /// Which.
+        arith: ArithOp,
+        /// Left.
+        lhs: Box<Metric>,
+        /// Right.
+        rhs: Box<Metric>,
+    },
+    /// Negation.
+    Neg {
+        /// The operand.
+        arg: Box<Metric>,
+    },
+    /// A comparison (in `until`).
+    Compare {
+        /// Which.
+        cmp: CompareOp,
+        /// Left.
+        lhs: Box<Metric>,
+        /// Right.
+        rhs: Box<Metric>,
+    },
+    /// `and`.
+    And {
+        /// Left.
+        lhs: Box<Metric>,
+        /// Right.
+        rhs: Box<Metric>,
+    },
+    /// `or`.
+    Or {
+        /// Left.
+        lhs: Box<Metric>,
+        /// Right.
+        rhs: Box<Metric>,
+    },
+    /// `not`.
+    Not {
+        /// The operand.
+        arg: Box<Metric>,
+    },
+}
+
+/// The two state machines the engine runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Machines {
+    /// scheduled → each phase → ended, with early exits.
+    pub campaign: StateMachine,
+    /// eligible → enrolled → task progress, streaks, milestones, tiers.
+    pub participant: StateMachine,
+}
+
+/// A state machine as a graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StateMachine {
+    /// The states; the first is initial.
+    pub states: Vec<State>,
+    /// The transitions.
+    pub transitions: Vec<Transition>,
+}
+
+/// A state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct State {
+    /// A stable identifier (`phase_main`, `task_daily_checkin`).
+    pub id: String,
+    /// What a person reads.
+    pub label: String,
+    /// Whether the machine stops here.
+    #[serde(default)]
+    pub terminal: bool,
+}
+
+/// A transition between two states.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Transition {
+    /// From state id.
+    pub from: String,
+    /// To state id.
+    pub to: String,
+    /// What causes it.
+    pub on: String,
+}

@@ -1,0 +1,468 @@
+//! The HTTP API (`cli-and-runtime.md`, "The daemon"). Every failure is a JSON body
+//! `{"error": {"code": ..., "message": ...}}` and changes nothing.
+
+use crate::input_log::Incoming;
+use crate::prometheus::Prometheus;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{DeadLetter, OutboxCounts, Store};
+use crate::writer::{EventResult, Job, Refusal, Shared};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use camp_engine::input::UserLine;
+use camp_engine::run_report::{BoardReport, KpiReport, RewardReport, Summary};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Instant;
+use subtle::ConstantTimeEq;
+use tokio::sync::oneshot;
+
+/// Dead letters listed by `GET /v1/campaign`.
+const DEAD_LISTED: usize = 20;
+
+/// A failed request: status, stable code, message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    /// A body that is not JSON, or JSON of the wrong shape.
+    fn body(e: &serde_json::Error) -> ApiError {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Data => ApiError::new(StatusCode::BAD_REQUEST, "bad_shape", e.to_string()),
+            _ => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()),
+        }
+    }
+
+    fn refused(r: Refusal) -> ApiError {
+        match r {
+            Refusal::BadAttribute(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_attribute", m),
+            Refusal::ClockBackwards(now) => ApiError::new(
+                StatusCode::CONFLICT,
+                "clock_backwards",
+                format!("the clock is at {} and cannot move backwards", text(now)),
+            ),
+            Refusal::Unavailable(m) => ApiError::unavailable(m),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: &self.message,
+            },
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+fn text(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The parts the routes share.
+struct Inner {
+    shared: Arc<Shared>,
+    jobs: mpsc::Sender<Job>,
+    metrics: Arc<Prometheus>,
+    /// SHA-256 of the token: compared in constant time, whatever the lengths.
+    token: Option<[u8; 32]>,
+    manual: bool,
+    reader: Mutex<SqliteStore>,
+    max_body: usize,
+}
+
+/// What [`App::new`] needs.
+pub struct AppParts<'a> {
+    /// The engine and state.
+    pub shared: Arc<Shared>,
+    /// The writer's queue.
+    pub jobs: mpsc::Sender<Job>,
+    /// Prometheus.
+    pub metrics: Arc<Prometheus>,
+    /// The bearer token, if routes need one.
+    pub token: Option<&'a str>,
+    /// Whether `POST /v1/clock` exists.
+    pub manual: bool,
+    /// A read connection (outbox counts, dead letters).
+    pub reader: SqliteStore,
+    /// The largest body accepted.
+    pub max_body: usize,
+}
+
+/// The HTTP application.
+#[derive(Clone)]
+pub struct App(Arc<Inner>);
+
+fn digest(s: &str) -> [u8; 32] {
+    Sha256::digest(s.as_bytes()).into()
+}
+
+impl App {
+    /// Builds the application.
+    pub fn new(parts: AppParts<'_>) -> App {
+        App(Arc::new(Inner {
+            shared: parts.shared,
+            jobs: parts.jobs,
+            metrics: parts.metrics,
+            token: parts.token.map(digest),
+            manual: parts.manual,
+            reader: Mutex::new(parts.reader),
+            max_body: parts.max_body,
+        }))
+    }
+
+    /// The routes.
+    pub fn router(&self) -> Router {
+        let mut router = Router::new()
+            .route("/v1/events", post(events))
+            .route("/v1/users/{id}", put(user))
+            .route("/v1/participants/{id}", get(participant))
+            .route("/v1/leaderboards/{name}", get(leaderboard))
+            .route("/v1/kpis", get(kpis))
+            .route("/v1/campaign", get(campaign))
+            .route("/healthz", get(healthz))
+            .route("/metrics", get(metrics));
+        if self.0.manual {
+            router = router.route("/v1/clock", post(clock));
+        }
+        router
+            .fallback(unknown_route)
+            .method_not_allowed_fallback(wrong_method)
+            .layer(middleware::from_fn_with_state(self.clone(), authorize))
+            .layer(middleware::from_fn_with_state(self.clone(), measure))
+            .layer(DefaultBodyLimit::max(self.0.max_body))
+            .with_state(self.clone())
+    }
+
+    /// Hands a job to the writer and waits for its answer.
+    async fn submit<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Result<T, Refusal>>) -> Job,
+    ) -> Result<T, ApiError> {
+        let (tx, rx) = oneshot::channel();
+        if self.0.jobs.send(job(tx)).is_err() {
+            return Err(ApiError::unavailable("the daemon is shutting down"));
+        }
+        rx.await
+            .map_err(|_| ApiError::unavailable("the writer stopped"))?
+            .map_err(ApiError::refused)
+    }
+}
+
+/// Records each request's latency by route and status.
+async fn measure(State(app): State<App>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    app.0.metrics.request(
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// Every route but `/healthz` needs `Authorization: Bearer <token>` when a token is set.
+async fn authorize(State(app): State<App>, request: Request, next: Next) -> Response {
+    let Some(expected) = app.0.token else {
+        return next.run(request).await;
+    };
+    if request.uri().path() == "/healthz" {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(token) if bool::from(digest(token.trim()).ct_eq(&expected)) => next.run(request).await,
+        Some(_) => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong token").into_response()
+        }
+        None => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this route needs `Authorization: Bearer <token>`",
+        )
+        .into_response(),
+    }
+}
+
+/// The body, or 413 past the limit.
+fn body(b: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    b.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.body_text())
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
+        }
+    })
+}
+
+/// One event or an array of them.
+async fn events(
+    State(app): State<App>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let raw = body(raw)?;
+    let many = raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let events: Vec<Incoming> = if many {
+        serde_json::from_slice(&raw).map_err(|e| ApiError::body(&e))?
+    } else {
+        vec![serde_json::from_slice(&raw).map_err(|e| ApiError::body(&e))?]
+    };
+    if events.is_empty() {
+        return Ok(Json(Vec::<EventResult>::new()).into_response());
+    }
+    let mut results = app.submit(|reply| Job::Events { events, reply }).await?;
+    Ok(if many {
+        Json(results).into_response()
+    } else {
+        Json(results.pop()).into_response()
+    })
+}
+
+#[derive(Serialize)]
+struct UserAnswer {
+    id: String,
+    standing: String,
+}
+
+/// Creates or updates a user; the body is the bare attributes object.
+async fn user(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<UserAnswer>, ApiError> {
+    let raw = body(raw)?;
+    let attrs: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&raw).map_err(|e| ApiError::body(&e))?;
+    let line = UserLine {
+        id: id.clone(),
+        attrs,
+    };
+    let standing = app.submit(|reply| Job::User { line, reply }).await?;
+    Ok(Json(UserAnswer { id, standing }))
+}
+
+async fn participant(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let shared = &app.0.shared;
+    let report = shared.engine.participant(&shared.read(), &id);
+    report
+        .map(|r| Json(r).into_response())
+        .ok_or_else(|| ApiError::not_found(format!("no user `{id}`")))
+}
+
+#[derive(Serialize)]
+struct BoardAnswer {
+    #[serde(flatten)]
+    board: BoardReport,
+    /// How many are ranked.
+    ranked: u64,
+}
+
+/// Ranks with scores, from the board's ordered index (never a scan of participants).
+async fn leaderboard(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    query: axum::extract::RawQuery,
+) -> Result<Json<BoardAnswer>, ApiError> {
+    let top = top(query.0.as_deref())?;
+    let shared = &app.0.shared;
+    let plan = shared.engine.plan();
+    let index = plan
+        .leaderboards
+        .iter()
+        .position(|l| l.name == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = plan.leaderboards.iter().map(|l| l.name.as_str()).collect();
+            ApiError::not_found(format!(
+                "no leaderboard `{name}` (the campaign has: {})",
+                known.join(", ")
+            ))
+        })?;
+    let state = shared.read();
+    let board = shared
+        .engine
+        .leaderboard(&state, index, Some(top))
+        .ok_or_else(|| ApiError::not_found(format!("no leaderboard `{name}`")))?;
+    let ranked = state.ranked(index).unwrap_or(0);
+    Ok(Json(BoardAnswer { board, ranked }))
+}
+
+/// `?top=N` (default 100); any other parameter is an error.
+fn top(query: Option<&str>) -> Result<usize, ApiError> {
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", m);
+    let mut top = 100;
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        match pair.split_once('=') {
+            Some(("top", v)) => {
+                top = v
+                    .parse()
+                    .map_err(|_| bad(format!("`top` must be a whole number, not `{v}`")))?;
+            }
+            _ => return Err(bad(format!("unknown query parameter `{pair}`; only `top`"))),
+        }
+    }
+    Ok(top)
+}
+
+#[derive(Serialize)]
+struct KpisAnswer {
+    kpis: Vec<KpiReport>,
+}
+
+async fn kpis(State(app): State<App>) -> Json<KpisAnswer> {
+    let shared = &app.0.shared;
+    Json(KpisAnswer {
+        kpis: shared.engine.kpis(&shared.read()),
+    })
+}
+
+#[derive(Serialize)]
+struct CampaignAnswer {
+    #[serde(flatten)]
+    summary: Summary,
+    rewards: Vec<RewardReport>,
+    outbox: OutboxCounts,
+    dead_letters: Vec<DeadLetter>,
+}
+
+async fn campaign(State(app): State<App>) -> Result<Json<CampaignAnswer>, ApiError> {
+    let (outbox, dead_letters) = {
+        let mut reader = app
+            .0
+            .reader
+            .lock()
+            .map_err(|_| ApiError::unavailable("the store reader failed"))?;
+        let counts = reader
+            .outbox_counts()
+            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+        let dead = reader
+            .dead_letters(DEAD_LISTED)
+            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+        (counts, dead)
+    };
+    let shared = &app.0.shared;
+    let state = shared.read();
+    Ok(Json(CampaignAnswer {
+        summary: shared.engine.summary(&state),
+        rewards: shared.engine.rewards(&state),
+        outbox,
+        dead_letters,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockBody {
+    now: DateTime<chrono::FixedOffset>,
+}
+
+#[derive(Serialize)]
+struct ClockAnswer {
+    now: String,
+}
+
+/// Moves the manual clock forward, firing what is due.
+async fn clock(
+    State(app): State<App>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<ClockAnswer>, ApiError> {
+    let raw = body(raw)?;
+    let b: ClockBody = serde_json::from_slice(&raw).map_err(|e| ApiError::body(&e))?;
+    let to = b.now.with_timezone(&Utc);
+    let now = app.submit(|reply| Job::Clock { to, reply }).await?;
+    Ok(Json(ClockAnswer { now: text(now) }))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn metrics(State(app): State<App>) -> Response {
+    let shared = &app.0.shared;
+    let text = app.0.metrics.render(&shared.engine, &shared.read());
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    (headers, text).into_response()
+}
+
+async fn unknown_route(request: Request) -> ApiError {
+    ApiError::not_found(format!(
+        "no route {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+async fn wrong_method(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}

@@ -1,0 +1,349 @@
+//! The daemon's inputs, and the one function that feeds an input to the engine —
+//! used live and, after a restart, to rebuild the state from the store's log, so the two
+//! can never disagree.
+
+use crate::store::{Heads, Input, InputKind, Store};
+use crate::ServeError;
+use camp_engine::input::{AttrError, EventRef, UserLine};
+use camp_engine::state::State;
+use camp_engine::{Engine, Output, Verdict};
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// An event as a client posts it: the replay shape, with `at` optional (it is only
+/// recorded as the sender's time; the event happens when the daemon receives it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incoming {
+    /// Unique per campaign; a repeated id is a duplicate.
+    pub id: String,
+    /// The event type's name.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The user's id.
+    pub user: String,
+    /// The sender's time, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<FixedOffset>>,
+    /// The fields.
+    #[serde(default)]
+    pub data: Map<String, Value>,
+}
+
+impl<'a> From<&'a Incoming> for EventRef<'a> {
+    /// The event as the engine reads it, borrowed: the daemon's clock gives its time.
+    fn from(e: &'a Incoming) -> Self {
+        EventRef {
+            id: &e.id,
+            kind: &e.kind,
+            user: &e.user,
+            data: &e.data,
+            user_number: None,
+        }
+    }
+}
+
+/// One input, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Create or update a user.
+    User(UserLine),
+    /// An event.
+    Event(Incoming),
+    /// Move the clock (firing what is due).
+    Clock,
+}
+
+impl Command {
+    /// What kind of log row it is.
+    pub fn kind(&self) -> InputKind {
+        match self {
+            Command::User(_) => InputKind::User,
+            Command::Event(_) => InputKind::Event,
+            Command::Clock => InputKind::Clock,
+        }
+    }
+
+    /// The event's or user's id.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Command::User(u) => Some(&u.id),
+            Command::Event(e) => Some(&e.id),
+            Command::Clock => None,
+        }
+    }
+
+    /// The log row's body.
+    pub fn body(&self) -> String {
+        match self {
+            Command::User(u) => serde_json::json!({ "id": u.id, "attrs": u.attrs }).to_string(),
+            Command::Event(e) => serde_json::to_string(e).unwrap_or_default(),
+            Command::Clock => String::from("{}"),
+        }
+    }
+
+    /// Reads a logged input back.
+    pub fn of(input: &Input) -> Result<Command, ServeError> {
+        let bad = |e: serde_json::Error| {
+            ServeError::Store(format!("input {} does not read back: {e}", input.seq))
+        };
+        Ok(match input.kind {
+            InputKind::User => Command::User(serde_json::from_str(&input.body).map_err(bad)?),
+            InputKind::Event => Command::Event(serde_json::from_str(&input.body).map_err(bad)?),
+            InputKind::Clock => Command::Clock,
+        })
+    }
+}
+
+/// What applying a command did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// A user was stored.
+    User,
+    /// A user's attributes did not fit; nothing changed.
+    BadUser(AttrError),
+    /// An event, with the engine's verdict; its own effects start at `own` in the output
+    /// (those before are time-driven steps that came due first).
+    Event {
+        /// The engine's verdict.
+        verdict: Verdict,
+        /// Where the event's own effects start.
+        own: usize,
+    },
+    /// The clock moved.
+    Clock,
+}
+
+/// Feeds one command to the engine at `now`.
+pub fn apply(
+    engine: &Engine,
+    state: &mut State,
+    command: &Command,
+    now: DateTime<Utc>,
+    out: &mut Output,
+) -> Applied {
+    match command {
+        Command::User(line) => match engine.user(state, line) {
+            Ok(()) => Applied::User,
+            Err(e) => Applied::BadUser(e),
+        },
+        Command::Event(incoming) => {
+            engine.advance(state, now, out);
+            let own = out.effects.len();
+            let verdict = engine.event(state, incoming, now, out);
+            Applied::Event { verdict, own }
+        }
+        Command::Clock => {
+            engine.advance(state, now, out);
+            Applied::Clock
+        }
+    }
+}
+
+/// A state rebuilt from the store.
+#[derive(Debug)]
+pub struct Recovered {
+    /// The state after every logged input.
+    pub state: State,
+    /// The last input the snapshot it started from includes (0: none).
+    pub snapshot: u64,
+    /// The log's last sequence numbers: every input up to `heads.input` is applied.
+    pub heads: Heads,
+}
+
+/// Rebuilds the state from a store: its newest snapshot, then every input logged after
+/// it, each at its logged time. A snapshot ahead of the log (the database restored from
+/// an older backup) is ignored.
+pub fn recover(engine: &Engine, store: &mut dyn Store) -> Result<Recovered, ServeError> {
+    let heads = store.heads()?;
+    let snapshot = store.snapshot()?.filter(|s| {
+        let usable = s.input <= heads.input;
+        if !usable {
+            tracing::warn!(
+                snapshot = s.input,
+                log = heads.input,
+                "the snapshot is ahead of the log; rebuilding from the log alone"
+            );
+        }
+        usable
+    });
+    let (mut state, after) = match snapshot {
+        Some(s) => {
+            let state: State = serde_json::from_slice(&s.state)
+                .map_err(|e| ServeError::Store(format!("the snapshot does not read back: {e}")))?;
+            (engine.restore(state)?, s.input)
+        }
+        None => (engine.start(), 0),
+    };
+    let mut applied = after;
+    follow(engine, store, &mut state, &mut applied)?;
+    Ok(Recovered {
+        state,
+        snapshot: after,
+        heads,
+    })
+}
+
+/// Applies every input logged after `*applied` to `state`, advancing `*applied`.
+pub fn follow(
+    engine: &Engine,
+    store: &mut dyn Store,
+    state: &mut State,
+    applied: &mut u64,
+) -> Result<(), ServeError> {
+    let mut out = Output::default();
+    store.inputs_after(*applied, &mut |input| {
+        let command = Command::of(&input)?;
+        apply(engine, state, &command, input.at, &mut out);
+        out.effects.clear();
+        out.problems.clear();
+        *applied = input.seq;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{Batch, Snapshot};
+    use camp_compiler::{compile_file, MemoryLoader};
+
+    const SRC: &str = r#"
+campaign c {
+  timezone "UTC"
+  start    2027-01-01T00:00
+}
+user { nickname: string }
+event checkin {}
+reward p = points 1
+phase main for 3d {
+  task t {
+    on checkin
+    grant p
+  }
+}
+"#;
+
+    fn engine() -> Engine {
+        let plan = compile_file(
+            &MemoryLoader::with(&[("c.camp", SRC)]),
+            std::path::Path::new("c.camp"),
+        )
+        .unwrap()
+        .plan
+        .unwrap();
+        Engine::new(plan).unwrap()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn input(seq: u64, when: &str, command: &Command) -> Input {
+        Input {
+            seq,
+            at: at(when),
+            kind: command.kind(),
+            key: command.key().map(str::to_string),
+            body: command.body(),
+        }
+    }
+
+    fn store(name: &str) -> SqliteStore {
+        let dir = std::env::temp_dir().join(format!("camp-log-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        SqliteStore::open(&dir.join("camp.db")).unwrap()
+    }
+
+    fn checkin(id: &str) -> Command {
+        Command::Event(
+            serde_json::from_str(&format!(r#"{{"id":"{id}","type":"checkin","user":"u1"}}"#))
+                .unwrap(),
+        )
+    }
+
+    fn log() -> Vec<Input> {
+        let user = Command::User(serde_json::from_str(r#"{"id":"u1","attrs":{}}"#).unwrap());
+        vec![
+            input(1, "2027-01-01T01:00:00Z", &user),
+            input(2, "2027-01-01T02:00:00Z", &checkin("e1")),
+            input(3, "2027-01-01T03:00:00Z", &checkin("e1")),
+            input(4, "2027-01-02T02:00:00Z", &checkin("e2")),
+        ]
+    }
+
+    #[test]
+    fn a_snapshot_plus_the_log_after_it_is_the_whole_log() {
+        let e = engine();
+        let mut whole = store("whole");
+        whole
+            .commit(&Batch {
+                inputs: log(),
+                ..Batch::default()
+            })
+            .unwrap();
+        let from_log = recover(&e, &mut whole).unwrap();
+        assert_eq!(from_log.snapshot, 0);
+        assert_eq!(from_log.heads.input, 4);
+        let points = |s: &State| e.participant(s, "u1").map(|p| p.points);
+        assert_eq!(
+            points(&from_log.state),
+            Some(2),
+            "the duplicate counts once"
+        );
+
+        // A snapshot after input 2, then inputs 3 and 4 from the log.
+        let mut split = store("split");
+        let mut head = log();
+        let tail = head.split_off(2);
+        split
+            .commit(&Batch {
+                inputs: head,
+                ..Batch::default()
+            })
+            .unwrap();
+        let at_two = recover(&e, &mut split).unwrap();
+        split
+            .save_snapshot(&Snapshot {
+                input: 2,
+                state: serde_json::to_vec(&at_two.state).unwrap(),
+            })
+            .unwrap();
+        split
+            .commit(&Batch {
+                inputs: tail,
+                ..Batch::default()
+            })
+            .unwrap();
+        let from_snapshot = recover(&e, &mut split).unwrap();
+        assert_eq!(from_snapshot.snapshot, 2);
+        assert_eq!(from_snapshot.state, from_log.state);
+    }
+
+    #[test]
+    fn a_snapshot_ahead_of_the_log_is_ignored() {
+        let e = engine();
+        let mut s = store("ahead");
+        s.commit(&Batch {
+            inputs: log(),
+            ..Batch::default()
+        })
+        .unwrap();
+        let whole = recover(&e, &mut s).unwrap();
+        // As after restoring the database from an older backup: the snapshot claims
+        // inputs the log does not have (and holds a state the log never reached).
+        let mut ahead = whole.state.clone();
+        ahead.participants += 100;
+        s.save_snapshot(&Snapshot {
+            input: 9,
+            state: serde_json::to_vec(&ahead).unwrap(),
+        })
+        .unwrap();
+        let again = recover(&e, &mut s).unwrap();
+        assert_eq!(again.snapshot, 0);
+        assert_eq!(again.state, whole.state);
+    }
+}

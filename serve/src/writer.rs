@@ -1,0 +1,386 @@
+//! The writer: one thread that owns the engine state and the store's write connection.
+//! It takes every job waiting (up to a limit), runs them through the engine in arrival
+//! order, commits all their inputs, effects and outbox entries in one transaction (group
+//! commit: one flush for many events), and only then answers. If the commit fails, the
+//! state is rebuilt from the store and every job in the group gets an error: nothing
+//! unacknowledged is ever visible as durable.
+
+use crate::input_log::{apply, recover, Applied, Command, Incoming};
+use crate::prometheus::Prometheus;
+use crate::store::{Batch, EffectRow, Heads, Input, SendRow, Store};
+use crate::Clock;
+use camp_engine::effect::{label, Effect, RejectReason};
+use camp_engine::input::UserLine;
+use camp_engine::state::State;
+use camp_engine::{Engine, Output, Verdict};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+use tokio::sync::{oneshot, watch};
+
+/// Most events taken into one group commit.
+const GROUP: usize = 8192;
+
+/// The engine and its state, shared with the readers (the HTTP routes).
+#[derive(Debug)]
+pub struct Shared {
+    /// The compiled campaign.
+    pub engine: Engine,
+    state: RwLock<State>,
+}
+
+impl Shared {
+    /// Wraps a recovered state.
+    pub fn new(engine: Engine, state: State) -> Shared {
+        Shared {
+            engine,
+            state: RwLock::new(state),
+        }
+    }
+
+    /// Reads the state: what every acknowledged input made it (a group in flight is
+    /// not visible until it is durable).
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What became of one posted event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventResult {
+    /// The event's id.
+    pub id: String,
+    /// `accepted`, `duplicate` or `rejected`.
+    pub result: &'static str,
+    /// Why it was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RejectReason>,
+    /// What it did (accepted events only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<Effect>,
+}
+
+/// Why a job was refused; it changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A user attribute of the wrong type.
+    BadAttribute(String),
+    /// The manual clock cannot move backwards; it reads this.
+    ClockBackwards(DateTime<Utc>),
+    /// The store failed; the job was not made durable.
+    Unavailable(String),
+}
+
+/// A reply channel.
+type Reply<T> = oneshot::Sender<Result<T, Refusal>>;
+
+/// Work for the writer.
+#[derive(Debug)]
+pub enum Job {
+    /// Events, in order.
+    Events {
+        /// The events.
+        events: Vec<Incoming>,
+        /// Where to answer.
+        reply: Reply<Vec<EventResult>>,
+    },
+    /// Create or update a user.
+    User {
+        /// The user.
+        line: UserLine,
+        /// Where to answer: their standing.
+        reply: Reply<String>,
+    },
+    /// Move the manual clock.
+    Clock {
+        /// To when.
+        to: DateTime<Utc>,
+        /// Where to answer: the clock now.
+        reply: Reply<DateTime<Utc>>,
+    },
+    /// Fire what is due by the system clock (from the scheduler).
+    Tick,
+}
+
+impl Job {
+    fn weight(&self) -> usize {
+        match self {
+            Job::Events { events, .. } => events.len().max(1),
+            _ => 1,
+        }
+    }
+}
+
+/// An answer held until the group is durable.
+enum Answer {
+    Events(Reply<Vec<EventResult>>, Vec<EventResult>),
+    User(Reply<String>, Result<String, Refusal>),
+    Clock(Reply<DateTime<Utc>>, Result<DateTime<Utc>, Refusal>),
+}
+
+impl Answer {
+    fn send(self) {
+        // A client that went away does not care; the work is durable either way.
+        let _ = match self {
+            Answer::Events(r, v) => r.send(Ok(v)).map_err(|_| ()),
+            Answer::User(r, v) => r.send(v).map_err(|_| ()),
+            Answer::Clock(r, v) => r.send(v).map_err(|_| ()),
+        };
+    }
+
+    fn fail(self, why: &Refusal) {
+        let _ = match self {
+            Answer::Events(r, _) => r.send(Err(why.clone())).map_err(|_| ()),
+            Answer::User(r, _) => r.send(Err(why.clone())).map_err(|_| ()),
+            Answer::Clock(r, _) => r.send(Err(why.clone())).map_err(|_| ()),
+        };
+    }
+}
+
+/// The writer's parts.
+pub struct Writer {
+    /// The engine and state.
+    pub shared: Arc<Shared>,
+    /// The write connection.
+    pub store: Box<dyn Store>,
+    /// The last sequence numbers written.
+    pub heads: Heads,
+    /// The daemon's clock.
+    pub clock: Clock,
+    /// Where metrics go.
+    pub metrics: Arc<Prometheus>,
+    /// Told when new sends are in the outbox.
+    pub outbox: Sender<()>,
+    /// Told when the next time-driven step is due, after every group.
+    pub next_due: watch::Sender<Option<DateTime<Utc>>>,
+    /// Told the last input committed, after every commit (the snapshotter follows).
+    pub committed: Sender<u64>,
+    /// The campaign id, for idempotency keys.
+    pub campaign: String,
+}
+
+impl Writer {
+    /// Runs until every job sender is gone.
+    pub fn run(mut self, jobs: Receiver<Job>) {
+        self.publish_due();
+        while let Ok(first) = jobs.recv() {
+            let mut weight = first.weight();
+            let mut group = vec![first];
+            while weight < GROUP {
+                match jobs.try_recv() {
+                    Ok(job) => {
+                        weight += job.weight();
+                        group.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.group(group);
+        }
+        tracing::info!(inputs = self.heads.input, "writer stopped");
+    }
+
+    fn now(&self, state: &State) -> DateTime<Utc> {
+        let engine_clock = state.clock().unwrap_or(DateTime::UNIX_EPOCH);
+        match self.clock {
+            Clock::Manual => engine_clock,
+            Clock::System => Utc::now().max(engine_clock),
+        }
+    }
+
+    /// Runs one group.
+    fn group(&mut self, jobs: Vec<Job>) {
+        let shared = Arc::clone(&self.shared);
+        let engine = &shared.engine;
+        let mut state = shared.write();
+        let mut batch = Batch::default();
+        let mut answers = Vec::with_capacity(jobs.len());
+        let mut heads = self.heads;
+        let mut verdicts = Vec::new();
+        let mut effects: Vec<Effect> = Vec::new();
+        let mut out = Output::default();
+        for job in jobs {
+            match job {
+                Job::Events { events, reply } => {
+                    let mut results = Vec::with_capacity(events.len());
+                    for incoming in events {
+                        let now = self.now(&state);
+                        let command = Command::Event(incoming);
+                        let applied = apply(engine, &mut state, &command, now, &mut out);
+                        self.log(&mut batch, &mut heads, now, &command, &out);
+                        if let (&Applied::Event { verdict, own }, Command::Event(incoming)) =
+                            (&applied, command)
+                        {
+                            verdicts.push(verdict);
+                            results.push(result(incoming.id, verdict, out.effects.get(own..)));
+                        }
+                        self.drain(&mut out, &mut effects);
+                    }
+                    answers.push(Answer::Events(reply, results));
+                }
+                Job::User { line, reply } => {
+                    let now = self.now(&state);
+                    let command = Command::User(line);
+                    let result = match apply(engine, &mut state, &command, now, &mut out) {
+                        Applied::BadUser(e) => Err(Refusal::BadAttribute(e.to_string())),
+                        _ => {
+                            self.log(&mut batch, &mut heads, now, &command, &out);
+                            let standing = command
+                                .key()
+                                .and_then(|id| state.find(id))
+                                .and_then(|i| state.user(i))
+                                .map(|u| label(&u.standing))
+                                .unwrap_or_default();
+                            Ok(standing)
+                        }
+                    };
+                    self.drain(&mut out, &mut effects);
+                    answers.push(Answer::User(reply, result));
+                }
+                Job::Clock { to, reply } => {
+                    let now = self.now(&state);
+                    let result = if to < now {
+                        Err(Refusal::ClockBackwards(now))
+                    } else {
+                        apply(engine, &mut state, &Command::Clock, to, &mut out);
+                        self.log(&mut batch, &mut heads, to, &Command::Clock, &out);
+                        Ok(to)
+                    };
+                    self.drain(&mut out, &mut effects);
+                    answers.push(Answer::Clock(reply, result));
+                }
+                Job::Tick => {
+                    let now = self.now(&state);
+                    if engine.next_due(&state).is_some_and(|t| t <= now) {
+                        apply(engine, &mut state, &Command::Clock, now, &mut out);
+                        self.log(&mut batch, &mut heads, now, &Command::Clock, &out);
+                        self.drain(&mut out, &mut effects);
+                    }
+                }
+            }
+        }
+        if batch.is_empty() {
+            drop(state);
+            for a in answers {
+                a.send();
+            }
+            self.publish_due();
+            return;
+        }
+        let started = Instant::now();
+        let committed = self.store.commit(&batch);
+        self.metrics
+            .commit(started.elapsed().as_secs_f64(), batch.inputs.len());
+        match committed {
+            Ok(()) => {
+                self.heads = heads;
+                drop(state);
+                for v in verdicts {
+                    self.metrics.event(v);
+                }
+                self.metrics.effects(&effects);
+                if !batch.sends.is_empty() {
+                    let _ = self.outbox.send(());
+                }
+                let _ = self.committed.send(self.heads.input);
+                for a in answers {
+                    a.send();
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "commit failed; rebuilding the state from the store");
+                let why = Refusal::Unavailable(e.to_string());
+                match recover(engine, self.store.as_mut()) {
+                    Ok(r) => *state = r.state,
+                    Err(e) => tracing::error!(error = %e, "cannot rebuild the state"),
+                }
+                drop(state);
+                for a in answers {
+                    a.fail(&why);
+                }
+            }
+        }
+        self.publish_due();
+    }
+
+    /// Takes the problems out of `out` (logged) and its effects (kept for metrics).
+    fn drain(&self, out: &mut Output, effects: &mut Vec<Effect>) {
+        for p in out.problems.drain(..) {
+            tracing::warn!(problem = %p, "an effect could not be produced");
+        }
+        effects.append(&mut out.effects);
+    }
+
+    /// Adds an input and the effects in `out` to the batch.
+    fn log(
+        &self,
+        batch: &mut Batch,
+        heads: &mut Heads,
+        at: DateTime<Utc>,
+        command: &Command,
+        out: &Output,
+    ) {
+        heads.input += 1;
+        let input = heads.input;
+        batch.inputs.push(Input {
+            seq: input,
+            at,
+            kind: command.kind(),
+            key: command.key().map(str::to_string),
+            body: command.body(),
+        });
+        for e in &out.effects {
+            heads.effect += 1;
+            let body = serde_json::to_string(e).unwrap_or_default();
+            if let Effect::Send { .. } = e {
+                let key = format!("{}-{}", self.campaign, heads.effect);
+                batch.sends.push(SendRow {
+                    seq: heads.effect,
+                    body: serde_json::to_string(&Keyed { key: &key, send: e }).unwrap_or_default(),
+                    key,
+                });
+            }
+            batch.effects.push(EffectRow {
+                seq: heads.effect,
+                input,
+                kind: e.kind(),
+                user: e.user().map(|u| u.to_string()),
+                body,
+            });
+        }
+    }
+
+    fn publish_due(&self) {
+        let due = self.shared.engine.next_due(&self.shared.read());
+        self.next_due.send_replace(due);
+    }
+}
+
+/// A send as the sink receives it: its idempotency key, then the effect's fields.
+#[derive(Serialize)]
+struct Keyed<'a> {
+    key: &'a str,
+    #[serde(flatten)]
+    send: &'a Effect,
+}
+
+/// The answer for one event: its own effects if accepted.
+fn result(id: String, verdict: Verdict, own: Option<&[Effect]>) -> EventResult {
+    let (result, reason, effects) = match verdict {
+        Verdict::Accepted => ("accepted", None, own.unwrap_or_default().to_vec()),
+        Verdict::Rejected(RejectReason::Duplicate) => ("duplicate", None, Vec::new()),
+        Verdict::Rejected(r) => ("rejected", Some(r), Vec::new()),
+    };
+    EventResult {
+        id,
+        result,
+        reason,
+        effects,
+    }
+}
