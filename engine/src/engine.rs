@@ -15,6 +15,7 @@
 use crate::effect::{Effect, Name, RejectReason};
 use crate::input::{EventRef, UserLine};
 use crate::kpi::Metrics;
+use crate::random::Seed;
 use crate::render::Renderer;
 use crate::rules::{board, grants, timeline};
 use crate::state::index;
@@ -22,7 +23,7 @@ use crate::state::packed::Write;
 use crate::state::{Agenda, Cursor, Standing, State, User};
 use crate::step::{Facts, Step};
 use crate::EngineError;
-use crate::{eval, seed};
+use crate::{eval, hashes};
 use camp_plan::calendar::Calendar;
 use camp_plan::{
     AttrId, GrantOn, LeaderboardId, Plan, RewardId, Score, SendWhen, TaskId, Trigger, ValueType,
@@ -103,6 +104,8 @@ pub struct Engine {
     pub(crate) index: Index,
     /// Seeds event-id fingerprints.
     pub(crate) fingerprint_seed: u64,
+    /// The campaign's secret seed: every draw and raffle comes from it.
+    pub(crate) seed: Seed,
     /// The holdout share in parts per million.
     pub(crate) holdout_ppm: u64,
 }
@@ -218,8 +221,16 @@ impl Index {
 }
 
 impl Engine {
-    /// Prepares `plan` to run: parses its templates and indexes it.
+    /// Prepares `plan` to run with the seed derived from the plan
+    /// ([`Seed::of_plan`]): what offline runs use when no seed is given.
     pub fn new(plan: Plan) -> Result<Engine, EngineError> {
+        let seed = Seed::of_plan(&plan);
+        Engine::with_seed(plan, seed)
+    }
+
+    /// Prepares `plan` to run with the campaign's secret `seed` (language §13.6): parses
+    /// its templates and indexes it.
+    pub fn with_seed(plan: Plan, seed: Seed) -> Result<Engine, EngineError> {
         let tz: Tz = plan
             .campaign
             .timezone
@@ -258,18 +269,24 @@ impl Engine {
             locales: names(&plan.campaign.locales, String::as_str),
         };
         let index = Index::new(&plan);
-        let mut seed = seed::Fnv::new();
-        seed.write(plan.campaign.id.as_bytes());
+        let mut fingerprint = hashes::Fnv::new();
+        fingerprint.write(plan.campaign.id.as_bytes());
         let holdout_ppm = grants::ppm(plan.campaign.holdout_percent);
         Ok(Engine {
             calendar: Calendar::new(tz),
             renderer,
             names,
             index,
-            fingerprint_seed: seed.finish(),
+            fingerprint_seed: fingerprint.finish(),
             holdout_ppm,
+            seed,
             plan,
         })
+    }
+
+    /// The seed its draws and raffles come from.
+    pub fn seed(&self) -> &Seed {
+        &self.seed
     }
 
     /// The plan it runs.
@@ -356,7 +373,7 @@ impl Engine {
             .audience
             .as_ref()
             .is_none_or(|a| eval::holds(&self.plan, a, &Facts::of(self, user, &[])));
-        let held_out = seed::holdout_point(&self.plan.campaign.id, &user.id) < self.holdout_ppm;
+        let held_out = hashes::holdout_point(&self.plan.campaign.id, &user.id) < self.holdout_ppm;
         let Some(mut user) = state.user_mut(i) else {
             return Ok(());
         };

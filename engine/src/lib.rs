@@ -29,7 +29,8 @@ pub mod replay;
 pub mod rules;
 pub mod run_report;
 pub mod scenario;
-pub mod seed;
+pub mod hashes;
+pub mod random;
 pub mod state;
 pub(crate) mod step;
 

@@ -55,6 +55,9 @@ pub(crate) struct Step<'a> {
     pub(crate) state: &'a mut State,
     pub(crate) out: &'a mut Output,
     pub(crate) now: DateTime<Utc>,
+    /// How many random choices this step has made: the next one's ordinal
+    /// ([`crate::random`]). Zero at the start of every input event and time-driven step.
+    pub(crate) draws_made: u32,
 }
 
 impl<'a> Step<'a> {
@@ -69,6 +72,7 @@ impl<'a> Step<'a> {
             state,
             out,
             now,
+            draws_made: 0,
         }
     }
 

@@ -4,7 +4,7 @@
 //! same checks.
 
 use crate::effect::{At, Cause, DenyReason, Effect, EventId, Name, UserId};
-use crate::seed::{mix, Fnv};
+use crate::random::{Choice, Draws};
 use crate::state::packed::Write;
 use camp_plan::{Plan, RewardId, RewardKind};
 use rust_decimal::Decimal;
@@ -135,6 +135,7 @@ pub fn grant(
     held: &mut impl Write,
     reward: RewardId,
     req: &Request,
+    draws: &mut Draws<'_>,
     effects: &mut Vec<Effect>,
 ) -> Outcome {
     let mut out = Outcome::default();
@@ -172,7 +173,7 @@ pub fn grant(
         });
         return out;
     };
-    let won = roll(plan, reward, req, outcomes);
+    let won = roll(req, outcomes, draws);
     effects.push(Effect::Grant {
         at: req.at,
         user: req.user.clone(),
@@ -202,27 +203,11 @@ pub(crate) fn ppm(percent: Decimal) -> u64 {
     u64::try_from(scaled.mantissa().max(0)).unwrap_or(0) / 10u64.pow(scaled.scale())
 }
 
-/// The reward a draw wins, from a number seeded by the campaign and the triggering
-/// event's id (or, with no event, the campaign, user, cause and time), so a replay
-/// draws the same.
-fn roll(
-    plan: &Plan,
-    draw: RewardId,
-    req: &Request,
-    outcomes: &[camp_plan::DrawOutcome],
-) -> Option<RewardId> {
-    let mut seed = Fnv::new();
-    seed.write(plan.campaign.id.as_bytes());
-    seed.write(&draw.0.to_le_bytes());
-    match &req.event {
-        Some(e) => seed.write(e.as_bytes()),
-        None => {
-            seed.write(req.user.as_bytes());
-            seed.write(req.cause.to_string().as_bytes());
-            seed.write(&req.at.0.timestamp().to_le_bytes());
-        }
-    }
-    let point = mix(seed.finish()) % 1_000_000;
+/// The reward a draw wins: a point in a million from the campaign's seed (§13.6),
+/// against the outcomes' shares in order; past the last share, nothing.
+fn roll(req: &Request, outcomes: &[camp_plan::DrawOutcome], draws: &mut Draws<'_>) -> Option<RewardId> {
+    let choice = Choice::new(&req.cause, &req.user, req.event.as_ref(), req.at);
+    let point = draws.below(1_000_000, &choice);
     let mut upto = 0u64;
     for o in outcomes {
         upto += ppm(o.percent);
@@ -305,7 +290,11 @@ phase p for 1d {
         req: &Request,
     ) -> Granted {
         let mut effects = Vec::new();
-        let o = super::grant(plan, names, ledger, held, reward, req, &mut effects);
+        // One step per test grant: each starts at ordinal 0, like an input event.
+        let seed = crate::random::Seed::from_text("test");
+        let mut made = 0;
+        let mut draws = Draws::new(&seed, &mut made);
+        let o = super::grant(plan, names, ledger, held, reward, req, &mut draws, &mut effects);
         Granted {
             effects,
             issued: o.issued.iter().collect(),

@@ -8,7 +8,8 @@ use crate::rules::grants::{self, Request};
 use crate::state::packed::Write;
 use crate::state::{Progress, Score, Stamp, Standing, State};
 use crate::step::{Facts, Step};
-use crate::{eval, seed};
+use crate::random::Draws;
+use crate::{eval, hashes};
 use camp_plan::calendar::Day;
 use camp_plan::{GrantOn, LeaderboardId, RewardId, RewardKind, SendWhen, TaskId, TierId};
 use rust_decimal::Decimal;
@@ -55,7 +56,7 @@ impl Step<'_> {
             return Err(RejectReason::Ineligible);
         }
         let phase = self.state.running().ok_or(RejectReason::Outside)?;
-        let fp = seed::fingerprint(self.engine.fingerprint_seed, line.id);
+        let fp = hashes::fingerprint(self.engine.fingerprint_seed, line.id);
         let mut user = self.state.user_mut(u).ok_or(RejectReason::UnknownUser)?;
         if !user.first_sight(fp) {
             return Err(RejectReason::Duplicate);
@@ -357,6 +358,7 @@ impl Step<'_> {
             &mut user,
             reward,
             &req,
+            &mut Draws::new(&engine.seed, &mut self.draws_made),
             &mut self.out.effects,
         );
         for r in outcome.denied.iter() {
