@@ -2,6 +2,7 @@
 //! as JSON Lines.
 
 use crate::{compiled, Outcome};
+use camp_engine::random::Seed;
 use camp_engine::replay::{self, Until};
 use chrono::{DateTime, Utc};
 use std::fs::File;
@@ -29,8 +30,9 @@ pub fn run(
     events: &Path,
     until: Option<DateTime<Utc>>,
     report: Option<&Path>,
+    seed: Option<Seed>,
 ) -> Outcome {
-    match replay_to_stdout(file, users, events, until, report) {
+    match replay_to_stdout(file, users, events, until, report, seed) {
         Ok(o) | Err(o) => o,
     }
 }
@@ -41,8 +43,9 @@ fn replay_to_stdout(
     events: &Path,
     until: Option<DateTime<Utc>>,
     report: Option<&Path>,
+    seed: Option<Seed>,
 ) -> Result<Outcome, Outcome> {
-    let engine = compiled::engine(file)?;
+    let engine = compiled::engine(file, seed)?;
     let mut state = engine.start();
     let user_file = open(users)?;
     let event_file = open(events)?;
@@ -59,9 +62,6 @@ fn replay_to_stdout(
     let mut w = replay::EffectLines::new(stdout.lock());
     let until = until.map_or(Until::End, Until::At);
     let event_errors = replay::run_file(&engine, &mut state, event_file, until, &mut |out| {
-        for p in &out.problems {
-            eprintln!("warning: {p}");
-        }
         w.write(&out.effects)
     });
     let event_errors = match event_errors {

@@ -57,7 +57,7 @@ pub fn run(args: Args) -> Outcome {
         .with_target(false)
         .with_ansi(false)
         .init();
-    let engine = match compiled::engine(&args.file) {
+    let engine = match compiled::engine(&args.file, None) {
         Ok(e) => e,
         Err(o) => return o,
     };

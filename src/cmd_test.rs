@@ -3,10 +3,8 @@
 //! a summary, exit 1 on any failure.
 
 use crate::{compiled, Outcome};
-use camp_engine::replay::{self, Until};
 use camp_engine::scenario::{self, Scenario};
 use camp_engine::Engine;
-use chrono::Utc;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -56,42 +54,6 @@ fn discover(path: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// What one scenario came to.
-enum Verdict {
-    Passed,
-    Failed(String),
-}
-
-/// Runs one scenario against an engine.
-fn run_one(engine: &Engine, s: &Scenario) -> Verdict {
-    let mut state = engine.start();
-    let mut problems = String::new();
-    for u in &s.users {
-        if let Err(e) = engine.user(&mut state, u) {
-            problems.push_str(&format!("user `{}`: {e}\n", u.id));
-        }
-    }
-    if !problems.is_empty() {
-        return Verdict::Failed(problems);
-    }
-    let until = s
-        .until
-        .map_or(Until::End, |t| Until::At(t.with_timezone(&Utc)));
-    let out = replay::run_events(engine, &mut state, &s.events, until);
-    for p in &out.problems {
-        problems.push_str(&format!("problem: {p}\n"));
-    }
-    let failures = scenario::verify(&s.expect, &out.effects);
-    if failures.is_empty() && problems.is_empty() {
-        return Verdict::Passed;
-    }
-    let mut text = problems;
-    for f in failures {
-        text.push_str(&f.to_string());
-    }
-    Verdict::Failed(text)
-}
-
 /// Runs every scenario found under `paths` (default: the current directory).
 pub fn run(paths: &[PathBuf]) -> Outcome {
     let started = Instant::now();
@@ -135,16 +97,19 @@ pub fn run(paths: &[PathBuf]) -> Outcome {
         runs.len(),
         if runs.len() == 1 { "" } else { "s" }
     );
-    let mut engines: BTreeMap<PathBuf, Result<Engine, String>> = BTreeMap::new();
+    // One engine per campaign and seed: a scenario's `seed:` makes its own.
+    let mut engines: BTreeMap<(PathBuf, Option<String>), Result<Engine, String>> =
+        BTreeMap::new();
     let mut failed: Vec<(String, String)> = Vec::new();
     let mut passed = 0usize;
     for (name, file, scenario) in runs {
         let verdict = match scenario {
-            Err(e) => Verdict::Failed(format!("the scenario file does not parse: {e}\n")),
+            Err(e) => Err(format!("the scenario file does not parse: {e}\n")),
             Ok(s) => {
                 let campaign = file.parent().unwrap_or(Path::new(".")).join(&s.campaign);
-                let engine = engines.entry(campaign.clone()).or_insert_with(|| {
-                    compiled::engine(&campaign).map_err(|_| {
+                let key = (campaign.clone(), s.seed.clone());
+                let engine = engines.entry(key).or_insert_with(|| {
+                    compiled::engine(&campaign, s.seed()).map_err(|_| {
                         format!(
                             "the campaign {} does not compile (see above)\n",
                             campaign.display()
@@ -152,17 +117,17 @@ pub fn run(paths: &[PathBuf]) -> Outcome {
                     })
                 });
                 match engine {
-                    Ok(engine) => run_one(engine, &s),
-                    Err(e) => Verdict::Failed(e.clone()),
+                    Ok(engine) => scenario::run(engine, &s),
+                    Err(e) => Err(e.clone()),
                 }
             }
         };
         match verdict {
-            Verdict::Passed => {
+            Ok(()) => {
                 println!("test {name} ... ok");
                 passed += 1;
             }
-            Verdict::Failed(why) => {
+            Err(why) => {
                 println!("test {name} ... FAILED");
                 failed.push((name, why));
             }

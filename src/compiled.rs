@@ -4,6 +4,7 @@
 use crate::diagnostics::DiagnosticPrinter;
 use crate::Outcome;
 use camp_compiler::{compile_file, FsLoader};
+use camp_engine::random::Seed;
 use camp_plan::Plan;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -70,10 +71,11 @@ pub fn load(file: &Path) -> Result<Plan, Outcome> {
     })
 }
 
-/// The engine for a campaign file or plan.
-pub fn engine(file: &Path) -> Result<camp_engine::Engine, Outcome> {
+/// The engine for a campaign file or plan, with `seed` (default: derived from the plan).
+pub fn engine(file: &Path, seed: Option<Seed>) -> Result<camp_engine::Engine, Outcome> {
     let plan = load(file)?;
-    camp_engine::Engine::new(plan).map_err(|e| {
+    let seed = seed.unwrap_or_else(|| Seed::of_plan(&plan));
+    camp_engine::Engine::with_seed(plan, seed).map_err(|e| {
         eprintln!("error: {}: {e}", file.display());
         Outcome::Failed
     })

@@ -102,6 +102,10 @@ enum Command {
         /// Write final KPIs, leaderboards, spend and per-reward counts as JSON here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// The seed of draws and raffles: 64 hex digits (a daemon's revealed seed), or
+        /// any text, whose SHA-256 is then the seed. Default: derived from the plan.
+        #[arg(long)]
+        seed: Option<String>,
     },
     /// Run scenario tests (`*.test.yaml`) and report like `cargo test`.
     Test {
@@ -189,7 +193,15 @@ fn main() -> ExitCode {
             events,
             until,
             report,
-        } => cmd_run::run(&file, &users, &events, until, report.as_deref()),
+            seed,
+        } => cmd_run::run(
+            &file,
+            &users,
+            &events,
+            until,
+            report.as_deref(),
+            seed.as_deref().map(camp_engine::random::Seed::from_text),
+        ),
     };
     match outcome {
         Outcome::Success => ExitCode::SUCCESS,

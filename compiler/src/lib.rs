@@ -13,7 +13,7 @@ pub mod machines;
 pub mod report;
 pub mod schedule;
 pub mod source;
-pub mod suggest;
+pub use camp_plan::suggest;
 pub mod symbols;
 
 pub use camp_dsl::diag::{Code, Diagnostic, Label, Severity};

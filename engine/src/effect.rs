@@ -175,6 +175,10 @@ pub enum SuppressReason {
     Cap,
     /// The user is in the control group.
     Holdout,
+    /// The template failed on this user's values (the effect carries the error).
+    Render,
+    /// The body rendered to nothing but white space.
+    Empty,
 }
 
 /// Why an event was rejected: the first that applies, in this order.
@@ -295,6 +299,9 @@ pub enum Effect {
         message: Name,
         /// Why not.
         reason: SuppressReason,
+        /// With [`SuppressReason::Render`]: what the template engine said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
     },
     /// An event that was not accepted.
     Reject {
@@ -374,6 +381,20 @@ impl Effect {
         }
     }
 }
+
+/// Every effect kind with the fields it can carry besides `kind`, as the contract prints
+/// them: what a scenario's expectation may name (a test holds this to [`Effect`]'s JSON).
+pub const KINDS: &[(&str, &[&str])] = &[
+    ("phase", &["at", "from", "to"]),
+    ("enroll", &["at", "user"]),
+    ("complete", &["at", "user", "task", "event"]),
+    ("grant", &["at", "user", "reward", "cause", "event", "drawn"]),
+    ("deny", &["at", "user", "reward", "cause", "reason"]),
+    ("tier", &["at", "user", "from", "to"]),
+    ("send", &["at", "user", "message", "channel", "locale", "body", "subject"]),
+    ("suppress", &["at", "user", "message", "reason", "error"]),
+    ("reject", &["at", "event", "reason"]),
+];
 
 #[cfg(test)]
 mod tests {
@@ -468,7 +489,8 @@ mod tests {
                 at: at(),
                 user: "u1".into(),
                 message: "m".into(),
-                reason: SuppressReason::Cap
+                reason: SuppressReason::Cap,
+                error: None,
             }),
             r#"{"kind":"suppress","at":"2027-03-01T05:00:00Z","user":"u1","message":"m","reason":"cap"}"#
         );

@@ -41,14 +41,12 @@ pub enum Verdict {
     Rejected(RejectReason),
 }
 
-/// What a step produced: effects in order, and problems that are not the input's fault
-/// but stopped one effect (a template that fails on a value, say).
+/// What a step produced: effects in order. Nothing is dropped silently: a send that
+/// cannot go out is a `suppress` effect with its reason.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Output {
     /// Effects, in the order they happened.
     pub effects: Vec<Effect>,
-    /// What went wrong without stopping the step.
-    pub problems: Vec<EngineError>,
 }
 
 /// The plan's names, shared by every effect that mentions them.

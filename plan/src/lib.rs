@@ -1,7 +1,8 @@
 //! `camp-plan`: the Plan — a campaign compiled for execution — and what both the
 //! compiler and the engine need to agree on it: the values and their written forms
 //! ([`literal`]: money, durations, dates) and the calendar arithmetic in the campaign
-//! time zone ([`calendar`]: local ↔ UTC, calendar durations, local days, quiet hours).
+//! time zone ([`calendar`]: local ↔ UTC, calendar durations, local days, quiet hours),
+//! and "did you mean" for names either side reports ([`suggest`]).
 //!
 //! Everything in a Plan is resolved (definitions refer to each other by index, never by
 //! name), every time is in UTC, every phase window is concrete. The runtime loads it
@@ -13,6 +14,7 @@
 
 pub mod calendar;
 pub mod literal;
+pub mod suggest;
 mod plan;
 
 pub use plan::*;

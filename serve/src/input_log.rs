@@ -197,7 +197,6 @@ pub fn follow(
         let command = Command::of(&input)?;
         apply(engine, state, &command, input.at, &mut out);
         out.effects.clear();
-        out.problems.clear();
         *applied = input.seq;
         Ok(())
     })
@@ -336,7 +335,7 @@ phase main for 3d {
         // As after restoring the database from an older backup: the snapshot claims
         // inputs the log does not have (and holds a state the log never reached).
         let mut ahead = whole.state.clone();
-        ahead.participants += 100;
+        ahead.participants() += 100;
         s.save_snapshot(&Snapshot {
             input: 9,
             state: serde_json::to_vec(&ahead).unwrap(),

@@ -309,11 +309,8 @@ impl Writer {
         self.publish_due();
     }
 
-    /// Takes the problems out of `out` (logged) and its effects (kept for metrics).
+    /// Takes the effects out of `out` (kept for metrics).
     fn drain(&self, out: &mut Output, effects: &mut Vec<Effect>) {
-        for p in out.problems.drain(..) {
-            tracing::warn!(problem = %p, "an effect could not be produced");
-        }
         effects.append(&mut out.effects);
     }
 

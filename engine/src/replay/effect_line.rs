@@ -171,6 +171,7 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             user,
             message,
             reason,
+            error,
         } => {
             instant(out, *at);
             key(out, "user");
@@ -179,6 +180,10 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             string(out, message);
             key(out, "reason");
             serialized(out, reason);
+            if let Some(error) = error {
+                key(out, "error");
+                string(out, error);
+            }
         }
         Effect::Reject { at, event, reason } => {
             instant(out, *at);
@@ -363,7 +368,8 @@ mod tests {
                         at,
                         user,
                         message: a,
-                        reason: SuppressReason::Holdout,
+                        reason: SuppressReason::Render,
+                        error: subject,
                     },
                     _ => Effect::Reject {
                         at,

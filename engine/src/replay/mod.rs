@@ -204,10 +204,9 @@ pub fn run_file<R: Read + Seek>(
                 }
             }
         }
-        if !out.effects.is_empty() || !out.problems.is_empty() {
+        if !out.effects.is_empty() {
             emit(out)?;
             out.effects.clear();
-            out.problems.clear();
         }
         Ok(())
     };
@@ -272,7 +271,7 @@ pub fn run_file<R: Read + Seek>(
         }
     }
     finish(engine, state, until, &mut out);
-    if !out.effects.is_empty() || !out.problems.is_empty() {
+    if !out.effects.is_empty() {
         emit(&mut out)?;
     }
     errors.sort_by_key(|e| e.line);

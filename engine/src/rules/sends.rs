@@ -4,6 +4,7 @@
 use crate::effect::{Effect, Name, SuppressReason};
 use crate::eval;
 use crate::render::RenderContext;
+use crate::EngineError;
 use crate::state::{Deferred, Standing, UserRef};
 use crate::step::{Facts, Step};
 use camp_plan::{MessageId, PhaseId, Recipients, RewardId, Value};
@@ -74,6 +75,7 @@ impl Step<'_> {
                 user,
                 message: self.message_name(message),
                 reason: SuppressReason::Holdout,
+                error: None,
             });
             return;
         }
@@ -105,29 +107,27 @@ impl Step<'_> {
         let day = engine.calendar.day(self.now);
         let at = self.at();
         let name = self.message_name(message);
-        let Some(mut user) = self.state.users.get_mut(u as usize) else {
+        let Some(user) = self.state.users.get(u as usize) else {
             return;
         };
         let sent_today = if user.cap.0 == day { user.cap.1 } else { 0 };
+        let suppress = |reason: SuppressReason, error: Option<String>| Effect::Suppress {
+            at,
+            user: user.id.clone(),
+            message: name.clone(),
+            reason,
+            error,
+        };
         if engine
             .plan
             .campaign
             .cap_per_day
             .is_some_and(|cap| sent_today >= cap)
         {
-            let user = user.id.clone();
-            self.emit(Effect::Suppress {
-                at,
-                user,
-                message: name,
-                reason: SuppressReason::Cap,
-            });
+            let e = suppress(SuppressReason::Cap, None);
+            self.emit(e);
             return;
         }
-        user.cap = (day, sent_today + 1);
-        let Some(user) = self.state.users.get(u as usize) else {
-            return;
-        };
         let ctx = self.context(user, message, phase, reward);
         let wanted = engine
             .index
@@ -138,34 +138,51 @@ impl Step<'_> {
             _ => None,
         };
         let locale = engine.renderer.pick_locale(wanted);
-        match engine.renderer.render(message, locale, &ctx) {
-            Ok(r) => {
-                let locale = engine
-                    .names
-                    .locales
-                    .iter()
-                    .find(|l| ***l == *r.locale)
-                    .cloned()
-                    .unwrap_or_else(|| Name::from(r.locale.as_str()));
-                let channel = engine
-                    .names
-                    .channels
-                    .get(message.index())
-                    .cloned()
-                    .unwrap_or_else(|| Name::from(""));
-                let user = user.id.clone();
-                self.emit(Effect::Send {
-                    at,
-                    user,
-                    message: name,
-                    channel,
-                    locale,
-                    body: r.body,
-                    subject: r.subject,
-                });
+        // A send that does not go out is a `suppress` with its reason, never dropped, and
+        // does not count toward the cap.
+        let r = match engine.renderer.render(message, locale, &ctx) {
+            Ok(r) if r.body.trim().is_empty() => {
+                let e = suppress(SuppressReason::Empty, None);
+                self.emit(e);
+                return;
             }
-            Err(e) => self.out.problems.push(e),
+            Ok(r) => r,
+            Err(e) => {
+                let detail = match e {
+                    EngineError::Template { detail, .. } => detail,
+                    other => other.to_string(),
+                };
+                let e = suppress(SuppressReason::Render, Some(detail));
+                self.emit(e);
+                return;
+            }
+        };
+        let locale = engine
+            .names
+            .locales
+            .iter()
+            .find(|l| ***l == *r.locale)
+            .cloned()
+            .unwrap_or_else(|| Name::from(r.locale.as_str()));
+        let channel = engine
+            .names
+            .channels
+            .get(message.index())
+            .cloned()
+            .unwrap_or_else(|| Name::from(""));
+        let user = user.id.clone();
+        if let Some(mut counted) = self.state.users.get_mut(u as usize) {
+            counted.cap = (day, sent_today + 1);
         }
+        self.emit(Effect::Send {
+            at,
+            user,
+            message: name,
+            channel,
+            locale,
+            body: r.body,
+            subject: r.subject,
+        });
     }
 
     fn message_name(&self, m: MessageId) -> Name {

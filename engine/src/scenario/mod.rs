@@ -9,7 +9,10 @@
 
 use crate::effect::Effect;
 use crate::input::{EventLine, UserLine};
-use chrono::{DateTime, FixedOffset};
+use crate::random::Seed;
+use crate::replay::{self, Until};
+use crate::Engine;
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
@@ -34,9 +37,45 @@ pub struct Scenario {
     /// Where the run stops; default: the campaign's end.
     #[serde(default)]
     pub until: Option<DateTime<FixedOffset>>,
+    /// The seed of draws and raffles (64 hex digits, or any text whose SHA-256 is the
+    /// seed); default: derived from the plan.
+    #[serde(default)]
+    pub seed: Option<String>,
     /// The effects expected.
     #[serde(default)]
     pub expect: Vec<Expectation>,
+}
+
+impl Scenario {
+    /// The seed the scenario asks for, if any.
+    pub fn seed(&self) -> Option<Seed> {
+        self.seed.as_deref().map(Seed::from_text)
+    }
+}
+
+/// Runs a scenario on `engine` (built with the scenario's [`Scenario::seed`]): its users,
+/// its events in `at` order, up to `until`; then checks every expectation. `Err` says
+/// why it failed, in the words `camp test` prints.
+pub fn run(engine: &Engine, s: &Scenario) -> Result<(), String> {
+    let mut state = engine.start();
+    let mut problems = String::new();
+    for u in &s.users {
+        if let Err(e) = engine.user(&mut state, u) {
+            problems.push_str(&format!("user `{}`: {e}\n", u.id));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let until = s
+        .until
+        .map_or(Until::End, |t| Until::At(t.with_timezone(&Utc)));
+    let out = replay::run_events(engine, &mut state, &s.events, until);
+    let failures = verify(&s.expect, &out.effects);
+    if failures.is_empty() {
+        return Ok(());
+    }
+    Err(failures.iter().map(ToString::to_string).collect())
 }
 
 /// Effects expected: the fields to match and how many.

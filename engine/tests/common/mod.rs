@@ -55,11 +55,14 @@ pub fn run(
     }
     let until = until.map_or(Until::End, |s| Until::At(t(s)));
     let out: Output = replay::run_events(e, &mut state, events, until);
-    assert!(out.problems.is_empty(), "{:?}", out.problems);
-    out.effects
+    let lines: Vec<String> = out
+        .effects
         .iter()
         .map(|x| serde_json::to_string(x).unwrap())
-        .collect()
+        .collect();
+    let failed: Vec<&String> = lines.iter().filter(|l| l.contains(r#""reason":"render""#)).collect();
+    assert!(failed.is_empty(), "templates failed: {failed:?}");
+    lines
 }
 
 /// The lines containing every one of `parts`.
