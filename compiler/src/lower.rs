@@ -572,7 +572,7 @@ impl<'a> Lower<'a> {
         let mut limits = Limits::default();
         let mut grants = Vec::new();
         let mut sends = Vec::new();
-        let mut streak = None;
+        let mut streaks = Vec::new();
         let mut after = Vec::new();
         for s in &t.stmts {
             match s {
@@ -602,12 +602,10 @@ impl<'a> Lower<'a> {
                 }
                 TaskStmt::Grant { reward, .. } => grants.push(self.reward_id(&reward.name)?),
                 TaskStmt::Send { message, .. } => sends.push(self.message_id(&message.name)?),
-                TaskStmt::Streak { days, reward, .. } => {
-                    streak = Some(Milestone {
-                        count: count(days)?,
-                        reward: self.reward_id(&reward.name)?,
-                    })
-                }
+                TaskStmt::Streak { days, reward, .. } => streaks.push(Milestone {
+                    count: count(days)?,
+                    reward: self.reward_id(&reward.name)?,
+                }),
                 TaskStmt::After {
                     count: c, reward, ..
                 } => after.push(Milestone {
@@ -625,7 +623,7 @@ impl<'a> Lower<'a> {
             limits,
             grants,
             sends,
-            streak,
+            streaks,
             after,
         })
     }

@@ -178,9 +178,15 @@ fn participant(plan: &Plan) -> StateMachine {
             label.push_str(&format!(" → grant {}", grants.join(", ")));
         }
         g.edge(&id, &id, label);
-        if let Some(s) = &t.streak {
+        for s in &t.streaks {
+            // One state per line: `streak_TASK`, with the days appended when a task has several.
+            let suffix = if t.streaks.len() > 1 {
+                format!("_{}", s.count)
+            } else {
+                String::new()
+            };
             let sid = g.state(
-                format!("streak_{}", t.name),
+                format!("streak_{}{suffix}", t.name),
                 format!("{}-day streak", s.count),
                 false,
             );

@@ -81,6 +81,10 @@ pub(crate) struct Index {
     pub(crate) goal_base: Vec<u32>,
     /// [phase]: the positions in the phase's sends of its `after D inactive` sends.
     pub(crate) inactive: Vec<Vec<u32>>,
+    /// [message]: its bit in [`crate::state::User::nudged`] if an inactivity send of any
+    /// phase sends it (a message goes out at most once per spell, whichever statement
+    /// and phase would send it).
+    pub(crate) nudge_bit: Vec<Option<u8>>,
     /// The `locale: string` attribute.
     pub(crate) locale_attr: Option<AttrId>,
     /// The `birthday: date` attribute.
@@ -188,7 +192,20 @@ impl Index {
                     .collect()
             })
             .collect();
+        let mut nudge_bit = vec![None; plan.messages.len()];
+        let mut next = 0u8;
+        for s in plan.phases.iter().flat_map(|p| &p.sends) {
+            if let (SendWhen::Inactive { .. }, Some(slot)) =
+                (&s.when, nudge_bit.get_mut(s.message.index()))
+            {
+                if slot.is_none() {
+                    *slot = Some(next);
+                    next = next.saturating_add(1);
+                }
+            }
+        }
         Index {
+            nudge_bit,
             counting,
             scoring,
             points_boards,
@@ -235,6 +252,22 @@ impl Engine {
             .parse()
             .map_err(|_| EngineError::TimeZone(plan.campaign.timezone.clone()))?;
         let goals = plan.phases.iter().map(|p| p.goals.len()).sum();
+        let mut nudges: Vec<u32> = plan
+            .phases
+            .iter()
+            .flat_map(|p| &p.sends)
+            .filter(|s| matches!(s.when, SendWhen::Inactive { .. }))
+            .map(|s| s.message.0)
+            .collect();
+        nudges.sort_unstable();
+        nudges.dedup();
+        if nudges.len() > 64 {
+            return Err(EngineError::TooMany {
+                what: "messages sent on inactivity",
+                count: nudges.len(),
+                max: 64,
+            });
+        }
         for (what, count) in [
             ("tasks", plan.tasks.len()),
             ("rewards", plan.rewards.len()),
@@ -315,7 +348,7 @@ impl Engine {
             deferred: VecDeque::new(),
             timers: BTreeSet::new(),
             audience: 0,
-            participants: 0,
+            enrolled: Vec::new(),
         }
     }
 

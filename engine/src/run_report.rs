@@ -209,7 +209,7 @@ impl Engine {
                 .clock
                 .map(|c| c.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
             audience: state.audience,
-            participants: state.participants,
+            participants: state.participants(),
             spend: money(state.ledger.spend),
             budget: plan.campaign.budget.map(|b| b.to_string()),
             budget_left: self.budget_left(state).and_then(money),
@@ -245,7 +245,7 @@ impl Engine {
             metrics: &state.metrics,
             ledger: &state.ledger,
             audience: state.audience,
-            participants: state.participants,
+            participants: state.participants(),
         };
         plan.kpis
             .iter()

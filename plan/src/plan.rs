@@ -333,8 +333,10 @@ pub struct Task {
     pub grants: Vec<RewardId>,
     /// Sent on every counted completion, in order.
     pub sends: Vec<MessageId>,
-    /// Consecutive local days with a completion that earn a reward, once.
-    pub streak: Option<Milestone>,
+    /// Consecutive local days with a completion that earn a reward: every `streak`
+    /// line, in order, each paying once per participant (the first time the streak
+    /// reaches its count).
+    pub streaks: Vec<Milestone>,
     /// The N-th completion earns a reward, once.
     pub after: Vec<Milestone>,
 }

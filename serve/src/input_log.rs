@@ -335,7 +335,7 @@ phase main for 3d {
         // As after restoring the database from an older backup: the snapshot claims
         // inputs the log does not have (and holds a state the log never reached).
         let mut ahead = serde_json::to_value(&whole.state).unwrap();
-        ahead["participants"] = serde_json::json!(100);
+        ahead["seq"] = serde_json::json!(100);
         s.save_snapshot(&Snapshot {
             input: 9,
             state: serde_json::to_vec(&ahead).unwrap(),

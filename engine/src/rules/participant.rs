@@ -11,7 +11,9 @@ use crate::step::{Facts, Step};
 use crate::random::Draws;
 use crate::{eval, hashes};
 use camp_plan::calendar::Day;
-use camp_plan::{GrantOn, LeaderboardId, RewardId, RewardKind, SendWhen, TaskId, TierId};
+use camp_plan::{
+    GrantOn, LeaderboardId, RewardId, RewardKind, SendWhen, TaskId, TierId, Trigger, Value,
+};
 use rust_decimal::Decimal;
 
 impl Step<'_> {
@@ -52,15 +54,18 @@ impl Step<'_> {
             .or_else(|| self.state.find(line.user))
             .ok_or(RejectReason::UnknownUser)?;
         let user = self.state.user(u).ok_or(RejectReason::UnknownUser)?;
+        // In the order of §13.5: a retried event is a duplicate even after the campaign
+        // ended; a rejected event's id is not remembered.
+        let fp = hashes::fingerprint(self.engine.fingerprint_seed, line.id);
+        if user.packed.has_seen(fp) {
+            return Err(RejectReason::Duplicate);
+        }
         if !user.eligible() {
             return Err(RejectReason::Ineligible);
         }
         let phase = self.state.running().ok_or(RejectReason::Outside)?;
-        let fp = hashes::fingerprint(self.engine.fingerprint_seed, line.id);
         let mut user = self.state.user_mut(u).ok_or(RejectReason::UnknownUser)?;
-        if !user.first_sight(fp) {
-            return Err(RejectReason::Duplicate);
-        }
+        user.first_sight(fp);
         // Metrics count every accepted event, holdout users' included.
         let first = user.first_of_type(kind);
         self.state.seq += 1;
@@ -74,45 +79,37 @@ impl Step<'_> {
         }
 
         let p = phase.index();
-        let index = &self.engine.index;
-        // The tasks that count it, decided before any completes (a completion can
-        // change what a later task's `where` sees). Without a `where`, every task of
-        // the event type counts: no list to build.
+        let engine = self.engine;
+        let index = &engine.index;
         let candidates = index
             .counting
             .get(p)
             .and_then(|v| v.get(kind as usize))
             .map_or(&[][..], Vec::as_slice);
-        let plan = &self.engine.plan;
-        let filter = |t: &TaskId| plan.tasks.get(t.index()).and_then(|t| t.filter.as_ref());
-        let counting: std::borrow::Cow<'_, [TaskId]> =
-            if candidates.iter().all(|t| filter(t).is_none()) {
-                std::borrow::Cow::Borrowed(candidates)
-            } else {
-                let Some(user) = self.state.user(u) else {
-                    return Ok(());
-                };
-                let facts = Facts::of(self.engine, user, &fields);
-                candidates
-                    .iter()
-                    .copied()
-                    .filter(|t| filter(t).is_none_or(|f| eval::holds(plan, f, &facts)))
-                    .collect()
-            };
         let scoring = index
             .scoring
             .get(p)
             .and_then(|v| v.get(kind as usize))
             .map_or(&[][..], Vec::as_slice);
-        if counting.is_empty() && scoring.is_empty() {
+        // The first task whose `where` holds counts the event (and enrolls the user);
+        // the tasks after it run in the order written, each `where` seeing the state
+        // the ones before it left (§6).
+        let first = candidates
+            .iter()
+            .position(|&t| self.counts(u, t, &fields));
+        if first.is_none() && scoring.is_empty() {
             return Ok(());
         }
         let event = EventId::from(line.id);
         if !self.state.user(u).is_some_and(|x| x.enrolled()) {
             self.enroll(u, Some(&event));
         }
-        for &t in counting.iter() {
-            self.complete(u, t, Some(&event));
+        if let Some(first) = first {
+            for (i, &t) in candidates.iter().enumerate().skip(first) {
+                if i == first || self.counts(u, t, &fields) {
+                    self.complete(u, t, Some(&event));
+                }
+            }
         }
         for &lb in scoring {
             let delta = match self
@@ -133,6 +130,18 @@ impl Step<'_> {
         Ok(())
     }
 
+    /// Whether task `t`'s `where` holds for user `u` and this event's fields now.
+    fn counts(&self, u: u32, t: TaskId, fields: &[Value]) -> bool {
+        let plan = &self.engine.plan;
+        match plan.tasks.get(t.index()).and_then(|t| t.filter.as_ref()) {
+            None => true,
+            Some(f) => self
+                .state
+                .user(u)
+                .is_some_and(|user| eval::holds(plan, f, &Facts::of(self.engine, user, fields))),
+        }
+    }
+
     /// Makes an eligible user a participant in the running phase and fires its
     /// `on enroll` statements: the first tier, grants, tasks, sends.
     pub(crate) fn enroll(&mut self, u: u32, event: Option<&EventId>) {
@@ -147,7 +156,7 @@ impl Step<'_> {
         user.last_active = Some(Stamp::of(now));
         user.nudged = 0;
         let id = user.id.clone();
-        self.state.participants += 1;
+        self.state.enrolled.push(u);
         let at = self.at();
         self.emit(Effect::Enroll {
             at,
@@ -233,7 +242,7 @@ impl Step<'_> {
                     day: Day::MIN,
                     today: 0,
                     streak: 0,
-                    streak_done: false,
+                    best_streak: 0,
                 },
             ),
         };
@@ -262,12 +271,22 @@ impl Step<'_> {
             progress.day = day;
             progress.today = 1;
         }
-        let Some(slot) = user.set_task(slot, &progress) else {
+        let best_before = progress.best_streak;
+        progress.best_streak = progress
+            .best_streak
+            .max(u16::try_from(progress.streak).unwrap_or(u16::MAX));
+        if user.set_task(slot, &progress).is_none() {
             return;
+        }
+        let (count, streak) = (progress.count, progress.streak);
+        // A birthday is not activity: it neither ends a spell of inactivity nor restarts
+        // its clock (§6).
+        let rearm = if t.on == Trigger::Birthday {
+            0
+        } else {
+            user.last_active = Some(Stamp::of(now));
+            std::mem::take(&mut user.nudged)
         };
-        let (count, streak, streak_done) = (progress.count, progress.streak, progress.streak_done);
-        user.last_active = Some(Stamp::of(now));
-        let rearm = std::mem::take(&mut user.nudged);
         let id = user.id.clone();
         if rearm != 0 {
             if let Some(phase) = self.state.running() {
@@ -309,17 +328,8 @@ impl Step<'_> {
                 self.send_to(u, m, Some(t.phase), told);
             }
         }
-        if let Some(s) = t.streak {
-            if streak >= s.count && !streak_done {
-                if let Some(mut user) = self.state.user_mut(u) {
-                    user.set_task(
-                        Some(slot),
-                        &Progress {
-                            streak_done: true,
-                            ..progress
-                        },
-                    );
-                }
+        for s in &t.streaks {
+            if streak == s.count && u32::from(best_before) < s.count {
                 self.give(u, s.reward, Cause::Streak(name.clone()), event);
             }
         }

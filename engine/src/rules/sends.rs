@@ -49,11 +49,25 @@ impl Step<'_> {
         }
     }
 
-    /// Every recipient of a phase-level send, in the order users became known.
+    /// Every recipient of a phase-level send or mass grant: participants in the order
+    /// they enrolled (first enrolled, first served), then — for the audience or a
+    /// segment — users not enrolled yet, in the order they became known.
     pub(crate) fn recipients(&self, to: Recipients) -> Vec<u32> {
-        (0..crate::engine::id32(self.state.users.len()))
+        let mut out: Vec<u32> = self
+            .state
+            .enrolled
+            .iter()
+            .copied()
             .filter(|&u| self.is_recipient(u, to))
-            .collect()
+            .collect();
+        if to != Recipients::Participants {
+            out.extend(
+                (0..crate::engine::id32(self.state.users.len())).filter(|&u| {
+                    self.state.user(u).is_some_and(|x| !x.enrolled()) && self.is_recipient(u, to)
+                }),
+            );
+        }
+        out
     }
 
     /// Sends (or suppresses, or defers) one message to one user.

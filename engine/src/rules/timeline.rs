@@ -245,10 +245,8 @@ impl Step<'_> {
             .get(n.index())
             .is_some_and(|v| !v.is_empty())
         {
+            // The spell goes on across the phase change: what it already sent stays sent.
             for u in self.recipients(camp_plan::Recipients::Participants) {
-                if let Some(mut user) = self.state.user_mut(u) {
-                    user.nudged = 0;
-                }
                 self.arm_inactivity(u, n, u64::MAX);
             }
         }
@@ -293,7 +291,23 @@ impl Step<'_> {
         (due < window.end).then_some(due)
     }
 
-    /// Arms a participant's inactivity sends of `phase` whose bit is in `which`
+    /// The bit in [`crate::state::User::nudged`] of the message an inactivity send of
+    /// `phase` sends (its position among the phase's inactivity sends).
+    fn nudge_bit(&self, phase: PhaseId, send: u32) -> u64 {
+        let engine = self.engine;
+        let message = engine
+            .index
+            .inactive
+            .get(phase.index())
+            .and_then(|v| v.get(send as usize))
+            .and_then(|&pos| engine.plan.phases.get(phase.index())?.sends.get(pos as usize))
+            .map(|s| s.message);
+        message
+            .and_then(|m| engine.index.nudge_bit.get(m.index()).copied().flatten())
+            .map_or(0, |b| 1u64 << b.min(63))
+    }
+
+    /// Arms a participant's inactivity sends of `phase` whose message's bit is in `which`
     /// (`u64::MAX`: all of them; after a completion: those sent in the spell it ended).
     pub(crate) fn arm_inactivity(&mut self, u: u32, phase: PhaseId, which: u64) {
         let n = self
@@ -303,7 +317,7 @@ impl Step<'_> {
             .get(phase.index())
             .map_or(0, Vec::len);
         for send in 0..crate::engine::id32(n) {
-            if which & bit(send) == 0 {
+            if which & self.nudge_bit(phase, send) == 0 {
                 continue;
             }
             if let Some(due) = self.inactivity_due(u, phase, send) {
@@ -317,10 +331,11 @@ impl Step<'_> {
         let Some(phase) = self.state.running() else {
             return;
         };
+        let bit = self.nudge_bit(phase, t.send);
         if self
             .state
             .user(t.user)
-            .is_none_or(|u| u.nudged & bit(t.send) != 0 || !u.enrolled())
+            .is_none_or(|u| u.nudged & bit != 0 || !u.enrolled())
         {
             return;
         }
@@ -331,8 +346,9 @@ impl Step<'_> {
             self.state.timers.insert(Timer { due, ..t });
             return;
         }
+        // The spell is used even if the cap or quiet hours then hold the message back.
         if let Some(mut user) = self.state.user_mut(t.user) {
-            user.nudged |= bit(t.send);
+            user.nudged |= bit;
         }
         let send = self
             .engine
@@ -409,7 +425,7 @@ impl Step<'_> {
                     metrics: &self.state.metrics,
                     ledger: &self.state.ledger,
                     audience: self.state.audience,
-                    participants: self.state.participants,
+                    participants: self.state.participants(),
                 }
                 .holds(condition),
             };
@@ -420,10 +436,4 @@ impl Step<'_> {
             self.end(p);
         }
     }
-}
-
-/// The bit of an inactivity send in [`crate::state::User::nudged`] (sends past the 64th
-/// of a phase share the last bit).
-fn bit(send: u32) -> u64 {
-    1u64 << send.min(63)
 }

@@ -108,8 +108,11 @@ pub struct Progress {
     pub today: u32,
     /// Consecutive days with a completion, up to `day`.
     pub streak: u32,
-    /// Whether the streak reward was given (once per user).
-    pub streak_done: bool,
+    /// The longest streak reached so far: a `streak` line pays the first time the
+    /// streak reaches its count, which a streak (growing one day at a time) does exactly
+    /// when it equals the count and this is below it. At most a phase's length in days,
+    /// which a duration caps far below `u16::MAX`.
+    pub best_streak: u16,
 }
 
 /// A participant's score on one leaderboard.
@@ -139,8 +142,9 @@ pub struct User {
     pub points: i64,
     /// The last counted completion, else enrollment: inactivity counts from it.
     pub last_active: Option<Stamp>,
-    /// `after D inactive` sends of the running phase already sent in this spell of
-    /// inactivity, by their position among the phase's inactivity sends.
+    /// Messages already sent on inactivity in this spell, whichever statement or phase
+    /// sent them: a bit per message (`Index::nudge_bit`). A counted completion ends the
+    /// spell; a phase change does not.
     pub nudged: u64,
     /// Event types this user sent (for `unique`): a bit per event index below 64; the
     /// others are in the packed lists.
@@ -369,8 +373,9 @@ pub struct State {
     pub(crate) timers: BTreeSet<Timer>,
     /// How many users are eligible (the `audience` metric).
     pub(crate) audience: u64,
-    /// How many enrolled.
-    pub(crate) participants: u64,
+    /// Participants' user numbers, in the order they enrolled: mass grants serve them
+    /// in this order (first enrolled, first served).
+    pub(crate) enrolled: Vec<u32>,
 }
 
 impl State {
@@ -397,7 +402,7 @@ impl State {
 
     /// How many users have enrolled.
     pub fn participants(&self) -> u64 {
-        self.participants
+        self.enrolled.len() as u64
     }
 
     /// How many participants a leaderboard ranks (those with a score), if it exists.
@@ -496,7 +501,7 @@ mod tests {
             deferred: VecDeque::new(),
             timers: BTreeSet::new(),
             audience: 0,
-            participants: 0,
+            enrolled: Vec::new(),
         };
         for i in 0..1000 {
             s.add_user(

@@ -25,7 +25,7 @@ use std::ops::Range;
 /// and types (u16 each). Entries name the plan's ids in two bytes.
 const HEADER: usize = 14;
 /// Widths of one entry.
-const TASK: usize = 19;
+const TASK: usize = 20;
 const HELD: usize = 6;
 const SCORE: usize = 26;
 const WORD: usize = 2;
@@ -144,7 +144,10 @@ fn progress(b: &[u8]) -> Progress {
         day: u32_at(b, 6) as Day,
         today: u32_at(b, 10),
         streak: u32_at(b, 14),
-        streak_done: b.get(18).is_some_and(|&x| x != 0),
+        best_streak: b
+            .get(18..20)
+            .and_then(|x| x.try_into().ok())
+            .map_or(0, u16::from_le_bytes),
     }
 }
 
@@ -155,7 +158,7 @@ fn progress_bytes(p: &Progress) -> [u8; TASK] {
     b[6..10].copy_from_slice(&p.day.to_le_bytes());
     b[10..14].copy_from_slice(&p.today.to_le_bytes());
     b[14..18].copy_from_slice(&p.streak.to_le_bytes());
-    b[18] = u8::from(p.streak_done);
+    b[18..20].copy_from_slice(&p.best_streak.to_le_bytes());
     b
 }
 
@@ -310,6 +313,11 @@ impl<'a> Packed<'a> {
             None if i * 64 < self.0.len() + 64 => self.0.last().copied().unwrap_or(0),
             None => 0,
         }
+    }
+
+    /// Whether an event with this id fingerprint was accepted before.
+    pub(crate) fn has_seen(&self, fp: u64) -> bool {
+        self.find_seen(fp).is_ok()
     }
 
     /// Where `fp` is among the seen fingerprints (and before the room not used, which
@@ -509,7 +517,7 @@ mod tests {
             day: -3,
             today: 1,
             streak: 2,
-            streak_done: true,
+            best_streak: 7,
         }
     }
 
