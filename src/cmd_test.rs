@@ -98,8 +98,7 @@ pub fn run(paths: &[PathBuf]) -> Outcome {
         if runs.len() == 1 { "" } else { "s" }
     );
     // One engine per campaign and seed: a scenario's `seed:` makes its own.
-    let mut engines: BTreeMap<(PathBuf, Option<String>), Result<Engine, String>> =
-        BTreeMap::new();
+    let mut engines: BTreeMap<(PathBuf, Option<String>), Result<Engine, String>> = BTreeMap::new();
     let mut failed: Vec<(String, String)> = Vec::new();
     let mut passed = 0usize;
     for (name, file, scenario) in runs {

@@ -18,8 +18,9 @@ pub fn plan(file: &Path) -> Result<Plan, Outcome> {
             return Err(Outcome::Usage);
         }
     };
-    let renderer =
-        DiagnosticPrinter::new(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+    let renderer = DiagnosticPrinter::new(
+        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    );
     for d in &result.check.diagnostics {
         eprint!("{}", renderer.render(&result.check.sources, d));
     }

@@ -388,10 +388,18 @@ pub const KINDS: &[(&str, &[&str])] = &[
     ("phase", &["at", "from", "to"]),
     ("enroll", &["at", "user"]),
     ("complete", &["at", "user", "task", "event"]),
-    ("grant", &["at", "user", "reward", "cause", "event", "drawn"]),
+    (
+        "grant",
+        &["at", "user", "reward", "cause", "event", "drawn"],
+    ),
     ("deny", &["at", "user", "reward", "cause", "reason"]),
     ("tier", &["at", "user", "from", "to"]),
-    ("send", &["at", "user", "message", "channel", "locale", "body", "subject"]),
+    (
+        "send",
+        &[
+            "at", "user", "message", "channel", "locale", "body", "subject",
+        ],
+    ),
     ("suppress", &["at", "user", "message", "reason", "error"]),
     ("reject", &["at", "event", "reason"]),
 ];
@@ -545,5 +553,85 @@ mod tests {
             assert_eq!(cause.to_string(), c);
         }
         assert!(serde_json::from_str::<Cause>("\"bogus\"").is_err());
+    }
+
+    /// [`KINDS`] lists exactly the kinds and fields effects are written with.
+    #[test]
+    fn kinds_name_every_field_effects_carry() {
+        let (u, n): (UserId, Name) = ("u".into(), "n".into());
+        let full = [
+            Effect::Phase {
+                at: at(),
+                from: Some(n.clone()),
+                to: Some(n.clone()),
+            },
+            Effect::Enroll {
+                at: at(),
+                user: u.clone(),
+            },
+            Effect::Complete {
+                at: at(),
+                user: u.clone(),
+                task: n.clone(),
+                event: Some("e".into()),
+            },
+            Effect::Grant {
+                at: at(),
+                user: u.clone(),
+                reward: n.clone(),
+                cause: Cause::Enroll,
+                event: None,
+                drawn: Some(None),
+            },
+            Effect::Deny {
+                at: at(),
+                user: u.clone(),
+                reward: n.clone(),
+                cause: Cause::Enroll,
+                reason: DenyReason::Stock,
+            },
+            Effect::Tier {
+                at: at(),
+                user: u.clone(),
+                from: None,
+                to: n.clone(),
+            },
+            Effect::Send {
+                at: at(),
+                user: u.clone(),
+                message: n.clone(),
+                channel: n.clone(),
+                locale: n.clone(),
+                body: "b".into(),
+                subject: Some("s".into()),
+            },
+            Effect::Suppress {
+                at: at(),
+                user: u.clone(),
+                message: n.clone(),
+                reason: SuppressReason::Render,
+                error: Some("x".into()),
+            },
+            Effect::Reject {
+                at: at(),
+                event: "e".into(),
+                reason: RejectReason::Duplicate,
+            },
+        ];
+        assert_eq!(full.len(), KINDS.len());
+        for (e, (kind, fields)) in full.iter().zip(KINDS) {
+            let v = serde_json::to_value(e).unwrap();
+            let obj = v.as_object().unwrap();
+            assert_eq!(obj["kind"], *kind);
+            let mut have: Vec<&str> = obj
+                .keys()
+                .map(String::as_str)
+                .filter(|k| *k != "kind")
+                .collect();
+            let mut want = fields.to_vec();
+            have.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(have, want, "{kind}");
+        }
     }
 }

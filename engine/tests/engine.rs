@@ -701,8 +701,23 @@ fn inactivity_counts_from_the_last_completion_even_in_an_earlier_phase() {
         None,
     );
     let nudges: Vec<&String> = having(&out, &["\"send\""]);
-    // Two days after the check-in, inside `b`; in `c` the spell is already a day long,
-    // so the nudge goes out as `c` starts.
+    // Two days after the check-in, inside `b`. The spell goes on into `c`, whose
+    // statement sends the same message: once per spell, whichever phase (§6).
+    assert_eq!(nudges.len(), 1, "{out:#?}");
+    assert!(nudges[0].contains("2027-01-22T01:00:00Z"));
+
+    // A check-in in `b` starts a new spell: in `c` it is already a day long, so the
+    // nudge goes out as `c` starts.
+    let out = run(
+        &e,
+        &u1(),
+        &[
+            ev("x", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}"),
+            ev("y", "checkin", "u1", "2027-01-24T09:00:00+08:00", "{}"),
+        ],
+        None,
+    );
+    let nudges: Vec<&String> = having(&out, &["\"send\""]);
     assert_eq!(nudges.len(), 2, "{out:#?}");
     assert!(nudges[0].contains("2027-01-22T01:00:00Z"));
     assert!(nudges[1].contains("2027-01-25T16:00:00Z"));
@@ -867,4 +882,271 @@ fn a_line_that_is_not_text_is_reported_and_the_rest_replay() {
     assert!(errors[0].message.contains("not UTF-8"), "{errors:?}");
     let grants = effects.iter().filter(|x| x.kind() == "grant").count();
     assert_eq!(grants, 2, "{effects:#?}");
+}
+
+/// Effects as JSON lines without the helper's check that every template rendered.
+fn raw(
+    e: &camp_engine::Engine,
+    us: &[camp_engine::input::UserLine],
+    evs: &[camp_engine::input::EventLine],
+) -> Vec<String> {
+    let mut state = e.start();
+    for u in us {
+        e.user(&mut state, u).unwrap();
+    }
+    camp_engine::replay::run_events(e, &mut state, evs, camp_engine::replay::Until::End)
+        .effects
+        .iter()
+        .map(|x| serde_json::to_string(x).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_template_that_fails_or_renders_nothing_is_a_suppress_and_spends_no_cap() {
+    let e = engine(&format!(
+        "{}\nmessage bad via push {{\n  en \"{{{{ participant.points - reward.value }}}}\"\n}}\nmessage blank via push {{\n  en \"{{% if participant.points > 1000 %}}rich{{% endif %}}\"\n}}\nreward c = coupon {{ value 5 CNY }}\nphase main for 2d {{\n  task t {{\n    on checkin\n    grant c\n    send bad\n    send blank\n    send hi\n  }}\n}}",
+        HEAD.replace("  budget   100 CNY\n", "  budget   100 CNY\n  cap      1 messages per day\n")
+    ));
+    let out = raw(
+        &e,
+        &u1(),
+        &[ev("x", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}")],
+    );
+    let render = having(&out, &["\"suppress\"", "\"reason\":\"render\""]);
+    assert_eq!(render.len(), 1, "{out:#?}");
+    assert!(
+        render[0].contains("\"message\":\"bad\"") && render[0].contains("\"error\":"),
+        "{out:#?}"
+    );
+    assert_eq!(
+        having(
+            &out,
+            &[
+                "\"suppress\"",
+                "\"reason\":\"empty\"",
+                "\"message\":\"blank\""
+            ]
+        )
+        .len(),
+        1,
+        "{out:#?}"
+    );
+    // Neither used the day's one message: `hi` still goes out.
+    assert_eq!(
+        having(&out, &["\"send\"", "\"message\":\"hi\""]).len(),
+        1,
+        "{out:#?}"
+    );
+    assert!(having(&out, &["\"reason\":\"cap\""]).is_empty());
+}
+
+#[test]
+fn every_streak_line_fires_once() {
+    let e = campaign("reward p = points 1\nreward c = coupon { value 5 CNY }\nreward d = coupon { value 9 CNY }\nphase main for 10d {\n  task t {\n    on checkin\n    limit 1 per day\n    grant p\n    streak 2 days => grant c\n    streak 4 days => grant d\n  }\n}");
+    let days = ["20", "21", "22", "23", "24", "26", "27", "28", "29"];
+    let evs: Vec<_> = days
+        .iter()
+        .map(|d| {
+            ev(
+                &format!("e{d}"),
+                "checkin",
+                "u1",
+                &format!("2027-01-{d}T09:00:00+08:00"),
+                "{}",
+            )
+        })
+        .collect();
+    let out = run(&e, &u1(), &evs, None);
+    let short = having(&out, &["\"cause\":\"streak:t\"", "\"reward\":\"c\""]);
+    let long = having(&out, &["\"cause\":\"streak:t\"", "\"reward\":\"d\""]);
+    // Each line pays the first time the streak reaches it, and never again after a gap.
+    assert_eq!(short.len(), 1, "{out:#?}");
+    assert!(short[0].contains("\"event\":\"e21\""));
+    assert_eq!(long.len(), 1, "{out:#?}");
+    assert!(long[0].contains("\"event\":\"e23\""));
+}
+
+#[test]
+fn a_birthday_is_not_activity() {
+    let e = campaign("reward gift = points 100\nphase main for 8d {\n  task t {\n    on checkin\n  }\n  task bday {\n    on birthday\n    grant gift\n  }\n  send hi after 3d inactive\n}");
+    let us = users(&[r#"{"id":"u1","attrs":{"nickname":"Lin","birthday":"1990-01-22"}}"#]);
+    let out = run(
+        &e,
+        &us,
+        &[ev("x", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}")],
+        None,
+    );
+    assert_eq!(
+        having(&out, &["\"cause\":\"task:bday\""]).len(),
+        1,
+        "{out:#?}"
+    );
+    // Three days after the check-in, not three days after the birthday (the 22nd).
+    let nudges = having(&out, &["\"send\"", "\"message\":\"hi\""]);
+    assert_eq!(nudges.len(), 1, "{out:#?}");
+    assert!(nudges[0].contains("2027-01-23T01:00:00Z"), "{out:#?}");
+}
+
+#[test]
+fn tasks_on_one_event_run_in_order_and_see_earlier_grants() {
+    let e = campaign("reward c = coupon { value 5 CNY }\nreward p = points 7\nphase main for 2d {\n  task first {\n    on checkin\n    grant c\n  }\n  task second {\n    on checkin where holds(c) > 0\n    grant p\n  }\n}");
+    let out = run(
+        &e,
+        &u1(),
+        &[ev("x", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}")],
+        None,
+    );
+    let completes: Vec<&String> = having(&out, &["\"complete\""]);
+    assert_eq!(completes.len(), 2, "{out:#?}");
+    assert!(
+        completes[0].contains("\"task\":\"first\"") && completes[1].contains("\"task\":\"second\"")
+    );
+    assert_eq!(having(&out, &["\"reward\":\"p\""]).len(), 1, "{out:#?}");
+}
+
+#[test]
+fn a_retried_event_is_a_duplicate_even_after_the_campaign_ended() {
+    let e = campaign(
+        "reward p = points 1\nphase main for 1d {\n  task t {\n    on checkin\n    grant p\n  }\n}",
+    );
+    let out = run(
+        &e,
+        &u1(),
+        &[
+            ev("x", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}"),
+            ev("x", "checkin", "u1", "2027-01-25T09:00:00+08:00", "{}"),
+            ev("y", "checkin", "u1", "2027-01-25T09:00:00+08:00", "{}"),
+        ],
+        None,
+    );
+    assert_eq!(
+        having(
+            &out,
+            &["\"reject\"", "\"event\":\"x\"", "\"reason\":\"duplicate\""]
+        )
+        .len(),
+        1,
+        "{out:#?}"
+    );
+    assert_eq!(
+        having(
+            &out,
+            &["\"reject\"", "\"event\":\"y\"", "\"reason\":\"outside\""]
+        )
+        .len(),
+        1,
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn mass_grants_serve_the_first_enrolled_first() {
+    let e = campaign("reward p = points 1\nreward c = coupon { value 5 CNY  stock 1 }\nphase a for 1d {\n  task t {\n    on checkin\n    grant p\n  }\n}\nphase b for 1d {\n  grant c on enter\n}");
+    let us = users(&[
+        r#"{"id":"u00","attrs":{"nickname":"A"}}"#,
+        r#"{"id":"u01","attrs":{"nickname":"B"}}"#,
+        r#"{"id":"zz","attrs":{"nickname":"C"}}"#,
+    ]);
+    // Known in the order u00, u01, zz; enrolled in the order zz, u01, u00.
+    let out = run(
+        &e,
+        &us,
+        &[
+            ev("a", "checkin", "zz", "2027-01-20T09:00:00+08:00", "{}"),
+            ev("b", "checkin", "u01", "2027-01-20T10:00:00+08:00", "{}"),
+            ev("c", "checkin", "u00", "2027-01-20T11:00:00+08:00", "{}"),
+        ],
+        None,
+    );
+    let got = having(&out, &["\"grant\"", "\"reward\":\"c\""]);
+    assert_eq!(got.len(), 1, "{out:#?}");
+    assert!(got[0].contains("\"user\":\"zz\""), "{out:#?}");
+    let denied: Vec<&String> = having(&out, &["\"deny\"", "\"reward\":\"c\""]);
+    assert!(
+        denied[0].contains("\"user\":\"u01\"") && denied[1].contains("\"user\":\"u00\""),
+        "{out:#?}"
+    );
+}
+
+/// A campaign with one draw: 10% `rare`, 40% `common`, else nothing; every check-in
+/// draws twice.
+fn draws(seed: &str) -> camp_engine::Engine {
+    let src = format!("{HEAD}\nreward rare = points 100\nreward common = points 1\nreward d = draw {{ 10% rare  40% common }}\nphase main for 30d {{\n  task t {{\n    on checkin\n    grant d\n    grant d\n  }}\n}}");
+    let r = camp_compiler::compile_file(
+        &camp_compiler::MemoryLoader::with(&[("c.camp", &src)]),
+        std::path::Path::new("c.camp"),
+    )
+    .unwrap();
+    camp_engine::Engine::with_seed(r.plan.unwrap(), camp_engine::random::Seed::from_text(seed))
+        .unwrap()
+}
+
+/// The outcomes of each event's two draws, by event id.
+fn outcomes(e: &camp_engine::Engine, ids: &[String]) -> Vec<(String, String, String)> {
+    let us = users(&[r#"{"id":"u1","attrs":{"nickname":"Lin"}}"#]);
+    let evs: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let at = common::t("2027-01-20T00:00:00Z") + chrono::TimeDelta::seconds(i as i64);
+            ev(id, "checkin", "u1", &at.to_rfc3339(), "{}")
+        })
+        .collect();
+    let out = raw(e, &us, &evs);
+    let mut by_event: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for l in having(&out, &["\"grant\"", "\"reward\":\"d\""]) {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        by_event
+            .entry(v["event"].as_str().unwrap().to_string())
+            .or_default()
+            .push(v["drawn"].as_str().unwrap_or("-").to_string());
+    }
+    ids.iter()
+        .map(|id| {
+            let won = &by_event[id];
+            (id.clone(), won[0].clone(), won[1].clone())
+        })
+        .collect()
+}
+
+#[test]
+fn clients_cannot_steer_draws_by_choosing_event_ids() {
+    let ids: Vec<String> = (0..4000).map(|i| format!("e{i}")).collect();
+    // The ids that win `rare` under one seed...
+    let lucky: Vec<String> = outcomes(&draws("seed a"), &ids)
+        .into_iter()
+        .filter(|(_, first, _)| first == "rare")
+        .map(|(id, ..)| id)
+        .collect();
+    assert!(lucky.len() > 300, "{}", lucky.len());
+    // ...win it at the base rate under the campaign's secret seed.
+    let again = outcomes(&draws("seed b"), &lucky);
+    let rate =
+        again.iter().filter(|(_, first, _)| first == "rare").count() as f64 / lucky.len() as f64;
+    assert!((rate - 0.10).abs() < 0.04, "{rate}");
+}
+
+#[test]
+fn two_draws_in_one_event_are_independent_and_seeds_reproduce() {
+    let ids: Vec<String> = (0..4000).map(|i| format!("e{i}")).collect();
+    let e = draws("seed a");
+    let o = outcomes(&e, &ids);
+    let n = o.len() as f64;
+    let p = |f: &dyn Fn(&(String, String, String)) -> bool| {
+        o.iter().filter(|x| f(x)).count() as f64 / n
+    };
+    let first_rare = p(&|x| x.1 == "rare");
+    let second_rare = p(&|x| x.2 == "rare");
+    let both_rare = p(&|x| x.1 == "rare" && x.2 == "rare");
+    let same = p(&|x| x.1 == x.2);
+    assert!((first_rare - 0.1).abs() < 0.02 && (second_rare - 0.1).abs() < 0.02);
+    // Independent: both rare about 1% (the old scheme gave 10%), the same outcome about
+    // 0.1² + 0.4² + 0.5² = 42% (it gave 100%).
+    assert!((both_rare - 0.01).abs() < 0.007, "{both_rare}");
+    assert!((same - 0.42).abs() < 0.04, "{same}");
+    // The same seed reproduces every outcome; another seed changes them.
+    assert_eq!(outcomes(&draws("seed a"), &ids), o);
+    let other = outcomes(&draws("seed c"), &ids);
+    let changed = o.iter().zip(&other).filter(|(a, b)| a != b).count();
+    assert!(changed > 1000, "{changed}");
 }

@@ -14,8 +14,8 @@
 
 pub mod calendar;
 pub mod literal;
-pub mod suggest;
 mod plan;
+pub mod suggest;
 
 pub use plan::*;
 

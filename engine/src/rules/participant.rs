@@ -4,11 +4,11 @@
 use crate::effect::{At, Cause, Effect, EventId, Name, RejectReason};
 use crate::engine::Verdict;
 use crate::input::{self, EventRef};
+use crate::random::Draws;
 use crate::rules::grants::{self, Request};
 use crate::state::packed::Write;
 use crate::state::{Progress, Score, Stamp, Standing, State};
 use crate::step::{Facts, Step};
-use crate::random::Draws;
 use crate::{eval, hashes};
 use camp_plan::calendar::Day;
 use camp_plan::{
@@ -94,9 +94,7 @@ impl Step<'_> {
         // The first task whose `where` holds counts the event (and enrolls the user);
         // the tasks after it run in the order written, each `where` seeing the state
         // the ones before it left (§6).
-        let first = candidates
-            .iter()
-            .position(|&t| self.counts(u, t, &fields));
+        let first = candidates.iter().position(|&t| self.counts(u, t, &fields));
         if first.is_none() && scoring.is_empty() {
             return Ok(());
         }

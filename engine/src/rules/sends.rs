@@ -4,9 +4,9 @@
 use crate::effect::{Effect, Name, SuppressReason};
 use crate::eval;
 use crate::render::RenderContext;
-use crate::EngineError;
 use crate::state::{Deferred, Standing, UserRef};
 use crate::step::{Facts, Step};
+use crate::EngineError;
 use camp_plan::{MessageId, PhaseId, Recipients, RewardId, Value};
 use serde_json::{Map, Value as Json};
 

@@ -300,7 +300,14 @@ impl Step<'_> {
             .inactive
             .get(phase.index())
             .and_then(|v| v.get(send as usize))
-            .and_then(|&pos| engine.plan.phases.get(phase.index())?.sends.get(pos as usize))
+            .and_then(|&pos| {
+                engine
+                    .plan
+                    .phases
+                    .get(phase.index())?
+                    .sends
+                    .get(pos as usize)
+            })
             .map(|s| s.message);
         message
             .and_then(|m| engine.index.nudge_bit.get(m.index()).copied().flatten())

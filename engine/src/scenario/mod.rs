@@ -7,11 +7,12 @@
 //! many (default: at least one). `at` compares instants, so any offset may be written.
 //! `body_contains` matches a send whose body contains the text.
 
-use crate::effect::Effect;
+use crate::effect::{Effect, KINDS};
 use crate::input::{EventLine, UserLine};
 use crate::random::Seed;
 use crate::replay::{self, Until};
 use crate::Engine;
+use camp_plan::suggest::did_you_mean;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
@@ -101,11 +102,7 @@ impl<'de> Deserialize<'de> for Expectation {
                 )))
             }
         };
-        if !fields.contains_key("kind") {
-            return Err(serde::de::Error::custom(
-                "an expectation needs a `kind` (grant, deny, send, ...)",
-            ));
-        }
+        check_fields(&fields).map_err(serde::de::Error::custom)?;
         Ok(Expectation { fields, count })
     }
 }
@@ -129,6 +126,43 @@ impl fmt::Display for Expectation {
         }
         write!(f, "{{ {} }}", parts.join(", "))
     }
+}
+
+/// An expectation names a kind the effects have and only fields that kind carries
+/// (plus `body_contains` on sends): a typo is an error, never an expectation that
+/// silently matches nothing.
+fn check_fields(fields: &BTreeMap<String, Json>) -> Result<(), String> {
+    let kinds = || KINDS.iter().map(|(k, _)| *k);
+    let kind = match fields.get("kind") {
+        Some(Json::String(k)) => k.as_str(),
+        Some(other) => return Err(format!("`kind` must be a name, found {other}")),
+        None => {
+            return Err(format!(
+                "an expectation needs a `kind` ({})",
+                kinds().collect::<Vec<_>>().join(", ")
+            ))
+        }
+    };
+    let Some((_, carried)) = KINDS.iter().find(|(k, _)| *k == kind) else {
+        let hint = did_you_mean(kind, kinds()).map_or(String::new(), |h| format!("; {h}"));
+        return Err(format!("no effect has the kind `{kind}`{hint}"));
+    };
+    let extra: &[&str] = if kind == "send" {
+        &["body_contains"]
+    } else {
+        &[]
+    };
+    let known = || carried.iter().chain(extra).copied().chain(["kind"]);
+    for name in fields.keys() {
+        if !known().any(|k| k == name) {
+            let hint = did_you_mean(name, known()).map_or(String::new(), |h| format!("; {h}"));
+            return Err(format!(
+                "a `{kind}` effect has no field `{name}` (it has {}){hint}",
+                carried.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Parses a scenario file: one scenario or several YAML documents.
@@ -337,6 +371,36 @@ campaign: ../c.camp
         assert!(
             text.contains("expectation 1: { kind: grant, reward: coupon_20, user: u1 }"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn typos_in_expectations_are_errors_with_a_suggestion() {
+        let err = |body: &str| parse(&format!("campaign: x\nexpect:\n  - {body}\n")).unwrap_err();
+        let e = err("{ kind: grnat, count: 0 }");
+        assert!(
+            e.contains("no effect has the kind `grnat`") && e.contains("did you mean `grant`?"),
+            "{e}"
+        );
+        let e = err("{ kind: grant, usr: u1 }");
+        assert!(
+            e.contains("no field `usr`") && e.contains("did you mean `user`?"),
+            "{e}"
+        );
+        let e = err("{ kind: grant, rewrd: p }");
+        assert!(e.contains("did you mean `reward`?"), "{e}");
+        // A field another kind carries is still an error for this one.
+        let e = err("{ kind: reject, user: u1 }");
+        assert!(e.contains("a `reject` effect has no field `user`"), "{e}");
+        let e = err("{ kind: grant, body_contains: hi }");
+        assert!(e.contains("no field `body_contains`"), "{e}");
+        assert!(
+            parse("campaign: x\nexpect:\n  - { kind: send, body_contains: hi, subject: s }\n")
+                .is_ok()
+        );
+        assert!(
+            parse("campaign: x\nexpect:\n  - { kind: suppress, reason: render, error: x }\n")
+                .is_ok()
         );
     }
 }

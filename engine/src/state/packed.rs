@@ -316,8 +316,8 @@ impl<'a> Packed<'a> {
     }
 
     /// Whether an event with this id fingerprint was accepted before.
-    pub(crate) fn has_seen(&self, fp: u64) -> bool {
-        self.find_seen(fp).is_ok()
+    pub(crate) fn has_seen(&self, fingerprint: u64) -> bool {
+        self.find_seen(stored(fingerprint)).is_ok()
     }
 
     /// Where `fp` is among the seen fingerprints (and before the room not used, which
@@ -336,6 +336,12 @@ impl<'a> Packed<'a> {
         }
         Err(lo)
     }
+}
+
+/// The 48 bits of a fingerprint that are kept (the all-ones value marks unused room, so
+/// an id that hashes to it is taken one lower).
+fn stored(fingerprint: u64) -> u64 {
+    (fingerprint & UNUSED).min(UNUSED - 1)
 }
 
 /// Gives an empty block its header.
@@ -456,7 +462,7 @@ pub trait Write: Bytes {
     /// thousand events, the chance that two distinct ids share one is about 2 in a
     /// billion.
     fn first_sight(&mut self, fingerprint: u64) -> bool {
-        let fp = (fingerprint & UNUSED).min(UNUSED - 1);
+        let fp = stored(fingerprint);
         let Err(i) = self.packed().find_seen(fp) else {
             return false;
         };

@@ -60,7 +60,10 @@ pub fn run(
         .iter()
         .map(|x| serde_json::to_string(x).unwrap())
         .collect();
-    let failed: Vec<&String> = lines.iter().filter(|l| l.contains(r#""reason":"render""#)).collect();
+    let failed: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains(r#""reason":"render""#))
+        .collect();
     assert!(failed.is_empty(), "templates failed: {failed:?}");
     lines
 }
