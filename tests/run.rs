@@ -216,6 +216,40 @@ expect:
 }
 
 #[test]
+fn byte_order_marks_and_local_times_are_read_as_a_camp_file_reads_them() {
+    let d = dir("bom");
+    let bom = "\u{feff}";
+    // 09:30 local in the festival's zone (+08:00) is 01:30Z; the files start with a BOM.
+    let events = format!(
+        "{bom}{}\n",
+        r#"{"id": "e1", "type": "checkin", "user": "u1", "at": "2027-09-06T09:30", "data": {}}"#
+    );
+    let out = run_in(
+        &d,
+        &example("checkin_festival.camp"),
+        &format!("{bom}{USERS}"),
+        &events,
+        &["--until", "2027-09-07T00:00:00+08:00"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(r#"{"kind":"enroll","at":"2027-09-06T01:30:00Z","user":"u1"}"#),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::copy(example("checkin_festival.camp"), d.join("fest.camp")).unwrap();
+    std::fs::write(
+        d.join("fest.test.yaml"),
+        format!(
+            "{bom}campaign: fest.camp\nusers:\n  - {{ id: u1, attrs: {{ nickname: Lin, country: SG, locale: en, registered_days: 30 }} }}\nevents:\n  - {{ id: e1, type: checkin, user: u1, at: \"2027-09-06T09:30\" }}\nuntil: \"2027-09-07T00:00\"\nexpect:\n  - {{ kind: enroll, user: u1, at: \"2027-09-06T01:30:00Z\", count: 1 }}\n"
+        ),
+    )
+    .unwrap();
+    let t = camp(&["test", d.join("fest.test.yaml").to_str().unwrap()]);
+    assert_eq!(t.status.code(), Some(0), "{}", text(&t.stdout));
+}
+
+#[test]
 fn every_example_passes_its_scenarios() {
     let out = camp(&[
         "test",

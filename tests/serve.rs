@@ -16,6 +16,7 @@
 )] // a test
 
 use camp_engine::input::EventLine;
+use camp_plan::literal::DateTimeLit;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -256,7 +257,10 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
                 .collect();
             std::fs::write(d.join("users.jsonl"), users).unwrap();
             std::fs::write(d.join("events.jsonl"), events).unwrap();
-            let until = s.until.map(|u| u.to_rfc3339());
+            let until = s.until.map(|u| match u {
+                DateTimeLit::Fixed(t) => t.to_rfc3339(),
+                DateTimeLit::Local(t) => panic!("{name}: give `until` an offset ({t})"),
+            });
             let mut args = vec![
                 "run".to_string(),
                 campaign.display().to_string(),
@@ -282,13 +286,18 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
                     &serde_json::to_string(&u.attrs).unwrap(),
                 );
             }
+            // The examples' scenarios write instants with offsets.
+            let utc = |at: DateTimeLit| match at {
+                DateTimeLit::Fixed(t) => t.to_utc(),
+                DateTimeLit::Local(t) => panic!("{name}: give `at` an offset ({t})"),
+            };
             let mut order: Vec<&EventLine> = s.events.iter().collect();
-            order.sort_by_key(|e| e.at);
+            order.sort_by_key(|e| utc(e.at));
             for e in order {
-                if s.until.is_some_and(|u| e.at > u) {
+                if s.until.is_some_and(|u| utc(e.at) > utc(u)) {
                     continue;
                 }
-                daemon.clock(&e.at.to_rfc3339());
+                daemon.clock(&utc(e.at).to_rfc3339());
                 let (status, _) = daemon.post("/v1/events", &serde_json::to_string(e).unwrap());
                 assert_eq!(status, 200);
             }

@@ -315,6 +315,11 @@ impl Engine {
         })
     }
 
+    /// The campaign's calendar (its time zone's local days and times).
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
     /// The seed its draws and raffles come from.
     pub fn seed(&self) -> &Seed {
         &self.seed

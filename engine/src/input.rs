@@ -7,7 +7,8 @@
 
 use crate::effect::RejectReason;
 use crate::state::attrs::Attrs;
-use camp_plan::literal::{self, Money, Number};
+use camp_plan::calendar::Calendar;
+use camp_plan::literal::{self, DateTimeLit, Money, Number};
 use camp_plan::{Attr, Plan, Value, ValueType};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -38,9 +39,9 @@ pub struct EventLine {
     pub kind: String,
     /// The user's id.
     pub user: String,
-    /// When it happened (any offset).
-    #[serde(deserialize_with = "instant")]
-    pub at: DateTime<FixedOffset>,
+    /// When it happened: with any offset, or local to the campaign's time zone.
+    #[serde(deserialize_with = "instant", serialize_with = "write_instant")]
+    pub at: DateTimeLit,
     /// The fields.
     #[serde(default)]
     pub data: Map<String, serde_json::Value>,
@@ -61,9 +62,9 @@ pub struct EventText<'a> {
     /// The user's id.
     #[serde(borrow)]
     pub user: Cow<'a, str>,
-    /// When it happened (any offset).
+    /// When it happened: with any offset, or local to the campaign's time zone.
     #[serde(deserialize_with = "instant")]
-    pub at: DateTime<FixedOffset>,
+    pub at: DateTimeLit,
     /// The fields.
     #[serde(default)]
     pub data: Map<String, serde_json::Value>,
@@ -112,10 +113,29 @@ impl<'a> From<&'a EventText<'_>> for EventRef<'a> {
     }
 }
 
-/// An RFC 3339 instant (see [`parse_instant`]), for serde.
-pub fn instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<FixedOffset>, D::Error> {
+/// An event's `at` (see [`parse_at`]), for serde.
+pub fn instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTimeLit, D::Error> {
     let s = <Cow<'de, str>>::deserialize(d)?;
-    parse_instant(&s).map_err(serde::de::Error::custom)
+    parse_at(&s).map_err(serde::de::Error::custom)
+}
+
+/// An event's `at` as it was read: RFC 3339 with its offset, or local without one.
+pub fn write_instant<S: serde::Serializer>(at: &DateTimeLit, s: S) -> Result<S::Ok, S::Error> {
+    match at {
+        DateTimeLit::Fixed(t) => s.serialize_str(&t.to_rfc3339()),
+        DateTimeLit::Local(t) => s.collect_str(&t.format("%Y-%m-%dT%H:%M:%S")),
+    }
+}
+
+/// An event's `at`: an RFC 3339 instant ([`parse_instant`]), or a date and time without
+/// an offset (`2027-01-26T08:00`), local to the campaign's time zone as in `.camp` files.
+pub fn parse_at(s: &str) -> Result<DateTimeLit, String> {
+    match parse_instant(s) {
+        Ok(t) => Ok(DateTimeLit::Fixed(t)),
+        Err(e) => literal::parse_datetime(s).map_err(|_| {
+            format!("`{s}` is not a date and time like 2027-01-26T08:00:00+08:00, or 2027-01-26T08:00 in the campaign's time zone ({e})")
+        }),
+    }
 }
 
 /// An RFC 3339 instant. Whole seconds in UTC (`2027-03-01T05:00:00Z`, how recorded
@@ -129,14 +149,19 @@ pub fn parse_instant(s: &str) -> Result<DateTime<FixedOffset>, chrono::ParseErro
     DateTime::parse_from_rfc3339(s).or_else(|_| DateTime::<FixedOffset>::from_str(s))
 }
 
-/// An RFC 3339 instant as a key that orders as instants do: seconds since the epoch,
-/// then nanoseconds (a leap second's above a billion, as chrono keeps them). Whole
-/// seconds in UTC are read without building the instant.
-pub fn instant_key(s: &str) -> Result<(i64, u32), chrono::ParseError> {
+/// An event's `at` as a key that orders as instants do: seconds since the epoch, then
+/// nanoseconds (a leap second's above a billion, as chrono keeps them); a local time is
+/// read in `calendar`'s zone. Whole seconds in UTC are read without building the instant.
+pub fn instant_key(s: &str, calendar: &Calendar) -> Result<(i64, u32), String> {
     if let Some(secs) = utc_epoch_seconds(s.as_bytes()) {
         return Ok((secs, 0));
     }
-    parse_instant(s).map(|t| (t.timestamp(), t.timestamp_subsec_nanos()))
+    parse_at(s).map(|at| key(calendar.resolve(at)))
+}
+
+/// An instant's ordering key: seconds since the epoch, then nanoseconds.
+pub fn key(t: DateTime<Utc>) -> (i64, u32) {
+    (t.timestamp(), t.timestamp_subsec_nanos())
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` exactly, or `None`.
@@ -347,7 +372,7 @@ phase main for 3d {
             r#"{"id":"e1","type":"purchase","user":"u1","at":"2027-01-20T09:00:00+08:00","data":{"amount":"20 CNY","sku":"x"}}"#,
         );
         assert_eq!(
-            purchase.at.to_utc().to_rfc3339(),
+            utc().resolve(purchase.at).to_rfc3339(),
             "2027-01-20T01:00:00+00:00"
         );
         let ok = event(&p, &purchase).unwrap();
@@ -370,13 +395,43 @@ phase main for 3d {
         assert_eq!(event(&p, &bad_money), Err(RejectReason::BadField));
     }
 
+    /// The calendar of UTC.
+    fn utc() -> Calendar {
+        Calendar::new(chrono_tz::Tz::UTC)
+    }
+
+    #[test]
+    fn a_local_at_is_read_in_the_campaign_time_zone() {
+        let json = r#"{"id":"e1","type":"x","user":"u","at":"2027-03-01T10:00"}"#;
+        let shanghai = Calendar::new(chrono_tz::Tz::Asia__Shanghai);
+        assert_eq!(
+            shanghai.resolve(line(json).at).to_rfc3339(),
+            "2027-03-01T02:00:00+00:00"
+        );
+        let text: EventText = serde_json::from_str(json).unwrap();
+        assert_eq!(text.at, line(json).at);
+        assert_eq!(
+            instant_key("2027-03-01T10:00:30", &shanghai),
+            Ok((1_803_952_830, 0))
+        );
+        // Written back as read.
+        assert!(serde_json::to_string(&line(json))
+            .unwrap()
+            .contains(r#""at":"2027-03-01T10:00:00""#));
+        let bad = parse_at("2027-03-01 10:00").unwrap_err();
+        assert!(
+            bad.contains("2027-01-26T08:00 in the campaign's time zone"),
+            "{bad}"
+        );
+    }
+
     #[test]
     fn instants_only_the_general_parser_reads_are_still_read() {
         // An offset without a colon is not RFC 3339, but chrono's general parser (the
         // one serde used before) reads it: still accepted, in owned and in-place lines.
         let json = r#"{"id":"e1","type":"x","user":"u","at":"2027-01-20T09:00:00+0800"}"#;
         assert_eq!(
-            line(json).at.to_utc().to_rfc3339(),
+            utc().resolve(line(json).at).to_rfc3339(),
             "2027-01-20T01:00:00+00:00"
         );
         let text: EventText = serde_json::from_str(json).unwrap();
@@ -400,7 +455,7 @@ phase main for 3d {
             proptest::prop_assert_eq!(direct, chrono, "{}", text);
             proptest::prop_assert_eq!(parse_instant(&text).ok(), DateTime::parse_from_rfc3339(&text).ok());
             let key = |t: DateTime<FixedOffset>| (t.timestamp(), t.timestamp_subsec_nanos());
-            proptest::prop_assert_eq!(instant_key(&text).ok(), DateTime::parse_from_rfc3339(&text).ok().map(key));
+            proptest::prop_assert_eq!(instant_key(&text, &utc()).ok(), DateTime::parse_from_rfc3339(&text).ok().map(key));
         }
     }
 

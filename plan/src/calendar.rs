@@ -2,7 +2,7 @@
 //! campaign time zone. Limits, streaks and caps count local calendar days; `at` sends
 //! and birthdays fire at local times, DST applied the way the compiler applies it.
 
-use crate::literal::Duration;
+use crate::literal::{DateTimeLit, Duration};
 use crate::QuietHours;
 use chrono::{
     DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta,
@@ -75,6 +75,15 @@ impl Calendar {
     /// the gap; in an overlap the earlier instant is taken).
     pub fn instant(&self, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
         local_to_utc(self.tz, date.and_time(time))
+    }
+
+    /// A date and time as written: with an offset it is that instant; without one it is
+    /// local to this calendar's zone, read as `.camp` files read it ([`local_to_utc`]).
+    pub fn resolve(&self, at: DateTimeLit) -> DateTime<Utc> {
+        match at {
+            DateTimeLit::Fixed(t) => t.with_timezone(&Utc),
+            DateTimeLit::Local(t) => local_to_utc(self.tz, t),
+        }
     }
 
     /// `t` plus a duration: calendar days, then elapsed minutes.

@@ -10,7 +10,7 @@
 //! same way.
 
 use crate::input::{self, EventText};
-use chrono::{DateTime, FixedOffset};
+use camp_plan::literal::DateTimeLit;
 use serde_json::Map;
 use std::borrow::Cow;
 
@@ -103,9 +103,9 @@ impl<'a> Flat<'a> {
         }
     }
 
-    /// Its instant, if it reads as one.
-    pub(super) fn at(&self) -> Option<DateTime<FixedOffset>> {
-        input::parse_instant(self.at).ok()
+    /// Its `at`, if it reads as one.
+    pub(super) fn at(&self) -> Option<DateTimeLit> {
+        input::parse_at(self.at).ok()
     }
 
     /// The event, if its instant and data read.
@@ -233,7 +233,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn serde(line: &str) -> Option<(String, String, String, DateTime<FixedOffset>, String)> {
+    fn serde(line: &str) -> Option<(String, String, String, DateTimeLit, String)> {
         let e: EventText = serde_json::from_str(line).ok()?;
         Some((
             e.id.into_owned(),
@@ -244,7 +244,7 @@ mod tests {
         ))
     }
 
-    fn fast(line: &str) -> Option<(String, String, String, DateTime<FixedOffset>, String)> {
+    fn fast(line: &str) -> Option<(String, String, String, DateTimeLit, String)> {
         let e = Flat::scan(line)?.event()?;
         Some((
             e.id.into_owned(),
@@ -333,7 +333,7 @@ mod tests {
             }
             // A line serde reads: its `at`, when read alone here, is serde's.
             if let (Some(at), Some(whole)) = (Flat::at_text(&line), serde(&line)) {
-                prop_assert_eq!(input::parse_instant(at).ok(), Some(whole.3));
+                prop_assert_eq!(input::parse_at(at).ok(), Some(whole.3));
             }
         }
 

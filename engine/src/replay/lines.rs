@@ -3,6 +3,9 @@
 
 use std::io::{self, Read};
 
+/// The UTF-8 byte order mark some editors write at the start of a file.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// How much is read at a time (a longer line grows the buffer to fit).
 const BLOCK: usize = 1 << 20;
 
@@ -52,6 +55,12 @@ impl<'a> Block<'a> {
             .zip(starts)
             .enumerate()
             .map(|(i, (&end, start))| {
+                // A UTF-8 byte order mark before the file's first line is not part of it.
+                let start = if self.offset == 0 && start == 0 && self.bytes.starts_with(BOM) {
+                    BOM.len().min(end)
+                } else {
+                    start
+                };
                 let bytes = self.bytes.get(start..end).unwrap_or_default();
                 let text = match self.text {
                     Some(t) => t.get(start..end),

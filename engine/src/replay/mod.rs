@@ -11,6 +11,8 @@ use crate::effect::Effect;
 use crate::engine::{Engine, Output};
 use crate::input::{self, EventLine, EventRef, EventText, UserLine};
 use crate::state::State;
+use camp_plan::calendar::Calendar;
+use camp_plan::literal::DateTimeLit;
 use chrono::{DateTime, Utc};
 use flat::Flat;
 use serde::Deserialize;
@@ -41,10 +43,14 @@ pub fn load_users(
     let mut errors = Vec::new();
     for (n, line) in reader.lines().enumerate() {
         let line = line?;
+        let line = match n {
+            0 => line.strip_prefix('\u{feff}').unwrap_or(&line),
+            _ => &line,
+        };
         if line.trim().is_empty() {
             continue;
         }
-        let result = serde_json::from_str::<UserLine>(&line)
+        let result = serde_json::from_str::<UserLine>(line)
             .map_err(|e| e.to_string())
             .and_then(|u| engine.user(state, &u).map_err(|e| e.to_string()));
         if let Err(message) = result {
@@ -100,10 +106,18 @@ pub fn run_events(
     until: Until,
 ) -> Output {
     let mut order: Vec<&EventLine> = events.iter().collect();
-    order.sort_by_key(|e| e.at.with_timezone(&Utc));
+    let calendar = engine.calendar();
+    order.sort_by_key(|e| calendar.resolve(e.at));
     let mut out = Output::default();
     for e in order {
-        feed(engine, state, e.into(), e.at.to_utc(), until, &mut out);
+        feed(
+            engine,
+            state,
+            e.into(),
+            calendar.resolve(e.at),
+            until,
+            &mut out,
+        );
     }
     finish(engine, state, until, &mut out);
     out
@@ -116,7 +130,7 @@ const WINDOW: usize = 32;
 #[derive(Deserialize)]
 struct AtOnly {
     #[serde(deserialize_with = "input::instant")]
-    at: DateTime<chrono::FixedOffset>,
+    at: DateTimeLit,
 }
 
 /// An event line, read: in the usual shape directly ([`flat`]), otherwise by serde.
@@ -129,12 +143,12 @@ fn parse(text: &str) -> Result<EventText<'_>, String> {
 
 /// An event line's instant as a key that orders as instants do (see
 /// [`input::instant_key`]), read without building the rest of the line.
-fn instant(text: &str) -> Result<(i64, u32), String> {
-    if let Some(key) = Flat::at_text(text).and_then(|at| input::instant_key(at).ok()) {
+fn instant(text: &str, calendar: &Calendar) -> Result<(i64, u32), String> {
+    if let Some(key) = Flat::at_text(text).and_then(|at| input::instant_key(at, calendar).ok()) {
         return Ok(key);
     }
     serde_json::from_str::<AtOnly>(text)
-        .map(|a| (a.at.timestamp(), a.at.timestamp_subsec_nanos()))
+        .map(|a| input::key(calendar.resolve(a.at)))
         .map_err(|e| e.to_string())
 }
 
@@ -148,6 +162,7 @@ pub fn run_file<R: Read + Seek>(
     emit: &mut dyn FnMut(&mut Output) -> io::Result<()>,
 ) -> io::Result<Vec<LineError>> {
     // Pass 1: is the file in order? Lines without a readable `at` are reported here.
+    let calendar = engine.calendar();
     let mut errors = Vec::new();
     let mut sorted = true;
     let mut last: Option<(i64, u32)> = None;
@@ -157,7 +172,7 @@ pub fn run_file<R: Read + Seek>(
                 if t.trim().is_empty() {
                     Ok(None)
                 } else {
-                    instant(t).map(Some)
+                    instant(t, calendar).map(Some)
                 }
             });
             match at {
@@ -193,7 +208,7 @@ pub fn run_file<R: Read + Seek>(
                     user_number,
                     ..(&e).into()
                 };
-                feed(engine, state, line, e.at.to_utc(), until, out)
+                feed(engine, state, line, calendar.resolve(e.at), until, out)
             }
             Err(message) => {
                 let reported = errors
@@ -252,7 +267,7 @@ pub fn run_file<R: Read + Seek>(
         let mut index: Vec<((i64, u32), u64, usize)> = Vec::new();
         lines::each_block(&mut file, &mut |block| {
             for line in block.lines() {
-                if let Ok(at) = line.text().and_then(instant) {
+                if let Ok(at) = line.text().and_then(|t| instant(t, calendar)) {
                     index.push((at, line.offset, line.n));
                 }
             }

@@ -12,8 +12,9 @@ use crate::input::{EventLine, UserLine};
 use crate::random::Seed;
 use crate::replay::{self, Until};
 use crate::Engine;
+use camp_plan::literal::DateTimeLit;
 use camp_plan::suggest::did_you_mean;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::DateTime;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
@@ -35,9 +36,10 @@ pub struct Scenario {
     /// The events, taken in `at` order.
     #[serde(default)]
     pub events: Vec<EventLine>,
-    /// Where the run stops; default: the campaign's end.
-    #[serde(default)]
-    pub until: Option<DateTime<FixedOffset>>,
+    /// Where the run stops (with an offset, or local to the campaign); default: the
+    /// campaign's end.
+    #[serde(default, deserialize_with = "until")]
+    pub until: Option<DateTimeLit>,
     /// The seed of draws and raffles (64 hex digits, or any text whose SHA-256 is the
     /// seed); default: derived from the plan.
     #[serde(default)]
@@ -52,6 +54,11 @@ impl Scenario {
     pub fn seed(&self) -> Option<Seed> {
         self.seed.as_deref().map(Seed::from_text)
     }
+}
+
+/// `until:` as an event's `at` is read: with an offset, or local to the campaign.
+fn until<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTimeLit>, D::Error> {
+    crate::input::instant(d).map(Some)
 }
 
 /// Runs a scenario on `engine` (built with the scenario's [`Scenario::seed`]): its users,
@@ -70,7 +77,7 @@ pub fn run(engine: &Engine, s: &Scenario) -> Result<(), String> {
     }
     let until = s
         .until
-        .map_or(Until::End, |t| Until::At(t.with_timezone(&Utc)));
+        .map_or(Until::End, |t| Until::At(engine.calendar().resolve(t)));
     let out = replay::run_events(engine, &mut state, &s.events, until);
     let failures = verify(&s.expect, &out.effects);
     if failures.is_empty() {
@@ -167,6 +174,8 @@ fn check_fields(fields: &BTreeMap<String, Json>) -> Result<(), String> {
 
 /// Parses a scenario file: one scenario or several YAML documents.
 pub fn parse(text: &str) -> Result<Vec<Scenario>, String> {
+    // A UTF-8 byte order mark some editors write is not part of the YAML.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     serde_saphyr::from_multiple::<Scenario>(text).map_err(|e| e.to_string())
 }
 
