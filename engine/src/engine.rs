@@ -14,6 +14,7 @@
 
 use crate::effect::{Effect, Name, RejectReason};
 use crate::input::{EventRef, UserLine};
+use crate::invariant::guaranteed;
 use crate::kpi::Metrics;
 use crate::random::Seed;
 use crate::render::Renderer;
@@ -396,9 +397,7 @@ impl Engine {
                 )
             }
         };
-        let Some(user) = state.user(i) else {
-            return Ok(());
-        };
+        guaranteed!(let Some(user) = state.user(i), "a user just added or found is there" else return Ok(()));
         if user.enrolled() {
             return Ok(());
         }
@@ -410,9 +409,7 @@ impl Engine {
             .as_ref()
             .is_none_or(|a| eval::holds(&self.plan, a, &Facts::of(self, user, &[])));
         let held_out = hashes::holdout_point(&self.plan.campaign.id, &user.id) < self.holdout_ppm;
-        let Some(mut user) = state.user_mut(i) else {
-            return Ok(());
-        };
+        guaranteed!(let Some(mut user) = state.user_mut(i), "a user just added or found is there" else return Ok(()));
         user.standing = match (eligible, held_out) {
             (false, _) => Standing::Ineligible,
             (true, true) => Standing::Holdout,

@@ -2,6 +2,7 @@
 //! `audience`) and the formulas over them: KPIs and `until` conditions.
 
 use crate::eval::{arithmetic, compare, number};
+use crate::invariant::guaranteed;
 use crate::rules::grants::Ledger;
 use camp_plan::literal::Money;
 use camp_plan::{Metric, Plan, Value, ValueType};
@@ -44,9 +45,7 @@ impl Metrics {
                 *n += 1;
             }
         }
-        let Some(sums) = self.sums.get_mut(kind) else {
-            return;
-        };
+        guaranteed!(let Some(sums) = self.sums.get_mut(kind), "sums are kept for every event type" else return);
         for (sum, v) in sums.iter_mut().zip(fields) {
             let added = match (sum.take(), v) {
                 (None, Value::Int(_) | Value::Decimal(_) | Value::Money(_)) => Some(v.clone()),

@@ -24,6 +24,7 @@ mod engine;
 pub mod eval;
 pub mod hashes;
 pub mod input;
+mod invariant;
 pub mod kpi;
 pub mod random;
 pub mod render;

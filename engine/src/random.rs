@@ -7,6 +7,7 @@
 //! draws in one step are independent (their ordinals differ).
 
 use crate::effect::{At, Cause, EventId, UserId};
+use crate::invariant::guaranteed;
 use camp_plan::Plan;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -143,9 +144,7 @@ impl<'a> Draws<'a> {
     /// prefixed so that no two different choices share their input.
     fn word(&self, choice: &Choice<'_>, ordinal: u32) -> u64 {
         // HMAC takes a key of any length: a 32-byte key cannot be refused.
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.seed.0) else {
-            return 0;
-        };
+        guaranteed!(let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.seed.0), "HMAC takes a key of any length" else return 0);
         let mut field = |bytes: &[u8]| {
             mac.update(&u64::try_from(bytes.len()).unwrap_or(u64::MAX).to_le_bytes());
             mac.update(bytes);

@@ -4,9 +4,10 @@
 //! same checks.
 
 use crate::effect::{At, Cause, DenyReason, Effect, EventId, Name, UserId};
+use crate::invariant::guaranteed;
 use crate::random::{Choice, Draws};
 use crate::state::packed::Write;
-use camp_plan::{Plan, RewardId, RewardKind};
+use camp_plan::{Plan, Reward, RewardId, RewardKind};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -84,16 +85,14 @@ pub struct Outcome {
     pub denied: Rewards,
 }
 
-/// Why `check` says no.
+/// Why `check` says no to one more `reward` (whose definition is `r`) for this holder.
 fn check(
     plan: &Plan,
     ledger: &Ledger,
     held: &impl Write,
     reward: RewardId,
+    r: &Reward,
 ) -> Result<(), DenyReason> {
-    let Some(r) = plan.rewards.get(reward.index()) else {
-        return Err(DenyReason::Stock);
-    };
     if r.per_user.is_some_and(|n| held.packed().held(reward) >= n) {
         return Err(DenyReason::PerUser);
     }
@@ -125,12 +124,19 @@ fn name(names: &[Name], reward: RewardId) -> Name {
         .unwrap_or_else(|| format!("#{}", reward.0).into())
 }
 
+/// The plan's rewards and their names (by index), as grants read them.
+#[derive(Debug, Clone, Copy)]
+pub struct Catalog<'a> {
+    /// The plan.
+    pub plan: &'a Plan,
+    /// Reward names, by index.
+    pub names: &'a [Name],
+}
+
 /// Grants `reward` to one participant, within `per_user`, stock and budget, adding its
-/// `grant` and `deny` effects to `effects`. `names` are the plan's reward names, by
-/// index.
+/// `grant` and `deny` effects to `effects`. A draw's outcome comes from `draws`.
 pub fn grant(
-    plan: &Plan,
-    names: &[Name],
+    catalog: Catalog<'_>,
     ledger: &mut Ledger,
     held: &mut impl Write,
     reward: RewardId,
@@ -138,6 +144,7 @@ pub fn grant(
     draws: &mut Draws<'_>,
     effects: &mut Vec<Effect>,
 ) -> Outcome {
+    let Catalog { plan, names } = catalog;
     let mut out = Outcome::default();
     let deny = |reward: RewardId, reason: DenyReason, ledger: &mut Ledger| {
         if reason == DenyReason::Budget {
@@ -151,13 +158,14 @@ pub fn grant(
             reason,
         }
     };
-    if let Err(reason) = check(plan, ledger, &*held, reward) {
+    guaranteed!(let Some(r) = plan.rewards.get(reward.index()), "a reward id indexes the plan" else return out);
+    if let Err(reason) = check(plan, ledger, &*held, reward, r) {
         effects.push(deny(reward, reason, ledger));
         out.denied.push(reward);
         return out;
     }
-    let outcomes = match plan.rewards.get(reward.index()).map(|r| &r.kind) {
-        Some(RewardKind::Draw { outcomes }) => Some(outcomes),
+    let outcomes = match &r.kind {
+        RewardKind::Draw { outcomes } => Some(outcomes),
         _ => None,
     };
     issue(plan, ledger, held, reward);
@@ -183,7 +191,8 @@ pub fn grant(
         drawn: Some(won.map(|w| name(names, w))),
     });
     if let Some(won) = won {
-        match check(plan, ledger, &*held, won) {
+        guaranteed!(let Some(w) = plan.rewards.get(won.index()), "a draw's outcome indexes the plan" else return out);
+        match check(plan, ledger, &*held, won, w) {
             Ok(()) => {
                 issue(plan, ledger, held, won);
                 out.issued.push(won);
@@ -299,8 +308,7 @@ phase p for 1d {
         let mut made = 0;
         let mut draws = Draws::new(&seed, &mut made);
         let o = super::grant(
-            plan,
-            names,
+            Catalog { plan, names },
             ledger,
             held,
             reward,

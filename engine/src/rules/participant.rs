@@ -4,6 +4,7 @@
 use crate::effect::{At, Cause, Effect, EventId, Name, RejectReason};
 use crate::engine::Verdict;
 use crate::input::{self, EventRef};
+use crate::invariant::guaranteed;
 use crate::random::Draws;
 use crate::rules::grants::{self, Request};
 use crate::state::packed::Write;
@@ -147,9 +148,7 @@ impl Step<'_> {
             return;
         };
         let now = self.now;
-        let Some(mut user) = self.state.user_mut(u) else {
-            return;
-        };
+        guaranteed!(let Some(mut user) = self.state.user_mut(u), "a user number names a user" else return);
         user.standing = Standing::Participant;
         user.last_active = Some(Stamp::of(now));
         user.nudged = 0;
@@ -222,14 +221,10 @@ impl Step<'_> {
     /// One event (or enrollment, or birthday) counted by a task, within its limits.
     pub(crate) fn complete(&mut self, u: u32, task: TaskId, event: Option<&EventId>) {
         let engine = self.engine;
-        let Some(t) = engine.plan.tasks.get(task.index()) else {
-            return;
-        };
+        guaranteed!(let Some(t) = engine.plan.tasks.get(task.index()), "a task id indexes the plan" else return);
         let day: Day = engine.calendar.day(self.now);
         let now = self.now;
-        let Some(mut user) = self.state.user_mut(u) else {
-            return;
-        };
+        guaranteed!(let Some(mut user) = self.state.user_mut(u), "a user number names a user" else return);
         let (slot, mut progress) = match user.packed().task(task) {
             Some((i, p)) => (Some(i), p),
             None => (
@@ -350,9 +345,7 @@ impl Step<'_> {
     ) -> grants::Rewards {
         let engine = self.engine;
         let state = &mut *self.state;
-        let Some(mut user) = state.users.get_mut(u as usize) else {
-            return grants::Rewards::default();
-        };
+        guaranteed!(let Some(mut user) = state.users.get_mut(u as usize), "a user number names a user" else return grants::Rewards::default());
         let req = Request {
             at: At(self.now),
             user: user.id.clone(),
@@ -360,8 +353,10 @@ impl Step<'_> {
             event: event.cloned(),
         };
         let outcome = grants::grant(
-            &engine.plan,
-            &engine.names.rewards,
+            grants::Catalog {
+                plan: &engine.plan,
+                names: &engine.names.rewards,
+            },
             &mut state.ledger,
             &mut user,
             reward,
@@ -400,9 +395,7 @@ impl Step<'_> {
     fn climb_tiers(&mut self, u: u32, event: Option<&EventId>) {
         loop {
             let engine = self.engine;
-            let Some(user) = self.state.user(u) else {
-                return;
-            };
+            guaranteed!(let Some(user) = self.state.user(u), "a user number names a user" else return);
             let Some(cur) = user.tier() else {
                 return;
             };
@@ -443,9 +436,7 @@ impl Step<'_> {
         let Some(phase) = self.state.running() else {
             return;
         };
-        let Some(p) = engine.plan.phases.get(phase.index()) else {
-            return;
-        };
+        guaranteed!(let Some(p) = engine.plan.phases.get(phase.index()), "the running phase indexes the plan" else return);
         let base = engine
             .index
             .goal_base
@@ -454,9 +445,7 @@ impl Step<'_> {
             .unwrap_or(0);
         for (i, goal) in p.goals.iter().enumerate() {
             let g = base + crate::engine::id32(i);
-            let Some(user) = self.state.user(u) else {
-                return;
-            };
+            guaranteed!(let Some(user) = self.state.user(u), "a user number names a user" else return);
             if !user.enrolled() || user.packed.goals().any(|x| x == g) {
                 continue;
             }
@@ -485,9 +474,7 @@ impl Step<'_> {
         }
         let seq = self.state.seq;
         let State { users, boards, .. } = &mut *self.state;
-        let Some(mut user) = users.get_mut(u as usize) else {
-            return;
-        };
+        guaranteed!(let Some(mut user) = users.get_mut(u as usize), "a user number names a user" else return);
         let old = user.packed().score(lb).map(|s| (s.score, s.seq));
         let new = old.map_or(delta, |(s, _)| s + delta);
         user.set_score(&Score {

@@ -3,6 +3,7 @@
 
 use crate::effect::{Effect, Name, SuppressReason};
 use crate::eval;
+use crate::invariant::guaranteed;
 use crate::render::RenderContext;
 use crate::state::{Deferred, Standing, UserRef};
 use crate::step::{Facts, Step};
@@ -30,9 +31,7 @@ impl Step<'_> {
     /// Whether user `u` is among `to` (holdout users are in the audience; they are
     /// suppressed when sent to).
     pub(crate) fn is_recipient(&self, u: u32, to: Recipients) -> bool {
-        let Some(user) = self.state.user(u) else {
-            return false;
-        };
+        guaranteed!(let Some(user) = self.state.user(u), "a user number names a user" else return false);
         match to {
             Recipients::Audience => user.eligible(),
             Recipients::Participants => user.enrolled(),
@@ -78,9 +77,7 @@ impl Step<'_> {
         phase: Option<PhaseId>,
         reward: Option<RewardId>,
     ) {
-        let Some(user) = self.state.user(u) else {
-            return;
-        };
+        guaranteed!(let Some(user) = self.state.user(u), "a user number names a user" else return);
         if user.standing == Standing::Holdout {
             let user = user.id.clone();
             let at = self.at();
@@ -121,9 +118,7 @@ impl Step<'_> {
         let day = engine.calendar.day(self.now);
         let at = self.at();
         let name = self.message_name(message);
-        let Some(user) = self.state.users.get(u as usize) else {
-            return;
-        };
+        guaranteed!(let Some(user) = self.state.users.get(u as usize), "a user number names a user" else return);
         let sent_today = if user.cap.0 == day { user.cap.1 } else { 0 };
         let suppress = |reason: SuppressReason, error: Option<String>| Effect::Suppress {
             at,

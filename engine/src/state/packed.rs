@@ -14,6 +14,7 @@
 //! with `UNUSED`: a block grows (and may move, see [`crate::state::users`]) once every few
 //! events instead of on every one.
 
+use crate::invariant::guaranteed;
 use crate::state::attrs::AttrsRef;
 use crate::state::{Progress, Score};
 use camp_plan::calendar::Day;
@@ -392,9 +393,7 @@ pub trait Write: Bytes {
 
     /// Replaces the attributes with these packed ones.
     fn set_attrs(&mut self, packed: &[u8]) {
-        let Ok(len) = u32::try_from(packed.len()) else {
-            return;
-        };
+        guaranteed!(let Ok(len) = u32::try_from(packed.len()), "attributes pack into far less than 4 GiB" else return);
         ensure_header(self);
         let old = self.packed().attrs_len();
         self.splice(HEADER, old, packed);
@@ -480,9 +479,7 @@ pub trait Write: Bytes {
         // The entries from `i` to the block's end (the seen list is last) shift one
         // place into the room, dropping one unused entry; `fp` goes at `i`.
         let at = seen.start + i * SEEN;
-        let Some(tail) = self.bytes_mut().get_mut(at..) else {
-            return false;
-        };
+        guaranteed!(let Some(tail) = self.bytes_mut().get_mut(at..), "a fingerprint's place lies inside the block" else return false);
         let len = tail.len();
         if len < SEEN {
             return false;

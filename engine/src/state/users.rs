@@ -15,6 +15,7 @@
 //! leave pages of every class partly used, which cost a third more memory than the
 //! blocks themselves.
 
+use crate::invariant::guaranteed;
 use crate::state::attrs::AttrsRef;
 use crate::state::packed::{Bytes, Packed, Write};
 use crate::state::{Score, User, UserWire};
@@ -106,12 +107,8 @@ impl Chunk {
         let placed = &mut arena.placed;
         let mut kept = placed.len();
         for r in (0..placed.len()).rev() {
-            let Some(&slot) = placed.get(r) else {
-                continue;
-            };
-            let Some(word) = seen.get_mut(usize::from(slot) / 64) else {
-                continue;
-            };
+            guaranteed!(let Some(&slot) = placed.get(r), "the placement log is read within its length" else continue);
+            guaranteed!(let Some(word) = seen.get_mut(usize::from(slot) / 64), "a slot has its bit in the chunk's map" else continue);
             let bit = 1u64 << (slot % 64);
             if *word & bit != 0 {
                 continue;
@@ -237,9 +234,7 @@ impl Bytes for UserMut<'_> {
         let at = at.min(old.len());
         let remove = remove.min(old.len() - at);
         let new_len = old.len() - remove + insert.len();
-        let Ok(len) = u32::try_from(new_len) else {
-            return;
-        };
+        guaranteed!(let Ok(len) = u32::try_from(new_len), "a chunk's arena stays under 4 GiB (about 1 MiB a user)" else return);
         let fits = |end: usize| u32::try_from(end).is_ok();
         if old.end == arena.bytes.len() {
             // Last in the arena: change it where it is; the arena's end moves.
@@ -281,9 +276,7 @@ impl Bytes for UserMut<'_> {
             return;
         }
         arena.reserve(new_len);
-        let Ok(start) = u32::try_from(arena.bytes.len()) else {
-            return;
-        };
+        guaranteed!(let Ok(start) = u32::try_from(arena.bytes.len()), "a chunk's arena stays under 4 GiB (about 1 MiB a user)" else return);
         arena.bytes.extend_from_within(old.start..old.start + at);
         arena.bytes.extend_from_slice(insert);
         arena
@@ -353,9 +346,7 @@ impl Users {
                 },
             });
         }
-        let Some(chunk) = self.chunks.last_mut() else {
-            return;
-        };
+        guaranteed!(let Some(chunk) = self.chunks.last_mut(), "a chunk was just made if there was none" else return);
         user.span = Span::default();
         chunk.users.push(user);
         self.len += 1;
