@@ -311,6 +311,126 @@ mod tests {
         ]
     }
 
+    /// A string value: plain text (read here), or with escapes or control characters
+    /// (left to serde).
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            12 => "[a-z0-9_]{1,10}".prop_map(|s| format!("\"{s}\"")),
+            1 => Just("\"中文 ü\"".to_string()),
+            1 => Just("\"e\\u0031\"".to_string()),
+            1 => Just("\"a\\\"b\"".to_string()),
+            1 => Just("5".to_string()),
+        ]
+    }
+
+    /// An `at` value: fixed instants, local times, impossible dates.
+    fn at_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => (0u32..28, 0u32..24, 0u32..60).prop_map(|(d, h, m)| format!("\"2027-03-{:02}T{h:02}:{m:02}:00Z\"", d + 1)),
+            1 => (0u32..24).prop_map(|h| format!("\"2027-03-01T{h:02}:30:00+08:00\"")),
+            1 => (0u32..24).prop_map(|h| format!("\"2027-03-01T{h:02}:30\"")),
+            1 => Just("\"2027-02-30T00:00:00Z\"".to_string()),
+        ]
+    }
+
+    /// A `data` object.
+    fn data() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("{}".to_string()),
+            Just("{ }".to_string()),
+            "[a-z]{1,6}".prop_map(|k| format!("{{\"{k}\":\"v\",\"n\":[1,{{\"x\":\"}}\"}}]}}")),
+            Just("{\"amount\":\"5 CNY\"}".to_string()),
+        ]
+    }
+
+    /// An event line: the four keys and maybe `data`, in any order, spaced any way;
+    /// then, sometimes, one byte removed, inserted or changed.
+    fn line() -> BoxedStrategy<String> {
+        let fields = (
+            value(),
+            value(),
+            value(),
+            at_value(),
+            prop::option::of(data()),
+        );
+        let spaces = prop::collection::vec(prop_oneof![Just(""), Just(" "), Just("\n")], 12);
+        let mutation = (0usize..8, any::<prop::sample::Index>(), any::<u8>());
+        (fields, spaces, mutation)
+            .prop_flat_map(|((id, kind, user, at, data), spaces, mutation)| {
+                let mut pairs = vec![
+                    format!("\"id\":{id}"),
+                    format!("\"type\":{kind}"),
+                    format!("\"user\":{user}"),
+                    format!("\"at\":{at}"),
+                ];
+                pairs.extend(data.map(|d| format!("\"data\":{d}")));
+                Just(pairs)
+                    .prop_shuffle()
+                    .prop_map(move |pairs| mutate(spaced(&pairs, &spaces), mutation))
+            })
+            .boxed()
+    }
+
+    /// `{pairs}` with the given spaces around the braces, commas and pairs.
+    fn spaced(pairs: &[String], spaces: &[&str]) -> String {
+        let sp = |i: usize| spaces.get(i % spaces.len().max(1)).copied().unwrap_or("");
+        let mut line = format!("{}{{", sp(0));
+        for (i, p) in pairs.iter().enumerate() {
+            if i > 0 {
+                line.push_str(sp(i));
+                line.push(',');
+            }
+            line.push_str(sp(i + 5));
+            line.push_str(p);
+        }
+        line.push_str(sp(11));
+        line.push('}');
+        line
+    }
+
+    /// Removes (0), inserts (1) or changes (2) one byte of `line`; otherwise leaves it.
+    fn mutate(line: String, (how, place, byte): (usize, prop::sample::Index, u8)) -> String {
+        const BYTES: &[u8; 8] = b" ,:{}\"x\\";
+        let mut bytes = line.into_bytes();
+        let at = place.index(bytes.len().max(1));
+        let new = BYTES[usize::from(byte) % BYTES.len()];
+        match how {
+            0 if at < bytes.len() => {
+                bytes.remove(at);
+            }
+            1 => bytes.insert(at.min(bytes.len()), new),
+            2 if at < bytes.len() => bytes[at] = new,
+            _ => {}
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// The generator reaches the fast path: over a quarter of its lines are read here
+    /// (about 30%), and serde alone reads others (the two are compared on both).
+    #[test]
+    fn the_line_generator_reaches_the_fast_path() {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let strategy = line();
+        let (mut here, mut serde_only, total) = (0, 0, 2000);
+        for _ in 0..total {
+            let l = strategy.new_tree(&mut runner).unwrap().current();
+            match (fast(&l).is_some(), serde(&l).is_some()) {
+                (true, _) => here += 1,
+                (false, true) => serde_only += 1,
+                _ => {}
+            }
+        }
+        assert!(
+            here * 4 > total,
+            "the fast path read {here} of {total} lines"
+        );
+        assert!(
+            serde_only * 20 > total,
+            "serde alone read {serde_only} of {total}"
+        );
+    }
+
     proptest! {
         /// Whatever line is read here, serde reads it the same.
         #[test]
@@ -334,6 +454,17 @@ mod tests {
             // A line serde reads: its `at`, when read alone here, is serde's.
             if let (Some(at), Some(whole)) = (Flat::at_text(&line), serde(&line)) {
                 prop_assert_eq!(input::parse_at(at).ok(), Some(whole.3));
+            }
+        }
+
+        /// Well-formed lines (keys in any order, spaces, escapes, local and fixed
+        /// instants, nested data), some mutated: whatever is read here, serde reads the
+        /// same, and what serde reads, here is either the same or left to serde.
+        #[test]
+        fn well_formed_and_mutated_lines_read_as_serde_reads_them(line in line()) {
+            let (here, there) = (fast(&line), serde(&line));
+            if here.is_some() {
+                prop_assert_eq!(&here, &there, "{}", line);
             }
         }
 
