@@ -69,6 +69,9 @@ struct Arena {
     /// Whose block was placed where, in arena order: a user's last entry is their
     /// block now, earlier ones are blocks since moved (holes).
     placed: Vec<Slot>,
+    /// How many times the holes were closed (tests check their generators reach it).
+    #[cfg(test)]
+    tidied: usize,
 }
 
 impl Arena {
@@ -143,6 +146,10 @@ impl Chunk {
         }
         arena.bytes.truncate(to);
         arena.holes = 0;
+        #[cfg(test)]
+        {
+            arena.tidied += 1;
+        }
     }
 }
 
@@ -341,8 +348,8 @@ impl Users {
                 users: Vec::with_capacity(CHUNK),
                 arena: Arena {
                     bytes: Vec::with_capacity(CHUNK * ARENA_PER_USER),
-                    holes: 0,
                     placed: Vec::with_capacity(CHUNK),
+                    ..Arena::default()
                 },
             });
         }
@@ -413,6 +420,7 @@ mod tests {
     use super::*;
     use crate::state::attrs::Attrs;
     use crate::state::Standing;
+    use camp_plan::RewardId;
     use smol_str::SmolStr;
 
     #[test]
@@ -478,5 +486,126 @@ mod tests {
             assert_eq!(seen, want, "user {i}");
             assert_eq!(u.attrs().bytes().len(), i % 4);
         }
+    }
+
+    /// One change to a user's block.
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// A new user, with these attribute bytes.
+        Push(Vec<u8>),
+        /// Replace a user's attribute bytes.
+        Attrs(usize, Vec<u8>),
+        /// An event id fingerprint (48 bits are kept).
+        Sight(usize, u64),
+        /// One more unit of a reward.
+        Hold(usize, u16),
+        /// A whole state written and read back (a snapshot).
+        RoundTrip,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            1 => attrs().prop_map(Op::Push),
+            2 => (any::<usize>(), attrs()).prop_map(|(u, b)| Op::Attrs(u, b)),
+            8 => (any::<usize>(), 0u64..400).prop_map(|(u, f)| Op::Sight(u, f)),
+            3 => (any::<usize>(), 0u16..6).prop_map(|(u, r)| Op::Hold(u, r)),
+            1 => Just(Op::RoundTrip),
+        ]
+    }
+
+    /// Packed attributes: a few integers and texts, some missing.
+    fn attrs() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let value = prop_oneof![
+            Just(None),
+            any::<i64>().prop_map(|n| Some(camp_plan::Value::Int(n))),
+            "[a-z]{0,20}".prop_map(|s| Some(camp_plan::Value::String(s))),
+        ];
+        prop::collection::vec(value, 0..5).prop_map(|v| Attrs::new(&v).as_packed().bytes().to_vec())
+    }
+
+    /// What a user's block should hold.
+    #[derive(Debug, Clone, Default)]
+    struct Model {
+        attrs: Vec<u8>,
+        seen: std::collections::BTreeSet<u64>,
+        held: std::collections::BTreeMap<u16, u64>,
+    }
+
+    /// Runs `ops` on users and on the model.
+    fn apply(ops: Vec<Op>) -> (Users, Vec<Model>) {
+        let mut users = Users::default();
+        let mut model: Vec<Model> = Vec::new();
+        for op in ops {
+            match op {
+                Op::Push(attrs) => {
+                    let id = SmolStr::new(format!("u{}", model.len()));
+                    users.push(User::new(id, Standing::Eligible), AttrsRef::new(&attrs));
+                    model.push(Model {
+                        attrs,
+                        ..Model::default()
+                    });
+                }
+                Op::RoundTrip => {
+                    let json = serde_json::to_string(&users).unwrap();
+                    users = serde_json::from_str(&json).unwrap();
+                }
+                Op::Attrs(..) | Op::Sight(..) | Op::Hold(..) if model.is_empty() => {}
+                Op::Attrs(u, b) => {
+                    let u = u % model.len();
+                    users.get_mut(u).unwrap().set_attrs(&b);
+                    model[u].attrs = b;
+                }
+                Op::Sight(u, fp) => {
+                    let u = u % model.len();
+                    let first = users.get_mut(u).unwrap().first_sight(fp);
+                    assert_eq!(first, model[u].seen.insert(fp), "first sight of {fp}");
+                }
+                Op::Hold(u, r) => {
+                    let u = u % model.len();
+                    users.get_mut(u).unwrap().hold(RewardId(u32::from(r)));
+                    *model[u].held.entry(r).or_default() += 1;
+                }
+            }
+        }
+        (users, model)
+    }
+
+    proptest::proptest! {
+        /// Arenas, the placement log and compaction against a model: whatever blocks
+        /// grow, move and are compacted, every user reads back exactly what was written.
+        #[test]
+        fn blocks_read_back_what_a_model_holds(ops in proptest::collection::vec(op(), 1..400)) {
+            let (users, model) = apply(ops);
+            proptest::prop_assert_eq!(users.len(), model.len());
+            for (i, m) in model.iter().enumerate() {
+                let u = users.get(i).unwrap();
+                proptest::prop_assert_eq!(u.attrs().bytes(), &m.attrs[..]);
+                proptest::prop_assert_eq!(u.packed.seen().collect::<Vec<_>>(), m.seen.iter().copied().collect::<Vec<_>>());
+                for r in 0..6u16 {
+                    proptest::prop_assert_eq!(u.packed.held(RewardId(u32::from(r))), m.held.get(&r).copied().unwrap_or(0));
+                }
+            }
+        }
+    }
+
+    /// The model test's generator reaches compaction in most cases.
+    #[test]
+    fn the_model_generator_reaches_compaction() {
+        use proptest::strategy::{Strategy, ValueTree};
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let strategy = proptest::collection::vec(op(), 1..400);
+        let cases = 200;
+        let tidied = (0..cases)
+            .filter(|_| {
+                let (users, _) = apply(strategy.new_tree(&mut runner).unwrap().current());
+                users.chunks.iter().any(|c| c.arena.tidied > 0)
+            })
+            .count();
+        assert!(
+            tidied * 2 > cases,
+            "compaction in {tidied} of {cases} cases"
+        );
     }
 }
