@@ -16,7 +16,7 @@ use crate::effect::{Effect, Name, RejectReason};
 use crate::input::{EventRef, UserLine};
 use crate::invariant::guaranteed;
 use crate::kpi::Metrics;
-use crate::random::Seed;
+use crate::random::{Key, Seed};
 use crate::render::Renderer;
 use crate::rules::{board, grants, timeline};
 use crate::state::index;
@@ -109,6 +109,8 @@ pub struct Engine {
     pub(crate) fingerprint_seed: u64,
     /// The campaign's secret seed: every draw and raffle comes from it.
     pub(crate) seed: Seed,
+    /// The seed as an HMAC key, prepared once.
+    pub(crate) key: Key,
     /// The holdout share in parts per million.
     pub(crate) holdout_ppm: u64,
 }
@@ -311,6 +313,7 @@ impl Engine {
             index,
             fingerprint_seed: fingerprint.finish(),
             holdout_ppm,
+            key: Key::new(&seed),
             seed,
             plan,
         })

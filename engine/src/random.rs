@@ -7,8 +7,8 @@
 //! draws in one step are independent (their ordinals differ).
 
 use crate::effect::{At, Cause, EventId, UserId};
-use crate::invariant::guaranteed;
 use camp_plan::Plan;
+use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -116,18 +116,42 @@ impl<'a> Choice<'a> {
     }
 }
 
-/// The random choices of one step: the seed, and how many choices the step has made
-/// (each choice's ordinal).
+/// The seed as an HMAC key, prepared once (the key's padding is hashed here, not on
+/// every choice).
+#[derive(Clone)]
+pub struct Key(Hmac<Sha256>);
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Key(..)")
+    }
+}
+
+impl Key {
+    /// The key of `seed`.
+    pub fn new(seed: &Seed) -> Key {
+        // HMAC pads a key shorter than the hash's block with zeros: the same key as
+        // the 32 seed bytes, given at the block's length (which cannot be refused).
+        let mut block = [0u8; 64];
+        for (b, s) in block.iter_mut().zip(seed.0) {
+            *b = s;
+        }
+        Key(<Hmac<Sha256> as KeyInit>::new((&block).into()))
+    }
+}
+
+/// The random choices of one step: the keyed seed, and how many choices the step has
+/// made (each choice's ordinal).
 #[derive(Debug)]
 pub struct Draws<'a> {
-    seed: &'a Seed,
+    key: &'a Key,
     made: &'a mut u32,
 }
 
 impl<'a> Draws<'a> {
-    /// Choices from `seed`, numbered from `*made` on (the step's counter).
-    pub fn new(seed: &'a Seed, made: &'a mut u32) -> Self {
-        Draws { seed, made }
+    /// Choices from `key`, numbered from `*made` on (the step's counter).
+    pub fn new(key: &'a Key, made: &'a mut u32) -> Self {
+        Draws { key, made }
     }
 
     /// A uniform number in `[0, n)` for this choice (0 when `n` is 0). Takes the next
@@ -143,14 +167,14 @@ impl<'a> Draws<'a> {
     /// The first 64 bits of HMAC-SHA-256(seed, choice ‖ ordinal), each field length-
     /// prefixed so that no two different choices share their input.
     fn word(&self, choice: &Choice<'_>, ordinal: u32) -> u64 {
-        // HMAC takes a key of any length: a 32-byte key cannot be refused.
-        guaranteed!(let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.seed.0), "HMAC takes a key of any length" else return 0);
+        let mut mac = self.key.0.clone();
         let mut field = |bytes: &[u8]| {
             mac.update(&u64::try_from(bytes.len()).unwrap_or(u64::MAX).to_le_bytes());
             mac.update(bytes);
         };
         field(b"camp choice 1");
-        field(choice.cause.to_string().as_bytes());
+        // Inline up to 23 bytes: most causes (`task:NAME`) need no allocation.
+        field(smol_str::format_smolstr!("{}", choice.cause).as_bytes());
         field(choice.user.as_bytes());
         match choice.event {
             Some(e) => {
@@ -213,7 +237,8 @@ mod tests {
         let seed = Seed::from_text("a");
         let run = |seed: &Seed| {
             let mut made = 0;
-            let mut d = Draws::new(seed, &mut made);
+            let key = Key::new(seed);
+            let mut d = Draws::new(&key, &mut made);
             (0..4)
                 .map(|_| d.below(u64::MAX, &choice))
                 .collect::<Vec<_>>()
@@ -225,7 +250,18 @@ mod tests {
         distinct.dedup();
         assert_eq!(distinct.len(), 4, "each ordinal draws anew");
         let mut made = 0;
-        assert_eq!(Draws::new(&seed, &mut made).below(0, &choice), 0);
+        assert_eq!(Draws::new(&Key::new(&seed), &mut made).below(0, &choice), 0);
         assert_eq!(made, 1);
+    }
+
+    /// The key given at the block's length is HMAC with the 32 seed bytes as its key.
+    #[test]
+    fn the_prepared_key_is_hmac_keyed_with_the_seed() {
+        let seed = Seed::from_text("k");
+        let mut ours = Key::new(&seed).0;
+        let mut plain = <Hmac<Sha256> as Mac>::new_from_slice(seed.as_bytes()).unwrap();
+        ours.update(b"message");
+        plain.update(b"message");
+        assert_eq!(ours.finalize().into_bytes(), plain.finalize().into_bytes());
     }
 }

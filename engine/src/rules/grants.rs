@@ -304,9 +304,9 @@ phase p for 1d {
     ) -> Granted {
         let mut effects = Vec::new();
         // One step per test grant: each starts at ordinal 0, like an input event.
-        let seed = crate::random::Seed::from_text("test");
+        let key = crate::random::Key::new(&crate::random::Seed::from_text("test"));
         let mut made = 0;
-        let mut draws = Draws::new(&seed, &mut made);
+        let mut draws = Draws::new(&key, &mut made);
         let o = super::grant(
             Catalog { plan, names },
             ledger,

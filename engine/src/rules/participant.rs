@@ -361,7 +361,7 @@ impl Step<'_> {
             &mut user,
             reward,
             &req,
-            &mut Draws::new(&engine.seed, &mut self.draws_made),
+            &mut Draws::new(&engine.key, &mut self.draws_made),
             &mut self.out.effects,
         );
         for r in outcome.denied.iter() {
