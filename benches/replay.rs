@@ -5,12 +5,7 @@
 //! `CAMP_BENCH_FULL=1 cargo bench --bench replay` also writes 1,000,000 users with 1M and
 //! 10M events under `target/bench-replay/` and times `camp run` on them once each, with
 //! peak memory (the numbers recorded in docs/benchmarks.md).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 mod common;
 

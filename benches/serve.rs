@@ -13,12 +13,7 @@
 //!
 //! `CAMP_BENCH_USERS` (default 1,000,000) and `CAMP_BENCH_SECONDS` (default 10, for 3
 //! and 4) scale it. Results go in docs/benchmarks.md.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 mod common;
 

@@ -1,11 +1,6 @@
 //! `camp compile` writes every artifact, byte-identical run after run, and Graphviz
 //! accepts the state machines.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,12 +2,7 @@
 //! report must contain exactly the diagnostics annotated in the files
 //! (`// error: E0102`, `// warning: W0701`, or `// error@N: CODE` for line N), and the
 //! human report is pinned by an insta snapshot.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

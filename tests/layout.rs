@@ -1,12 +1,7 @@
 //! The crate boundaries of docs/ARCHITECTURE.md, enforced: what each crate may depend on
 //! (read from `cargo tree`), and that the checker's internals stay inside the
 //! compiler.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,11 +1,6 @@
 //! `camp preview` renders a message for a sample user or one read from a file, and
 //! reports a wrong message name, locale or user file as a usage error (exit 2).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,12 +2,7 @@
 //! lines reported with line numbers (exit 1), a compiled plan runs like its source,
 //! unsorted events are taken in time order, and scenario failures read like
 //! `cargo test`'s.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -8,12 +8,7 @@
 //! - the crash test: SIGKILL under concurrent load, 20+ times, loses no acknowledged
 //!   event, never grants twice or past stock, per_user or budget, and every send reaches
 //!   the sink with a stable key.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use camp_engine::input::EventLine;
 use camp_plan::literal::DateTimeLit;

@@ -4,12 +4,7 @@
 //!
 //! `UPDATE_DOCS=1 cargo test -p camp-compiler --test explain` regenerates
 //! `docs/diagnostics.md` from `compiler/src/explain.rs`.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use camp_compiler::explain::{doc, render_markdown};
 use camp_compiler::{check_file, Code, MemoryLoader};

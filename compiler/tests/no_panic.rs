@@ -5,12 +5,7 @@
 //! Inputs are arbitrary strings, strings built from the language's own tokens, and
 //! random mutations of the example campaigns and test fixtures. The fuzz target in
 //! `fuzz/fuzz_targets/parse_check.rs` explores the same space for longer.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use camp_compiler::{
     check_file, compile_file, CheckResult, Code, Diagnostic, Label, MemoryLoader, SourceLoader,

@@ -1,11 +1,6 @@
 //! The Plan of every example is pinned, round-trips through JSON, and validates against
 //! the Plan's JSON Schema (`camp_plan::schema_json`, kept in docs/plan.schema.json).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use camp_compiler::{compile_file, FsLoader};
 use camp_plan::Plan;

@@ -1,12 +1,7 @@
 //! The schedule: DST is applied to timed sends and calendar-day phases, the iCalendar
 //! output of every example is valid (our parser, and Python's `icalendar` when it is
 //! installed), the table of every example is pinned, and output is deterministic.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use camp_compiler::schedule::{self, EntryKind, Schedule};
 use camp_compiler::{compile_file, FsLoader, MemoryLoader, Severity};

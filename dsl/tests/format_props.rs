@@ -3,12 +3,7 @@
 //!
 //! For every such file: formatting is idempotent, the AST (spans aside) is unchanged,
 //! and every comment is kept, in order.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use camp_dsl::diag::Code;
 use camp_dsl::span::FileId;

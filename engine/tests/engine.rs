@@ -1,10 +1,5 @@
 //! One test per engine rule (language §3–§9), on small campaigns written inline.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 mod common;
 use common::{count, engine, ev, having, run, users};

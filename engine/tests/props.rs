@@ -2,12 +2,7 @@
 //! `per_user` or the budget; a replay is byte-identical; a duplicate id changes nothing
 //! but its own `reject`; a snapshot restored mid-stream continues exactly as an
 //! uninterrupted run.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 mod common;
 use camp_engine::input::{EventLine, UserLine};

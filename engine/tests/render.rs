@@ -1,11 +1,6 @@
 //! Every message of every example campaign renders in every locale, and a few rendered
 //! messages are pinned by snapshots.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use camp_compiler::{compile_file, FsLoader};
 use camp_engine::{RenderContext, Rendered, Renderer};

@@ -1,10 +1,5 @@
 //! docs/plan.schema.json is the schema generated from the Plan types.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // a test
+#![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use std::path::Path;
 
