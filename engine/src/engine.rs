@@ -303,15 +303,13 @@ impl Engine {
             locales: names(&plan.campaign.locales, String::as_str),
         };
         let index = Index::new(&plan);
-        let mut fingerprint = hashes::Fnv::new();
-        fingerprint.write(plan.campaign.id.as_bytes());
         let holdout_ppm = grants::ppm(plan.campaign.holdout_percent);
         Ok(Engine {
             calendar: Calendar::new(tz),
             renderer,
             names,
             index,
-            fingerprint_seed: fingerprint.finish(),
+            fingerprint_seed: seed.fingerprint_key(),
             holdout_ppm,
             key: Key::new(&seed),
             seed,

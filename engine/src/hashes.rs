@@ -43,7 +43,8 @@ pub(crate) fn holdout_point(campaign: &str, user: &str) -> u64 {
 }
 
 /// A 64-bit fingerprint of an event id, for duplicate detection without keeping the ids.
-/// Seeded by the campaign, so ids crafted to collide in one campaign do not in another.
+/// Seeded from the campaign's secret seed ([`crate::random::Seed::fingerprint_key`]), so ids
+/// cannot be crafted to collide.
 pub(crate) fn fingerprint(seed: u64, id: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64_with_seed(id.as_bytes(), seed)
 }

@@ -63,6 +63,20 @@ impl Seed {
         Seed(h.finalize().into())
     }
 
+    /// The seed of event-id fingerprints (duplicate detection): secret like the seed, so
+    /// a client cannot craft ids whose fingerprints collide.
+    pub fn fingerprint_key(&self) -> u64 {
+        let digest = Sha256::new()
+            .chain_update(b"camp event-id fingerprints\0")
+            .chain_update(self.0)
+            .finalize();
+        let mut first = [0u8; 8];
+        for (o, b) in first.iter_mut().zip(digest.iter()) {
+            *o = *b;
+        }
+        u64::from_le_bytes(first)
+    }
+
     /// The seed's bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

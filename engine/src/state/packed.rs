@@ -10,9 +10,12 @@
 //! fingerprints last. Every read is checked: bytes this module did not write read as
 //! empty lists, never as a panic.
 //!
-//! The seen fingerprints grow by `SEEN_ROOM` at a time, the room not yet used filled
-//! with `UNUSED`: a block grows (and may move, see [`crate::state::users`]) once every few
-//! events instead of on every one.
+//! The seen fingerprints are a sorted list while a user has few (they grow by
+//! `SEEN_ROOM` at a time, the room not yet used filled with `UNUSED`, so a block grows,
+//! and may move, see [`crate::state::users`], once every few events). Past
+//! `SEEN_SORTED_MAX` they become a hash table (open addressing, its count first, at most
+//! three quarters full, doubled when it would be more): finding and adding one costs
+//! the same whatever a user's history, where a sorted list's insert moves half of it.
 
 use crate::invariant::guaranteed;
 use crate::state::attrs::AttrsRef;
@@ -34,6 +37,12 @@ const SEEN: usize = 6;
 
 /// Seen fingerprints a block makes room for at a time.
 const SEEN_ROOM: usize = 4;
+/// A user's seen fingerprints are a sorted list up to this many, then a table.
+const SEEN_SORTED_MAX: usize = 64;
+/// The smallest table's slots (a power of two, twice the list it replaces). Its region
+/// has one entry more, the count, so its length (`slots + 1` entries) never is a
+/// list's (a multiple of `SEEN_ROOM`).
+const SEEN_TABLE_MIN: usize = 128;
 /// A seen entry not used yet: above every fingerprint (a fingerprint that would be
 /// this is taken one lower), so the used entries stay sorted before it.
 const UNUSED: u64 = (1 << FINGERPRINT_BITS) - 1;
@@ -293,11 +302,25 @@ impl<'a> Packed<'a> {
     }
 
     /// Fingerprints of accepted event ids, in ascending order.
-    pub fn seen(&self) -> impl Iterator<Item = u64> + use<'a> {
-        self.bytes(self.seen_range())
-            .chunks_exact(SEEN)
-            .map(seen_value)
-            .take_while(|&v| v != UNUSED)
+    pub fn seen(&self) -> std::vec::IntoIter<u64> {
+        let region = self.bytes(self.seen_range());
+        match seen_table(region) {
+            Some((_, slots)) => {
+                let mut all: Vec<u64> = slots
+                    .chunks_exact(SEEN)
+                    .map(seen_value)
+                    .filter(|&v| v != UNUSED)
+                    .collect();
+                all.sort_unstable();
+                all.into_iter()
+            }
+            None => region
+                .chunks_exact(SEEN)
+                .map(seen_value)
+                .take_while(|&v| v != UNUSED)
+                .collect::<Vec<_>>()
+                .into_iter(),
+        }
     }
 
     /// How many 64-byte lines the block spans, at most (see [`Packed::line`]).
@@ -318,7 +341,11 @@ impl<'a> Packed<'a> {
 
     /// Whether an event with this id fingerprint was accepted before.
     pub(crate) fn has_seen(&self, fingerprint: u64) -> bool {
-        self.find_seen(stored(fingerprint)).is_ok()
+        let fp = stored(fingerprint);
+        match seen_table(self.bytes(self.seen_range())) {
+            Some((_, slots)) => probe(slots, fp).is_ok(),
+            None => self.find_seen(fp).is_ok(),
+        }
     }
 
     /// Where `fp` is among the seen fingerprints (and before the room not used, which
@@ -337,6 +364,59 @@ impl<'a> Packed<'a> {
         }
         Err(lo)
     }
+}
+
+/// A table's count and slots, if the seen region is a table.
+fn seen_table(region: &[u8]) -> Option<(u64, &[u8])> {
+    let entries = region.len() / SEEN;
+    let slots = entries.checked_sub(1)?;
+    if slots < SEEN_TABLE_MIN || !slots.is_power_of_two() || !region.len().is_multiple_of(SEEN) {
+        return None;
+    }
+    let (count, slots) = region.split_at_checked(SEEN)?;
+    Some((seen_value(count), slots))
+}
+
+/// Where `fp` is in a table's slots (`Ok`), or the free slot it would take (`Err`).
+/// Fingerprints are hashes under the campaign's secret seed, so their low bits spread
+/// evenly and a client cannot aim ids at one slot.
+fn probe(slots: &[u8], fp: u64) -> Result<usize, usize> {
+    let n = slots.len() / SEEN;
+    if n == 0 {
+        return Err(0);
+    }
+    let mask = n - 1;
+    let mut i = (fp as usize) & mask;
+    // A table is at most three quarters full: a free slot is always found.
+    for _ in 0..n {
+        let v = seen_value(slots.get(i * SEEN..(i + 1) * SEEN).unwrap_or(&[]));
+        if v == fp {
+            return Ok(i);
+        }
+        if v == UNUSED {
+            return Err(i);
+        }
+        i = (i + 1) & mask;
+    }
+    Err(n)
+}
+
+/// A table region holding `fps`, with `slots` slots (a power of two).
+fn table_region(fps: &[u64], slots: usize) -> Vec<u8> {
+    let mut region = vec![0xffu8; (slots + 1) * SEEN];
+    if let Some(count) = region.get_mut(..SEEN) {
+        count.copy_from_slice(&seen_bytes(fps.len() as u64));
+    }
+    if let Some(table) = region.get_mut(SEEN..) {
+        for &fp in fps {
+            if let Err(i) = probe(table, fp) {
+                if let Some(slot) = table.get_mut(i * SEEN..(i + 1) * SEEN) {
+                    slot.copy_from_slice(&seen_bytes(fp));
+                }
+            }
+        }
+    }
+    region
 }
 
 /// The 48 bits of a fingerprint that are kept (the all-ones value marks unused room, so
@@ -462,9 +542,51 @@ pub trait Write: Bytes {
     /// billion.
     fn first_sight(&mut self, fingerprint: u64) -> bool {
         let fp = stored(fingerprint);
+        let range = self.packed().seen_range();
+        if let Some((count, slots)) = seen_table(self.bytes().get(range.clone()).unwrap_or(&[])) {
+            let n = slots.len() / SEEN;
+            let Err(free) = probe(slots, fp) else {
+                return false;
+            };
+            let count = usize::try_from(count)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1);
+            if count.saturating_mul(4) > n.saturating_mul(3) {
+                // Doubled: every fingerprint placed again (once per doubling, so a
+                // constant cost per event on average).
+                let mut all: Vec<u64> = self.packed().seen().collect();
+                all.push(fp);
+                let region = table_region(&all, n * 2);
+                self.splice(range.start, range.len(), &region);
+                return true;
+            }
+            let at = range.start + SEEN + free * SEEN;
+            if let Some(slot) = self.bytes_mut().get_mut(at..at + SEEN) {
+                slot.copy_from_slice(&seen_bytes(fp));
+            }
+            if let Some(c) = self.bytes_mut().get_mut(range.start..range.start + SEEN) {
+                c.copy_from_slice(&seen_bytes(count as u64));
+            }
+            return true;
+        }
         let Err(i) = self.packed().find_seen(fp) else {
             return false;
         };
+        let listed = self
+            .bytes()
+            .get(range.clone())
+            .unwrap_or(&[])
+            .chunks_exact(SEEN)
+            .take_while(|e| seen_value(e) != UNUSED)
+            .count();
+        if listed >= SEEN_SORTED_MAX {
+            // A full list becomes a table twice its size.
+            let mut all: Vec<u64> = self.packed().seen().collect();
+            all.push(fp);
+            let region = table_region(&all, SEEN_TABLE_MIN);
+            self.splice(range.start, range.len(), &region);
+            return true;
+        }
         ensure_header(self);
         let seen = self.packed().seen_range();
         let full = seen.len() < SEEN
@@ -596,7 +718,7 @@ mod tests {
         /// Whatever is added in whatever order, every list reads back like a plain one,
         /// and fingerprints stay sorted and unique.
         #[test]
-        fn reads_like_plain_lists(ops in prop::collection::vec((0u8..5, 0u32..6, any::<u64>()), 0..80)) {
+        fn reads_like_plain_lists(ops in prop::collection::vec((0u8..5, 0u32..6, any::<u64>()), 0..600)) {
             let mut x: Vec<u8> = Vec::new();
             let (mut held, mut seen, mut goals) = (Vec::<(u32, u64)>::new(), Vec::<u64>::new(), Vec::<u32>::new());
             for (op, small, big) in ops {
@@ -609,7 +731,7 @@ mod tests {
                         }
                     }
                     1 => {
-                        let fp = big % 50;
+                        let fp = big % 300;
                         let first = !seen.contains(&fp);
                         prop_assert_eq!(x.first_sight(fp), first);
                         if first { seen.push(fp); }
@@ -642,5 +764,37 @@ mod tests {
             x.first_sight(42);
             x.set_task(Some(3), &p(1, 1));
         }
+    }
+
+    /// Past `SEEN_SORTED_MAX` the fingerprints are a table: every one is found, none
+    /// other is, and the table stays between three eighths and three quarters full.
+    #[test]
+    fn many_fingerprints_move_to_a_table_that_doubles() {
+        let mut x: Vec<u8> = Vec::new();
+        let fp = |i: u64| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 16;
+        for i in 0..20_000u64 {
+            assert!(x.first_sight(fp(i)), "{i}");
+            assert!(!x.first_sight(fp(i)), "{i} again");
+        }
+        for i in 0..20_000u64 {
+            assert!(x.packed().has_seen(fp(i)));
+            assert!(!x.packed().has_seen(fp(i + 1_000_000)));
+        }
+        let mut want: Vec<u64> = (0..20_000).map(|i| stored(fp(i))).collect();
+        want.sort_unstable();
+        assert_eq!(x.packed().seen().collect::<Vec<_>>(), want);
+        let region = x.packed().seen_range();
+        let (count, slots) = seen_table(&x[region]).unwrap();
+        assert_eq!(count, 20_000);
+        let n = slots.len() / SEEN;
+        assert!(n == 32_768, "{n} slots");
+        // Below the switch it is still a sorted list with room for four at a time.
+        let mut y: Vec<u8> = Vec::new();
+        for i in 0..SEEN_SORTED_MAX as u64 {
+            y.first_sight(fp(i));
+        }
+        assert!(seen_table(&y[y.packed().seen_range()]).is_none());
+        y.first_sight(fp(999));
+        assert!(seen_table(&y[y.packed().seen_range()]).is_some());
     }
 }
