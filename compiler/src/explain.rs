@@ -68,10 +68,15 @@ kpi participation = unique(checkin) / audience target >= 20%"#,
             what: "A date, time of day, amount of money, duration or percentage is written in a \
                    way that cannot mean anything: a day that does not exist (`2027-02-30`), an \
                    hour past midnight (`25:00`), a currency that is not a three-capital ISO code \
-                   (`20 cny`), or a duration with an unknown unit (`3x`).",
+                   (`20 cny`), or a duration with an unknown unit (`3x`). A number too large to \
+                   compute with is one too: a coupon whose value times its stock, or all \
+                   rewards' worst case together, does not fit; draw weights whose sum does not \
+                   fit; a limit, milestone, rank or message cap over 4_294_967_295; a phase that \
+                   would end past the last date camp can represent.",
             why: "Dates and amounts decide when phases run and what rewards cost. camp does not \
                   guess a nearby value, because a wrong guess would move the launch or misprice \
-                  the budget.",
+                  the budget; and it does not round a number it cannot compute with, because \
+                  the budget check would then be wrong.",
             example: r#"campaign spring {
   timezone "Asia/Shanghai"
   start    2027-02-30T00:00

@@ -66,7 +66,31 @@ impl Ctx<'_> {
         self.diags
             .push(Diagnostic::new(code, Loc::new(file, span), message, label));
     }
+
+    /// Reports E0002 on a number too large to compute with: `why` says what it is used
+    /// for and how large it may be.
+    pub fn too_large(&mut self, file: FileId, span: Span, why: impl Into<String>) -> Diagnostic {
+        let text = self
+            .program
+            .sources
+            .get(file)
+            .map_or("", |f| f.slice(span))
+            .to_string();
+        Diagnostic::new(
+            Code::E0002,
+            Loc::new(file, span),
+            format!("`{text}` is too large to compute with"),
+            "too large",
+        )
+        .with_help(why)
+    }
 }
+
+/// The largest count the runtime keeps (limits, milestones, ranks, the message cap).
+pub const MAX_COUNT: i64 = u32::MAX as i64;
+
+/// [`MAX_COUNT`] as the language writes it.
+const MAX_COUNT_TEXT: &str = "4_294_967_295";
 
 /// What a check produced besides diagnostics: the validated settings and phase windows.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use crate::suggest;
 use camp_dsl::ast::*;
 use camp_dsl::diag::{Code, Diagnostic};
 use camp_dsl::span::{FileId, Loc, Span};
-use camp_plan::calendar::{add_duration, local_to_utc};
+use camp_plan::calendar::{checked_add_duration, local_to_utc};
 use camp_plan::literal::DateTimeLit;
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -87,10 +87,21 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
                     None
                 }
                 LitKind::Duration(d) => match (cursor, tz) {
-                    (Some(start), Some(tz)) => Some(PhaseWindow {
-                        start,
-                        end: add_duration(tz, start, *d),
-                    }),
+                    (Some(start), Some(tz)) => match checked_add_duration(tz, start, *d) {
+                        Some(end) => Some(PhaseWindow { start, end }),
+                        None => {
+                            let diag = ctx.too_large(
+                                def.file,
+                                lit.span,
+                                format!(
+                                    "the phase `{}` would end after the last date camp can compute with: shorten it",
+                                    p.name.name
+                                ),
+                            );
+                            ctx.report(diag);
+                            None
+                        }
+                    },
                     _ => None,
                 },
                 LitKind::Invalid => None,
@@ -261,6 +272,15 @@ fn message_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident, with_reward: bool) {
 
 fn positive(ctx: &mut Ctx<'_>, file: FileId, lit: &Lit, what: &str) -> Option<i64> {
     match &lit.kind {
+        LitKind::Int(n) if *n > super::MAX_COUNT => {
+            let d = ctx.too_large(
+                file,
+                lit.span,
+                format!("{what} goes up to {}", super::MAX_COUNT_TEXT),
+            );
+            ctx.report(d);
+            None
+        }
         LitKind::Int(n) if *n >= 1 => Some(*n),
         LitKind::Invalid => None,
         LitKind::Int(_) => {
@@ -488,8 +508,19 @@ fn award(
                 .with_help("awards fire when their phase starts: put the award in a phase after the leaderboard's"),
         );
     }
+    let mut whole = true;
+    for lit in std::iter::once(&a.from).chain(a.to.as_ref()) {
+        match &lit.kind {
+            LitKind::Int(_) => {}
+            LitKind::Invalid => whole = false,
+            other => {
+                type_error(ctx, file, lit.span, "a rank", "a whole number", other);
+                whole = false;
+            }
+        }
+    }
     let from = match &a.from.kind {
-        LitKind::Int(n) => *n,
+        LitKind::Int(n) if whole => *n,
         _ => return,
     };
     let to = match a.to.as_ref().map(|l| &l.kind) {
@@ -498,6 +529,17 @@ fn award(
         Some(_) => return,
     };
     let loc = Loc::new(file, a.range_span);
+    for lit in std::iter::once(&a.from).chain(a.to.as_ref()) {
+        if matches!(lit.kind, LitKind::Int(n) if n > super::MAX_COUNT) {
+            let d = ctx.too_large(
+                file,
+                lit.span,
+                format!("a rank goes up to {}", super::MAX_COUNT_TEXT),
+            );
+            ctx.report(d);
+            return;
+        }
+    }
     if from < 1 || to < from {
         ctx.report(
             Diagnostic::new(Code::E0405, loc, format!("`{from}..{to}` is not a range of ranks"), "invalid ranks")
