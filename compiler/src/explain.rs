@@ -828,7 +828,10 @@ phase warmup for 6d {
             what: "A message uses a placeholder camp cannot fill in, such as a `user.X` \
                    attribute that `user { ... }` does not declare or a name other than `user`, \
                    `campaign`, `phase`, `participant` and (in a message sent by a task that \
-                   grants) `reward`; or it uses a filter that does not exist.",
+                   grants) `reward`; or it uses a filter that does not exist. A name the \
+                   template sets itself (`{% set %}`, a `for` loop's variable) is known where \
+                   that setting reaches: after it, also past the end of an `if`, but not in \
+                   the other branch of that `if` nor after a `for` loop.",
             why: "The message would go out with a blank where a name, a date or an amount \
                   should be.",
             example: r#"campaign spring {

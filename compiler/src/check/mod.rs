@@ -6,6 +6,7 @@ mod kpis;
 pub mod phases;
 mod rewards;
 mod settings;
+mod template_scope;
 mod templates;
 mod usage;
 
