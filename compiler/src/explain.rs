@@ -36,7 +36,9 @@ pub fn doc(code: Code) -> CodeDoc {
                    says what was expected there.",
             why: "camp cannot guess what you meant, so it skips the rest of that definition \
                   and keeps checking the rest of the file; the campaign cannot be compiled \
-                  until the line is fixed.",
+                  until the line is fixed. A name written in the skipped text may be defined \
+                  or used there, so camp does not also call it unknown (E0102) or unused \
+                  (W0701) until the syntax error is fixed.",
             example: r#"campaign spring {
   timezone "Asia/Shanghai"
   start    2027-01-20T00:00
@@ -1013,7 +1015,8 @@ kpi checkin_rate = unique(checkin) / audience target >= 80%"#,
             code,
             title: "defined and never used",
             what: "A reward, message, event or segment is defined, but nothing grants, sends, \
-                   counts or mentions it.",
+                   counts or mentions it. After a syntax error, a name that the text camp \
+                   could not read mentions is not reported: that text may use it.",
             why: "It is often the sign of a forgotten task or a misspelling elsewhere: a reward \
                   from the brief that is never handed out. Remove it if it is no longer needed.",
             example: r#"campaign spring {

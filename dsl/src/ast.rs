@@ -52,6 +52,11 @@ pub struct File {
     pub items: Vec<Item>,
     /// Every plain comment in source order.
     pub comments: Vec<Comment>,
+    /// Text the parser could not read, in source order: the rest of an item after a
+    /// syntax error, and everything after an unterminated string or comment. Names
+    /// written there may be defined or used there, so the checker does not call them
+    /// unknown or unused.
+    pub unread: Vec<Span>,
 }
 
 /// A top-level item with its doc comment.

@@ -1,6 +1,7 @@
 //! Semantic checks over the collected definitions. Each submodule owns one area of
 //! the language and its diagnostic codes; all of them report every problem they find.
 
+mod cascade;
 mod exprs;
 mod kpis;
 pub mod phases;
@@ -129,6 +130,7 @@ pub fn run_with_symbols(program: &Program) -> (Vec<Diagnostic>, CheckedCampaign,
     kpis::check(&mut ctx);
     usage::check(&mut ctx);
     let mut diags = ctx.diags;
+    cascade::drop_cascades(program, &mut diags);
     diags.sort_by_key(|d| (d.primary.loc.file, d.primary.loc.span.start, d.code));
     diags.dedup();
     (
