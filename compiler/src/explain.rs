@@ -277,6 +277,38 @@ campaign spring {
   timezone "Asia/Shanghai"
 }"#,
         },
+        Code::E0106 => CodeDoc {
+            code,
+            title: "segment defined in terms of itself",
+            what: "A segment's condition names the segment itself, directly \
+                   (`segment loyal = loyal or user.level >= 3`) or through other segments \
+                   (`regulars` names `loyal`, which names `regulars`). The message shows the \
+                   whole circle.",
+            why: "A segment stands for its condition. One that depends on itself has no \
+                  condition to stand for: deciding whether a user belongs would never end.",
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  audience regulars
+}
+
+user {
+  level: int
+}
+
+segment regulars = user.level >= 5 or loyal
+segment loyal    = regulars and user.level >= 3"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  audience regulars
+}
+
+user {
+  level: int
+}
+
+segment regulars = user.level >= 5 or loyal
+segment loyal    = user.level >= 3"#,
+        },
         Code::E0201 => CodeDoc {
             code,
             title: "type mismatch",

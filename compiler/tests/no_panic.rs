@@ -483,3 +483,22 @@ fn syntax_error_span_at_end_of_multibyte_text() {
     parse_invariants(src);
     check_invariants(&MemoryLoader::with(&[("main.camp", src)]), "main.camp");
 }
+
+/// A long chain of segments, closed into one cycle: found without deep recursion, and
+/// reported once.
+#[test]
+fn a_long_cycle_of_segments_is_reported_once() {
+    let mut src = SKELETON_HEAD.to_string();
+    let n = 5_000;
+    for i in 0..n {
+        src.push_str(&format!("segment s{i} = s{} and true\n", (i + 1) % n));
+    }
+    let result = check_invariants(&MemoryLoader::with(&[("main.camp", &src)]), "main.camp");
+    let cycles: Vec<&Diagnostic> = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::E0106)
+        .collect();
+    assert_eq!(cycles.len(), 1, "{cycles:?}");
+    assert_eq!(cycles[0].secondary.len(), n);
+}

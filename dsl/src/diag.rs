@@ -58,6 +58,8 @@ codes! {
     E0104 = Error,
     /// Import not found, or an import cycle.
     E0105 = Error,
+    /// A segment that refers to itself, directly or through other segments.
+    E0106 = Error,
     /// Type mismatch in an expression.
     E0201 = Error,
     /// Unknown attribute or event field.
