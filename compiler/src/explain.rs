@@ -339,8 +339,9 @@ user {
             code,
             title: "unknown attribute or field",
             what: "A condition uses `user.X` for an attribute that `user { ... }` does not \
-                   declare, or `event.X` for a field the event does not have. camp suggests the \
-                   closest declared one.",
+                   declare, or `event.X` for a field the event does not have, or compares \
+                   `participant.tier` with a name that is not one of the `tiers` \
+                   (`participant.tier == \"platinum\"`). camp suggests the closest declared one.",
             why: "The platform only provides the attributes and fields you declare; a misspelled \
                   one never has a value, so the condition would never match anyone.",
             example: r#"campaign spring {

@@ -1,5 +1,5 @@
 //! Type checking of conditions: `audience`, segments, a task's `where`, goals.
-//! Reports type mismatches (E0201), unknown attributes and fields (E0202), money in
+//! Reports type mismatches (E0201), unknown attributes, fields and tier names (E0202), money in
 //! another currency (E0203), unknown segments, rewards or functions (E0102) and segments
 //! that refer to themselves (E0106).
 
@@ -505,6 +505,10 @@ fn binary_ty(
 ) -> Ty {
     let lt = infer(ctx, file, l, scope);
     let rt = infer(ctx, file, r, scope);
+    if matches!(op, BinOp::Compare(_) | BinOp::In) {
+        tier_names(ctx, file, l, r);
+        tier_names(ctx, file, r, l);
+    }
     match op {
         BinOp::And | BinOp::Or => {
             for (e, t) in [(l, &lt), (r, &rt)] {
@@ -581,6 +585,66 @@ fn binary_ty(
         BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => {
             arith_ty(ctx, file, op, (l, lt), (r, rt))
         }
+    }
+}
+
+/// Whether `e` is the path `participant.tier`.
+fn is_tier(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Path(p) => {
+            matches!(p.as_slice(), [a, b] if a.name == "participant" && b.name == "tier")
+        }
+        ExprKind::Paren(inner) => is_tier(inner),
+        _ => false,
+    }
+}
+
+/// E0202 for a text compared with `participant.tier` (`==`, `!=`, `in [...]`) that is
+/// not the name of a tier.
+fn tier_names(ctx: &mut Ctx<'_>, file: FileId, tier: &Expr, other: &Expr) {
+    if !is_tier(tier) {
+        return;
+    }
+    let mut texts: Vec<&Expr> = Vec::new();
+    match &other.kind {
+        ExprKind::Str(_) => texts.push(other),
+        ExprKind::List(items) => texts.extend(items.iter()),
+        ExprKind::Paren(inner) if matches!(inner.kind, ExprKind::Str(_)) => texts.push(inner),
+        _ => {}
+    }
+    for t in texts {
+        let ExprKind::Str(name) = &t.kind else {
+            continue;
+        };
+        if ctx.syms.tiers.get(name).is_some() {
+            continue;
+        }
+        let names: Vec<&str> = ctx.syms.tiers.names().collect();
+        let help = suggest::closest(name, names.iter().copied())
+            .map(|c| format!("did you mean `\"{c}\"`?"))
+            .unwrap_or_else(|| {
+                if names.is_empty() {
+                    "the campaign has no `tiers` block, so no participant has a tier".into()
+                } else {
+                    format!(
+                        "the tiers are {}",
+                        names
+                            .iter()
+                            .map(|n| format!("`\"{n}\"`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            });
+        ctx.report(
+            Diagnostic::new(
+                Code::E0202,
+                Loc::new(file, t.span),
+                format!("unknown tier `{name}`"),
+                "not a tier",
+            )
+            .with_help(help),
+        );
     }
 }
 
