@@ -1173,6 +1173,49 @@ phase quarter for 91d {
   }
 }"#,
         },
+        Code::E0804 => CodeDoc {
+            code,
+            title: "`to audience` on a send that reaches participants only",
+            what: "A send `after ... inactive` (or `on enroll`) is written `to audience`. \
+                   Inactivity is measured from a participant's last counted completion (or \
+                   enrollment), and `on enroll` fires when one participant enrolls: these \
+                   sends exist only for participants.",
+            why: "`to audience` promises a reach the send never has: nobody outside the \
+                  participants ever gets it, so a win-back message meant for everyone would \
+                  silently miss most of them.",
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  en
+}
+
+event checkin {}
+
+message nudge via push {
+  en "We miss you! Check in today."
+}
+
+phase main for 14d {
+  task daily_checkin { on checkin }
+  send nudge after 2d inactive to audience
+}"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  en
+}
+
+event checkin {}
+
+message nudge via push {
+  en "We miss you! Check in today."
+}
+
+phase main for 14d {
+  task daily_checkin { on checkin }
+  send nudge after 2d inactive
+}"#,
+        },
     }
 }
 

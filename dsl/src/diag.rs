@@ -108,6 +108,8 @@ codes! {
     W0702 = Warning,
     /// `on birthday` without a `birthday: date` user attribute.
     E0801 = Error,
+    /// `to audience` on an inactivity or per-participant send.
+    E0804 = Error,
 }
 
 impl Code {

@@ -1,6 +1,6 @@
 //! Phases and their statements: windows in UTC from the campaign time zone (E0301,
 //! W0304), tasks, streaks (E0302), leaderboards and awards (E0303, E0405), goals,
-//! sends (W0305, W0702), grants and `on birthday` (E0801).
+//! sends (W0305, W0702, E0804), grants and `on birthday` (E0801).
 
 use super::exprs::{self, Scope};
 use super::kpis;
@@ -643,10 +643,31 @@ fn send(ctx: &mut Ctx<'_>, file: FileId, phase: &str, s: &SendStmt, reach: Reach
         },
         SendTrigger::OnEnter(_) | SendTrigger::OnEnroll(_) => {}
     }
+    let per_participant = match s.trigger {
+        SendTrigger::Inactive(_) => Some("an inactivity send (`after ... inactive`)"),
+        SendTrigger::OnEnroll(_) => Some("a send `on enroll`"),
+        SendTrigger::At { .. } | SendTrigger::OnEnter(_) => None,
+    };
     let to_participants = match &s.to {
         None => true,
         Some(r) if r.name == "participants" => true,
-        Some(r) if r.name == "audience" => false,
+        Some(r) if r.name == "audience" => {
+            if let Some(what) = per_participant {
+                ctx.report(
+                    Diagnostic::new(
+                        Code::E0804,
+                        Loc::new(file, r.span),
+                        format!("{what} reaches participants only, never the whole audience"),
+                        "no one outside the participants gets it",
+                    )
+                    .with_help(format!(
+                        "remove `to audience`, or send `{}` `on enter` or `at` a time to reach the audience",
+                        s.message.name
+                    )),
+                );
+            }
+            false
+        }
         Some(r) => {
             if ctx.syms.segments.get(&r.name).is_some() {
                 ctx.used.segments.insert(r.name.clone());
