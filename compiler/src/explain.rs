@@ -126,7 +126,9 @@ phase main for 14d {
             title: "defined twice",
             what: "Two rewards, messages, events, segments, phases, tasks, leaderboards or KPIs \
                    share a name, in this file or in a file it imports; or a campaign setting, a \
-                   user attribute or an event field is given twice.",
+                   user attribute, an event field, a reward property, a task's `on` line or \
+                   limit of one kind, or a leaderboard's `score` or `show top` line is given \
+                   twice.",
             why: "Grants, sends and reports refer to things by name. With two definitions camp \
                   cannot tell which one a `grant` or `send` means, or which value of a setting \
                   counts.",

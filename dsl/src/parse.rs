@@ -816,15 +816,38 @@ impl<'s> Builder<'s> {
             Rule::leaderboard_def => {
                 let name = self.ident(b.find(Rule::ident)?);
                 let (mut score, mut show) = (None, None);
+                let mut repeated = Vec::new();
                 for s in b.pairs {
                     let rule = s.as_rule();
+                    let span = self.sp(&s);
                     let mut s = Children::of(s);
                     match rule {
-                        Rule::score_clause => score = Some(self.expr(s.find(Rule::expr)?)?),
-                        _ => show = Some(self.literal(s.find(Rule::literal)?)?),
+                        Rule::score_clause => {
+                            let expr = self.expr(s.find(Rule::expr)?)?;
+                            if score.is_none() {
+                                score = Some(expr);
+                            } else {
+                                let span = Span::new(span.start as usize, expr.span.end as usize);
+                                repeated.push(LeaderboardLine::Score { span, expr });
+                            }
+                        }
+                        _ => {
+                            let top = self.literal(s.find(Rule::literal)?)?;
+                            if show.is_none() {
+                                show = Some(top);
+                            } else {
+                                let span = Span::new(span.start as usize, top.span.end as usize);
+                                repeated.push(LeaderboardLine::Show { span, top });
+                            }
+                        }
                     }
                 }
-                PhaseStmtKind::Leaderboard(LeaderboardDef { name, score, show })
+                PhaseStmtKind::Leaderboard(LeaderboardDef {
+                    name,
+                    score,
+                    show,
+                    repeated,
+                })
             }
             Rule::award_stmt => {
                 let leaderboard = self.ident(b.find(Rule::ident)?);

@@ -473,6 +473,30 @@ fn leaderboard(ctx: &mut Ctx<'_>, file: FileId, l: &LeaderboardDef) {
     if let Some(show) = &l.show {
         positive(ctx, file, show, "`show top`");
     }
+    // A second `score` or `show top` would silently replace the first.
+    for line in &l.repeated {
+        let (span, what, first) = match line {
+            LeaderboardLine::Score { span, expr } => {
+                kpis::score(ctx, file, expr);
+                (span, "`score`", l.score.as_ref().map(|e| e.span))
+            }
+            LeaderboardLine::Show { span, top } => {
+                positive(ctx, file, top, "`show top`");
+                (span, "`show top`", l.show.as_ref().map(|n| n.span))
+            }
+        };
+        let mut d = Diagnostic::new(
+            Code::E0101,
+            Loc::new(file, *span),
+            format!("the leaderboard `{}` has two {what} lines", l.name.name),
+            format!("second {what}"),
+        )
+        .with_help("a leaderboard has one of each: keep one of them");
+        if let Some(first) = first {
+            d = d.with_label(Loc::new(file, first), format!("first {what}"));
+        }
+        ctx.report(d);
+    }
 }
 
 fn award(
