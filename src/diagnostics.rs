@@ -84,11 +84,16 @@ impl DiagnosticPrinter {
             .map_or(("<unknown>".to_string(), String::new()), |f| {
                 (f.name.clone(), f.text.clone())
             });
+        // A byte-order mark is not shown: without it, miette's columns on the first
+        // line match the report's, and the snippet holds no invisible character.
+        let (text, skip) = match text.strip_prefix('\u{FEFF}') {
+            Some(rest) => (rest.to_string(), '\u{FEFF}'.len_utf8()),
+            None => (text, 0),
+        };
         let span = |s: camp_compiler::Label| {
-            SourceSpan::new(
-                (s.loc.span.start as usize).into(),
-                s.loc.span.len() as usize,
-            )
+            let start = (s.loc.span.start as usize).saturating_sub(skip);
+            let end = (s.loc.span.end as usize).saturating_sub(skip);
+            SourceSpan::new(start.into(), end.saturating_sub(start))
         };
         let mut labels = vec![LabeledSpan::new_primary_with_span(
             Some(d.primary.message.clone()),

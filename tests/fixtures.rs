@@ -173,3 +173,45 @@ fn five_unrelated_errors_in_one_run() {
     assert!(codes.len() >= 5, "{codes:?}");
     assert!(report["errors"].as_u64().unwrap() >= 5);
 }
+
+/// A byte-order mark at the start of a file is ignored: the human and JSON reports of a
+/// file with one are those of the same file without it, bar the byte offsets.
+#[test]
+fn a_byte_order_mark_is_ignored() {
+    let dir = std::env::temp_dir().join(format!("camp-bom-{}", std::process::id()));
+    let (plain, marked) = (dir.join("plain"), dir.join("marked"));
+    std::fs::create_dir_all(&plain).unwrap();
+    std::fs::create_dir_all(&marked).unwrap();
+    let src = "campaign bom { timezone \"Asia/Shanghia\" }\nevent checkin {}\n";
+    std::fs::write(plain.join("c.camp"), src).unwrap();
+    std::fs::write(marked.join("c.camp"), format!("\u{FEFF}{src}")).unwrap();
+    let run = |d: &Path, format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_camp"))
+            .args(["check", "c.camp", "--format", format])
+            .current_dir(d)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let human = run(&plain, "human");
+    assert!(human.contains("c.camp:1:25"), "{human}");
+    assert_eq!(human, run(&marked, "human"));
+    let columns = |json: String| -> Vec<(u64, u64, String)> {
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["line"].as_u64().unwrap(),
+                    d["column"].as_u64().unwrap(),
+                    d["code"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(columns(run(&plain, "json")), columns(run(&marked, "json")));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -36,7 +36,9 @@ pub fn doc(code: Code) -> CodeDoc {
                    says what was expected there.",
             why: "camp cannot guess what you meant, so it skips the rest of that definition \
                   and keeps checking the rest of the file; the campaign cannot be compiled \
-                  until the line is fixed.",
+                  until the line is fixed. A name written in the skipped text may be defined \
+                  or used there, so camp does not also call it unknown (E0102) or unused \
+                  (W0701) until the syntax error is fixed.",
             example: r#"campaign spring {
   timezone "Asia/Shanghai"
   start    2027-01-20T00:00
@@ -68,10 +70,15 @@ kpi participation = unique(checkin) / audience target >= 20%"#,
             what: "A date, time of day, amount of money, duration or percentage is written in a \
                    way that cannot mean anything: a day that does not exist (`2027-02-30`), an \
                    hour past midnight (`25:00`), a currency that is not a three-capital ISO code \
-                   (`20 cny`), or a duration with an unknown unit (`3x`).",
+                   (`20 cny`), or a duration with an unknown unit (`3x`). A number too large to \
+                   compute with is one too: a coupon whose value times its stock, or all \
+                   rewards' worst case together, does not fit; draw weights whose sum does not \
+                   fit; a limit, milestone, rank or message cap over 4_294_967_295; a phase that \
+                   would end past the last date camp can represent.",
             why: "Dates and amounts decide when phases run and what rewards cost. camp does not \
                   guess a nearby value, because a wrong guess would move the launch or misprice \
-                  the budget.",
+                  the budget; and it does not round a number it cannot compute with, because \
+                  the budget check would then be wrong.",
             example: r#"campaign spring {
   timezone "Asia/Shanghai"
   start    2027-02-30T00:00
@@ -119,7 +126,9 @@ phase main for 14d {
             title: "defined twice",
             what: "Two rewards, messages, events, segments, phases, tasks, leaderboards or KPIs \
                    share a name, in this file or in a file it imports; or a campaign setting, a \
-                   user attribute or an event field is given twice.",
+                   user attribute, an event field, a reward property, a task's `on` line or \
+                   limit of one kind, or a leaderboard's `score` or `show top` line is given \
+                   twice.",
             why: "Grants, sends and reports refer to things by name. With two definitions camp \
                   cannot tell which one a `grant` or `send` means, or which value of a setting \
                   counts.",
@@ -270,6 +279,38 @@ campaign spring {
   timezone "Asia/Shanghai"
 }"#,
         },
+        Code::E0106 => CodeDoc {
+            code,
+            title: "segment defined in terms of itself",
+            what: "A segment's condition names the segment itself, directly \
+                   (`segment loyal = loyal or user.level >= 3`) or through other segments \
+                   (`regulars` names `loyal`, which names `regulars`). The message shows the \
+                   whole circle.",
+            why: "A segment stands for its condition. One that depends on itself has no \
+                  condition to stand for: deciding whether a user belongs would never end.",
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  audience regulars
+}
+
+user {
+  level: int
+}
+
+segment regulars = user.level >= 5 or loyal
+segment loyal    = regulars and user.level >= 3"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  audience regulars
+}
+
+user {
+  level: int
+}
+
+segment regulars = user.level >= 5 or loyal
+segment loyal    = user.level >= 3"#,
+        },
         Code::E0201 => CodeDoc {
             code,
             title: "type mismatch",
@@ -300,8 +341,9 @@ user {
             code,
             title: "unknown attribute or field",
             what: "A condition uses `user.X` for an attribute that `user { ... }` does not \
-                   declare, or `event.X` for a field the event does not have. camp suggests the \
-                   closest declared one.",
+                   declare, or `event.X` for a field the event does not have, or compares \
+                   `participant.tier` with a name that is not one of the `tiers` \
+                   (`participant.tier == \"platinum\"`). camp suggests the closest declared one.",
             why: "The platform only provides the attributes and fields you declare; a misspelled \
                   one never has a value, so the condition would never match anyone.",
             example: r#"campaign spring {
@@ -823,7 +865,10 @@ phase warmup for 6d {
             what: "A message uses a placeholder camp cannot fill in, such as a `user.X` \
                    attribute that `user { ... }` does not declare or a name other than `user`, \
                    `campaign`, `phase`, `participant` and (in a message sent by a task that \
-                   grants) `reward`; or it uses a filter that does not exist.",
+                   grants) `reward`; or it uses a filter that does not exist. A name the \
+                   template sets itself (`{% set %}`, a `for` loop's variable) is known where \
+                   that setting reaches: after it, also past the end of an `if`, but not in \
+                   the other branch of that `if` nor after a `for` loop.",
             why: "The message would go out with a blank where a name, a date or an amount \
                   should be.",
             example: r#"campaign spring {
@@ -978,8 +1023,12 @@ kpi revenue = sum(purchase.amount) target >= 1_000_000 CNY"#,
         Code::W0603 => CodeDoc {
             code,
             title: "kpi target out of reach",
-            what: "A KPI target can never be met, such as a share of users above 100%: no more \
-                   people can check in than there are in the audience.",
+            what: "A KPI target can never be met: a share of users above 100%. A share counts \
+                   users who are all among those it divides by (`unique(checkin) / audience`, \
+                   `unique(checkin) / participants`, `participants / audience`): no more people \
+                   can check in than there are in the audience. A ratio of two different \
+                   groups is not a share and may exceed 100% (`unique(team_joined) / \
+                   unique(team_opened)`, joiners per opener), so it is not reported.",
             why: "The campaign would be reported as missing its goal whatever happens; usually \
                   the target or the formula has a typo.",
             example: r#"campaign spring {
@@ -1001,7 +1050,8 @@ kpi checkin_rate = unique(checkin) / audience target >= 80%"#,
             code,
             title: "defined and never used",
             what: "A reward, message, event or segment is defined, but nothing grants, sends, \
-                   counts or mentions it.",
+                   counts or mentions it. After a syntax error, a name that the text camp \
+                   could not read mentions is not reported: that text may use it.",
             why: "It is often the sign of a forgotten task or a misspelling elsewhere: a reward \
                   from the brief that is never handed out. Remove it if it is no longer needed.",
             example: r#"campaign spring {
@@ -1123,6 +1173,49 @@ phase quarter for 91d {
     on birthday
     grant birthday_points
   }
+}"#,
+        },
+        Code::E0804 => CodeDoc {
+            code,
+            title: "`to audience` on a send that reaches participants only",
+            what: "A send `after ... inactive` (or `on enroll`) is written `to audience`. \
+                   Inactivity is measured from a participant's last counted completion (or \
+                   enrollment), and `on enroll` fires when one participant enrolls: these \
+                   sends exist only for participants.",
+            why: "`to audience` promises a reach the send never has: nobody outside the \
+                  participants ever gets it, so a win-back message meant for everyone would \
+                  silently miss most of them.",
+            example: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  en
+}
+
+event checkin {}
+
+message nudge via push {
+  en "We miss you! Check in today."
+}
+
+phase main for 14d {
+  task daily_checkin { on checkin }
+  send nudge after 2d inactive to audience
+}"#,
+            fix: r#"campaign spring {
+  timezone "Asia/Shanghai"
+  start    2027-01-20T00:00
+  locales  en
+}
+
+event checkin {}
+
+message nudge via push {
+  en "We miss you! Check in today."
+}
+
+phase main for 14d {
+  task daily_checkin { on checkin }
+  send nudge after 2d inactive
 }"#,
         },
     }

@@ -292,6 +292,14 @@ fn count(lit: &ast::Lit) -> Lowered<u32> {
     }
 }
 
+/// A stock or `per_user`: any positive whole number the language can write.
+fn quantity(lit: &ast::Lit) -> Lowered<u64> {
+    match lit.kind {
+        LitKind::Int(n) => u64::try_from(n).map_err(|_| unresolved("a quantity")),
+        _ => Err(unresolved("a quantity")),
+    }
+}
+
 impl<'a> Lower<'a> {
     fn reward_id(&self, name: &str) -> Lowered<RewardId> {
         self.syms
@@ -330,8 +338,8 @@ impl<'a> Lower<'a> {
         let mut expires = None;
         for p in &r.props {
             match &p.value {
-                PropValue::Stock(l) => stock = Some(u64::from(count(l)?)),
-                PropValue::PerUser(l) => per_user = Some(u64::from(count(l)?)),
+                PropValue::Stock(l) => stock = Some(quantity(l)?),
+                PropValue::PerUser(l) => per_user = Some(quantity(l)?),
                 PropValue::Label(s) => label = Some(s.value.clone()),
                 PropValue::Value(l) => value_money = money(&l.kind),
                 PropValue::Cost(l) => cost = money(&l.kind),

@@ -120,11 +120,15 @@ impl SourceFile {
         }
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
+    /// 1-based line and column (in characters) of a byte offset. A byte-order mark at
+    /// the start of the file is not a column: editors do not show it.
     pub fn line_col(&self, offset: u32) -> (usize, usize) {
         let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.line_starts.get(line - 1).copied().unwrap_or(0) as usize;
+        let mut start = self.line_starts.get(line - 1).copied().unwrap_or(0) as usize;
         let end = (offset as usize).min(self.text.len());
+        if line == 1 && self.text.starts_with(BOM) && end >= BOM.len_utf8() {
+            start = BOM.len_utf8();
+        }
         let col = self
             .text
             .get(start..end)
@@ -139,6 +143,9 @@ impl SourceFile {
             .unwrap_or("")
     }
 }
+
+/// The byte-order mark some editors write at the start of a UTF-8 file.
+const BOM: char = '\u{FEFF}';
 
 /// Every file of one check, indexed by [`FileId`].
 #[derive(Debug, Clone, Default)]
@@ -183,5 +190,16 @@ mod tests {
         assert_eq!(f.line_col(3), (2, 1));
         assert_eq!(f.line_col(9), (2, 3));
         assert_eq!(f.line_col(11), (3, 1));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_a_column() {
+        let f = SourceFile::new("a".into(), "a".into(), "\u{FEFF}ab\ncd".into());
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(3), (1, 1));
+        assert_eq!(f.line_col(4), (1, 2));
+        assert_eq!(f.line_col(6), (2, 1));
+        let plain = SourceFile::new("a".into(), "a".into(), "x\u{FEFF}b".into());
+        assert_eq!(plain.line_col(4), (1, 3));
     }
 }

@@ -478,3 +478,51 @@ fn syntax_error_span_at_end_of_multibyte_text() {
     parse_invariants(src);
     check_invariants(&MemoryLoader::with(&[("main.camp", src)]), "main.camp");
 }
+
+/// A long chain of segments, closed into one cycle: found without deep recursion, and
+/// reported once.
+#[test]
+fn a_long_cycle_of_segments_is_reported_once() {
+    let mut src = SKELETON_HEAD.to_string();
+    let n = 5_000;
+    for i in 0..n {
+        src.push_str(&format!("segment s{i} = s{} and true\n", (i + 1) % n));
+    }
+    let result = check_invariants(&MemoryLoader::with(&[("main.camp", &src)]), "main.camp");
+    let cycles: Vec<&Diagnostic> = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::E0106)
+        .collect();
+    assert_eq!(cycles.len(), 1, "{cycles:?}");
+    assert_eq!(cycles[0].secondary.len(), n);
+}
+
+/// A byte-order mark at the start of a file is ignored: every example and fixture
+/// reports the same diagnostics at the same lines and columns with one, and each span
+/// covers the same text (its offsets are the file's, three bytes further on).
+#[test]
+fn a_byte_order_mark_changes_nothing() {
+    let shown = |r: &CheckResult| -> Vec<(Code, usize, usize, String, String)> {
+        r.diagnostics
+            .iter()
+            .map(|d| {
+                let f = r.sources.get(d.primary.loc.file).unwrap();
+                let (line, col) = f.line_col(d.primary.loc.span.start);
+                (
+                    d.code,
+                    line,
+                    col,
+                    f.slice(d.primary.loc.span).to_string(),
+                    d.message.clone(),
+                )
+            })
+            .collect()
+    };
+    for seed in &corpus().seeds {
+        let plain = check_invariants(&loader_for(&seed.path, &seed.text), &seed.path);
+        let with_bom = format!("\u{FEFF}{}", seed.text);
+        let marked = check_invariants(&loader_for(&seed.path, &with_bom), &seed.path);
+        assert_eq!(shown(&plain), shown(&marked), "{}", seed.path);
+    }
+}

@@ -52,6 +52,11 @@ pub struct File {
     pub items: Vec<Item>,
     /// Every plain comment in source order.
     pub comments: Vec<Comment>,
+    /// Text the parser could not read, in source order: the rest of an item after a
+    /// syntax error, and everything after an unterminated string or comment. Names
+    /// written there may be defined or used there, so the checker does not call them
+    /// unknown or unused.
+    pub unread: Vec<Span>,
 }
 
 /// A top-level item with its doc comment.
@@ -468,10 +473,32 @@ pub enum Period {
 pub struct LeaderboardDef {
     /// The leaderboard's name.
     pub name: Ident,
-    /// The score formula.
+    /// The score formula (the first `score` line).
     pub score: Option<Expr>,
-    /// `show top N`.
+    /// `show top N` (the first `show top` line).
     pub show: Option<Lit>,
+    /// Every `score` or `show top` line after the first of its kind, in source order:
+    /// a leaderboard has one of each (E0101), but nothing written is dropped.
+    pub repeated: Vec<LeaderboardLine>,
+}
+
+/// A `score` or `show top` line of a leaderboard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LeaderboardLine {
+    /// `score EXPR`.
+    Score {
+        /// The whole line.
+        span: Span,
+        /// The formula.
+        expr: Expr,
+    },
+    /// `show top N`.
+    Show {
+        /// The whole line.
+        span: Span,
+        /// N.
+        top: Lit,
+    },
 }
 
 /// `award LB rank A[..B] => grant REWARD`.

@@ -58,6 +58,8 @@ codes! {
     E0104 = Error,
     /// Import not found, or an import cycle.
     E0105 = Error,
+    /// A segment that refers to itself, directly or through other segments.
+    E0106 = Error,
     /// Type mismatch in an expression.
     E0201 = Error,
     /// Unknown attribute or event field.
@@ -106,6 +108,8 @@ codes! {
     W0702 = Warning,
     /// `on birthday` without a `birthday: date` user attribute.
     E0801 = Error,
+    /// `to audience` on an inactivity or per-participant send.
+    E0804 = Error,
 }
 
 impl Code {

@@ -1081,20 +1081,27 @@ impl<'s> Printer<'s> {
                 self.write("leaderboard ");
                 self.ident(&lb.name);
                 if self.open_block(
-                    lb.score.is_none() && lb.show.is_none(),
+                    lb.score.is_none() && lb.show.is_none() && lb.repeated.is_empty(),
                     lb.name.span.end,
                     end,
                 ) {
-                    let score_first = match (&lb.score, &lb.show) {
-                        (Some(score), Some(show)) => score.span.start <= show.span.start,
-                        _ => true,
-                    };
-                    if score_first {
-                        self.score(lb.score.as_ref());
-                        self.show(lb.show.as_ref());
-                    } else {
-                        self.show(lb.show.as_ref());
-                        self.score(lb.score.as_ref());
+                    // Every line in source order, repeated ones included (they are an
+                    // error, but formatting never drops what was written).
+                    let mut lines: Vec<(u32, Result<&Expr, &Lit>)> = Vec::new();
+                    lines.extend(lb.score.iter().map(|e| (e.span.start, Ok(e))));
+                    lines.extend(lb.show.iter().map(|n| (n.span.start, Err(n))));
+                    for r in &lb.repeated {
+                        lines.push(match r {
+                            LeaderboardLine::Score { span, expr } => (span.start, Ok(expr)),
+                            LeaderboardLine::Show { span, top } => (span.start, Err(top)),
+                        });
+                    }
+                    lines.sort_by_key(|(start, _)| *start);
+                    for (_, line) in lines {
+                        match line {
+                            Ok(e) => self.score(Some(e)),
+                            Err(n) => self.show(Some(n)),
+                        }
                     }
                     self.close_block(None, end, Gap::Tight);
                 }
@@ -1484,6 +1491,13 @@ mod tests {
     fn windows_line_endings_and_a_byte_order_mark() {
         let src = "\u{FEFF}// c\r\nreward a = points 1  // t\r\n\r\nmessage m via push {\r\n  en \"\"\"\r\n    hi\r\n  \"\"\"\r\n}\r\n";
         let want = "// c\nreward a = points 1  // t\n\nmessage m via push {\n  en \"\"\"\n    hi\n  \"\"\"\n}\n";
+        assert_eq!(stable(src), want);
+    }
+
+    #[test]
+    fn a_repeated_leaderboard_line_is_kept() {
+        let src = "phase p for 1d {\n  leaderboard l { show top 3 score points score count(e) show top 5 }\n}\n";
+        let want = "phase p for 1d {\n  leaderboard l {\n    show top 3\n    score points\n    score count(e)\n    show top 5\n  }\n}\n";
         assert_eq!(stable(src), want);
     }
 

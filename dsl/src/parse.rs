@@ -36,6 +36,7 @@ pub fn parse(src: &str, file: FileId) -> Parsed {
         src,
         diags: Vec::new(),
         base: 0,
+        unread: Vec::new(),
     };
     let scan = lex::scan(src);
     if src.len() >= u32::MAX as usize {
@@ -61,6 +62,7 @@ pub fn parse(src: &str, file: FileId) -> Parsed {
             file: File {
                 items: Vec::new(),
                 comments: scan.comments,
+                unread: vec![Span::new(0, src.len())],
             },
             diagnostics: b.diags,
         };
@@ -72,6 +74,7 @@ pub fn parse(src: &str, file: FileId) -> Parsed {
             if let Some((span, what)) = scan.unterminated.last() {
                 b.unterminated(*span, what);
             }
+            b.unread.push(Span::new(open as usize, src.len()));
             src.get(..open as usize).unwrap_or(src)
         }
         None => src,
@@ -83,6 +86,7 @@ pub fn parse(src: &str, file: FileId) -> Parsed {
                 file: File {
                     items,
                     comments: scan.comments,
+                    unread: b.unread,
                 },
                 diagnostics: b.diags,
             };
@@ -90,10 +94,12 @@ pub fn parse(src: &str, file: FileId) -> Parsed {
     }
     let mut items = Vec::new();
     b.parse_text(src, &mut items, &scan.unterminated);
+    b.unread.sort_by_key(|s| s.start);
     Parsed {
         file: File {
             items,
             comments: scan.comments,
+            unread: b.unread,
         },
         diagnostics: b.diags,
     }
@@ -128,6 +134,7 @@ fn parse_chunked(src: &str, file: FileId, scan: &lex::Scan) -> Option<Vec<Item>>
                             src,
                             diags: Vec::new(),
                             base,
+                            unread: Vec::new(),
                         };
                         b.parse_text(chunk, &mut items, &[]);
                         if !b.diags.is_empty() {
@@ -373,6 +380,8 @@ struct Builder<'s> {
     diags: Vec<Diagnostic>,
     /// Where the text pest is parsing starts in the file (chunks start mid-file).
     base: u32,
+    /// Text that could not be read (see [`File::unread`]).
+    unread: Vec<Span>,
 }
 
 impl<'s> Builder<'s> {
@@ -457,12 +466,16 @@ impl<'s> Builder<'s> {
                     }
                 }
             }
-            Err(e) => self.pest_error(&e, self.base, unterminated),
+            Err(e) => {
+                self.unread.push(Span::new(0, text.len()).shift(self.base));
+                self.pest_error(&e, self.base, unterminated);
+            }
         }
     }
 
     fn junk(&mut self, pair: &Pair<'_, Rule>, unterminated: &[(Span, &'static str)]) {
         let span = self.sp(pair);
+        self.unread.push(span);
         // An item that stops at an unterminated string leaves the rest of its line as
         // junk (`reward r = points 10 { label "x }`): the string is the problem, not
         // where the parser gave up.
@@ -571,6 +584,7 @@ impl<'s> Builder<'s> {
         match self.item_inner(pair, span) {
             Ok(item) => Some(item),
             Err(b) => {
+                self.unread.push(span);
                 self.broken(b);
                 None
             }
@@ -802,15 +816,38 @@ impl<'s> Builder<'s> {
             Rule::leaderboard_def => {
                 let name = self.ident(b.find(Rule::ident)?);
                 let (mut score, mut show) = (None, None);
+                let mut repeated = Vec::new();
                 for s in b.pairs {
                     let rule = s.as_rule();
+                    let span = self.sp(&s);
                     let mut s = Children::of(s);
                     match rule {
-                        Rule::score_clause => score = Some(self.expr(s.find(Rule::expr)?)?),
-                        _ => show = Some(self.literal(s.find(Rule::literal)?)?),
+                        Rule::score_clause => {
+                            let expr = self.expr(s.find(Rule::expr)?)?;
+                            if score.is_none() {
+                                score = Some(expr);
+                            } else {
+                                let span = Span::new(span.start as usize, expr.span.end as usize);
+                                repeated.push(LeaderboardLine::Score { span, expr });
+                            }
+                        }
+                        _ => {
+                            let top = self.literal(s.find(Rule::literal)?)?;
+                            if show.is_none() {
+                                show = Some(top);
+                            } else {
+                                let span = Span::new(span.start as usize, top.span.end as usize);
+                                repeated.push(LeaderboardLine::Show { span, top });
+                            }
+                        }
                     }
                 }
-                PhaseStmtKind::Leaderboard(LeaderboardDef { name, score, show })
+                PhaseStmtKind::Leaderboard(LeaderboardDef {
+                    name,
+                    score,
+                    show,
+                    repeated,
+                })
             }
             Rule::award_stmt => {
                 let leaderboard = self.ident(b.find(Rule::ident)?);
@@ -1262,6 +1299,26 @@ mod tests {
         let bounds = chunk_bounds(&src, &scan);
         assert!(bounds.len() >= 5, "only {} chunks", bounds.len());
         assert!(bounds.iter().all(|(a, b)| b - a < 2 * CHUNK_TARGET));
+    }
+
+    #[test]
+    fn text_after_a_syntax_error_is_kept_as_unread() {
+        let src = "reward a = points 1\nphase p for 1d {\n  goal g when x => send m\n}\nreward b = points 2\nmessage m via push { en \"unclosed }\n";
+        let parsed = parse(src, FileId::default());
+        let unread: Vec<&str> = parsed
+            .file
+            .unread
+            .iter()
+            .map(|s| &src[s.start as usize..s.end as usize])
+            .collect();
+        assert_eq!(parsed.file.items.len(), 2, "{unread:?}");
+        assert_eq!(unread.len(), 2, "{unread:?}");
+        assert!(unread[0].starts_with("phase p") && unread[0].contains("send m"));
+        assert!(unread[1].starts_with("message m"));
+        assert!(parse("reward a = points 1\n", FileId::default())
+            .file
+            .unread
+            .is_empty());
     }
 
     #[test]

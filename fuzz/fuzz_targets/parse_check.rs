@@ -1,12 +1,13 @@
-//! Fuzzes parse + check (and the formatter): no input may panic, every diagnostic must
-//! point inside its file on character boundaries, checking must be deterministic, and
-//! formatting must be idempotent.
+//! Fuzzes parse + check (and the formatter, lowering and the schedule): no input may
+//! panic, every diagnostic must point inside its file on character boundaries, checking
+//! must be deterministic, formatting must be idempotent, and whatever checks without
+//! errors must lower to a plan whose schedule renders.
 //!
 //! The input is split at NUL bytes into up to three files — `main.camp`, `lib/a.camp`,
 //! `lib/b.camp` — so imports, shared definitions and import cycles get fuzzed too.
 #![no_main]
 
-use camp_compiler::{check_file, CheckResult, Code, MemoryLoader};
+use camp_compiler::{check_file, compile_file, schedule, CheckResult, Code, MemoryLoader};
 use camp_dsl::span::FileId;
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
@@ -74,4 +75,16 @@ fuzz_target!(|data: &[u8]| {
         first.diagnostics, second.diagnostics,
         "checking twice gave different diagnostics"
     );
+
+    // An internal error in lowering means a check let something through.
+    if first.errors() == 0 {
+        let compiled = compile_file(&loader, Path::new(NAMES[0])).expect("lowering a clean check");
+        let plan = compiled.plan.expect("a clean check has a plan");
+        let s = schedule::build(&plan);
+        let _ = (
+            schedule::to_table(&s),
+            schedule::to_json(&s),
+            schedule::to_ics(&s),
+        );
+    }
 });

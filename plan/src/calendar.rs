@@ -43,6 +43,19 @@ pub fn add_duration(tz: Tz, start: DateTime<Utc>, d: Duration) -> DateTime<Utc> 
     base + TimeDelta::minutes(i64::from(d.minutes))
 }
 
+/// `start` plus a duration, as [`add_duration`] computes it; `None` when the result
+/// lies beyond the last instant that can be represented (so a checker never crashes on
+/// a campaign that runs for millennia).
+pub fn checked_add_duration(tz: Tz, start: DateTime<Utc>, d: Duration) -> Option<DateTime<Utc>> {
+    let base = if d.days == 0 {
+        start
+    } else {
+        let local = start.with_timezone(&tz).naive_local();
+        local_to_utc(tz, local.checked_add_days(Days::new(u64::from(d.days)))?)
+    };
+    base.checked_add_signed(TimeDelta::minutes(i64::from(d.minutes)))
+}
+
 /// A time zone with the campaign's calendar rules.
 #[derive(Debug, Clone, Copy)]
 pub struct Calendar {
@@ -193,6 +206,37 @@ mod tests {
         assert_eq!(
             c.quiet_end(&q, utc("2027-01-26T22:00:00Z")),
             utc("2027-01-27T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn adding_past_the_last_instant_is_none_not_a_crash() {
+        let tz: Tz = "Pacific/Kiritimati".parse().unwrap();
+        let near_end = DateTime::<Utc>::MAX_UTC - TimeDelta::days(10);
+        for d in [
+            Duration {
+                days: 36_600,
+                minutes: 0,
+            },
+            Duration {
+                days: 0,
+                minutes: u32::MAX,
+            },
+            Duration {
+                days: 11,
+                minutes: 0,
+            },
+        ] {
+            assert_eq!(checked_add_duration(tz, near_end, d), None, "{d:?}");
+        }
+        let d = Duration {
+            days: 1,
+            minutes: 90,
+        };
+        let start = utc("2027-01-20T13:00:00Z");
+        assert_eq!(
+            checked_add_duration(tz, start, d),
+            Some(add_duration(tz, start, d))
         );
     }
 

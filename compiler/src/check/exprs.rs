@@ -1,6 +1,7 @@
 //! Type checking of conditions: `audience`, segments, a task's `where`, goals.
-//! Reports type mismatches (E0201), unknown attributes and fields (E0202), money in
-//! another currency (E0203) and unknown segments, rewards or functions (E0102).
+//! Reports type mismatches (E0201), unknown attributes, fields and tier names (E0202), money in
+//! another currency (E0203), unknown segments, rewards or functions (E0102) and segments
+//! that refer to themselves (E0106).
 
 use super::Ctx;
 use crate::suggest;
@@ -157,12 +158,165 @@ pub(super) fn check_declarations(ctx: &mut Ctx<'_>) {
 
 pub(super) fn check_segments(ctx: &mut Ctx<'_>) {
     let segments: Vec<_> = ctx.syms.segments.iter().copied().collect();
-    for seg in segments {
+    for seg in &segments {
         let scope = Scope {
             event: None,
             context: "a segment",
         };
         check_condition(ctx, seg.file, &seg.node.condition, &scope);
+    }
+    segment_cycles(ctx);
+}
+
+/// The segments a condition names, with where: `(index, span)`.
+fn segment_refs(ctx: &Ctx<'_>, e: &Expr, out: &mut Vec<(usize, camp_dsl::span::Span)>) {
+    match &e.kind {
+        ExprKind::Path(parts) => {
+            if let [one] = parts.as_slice() {
+                if let Some(i) = ctx.syms.segments.position(&one.name) {
+                    out.push((i, one.span));
+                }
+            }
+        }
+        ExprKind::Call(_, args) | ExprKind::List(args) => {
+            args.iter().for_each(|a| segment_refs(ctx, a, out));
+        }
+        ExprKind::Binary(_, l, r) => {
+            segment_refs(ctx, l, out);
+            segment_refs(ctx, r, out);
+        }
+        ExprKind::Unary(_, x) | ExprKind::Paren(x) => segment_refs(ctx, x, out),
+        ExprKind::Lit(_) | ExprKind::Str(_) | ExprKind::Error => {}
+    }
+}
+
+/// E0106: a segment that refers to itself, directly or through other segments. Each
+/// cycle is reported once, on the segment of it defined first, with every step.
+fn segment_cycles(ctx: &mut Ctx<'_>) {
+    let segments: Vec<_> = ctx.syms.segments.iter().copied().collect();
+    let edges: Vec<Vec<(usize, camp_dsl::span::Span)>> = segments
+        .iter()
+        .map(|s| {
+            let mut refs = Vec::new();
+            segment_refs(ctx, &s.node.condition, &mut refs);
+            refs
+        })
+        .collect();
+    // Depth-first, without recursion (a chain of segments may be long): a reference to
+    // a segment still on the path closes a cycle.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    let mut mark = vec![Mark::New; segments.len()];
+    let mut cycles: Vec<Vec<(usize, camp_dsl::span::Span)>> = Vec::new();
+    for root in 0..segments.len() {
+        if mark.get(root) != Some(&Mark::New) {
+            continue;
+        }
+        // (segment, next edge to follow, the reference that led here)
+        let mut path: Vec<(usize, usize, Option<camp_dsl::span::Span>)> = vec![(root, 0, None)];
+        if let Some(m) = mark.get_mut(root) {
+            *m = Mark::OnPath;
+        }
+        while let Some(top) = path.last_mut() {
+            let (node, next) = (top.0, top.1);
+            let Some(&(to, span)) = edges.get(node).and_then(|e| e.get(next)) else {
+                if let Some(m) = mark.get_mut(node) {
+                    *m = Mark::Done;
+                }
+                path.pop();
+                continue;
+            };
+            top.1 = next.saturating_add(1);
+            match mark.get(to) {
+                Some(Mark::New) => {
+                    if let Some(m) = mark.get_mut(to) {
+                        *m = Mark::OnPath;
+                    }
+                    path.push((to, 0, Some(span)));
+                }
+                Some(Mark::OnPath) => {
+                    // The cycle: from `to` along the path to `node`, then back to `to`.
+                    let start = path.iter().position(|p| p.0 == to).unwrap_or(0);
+                    let mut cycle: Vec<(usize, camp_dsl::span::Span)> = Vec::new();
+                    let steps = path.get(start..).unwrap_or(&[]);
+                    for (k, step) in steps.iter().enumerate() {
+                        let via = steps
+                            .get(k.saturating_add(1))
+                            .and_then(|s| s.2)
+                            .unwrap_or(span);
+                        cycle.push((step.0, via));
+                    }
+                    cycles.push(cycle);
+                }
+                _ => {}
+            }
+        }
+    }
+    for cycle in cycles {
+        // Start the cycle at the segment defined first.
+        let first = cycle
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (seg, _))| *seg)
+            .map_or(0, |(k, _)| k);
+        let mut ordered = cycle.clone();
+        ordered.rotate_left(first);
+        let names: Vec<&str> = ordered
+            .iter()
+            .filter_map(|(seg, _)| segments.get(*seg).map(|d| d.name.name.as_str()))
+            .collect();
+        let Some((head, _)) = ordered.first() else {
+            continue;
+        };
+        let Some(head_def) = segments.get(*head) else {
+            continue;
+        };
+        let shown = names
+            .iter()
+            .chain(names.first())
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(" → ");
+        let message = if ordered.len() == 1 {
+            format!("the segment `{}` refers to itself", head_def.name.name)
+        } else {
+            format!(
+                "the segment `{}` refers to itself through other segments: {shown}",
+                head_def.name.name
+            )
+        };
+        let mut d = Diagnostic::new(
+            Code::E0106,
+            head_def.loc(),
+            message,
+            "defined in terms of itself",
+        );
+        for (k, (seg, via)) in ordered.iter().enumerate() {
+            let target = names
+                .get(k.saturating_add(1))
+                .or(names.first())
+                .copied()
+                .unwrap_or("");
+            if let Some(def) = segments.get(*seg) {
+                d = d.with_label(Loc::new(def.file, *via), format!("refers to `{target}`"));
+            }
+        }
+        let help = if ordered.len() == 1 {
+            format!(
+                "a segment stands for its condition, so it cannot depend on itself: write \
+                 the condition of `{}` without naming it",
+                head_def.name.name
+            )
+        } else {
+            "a segment stands for its condition, so it cannot depend on itself: write the \
+             condition out in one of these segments instead of naming the next"
+                .to_string()
+        };
+        ctx.report(d.with_help(help));
     }
 }
 
@@ -351,6 +505,10 @@ fn binary_ty(
 ) -> Ty {
     let lt = infer(ctx, file, l, scope);
     let rt = infer(ctx, file, r, scope);
+    if matches!(op, BinOp::Compare(_) | BinOp::In) {
+        tier_names(ctx, file, l, r);
+        tier_names(ctx, file, r, l);
+    }
     match op {
         BinOp::And | BinOp::Or => {
             for (e, t) in [(l, &lt), (r, &rt)] {
@@ -427,6 +585,66 @@ fn binary_ty(
         BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => {
             arith_ty(ctx, file, op, (l, lt), (r, rt))
         }
+    }
+}
+
+/// Whether `e` is the path `participant.tier`.
+fn is_tier(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Path(p) => {
+            matches!(p.as_slice(), [a, b] if a.name == "participant" && b.name == "tier")
+        }
+        ExprKind::Paren(inner) => is_tier(inner),
+        _ => false,
+    }
+}
+
+/// E0202 for a text compared with `participant.tier` (`==`, `!=`, `in [...]`) that is
+/// not the name of a tier.
+fn tier_names(ctx: &mut Ctx<'_>, file: FileId, tier: &Expr, other: &Expr) {
+    if !is_tier(tier) {
+        return;
+    }
+    let mut texts: Vec<&Expr> = Vec::new();
+    match &other.kind {
+        ExprKind::Str(_) => texts.push(other),
+        ExprKind::List(items) => texts.extend(items.iter()),
+        ExprKind::Paren(inner) if matches!(inner.kind, ExprKind::Str(_)) => texts.push(inner),
+        _ => {}
+    }
+    for t in texts {
+        let ExprKind::Str(name) = &t.kind else {
+            continue;
+        };
+        if ctx.syms.tiers.get(name).is_some() {
+            continue;
+        }
+        let names: Vec<&str> = ctx.syms.tiers.names().collect();
+        let help = suggest::closest(name, names.iter().copied())
+            .map(|c| format!("did you mean `\"{c}\"`?"))
+            .unwrap_or_else(|| {
+                if names.is_empty() {
+                    "the campaign has no `tiers` block, so no participant has a tier".into()
+                } else {
+                    format!(
+                        "the tiers are {}",
+                        names
+                            .iter()
+                            .map(|n| format!("`\"{n}\"`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            });
+        ctx.report(
+            Diagnostic::new(
+                Code::E0202,
+                Loc::new(file, t.span),
+                format!("unknown tier `{name}`"),
+                "not a tier",
+            )
+            .with_help(help),
+        );
     }
 }
 

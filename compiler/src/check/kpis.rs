@@ -16,16 +16,17 @@ use std::fmt;
 pub enum Unit {
     /// A number of events or grants.
     Count,
-    /// A number of distinct users.
-    Users,
+    /// A number of distinct users, and which.
+    Users(UserSet),
     /// An amount of money.
     Money(Option<Currency>),
     /// A plain number.
     Number,
-    /// A ratio; `of_users` when users over users (can never exceed 100%).
+    /// A ratio; a `share` when its numerator's users are a subset of its
+    /// denominator's (it can never exceed 100%).
     Ratio {
-        /// Users over users.
-        of_users: bool,
+        /// Users over users who include them.
+        share: bool,
     },
     /// A condition (in `until`).
     Bool,
@@ -33,11 +34,44 @@ pub enum Unit {
     Any,
 }
 
+/// Which users a count of distinct users counts, to tell a share of a group (never
+/// over 100%) from a ratio of two groups (`unique(team_joined) / unique(team_opened)`
+/// can be 300%).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSet {
+    /// `audience`: every eligible user known.
+    Audience,
+    /// `participants`.
+    Participants,
+    /// `unique(EVENT)`: the users who sent the event.
+    Senders,
+    /// A sum, difference or multiple of counts of users.
+    Mixed,
+}
+
+impl UserSet {
+    /// Whether every user counted by `self` is also counted by `of`: participants and
+    /// senders of an event are eligible users (an ineligible user's event is
+    /// rejected), and the language counts a share of participants as at most 100%.
+    fn within(self, of: UserSet) -> bool {
+        matches!(
+            (self, of),
+            (
+                UserSet::Audience | UserSet::Participants | UserSet::Senders,
+                UserSet::Audience
+            ) | (
+                UserSet::Participants | UserSet::Senders,
+                UserSet::Participants
+            )
+        )
+    }
+}
+
 impl fmt::Display for Unit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Unit::Count => "a count",
-            Unit::Users => "a number of users",
+            Unit::Users(_) => "a number of users",
             Unit::Money(_) => "an amount of money",
             Unit::Number => "a number",
             Unit::Ratio { .. } => "a ratio",
@@ -160,7 +194,7 @@ pub(super) fn metric(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, mode: MetricMode
         ExprKind::Paren(inner) => metric(ctx, file, inner, mode),
         ExprKind::Lit(k) => match k {
             LitKind::Int(_) | LitKind::Decimal(_) => Unit::Number,
-            LitKind::Percent(_) => Unit::Ratio { of_users: false },
+            LitKind::Percent(_) => Unit::Ratio { share: false },
             LitKind::Money(m) => Unit::Money(Some(m.currency)),
             LitKind::Invalid => Unit::Any,
             other => {
@@ -226,7 +260,8 @@ pub(super) fn metric(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, mode: MetricMode
 fn bare(ctx: &mut Ctx<'_>, file: FileId, id: &Ident, mode: MetricMode) -> Unit {
     match id.name.as_str() {
         "spend" => Unit::Money(ctx.settings.currency()),
-        "participants" | "audience" => Unit::Users,
+        "participants" => Unit::Users(UserSet::Participants),
+        "audience" => Unit::Users(UserSet::Audience),
         name => {
             if mode == MetricMode::Other {
                 if let Some(k) = ctx.syms.kpis.get(name).copied() {
@@ -340,7 +375,7 @@ fn call(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], mode: Metr
             if name.name == "count" {
                 Unit::Count
             } else {
-                Unit::Users
+                Unit::Users(UserSet::Senders)
             }
         }
         "sum" => {
@@ -478,12 +513,13 @@ fn binary(
         BinOp::In => mismatch(ctx, "`in` cannot be used with metrics".into()),
         BinOp::Div => match (lu, ru) {
             (Any, _) | (_, Any) => Any,
-            (Users, Users) => Ratio { of_users: true },
-            (Money(_), Money(_)) => Ratio { of_users: false },
-            (Money(c), Count | Users | Number) => Money(c),
-            (Count | Users | Number | Ratio { .. }, Count | Users | Number | Ratio { .. }) => {
-                Ratio { of_users: false }
-            }
+            (Users(a), Users(b)) => Ratio { share: a.within(b) },
+            (Money(_), Money(_)) => Ratio { share: false },
+            (Money(c), Count | Users(_) | Number) => Money(c),
+            (
+                Count | Users(_) | Number | Ratio { .. },
+                Count | Users(_) | Number | Ratio { .. },
+            ) => Ratio { share: false },
             _ => mismatch(ctx, format!("cannot divide {lu} by {ru}")),
         },
         BinOp::Mul => match (lu, ru) {
@@ -492,6 +528,8 @@ fn binary(
             (Bool, _) | (_, Bool) | (Money(_), _) | (_, Money(_)) => {
                 mismatch(ctx, format!("cannot multiply {lu} by {ru}"))
             }
+            (Users(_), Number) | (Number, Users(_)) => Users(UserSet::Mixed),
+            (Ratio { .. }, Number) | (Number, Ratio { .. }) => Ratio { share: false },
             (a, Number) => a,
             (Number, b) => b,
             _ => Number,
@@ -502,6 +540,8 @@ fn binary(
             (Bool, _) | (_, Bool) | (Money(_), _) | (_, Money(_)) => {
                 mismatch(ctx, format!("cannot add or subtract {lu} and {ru}"))
             }
+            (Users(_), Users(_)) => Users(UserSet::Mixed),
+            (Ratio { .. }, Ratio { .. }) => Ratio { share: false },
             (a, b) if a == b => a,
             _ => Number,
         },
@@ -522,7 +562,9 @@ fn target(ctx: &mut Ctx<'_>, file: FileId, unit: Unit, op: CompareOp, lit: &camp
             }
             true
         }
-        (Unit::Count | Unit::Users | Unit::Number, LitKind::Int(_) | LitKind::Decimal(_)) => true,
+        (Unit::Count | Unit::Users(_) | Unit::Number, LitKind::Int(_) | LitKind::Decimal(_)) => {
+            true
+        }
         _ => false,
     };
     if !fits {
@@ -545,7 +587,7 @@ fn target(ctx: &mut Ctx<'_>, file: FileId, unit: Unit, op: CompareOp, lit: &camp
         );
         return;
     }
-    if let Unit::Ratio { of_users: true } = unit {
+    if let Unit::Ratio { share: true } = unit {
         let ratio = match &lit.kind {
             LitKind::Percent(p) => Some(*p / Decimal::ONE_HUNDRED),
             LitKind::Int(n) => Some(Decimal::from(*n)),
@@ -566,7 +608,7 @@ fn target(ctx: &mut Ctx<'_>, file: FileId, unit: Unit, op: CompareOp, lit: &camp
                     "this target can never be met: a share of users is between 0% and 100%",
                     "out of reach",
                 )
-                .with_help("a ratio of users to users is at most 100%"),
+                .with_help("every user counted above the line is also counted below it (participants and senders of an event are among the audience; senders among participants), so the share is at most 100%"),
             );
         }
     }

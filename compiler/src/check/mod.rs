@@ -1,11 +1,13 @@
 //! Semantic checks over the collected definitions. Each submodule owns one area of
 //! the language and its diagnostic codes; all of them report every problem they find.
 
+mod cascade;
 mod exprs;
 mod kpis;
 pub mod phases;
 mod rewards;
 mod settings;
+mod template_scope;
 mod templates;
 mod usage;
 
@@ -66,7 +68,31 @@ impl Ctx<'_> {
         self.diags
             .push(Diagnostic::new(code, Loc::new(file, span), message, label));
     }
+
+    /// Reports E0002 on a number too large to compute with: `why` says what it is used
+    /// for and how large it may be.
+    pub fn too_large(&mut self, file: FileId, span: Span, why: impl Into<String>) -> Diagnostic {
+        let text = self
+            .program
+            .sources
+            .get(file)
+            .map_or("", |f| f.slice(span))
+            .to_string();
+        Diagnostic::new(
+            Code::E0002,
+            Loc::new(file, span),
+            format!("`{text}` is too large to compute with"),
+            "too large",
+        )
+        .with_help(why)
+    }
 }
+
+/// The largest count the runtime keeps (limits, milestones, ranks, the message cap).
+pub const MAX_COUNT: i64 = u32::MAX as i64;
+
+/// [`MAX_COUNT`] as the language writes it.
+const MAX_COUNT_TEXT: &str = "4_294_967_295";
 
 /// What a check produced besides diagnostics: the validated settings and phase windows.
 #[derive(Debug, Clone)]
@@ -104,6 +130,7 @@ pub fn run_with_symbols(program: &Program) -> (Vec<Diagnostic>, CheckedCampaign,
     kpis::check(&mut ctx);
     usage::check(&mut ctx);
     let mut diags = ctx.diags;
+    cascade::drop_cascades(program, &mut diags);
     diags.sort_by_key(|d| (d.primary.loc.file, d.primary.loc.span.start, d.code));
     diags.dedup();
     (

@@ -1,6 +1,6 @@
 //! Phases and their statements: windows in UTC from the campaign time zone (E0301,
 //! W0304), tasks, streaks (E0302), leaderboards and awards (E0303, E0405), goals,
-//! sends (W0305, W0702), grants and `on birthday` (E0801).
+//! sends (W0305, W0702, E0804), grants and `on birthday` (E0801).
 
 use super::exprs::{self, Scope};
 use super::kpis;
@@ -10,7 +10,7 @@ use crate::suggest;
 use camp_dsl::ast::*;
 use camp_dsl::diag::{Code, Diagnostic};
 use camp_dsl::span::{FileId, Loc, Span};
-use camp_plan::calendar::{add_duration, local_to_utc};
+use camp_plan::calendar::{checked_add_duration, local_to_utc};
 use camp_plan::literal::DateTimeLit;
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -87,10 +87,21 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
                     None
                 }
                 LitKind::Duration(d) => match (cursor, tz) {
-                    (Some(start), Some(tz)) => Some(PhaseWindow {
-                        start,
-                        end: add_duration(tz, start, *d),
-                    }),
+                    (Some(start), Some(tz)) => match checked_add_duration(tz, start, *d) {
+                        Some(end) => Some(PhaseWindow { start, end }),
+                        None => {
+                            let diag = ctx.too_large(
+                                def.file,
+                                lit.span,
+                                format!(
+                                    "the phase `{}` would end after the last date camp can compute with: shorten it",
+                                    p.name.name
+                                ),
+                            );
+                            ctx.report(diag);
+                            None
+                        }
+                    },
                     _ => None,
                 },
                 LitKind::Invalid => None,
@@ -261,6 +272,15 @@ fn message_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident, with_reward: bool) {
 
 fn positive(ctx: &mut Ctx<'_>, file: FileId, lit: &Lit, what: &str) -> Option<i64> {
     match &lit.kind {
+        LitKind::Int(n) if *n > super::MAX_COUNT => {
+            let d = ctx.too_large(
+                file,
+                lit.span,
+                format!("{what} goes up to {}", super::MAX_COUNT_TEXT),
+            );
+            ctx.report(d);
+            None
+        }
         LitKind::Int(n) if *n >= 1 => Some(*n),
         LitKind::Invalid => None,
         LitKind::Int(_) => {
@@ -453,6 +473,30 @@ fn leaderboard(ctx: &mut Ctx<'_>, file: FileId, l: &LeaderboardDef) {
     if let Some(show) = &l.show {
         positive(ctx, file, show, "`show top`");
     }
+    // A second `score` or `show top` would silently replace the first.
+    for line in &l.repeated {
+        let (span, what, first) = match line {
+            LeaderboardLine::Score { span, expr } => {
+                kpis::score(ctx, file, expr);
+                (span, "`score`", l.score.as_ref().map(|e| e.span))
+            }
+            LeaderboardLine::Show { span, top } => {
+                positive(ctx, file, top, "`show top`");
+                (span, "`show top`", l.show.as_ref().map(|n| n.span))
+            }
+        };
+        let mut d = Diagnostic::new(
+            Code::E0101,
+            Loc::new(file, *span),
+            format!("the leaderboard `{}` has two {what} lines", l.name.name),
+            format!("second {what}"),
+        )
+        .with_help("a leaderboard has one of each: keep one of them");
+        if let Some(first) = first {
+            d = d.with_label(Loc::new(file, first), format!("first {what}"));
+        }
+        ctx.report(d);
+    }
 }
 
 fn award(
@@ -488,8 +532,19 @@ fn award(
                 .with_help("awards fire when their phase starts: put the award in a phase after the leaderboard's"),
         );
     }
+    let mut whole = true;
+    for lit in std::iter::once(&a.from).chain(a.to.as_ref()) {
+        match &lit.kind {
+            LitKind::Int(_) => {}
+            LitKind::Invalid => whole = false,
+            other => {
+                type_error(ctx, file, lit.span, "a rank", "a whole number", other);
+                whole = false;
+            }
+        }
+    }
     let from = match &a.from.kind {
-        LitKind::Int(n) => *n,
+        LitKind::Int(n) if whole => *n,
         _ => return,
     };
     let to = match a.to.as_ref().map(|l| &l.kind) {
@@ -498,6 +553,17 @@ fn award(
         Some(_) => return,
     };
     let loc = Loc::new(file, a.range_span);
+    for lit in std::iter::once(&a.from).chain(a.to.as_ref()) {
+        if matches!(lit.kind, LitKind::Int(n) if n > super::MAX_COUNT) {
+            let d = ctx.too_large(
+                file,
+                lit.span,
+                format!("a rank goes up to {}", super::MAX_COUNT_TEXT),
+            );
+            ctx.report(d);
+            return;
+        }
+    }
     if from < 1 || to < from {
         ctx.report(
             Diagnostic::new(Code::E0405, loc, format!("`{from}..{to}` is not a range of ranks"), "invalid ranks")
@@ -601,10 +667,31 @@ fn send(ctx: &mut Ctx<'_>, file: FileId, phase: &str, s: &SendStmt, reach: Reach
         },
         SendTrigger::OnEnter(_) | SendTrigger::OnEnroll(_) => {}
     }
+    let per_participant = match s.trigger {
+        SendTrigger::Inactive(_) => Some("an inactivity send (`after ... inactive`)"),
+        SendTrigger::OnEnroll(_) => Some("a send `on enroll`"),
+        SendTrigger::At { .. } | SendTrigger::OnEnter(_) => None,
+    };
     let to_participants = match &s.to {
         None => true,
         Some(r) if r.name == "participants" => true,
-        Some(r) if r.name == "audience" => false,
+        Some(r) if r.name == "audience" => {
+            if let Some(what) = per_participant {
+                ctx.report(
+                    Diagnostic::new(
+                        Code::E0804,
+                        Loc::new(file, r.span),
+                        format!("{what} reaches participants only, never the whole audience"),
+                        "no one outside the participants gets it",
+                    )
+                    .with_help(format!(
+                        "remove `to audience`, or send `{}` `on enter` or `at` a time to reach the audience",
+                        s.message.name
+                    )),
+                );
+            }
+            false
+        }
         Some(r) => {
             if ctx.syms.segments.get(&r.name).is_some() {
                 ctx.used.segments.insert(r.name.clone());

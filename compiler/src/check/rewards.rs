@@ -20,11 +20,16 @@ pub(super) struct Props {
     pub per_user: Option<i64>,
     pub value: Option<Money>,
     pub cost: Option<Money>,
+    /// Where the stock is written.
+    pub stock_span: Option<Span>,
+    /// Where the value (coupon) or cost (item) is written.
+    pub money_span: Option<Span>,
 }
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
     let rewards: Vec<_> = ctx.syms.rewards.iter().copied().collect();
-    let mut worst = Decimal::ZERO;
+    // `None` once the sum no longer fits (reported as E0002): no W0404 then.
+    let mut worst = Some(Decimal::ZERO);
     let mut worst_parts: Vec<(String, Decimal)> = Vec::new();
     for def in &rewards {
         let r = def.node;
@@ -68,9 +73,29 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         if let Some(m) = monetary {
             match props.stock {
                 Some(stock) => {
-                    let total = m.amount * Decimal::from(stock);
-                    worst += total;
-                    worst_parts.push((r.name.name.clone(), total));
+                    let total = m.amount.checked_mul(Decimal::from(stock));
+                    match (total, props.money_span, props.stock_span) {
+                        (Some(total), _, _) => {
+                            if let Some(sum) = worst {
+                                worst = sum.checked_add(total);
+                                if worst.is_none() {
+                                    if let Some(span) = props.money_span {
+                                        let d = ctx.too_large(def.file, span, format!("with `{}`, the worst case of all rewards (every stock granted) is more than camp can compute with: lower stocks or values", r.name.name));
+                                        ctx.report(d);
+                                    }
+                                }
+                            }
+                            worst_parts.push((r.name.name.clone(), total));
+                        }
+                        (None, Some(money), Some(stock_span)) => {
+                            let d = ctx
+                                .too_large(def.file, money, format!("{m} times the stock of `{}` is more than camp can compute with: lower the stock or the amount", r.name.name))
+                                .with_label(Loc::new(def.file, stock_span), "times this stock");
+                            ctx.report(d);
+                            worst = None;
+                        }
+                        (None, _, _) => worst = None,
+                    }
                 }
                 None if ctx.settings.budget.is_none() => ctx.report(
                     Diagnostic::new(
@@ -91,7 +116,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         }
     }
     tiers(ctx);
-    if let Some((budget, loc)) = ctx.settings.budget {
+    if let (Some((budget, loc)), Some(worst)) = (ctx.settings.budget, worst) {
         if worst > budget.amount {
             worst_parts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             let biggest: Vec<String> = worst_parts
@@ -176,14 +201,23 @@ pub(super) fn props(ctx: &mut Ctx<'_>, file: FileId, r: &RewardDef) -> Props {
             continue;
         }
         match &p.value {
-            PropValue::Stock(lit) => out.stock = positive_int(ctx, file, lit, "the stock"),
+            PropValue::Stock(lit) => {
+                out.stock = positive_int(ctx, file, lit, "the stock");
+                out.stock_span = Some(lit.span);
+            }
             PropValue::PerUser(lit) => {
                 out.per_user = positive_int(ctx, file, lit, "`per_user`");
                 per_user_span = Some(lit.span);
             }
             PropValue::Label(_) => {}
-            PropValue::Value(lit) => out.value = money(ctx, file, lit, "a coupon's value"),
-            PropValue::Cost(lit) => out.cost = money(ctx, file, lit, "an item's cost"),
+            PropValue::Value(lit) => {
+                out.value = money(ctx, file, lit, "a coupon's value");
+                out.money_span = Some(lit.span);
+            }
+            PropValue::Cost(lit) => {
+                out.cost = money(ctx, file, lit, "an item's cost");
+                out.money_span = Some(lit.span);
+            }
             PropValue::Expires(lit) => match &lit.kind {
                 LitKind::Duration(d) if !d.is_zero() => {}
                 LitKind::Duration(_) => ctx.error(
@@ -313,10 +347,23 @@ fn money(ctx: &mut Ctx<'_>, file: FileId, lit: &camp_dsl::ast::Lit, what: &str) 
 }
 
 fn draw(ctx: &mut Ctx<'_>, file: FileId, r: &RewardDef, entries: &[camp_dsl::ast::DrawEntry]) {
-    let mut total = Decimal::ZERO;
+    // `None` once the sum no longer fits (reported as E0002).
+    let mut total = Some(Decimal::ZERO);
     for e in entries {
         match &e.weight.kind {
-            LitKind::Percent(p) if *p > Decimal::ZERO => total += *p,
+            LitKind::Percent(p) if *p > Decimal::ZERO => {
+                if let Some(sum) = total {
+                    total = sum.checked_add(*p);
+                    if total.is_none() {
+                        let d = ctx.too_large(
+                            file,
+                            e.weight.span,
+                            "draw weights add up to at most 100%",
+                        );
+                        ctx.report(d);
+                    }
+                }
+            }
             LitKind::Percent(_) => ctx.error(
                 Code::E0402,
                 file,
@@ -363,6 +410,7 @@ fn draw(ctx: &mut Ctx<'_>, file: FileId, r: &RewardDef, entries: &[camp_dsl::ast
             }
         }
     }
+    let Some(total) = total else { return };
     if total > Decimal::ONE_HUNDRED {
         ctx.report(
             Diagnostic::new(

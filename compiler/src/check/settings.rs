@@ -158,6 +158,14 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                 ),
             },
             SettingValue::Cap(lit) => match &lit.kind {
+                LitKind::Int(n) if *n > super::MAX_COUNT => {
+                    let d = ctx.too_large(
+                        file,
+                        lit.span,
+                        format!("the message cap goes up to {}", super::MAX_COUNT_TEXT),
+                    );
+                    ctx.report(d);
+                }
                 LitKind::Int(n) if *n >= 1 => s.cap = Some(*n),
                 LitKind::Invalid => {}
                 other => type_error(

@@ -252,10 +252,34 @@ fn template(ctx: &mut Out<'_, '_>, file: FileId, s: &StrLit, reward_ok: bool) {
             return;
         }
     };
-    let vars: BTreeSet<String> = tmpl.undeclared_variables(true).into_iter().collect();
-    let bad: Vec<(String, VarError)> = vars
+    // Where each variable is first read, when the template's own walk could tell.
+    let scope = super::template_scope::undeclared(src);
+    let set_somewhere = scope
+        .as_ref()
+        .map(|u| u.set_somewhere.clone())
+        .unwrap_or_default();
+    let vars: Vec<(String, Option<std::ops::Range<usize>>)> = match scope {
+        Some(found) => found.reads.into_iter().map(|(v, r)| (v, Some(r))).collect(),
+        None => tmpl
+            .undeclared_variables(true)
+            .into_iter()
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .map(|v| (v, None))
+            .collect(),
+    };
+    let bad: Vec<(String, Option<std::ops::Range<usize>>, VarError)> = vars
         .into_iter()
-        .filter_map(|v| check_var(ctx.ctx, &v, reward_ok).err().map(|e| (v, e)))
+        .filter_map(|(v, at)| {
+            let (message, help) = check_var(ctx.ctx, &v, reward_ok).err()?;
+            let root = v.split('.').next().unwrap_or("");
+            let help = if set_somewhere.contains(root) {
+                Some(format!("`{root}` is set in this template, but not where it is read (a `{{% set %}}` inside one branch of an `if`, or inside a `for` loop, does not reach here): set it before"))
+            } else {
+                help
+            };
+            Some((v, at, (message, help)))
+        })
         .collect();
     // Tokens are only needed to point at a bad variable or to find filters.
     if bad.is_empty() && !src.contains('|') {
@@ -265,8 +289,10 @@ fn template(ctx: &mut Out<'_, '_>, file: FileId, s: &StrLit, reward_ok: bool) {
         tokenize(src, false, SyntaxConfig, WhitespaceConfig::default())
             .filter_map(Result::ok)
             .collect();
-    for (v, (message, help)) in bad {
-        let range = locate_path(&tokens, &v).unwrap_or(0..src.len());
+    for (v, at, (message, help)) in bad {
+        let range = at
+            .or_else(|| locate_path(&tokens, &v))
+            .unwrap_or(0..src.len());
         let span = inner_span(ctx.ctx, file, s, range);
         ctx.report(
             Diagnostic::new(Code::E0502, Loc::new(file, span), message, "unknown")
