@@ -128,6 +128,7 @@ fn name(names: &[Name], reward: RewardId) -> Name {
 /// Grants `reward` to one participant, within `per_user`, stock and budget, adding its
 /// `grant` and `deny` effects to `effects`. `names` are the plan's reward names, by
 /// index.
+#[allow(clippy::too_many_arguments)] // the step's parts, borrowed apart so a grant can run inside a step
 pub fn grant(
     plan: &Plan,
     names: &[Name],
@@ -205,7 +206,11 @@ pub(crate) fn ppm(percent: Decimal) -> u64 {
 
 /// The reward a draw wins: a point in a million from the campaign's seed (§13.6),
 /// against the outcomes' shares in order; past the last share, nothing.
-fn roll(req: &Request, outcomes: &[camp_plan::DrawOutcome], draws: &mut Draws<'_>) -> Option<RewardId> {
+fn roll(
+    req: &Request,
+    outcomes: &[camp_plan::DrawOutcome],
+    draws: &mut Draws<'_>,
+) -> Option<RewardId> {
     let choice = Choice::new(&req.cause, &req.user, req.event.as_ref(), req.at);
     let point = draws.below(1_000_000, &choice);
     let mut upto = 0u64;
@@ -294,7 +299,16 @@ phase p for 1d {
         let seed = crate::random::Seed::from_text("test");
         let mut made = 0;
         let mut draws = Draws::new(&seed, &mut made);
-        let o = super::grant(plan, names, ledger, held, reward, req, &mut draws, &mut effects);
+        let o = super::grant(
+            plan,
+            names,
+            ledger,
+            held,
+            reward,
+            req,
+            &mut draws,
+            &mut effects,
+        );
         Granted {
             effects,
             issued: o.issued.iter().collect(),
