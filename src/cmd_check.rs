@@ -8,8 +8,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 pub fn run(files: &[PathBuf], format: Format, deny_warnings: bool) -> Outcome {
-    let renderer =
-        DiagnosticPrinter::new(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+    let renderer = DiagnosticPrinter::new(
+        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    );
     let mut report = JsonReport {
         files: Vec::new(),
         errors: 0,

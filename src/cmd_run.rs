@@ -29,8 +29,9 @@ pub fn run(
     events: &Path,
     until: Option<DateTime<Utc>>,
     report: Option<&Path>,
+    seed: Option<&str>,
 ) -> Outcome {
-    match replay_to_stdout(file, users, events, until, report) {
+    match replay_to_stdout(file, users, events, until, report, seed) {
         Ok(o) | Err(o) => o,
     }
 }
@@ -41,8 +42,19 @@ fn replay_to_stdout(
     events: &Path,
     until: Option<DateTime<Utc>>,
     report: Option<&Path>,
+    seed: Option<&str>,
 ) -> Result<Outcome, Outcome> {
-    let engine = compiled::engine(file)?;
+    let engine = match seed {
+        None => compiled::engine(file)?,
+        Some(text) => {
+            let plan = compiled::load(file)?;
+            camp_engine::Engine::with_seed(plan, camp_engine::random::Seed::from_text(text))
+                .map_err(|e| {
+                    eprintln!("error: {}: {e}", file.display());
+                    Outcome::Failed
+                })?
+        }
+    };
     let mut state = engine.start();
     let user_file = open(users)?;
     let event_file = open(events)?;

@@ -5,7 +5,7 @@ use crate::diagnostics::DiagnosticPrinter;
 use crate::Outcome;
 use camp_compiler::{compile_file, FsLoader};
 use camp_plan::Plan;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 /// The plan of `file`, or the outcome to exit with (diagnostics already printed).
@@ -13,19 +13,25 @@ pub fn plan(file: &Path) -> Result<Plan, Outcome> {
     let result = match compile_file(&FsLoader, file) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             return Err(Outcome::Usage);
         }
     };
-    let renderer =
-        DiagnosticPrinter::new(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+    let renderer = DiagnosticPrinter::new(
+        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    );
     for d in &result.check.diagnostics {
-        eprint!("{}", renderer.render(&result.check.sources, d));
+        let _ = write!(
+            std::io::stderr(),
+            "{}",
+            renderer.render(&result.check.sources, d)
+        );
     }
     match result.plan {
         Some(plan) => Ok(plan),
         None => {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "{}: {} error(s); nothing was produced",
                 file.display(),
                 result.check.errors()
@@ -44,7 +50,11 @@ pub fn load(file: &Path) -> Result<Plan, Outcome> {
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", file.display());
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot read {}: {e}",
+                file.display()
+            );
             return Err(Outcome::Usage);
         }
     };
@@ -54,7 +64,7 @@ pub fn load(file: &Path) -> Result<Plan, Outcome> {
     }
     match serde_json::from_str::<Version>(&text) {
         Ok(v) if v.format_version != camp_plan::FORMAT_VERSION => {
-            eprintln!(
+            let _ = writeln!(std::io::stderr(),
                 "error: {} is plan format {}, this camp reads format {}; compile the campaign again",
                 file.display(),
                 v.format_version,
@@ -65,7 +75,11 @@ pub fn load(file: &Path) -> Result<Plan, Outcome> {
         _ => {}
     }
     serde_json::from_str(&text).map_err(|e| {
-        eprintln!("error: {} is not a camp plan: {e}", file.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: {} is not a camp plan: {e}",
+            file.display()
+        );
         Outcome::Failed
     })
 }
@@ -74,7 +88,7 @@ pub fn load(file: &Path) -> Result<Plan, Outcome> {
 pub fn engine(file: &Path) -> Result<camp_engine::Engine, Outcome> {
     let plan = load(file)?;
     camp_engine::Engine::new(plan).map_err(|e| {
-        eprintln!("error: {}: {e}", file.display());
+        let _ = writeln!(std::io::stderr(), "error: {}: {e}", file.display());
         Outcome::Failed
     })
 }

@@ -102,6 +102,10 @@ enum Command {
         /// Write final KPIs, leaderboards, spend and per-reward counts as JSON here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// The seed of draws and raffles: 64 hex digits are the seed itself, any other
+        /// text's SHA-256 is (default: derived from the plan).
+        #[arg(long)]
+        seed: Option<String>,
     },
     /// Run scenario tests (`*.test.yaml`) and report like `cargo test`.
     Test {
@@ -111,6 +115,9 @@ enum Command {
     },
     /// Run a campaign live: an HTTP API on a durable SQLite store.
     Serve(cmd_serve::Args),
+    /// Print the seed a daemon's store keeps, as 64 hex digits (to reveal after the
+    /// campaign; read-only, also while the daemon runs).
+    Seed(cmd_serve::SeedArgs),
     /// The campaign's and the participant's state machines.
     Graph {
         /// The campaign file.
@@ -183,13 +190,22 @@ fn main() -> ExitCode {
         Command::Graph { file, format } => cmd_graph::run(&file, format),
         Command::Test { paths } => cmd_test::run(&paths),
         Command::Serve(args) => cmd_serve::run(args),
+        Command::Seed(args) => cmd_serve::seed(&args),
         Command::Run {
             file,
             users,
             events,
             until,
             report,
-        } => cmd_run::run(&file, &users, &events, until, report.as_deref()),
+            seed,
+        } => cmd_run::run(
+            &file,
+            &users,
+            &events,
+            until,
+            report.as_deref(),
+            seed.as_deref(),
+        ),
     };
     match outcome {
         Outcome::Success => ExitCode::SUCCESS,

@@ -1,7 +1,12 @@
 //! The crate boundaries of docs/ARCHITECTURE.md, enforced: what each crate may depend on
 //! (read from `cargo metadata`), and that the checker's internals stay inside the
 //! compiler.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a test
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a test
 
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
@@ -15,13 +20,22 @@ fn graph() -> (HashMap<String, String>, HashMap<String, Vec<String>>) {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: HashMap<String, String> = meta["packages"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["id"].as_str().unwrap().to_string(), p["name"].as_str().unwrap().to_string()))
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_string(),
+                p["name"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let mut deps = HashMap::new();
     for node in meta["resolve"]["nodes"].as_array().unwrap() {
@@ -47,7 +61,11 @@ fn graph() -> (HashMap<String, String>, HashMap<String, Vec<String>>) {
 /// Every package the named one links, directly or not.
 fn closure(name: &str) -> BTreeSet<String> {
     let (names, deps) = graph();
-    let root = names.iter().find(|(_, n)| *n == name).map(|(id, _)| id.clone()).unwrap();
+    let root = names
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(id, _)| id.clone())
+        .unwrap();
     let mut seen = BTreeSet::new();
     let mut todo = vec![root];
     while let Some(id) = todo.pop() {
@@ -64,8 +82,17 @@ fn closure(name: &str) -> BTreeSet<String> {
 fn the_engine_links_no_io_parser_or_renderer_crate() {
     let engine = closure("camp-engine");
     for banned in [
-        "tokio", "axum", "hyper", "rusqlite", "ureq", "pest", "miette", "icalendar",
-        "camp-dsl", "camp-compiler", "camp-serve",
+        "tokio",
+        "axum",
+        "hyper",
+        "rusqlite",
+        "ureq",
+        "pest",
+        "miette",
+        "icalendar",
+        "camp-dsl",
+        "camp-compiler",
+        "camp-serve",
     ] {
         assert!(!engine.contains(banned), "camp-engine depends on {banned}");
     }
@@ -75,11 +102,17 @@ fn the_engine_links_no_io_parser_or_renderer_crate() {
 #[test]
 fn the_plan_depends_on_no_crate_of_ours_and_the_language_only_on_the_plan() {
     let ours = |c: &BTreeSet<String>| -> Vec<String> {
-        c.iter().filter(|n| n.starts_with("camp")).cloned().collect()
+        c.iter()
+            .filter(|n| n.starts_with("camp"))
+            .cloned()
+            .collect()
     };
     assert_eq!(ours(&closure("camp-plan")), Vec::<String>::new());
     assert_eq!(ours(&closure("camp-dsl")), vec!["camp-plan"]);
-    assert_eq!(ours(&closure("camp-compiler")), vec!["camp-dsl", "camp-plan"]);
+    assert_eq!(
+        ours(&closure("camp-compiler")),
+        vec!["camp-dsl", "camp-plan"]
+    );
     let serve = closure("camp-serve");
     assert!(!serve.contains("camp-compiler") && !serve.contains("camp-dsl"));
 }
@@ -100,12 +133,25 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 fn nothing_outside_the_compiler_uses_the_checker_internals() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in ["src", "tests", "benches", "plan", "dsl", "engine", "serve", "fuzz/fuzz_targets"] {
+    for dir in [
+        "src",
+        "tests",
+        "benches",
+        "plan",
+        "dsl",
+        "engine",
+        "serve",
+        "fuzz/fuzz_targets",
+    ] {
         rust_files(&root.join(dir), &mut files);
     }
     let offenders: Vec<_> = files
         .iter()
-        .filter(|f| std::fs::read_to_string(f).unwrap().contains(concat!("camp_compiler", "::check::")))
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .contains(concat!("camp_compiler", "::check::"))
+        })
         .collect();
     assert!(offenders.is_empty(), "{offenders:?}");
 }

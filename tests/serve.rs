@@ -257,6 +257,10 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
             std::fs::write(d.join("users.jsonl"), users).unwrap();
             std::fs::write(d.join("events.jsonl"), events).unwrap();
             let until = s.until.map(|u| u.to_rfc3339());
+            // Both sides draw from the same seed: the daemon's store is made with it,
+            // and camp run is given it.
+            let seed = format!("{:064x}", scenarios * 7919);
+            std::fs::write(d.join("seed"), &seed).unwrap();
             let mut args = vec![
                 "run".to_string(),
                 campaign.display().to_string(),
@@ -264,6 +268,8 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
                 d.join("users.jsonl").display().to_string(),
                 "--events".into(),
                 d.join("events.jsonl").display().to_string(),
+                "--seed".into(),
+                seed.clone(),
             ];
             if let Some(u) = &until {
                 args.extend(["--until".into(), u.clone()]);
@@ -275,7 +281,8 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
                 .map(|l| serde_json::from_str(l).unwrap())
                 .collect();
 
-            let daemon = Daemon::start(&campaign, &d, &[]);
+            let seed_file = d.join("seed").display().to_string();
+            let daemon = Daemon::start(&campaign, &d, &["--seed-file", &seed_file]);
             for u in &s.users {
                 daemon.put(
                     &format!("/v1/users/{}", u.id),
@@ -317,6 +324,89 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
         }
     }
     assert!(scenarios >= 40, "only {scenarios} scenarios found");
+}
+
+/// `camp seed --db`, run while the daemon runs.
+fn camp_seed(d: &Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(["seed", "--db"])
+        .arg(d.join("camp.db"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_seed_is_made_once_kept_never_served_and_revealed_by_camp_seed() {
+    let d = dir("seed");
+    let campaign = root().join("tests/fixtures/crash.camp");
+    let daemon = Daemon::start(&campaign, &d, &[]);
+    let revealed = camp_seed(&d);
+    assert!(revealed.status.success(), "{revealed:?}");
+    let seed = String::from_utf8(revealed.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(seed.len(), 64);
+    assert!(seed.bytes().all(|b| b.is_ascii_hexdigit()));
+    let published = camp_engine::random::Seed::from_hex(&seed)
+        .unwrap()
+        .sha256_hex();
+    let (_, c) = daemon.get("/v1/campaign");
+    assert_eq!(c["seed_sha256"], json!(published));
+    for path in ["/v1/campaign", "/metrics", "/v1/kpis", "/healthz"] {
+        let (_, body) = daemon.get(path);
+        assert!(!body.to_string().contains(&seed), "{path} serves the seed");
+    }
+    assert!(daemon.stop().success());
+
+    // A restart keeps it; the same seed given again is fine, another one is refused.
+    std::fs::write(d.join("same"), &seed).unwrap();
+    let same = d.join("same").display().to_string();
+    let daemon = Daemon::start(&campaign, &d, &["--seed-file", &same]);
+    assert_eq!(
+        daemon.get("/v1/campaign").1["seed_sha256"],
+        json!(published)
+    );
+    assert!(daemon.stop().success());
+    std::fs::write(d.join("other"), "ab".repeat(32)).unwrap();
+    let refused = Command::new(BIN)
+        .args(["serve", campaign.to_str().unwrap(), "--db"])
+        .arg(d.join("camp.db"))
+        .args(["--listen", "127.0.0.1:0", "--seed-file"])
+        .arg(d.join("other"))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("different seed"));
+    assert_eq!(
+        String::from_utf8(camp_seed(&d).stdout).unwrap().trim(),
+        seed
+    );
+
+    // A new store takes the seed file's; two new stores without one differ.
+    let e = dir("seed-given");
+    std::fs::write(e.join("seed"), "AB".repeat(32)).unwrap();
+    let given = e.join("seed").display().to_string();
+    let daemon = Daemon::start(&campaign, &e, &["--seed-file", &given]);
+    assert!(daemon.stop().success());
+    assert_eq!(
+        String::from_utf8(camp_seed(&e).stdout).unwrap().trim(),
+        "ab".repeat(32)
+    );
+    let f = dir("seed-random");
+    assert!(Daemon::start(&campaign, &f, &[]).stop().success());
+    assert_ne!(camp_seed(&f).stdout, camp_seed(&d).stdout);
+    std::fs::write(f.join("short"), "abc").unwrap();
+    let bad = Command::new(BIN)
+        .args(["serve", campaign.to_str().unwrap(), "--db"])
+        .arg(f.join("camp.db"))
+        .args(["--seed-file"])
+        .arg(f.join("short"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("64 hex digits"));
+    assert_eq!(camp_seed(&dir("seed-none")).status.code(), Some(2));
 }
 
 #[test]
@@ -501,6 +591,19 @@ fn bad_requests_get_json_errors_and_change_nothing() {
         .unwrap();
     assert_eq!(second.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&second.stderr).contains("another camp serve is running"));
+    // Also through a link to the same file: the lock is on the file, not its name.
+    std::os::unix::fs::symlink(d.join("camp.db"), d.join("link.db")).unwrap();
+    std::fs::hard_link(d.join("camp.db"), d.join("hard.db")).unwrap();
+    for link in ["link.db", "hard.db"] {
+        let second = Command::new(BIN)
+            .args(["serve", campaign.to_str().unwrap(), "--db"])
+            .arg(d.join(link))
+            .args(["--listen", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        assert_eq!(second.status.code(), Some(1), "{link}");
+        assert!(String::from_utf8_lossy(&second.stderr).contains("another camp serve is running"));
+    }
     let (_, board) = daemon.get("/v1/campaign");
     assert_eq!(board["status"], "running");
     assert_eq!(board["phase"], "main");

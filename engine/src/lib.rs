@@ -22,15 +22,15 @@
 pub mod effect;
 mod engine;
 pub mod eval;
+pub mod hashes;
 pub mod input;
 pub mod kpi;
+pub mod random;
 pub mod render;
 pub mod replay;
 pub mod rules;
 pub mod run_report;
 pub mod scenario;
-pub mod hashes;
-pub mod random;
 pub mod state;
 pub(crate) mod step;
 

@@ -191,7 +191,10 @@ mod tests {
         assert_eq!(Seed::from_text(&hex64.to_uppercase()), s);
         // Not 64 hex digits: the text's SHA-256.
         let t = Seed::from_text("launch-2027");
-        assert_eq!(t.as_bytes(), &<[u8; 32]>::from(Sha256::digest(b"launch-2027")));
+        assert_eq!(
+            t.as_bytes(),
+            &<[u8; 32]>::from(Sha256::digest(b"launch-2027"))
+        );
         assert!(Seed::from_hex("abc").is_none());
         assert!(Seed::from_hex(&"zz".repeat(32)).is_none());
         // The published hash is SHA-256 of the 32 bytes.
@@ -212,7 +215,9 @@ mod tests {
         let run = |seed: &Seed| {
             let mut made = 0;
             let mut d = Draws::new(seed, &mut made);
-            (0..4).map(|_| d.below(u64::MAX, &choice)).collect::<Vec<_>>()
+            (0..4)
+                .map(|_| d.below(u64::MAX, &choice))
+                .collect::<Vec<_>>()
         };
         let first = run(&seed);
         assert_eq!(first, run(&seed));

@@ -1,5 +1,10 @@
 //! docs/plan.schema.json is the schema generated from the Plan types.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a test
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a test
 
 use std::path::Path;
 

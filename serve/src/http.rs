@@ -117,6 +117,8 @@ struct Inner {
     manual: bool,
     reader: Mutex<SqliteStore>,
     max_body: usize,
+    /// What `GET /v1/campaign` publishes of the seed.
+    seed_sha256: String,
 }
 
 /// What [`App::new`] needs.
@@ -149,13 +151,14 @@ impl App {
     /// Builds the application.
     pub fn new(parts: AppParts<'_>) -> App {
         App(Arc::new(Inner {
-            shared: parts.shared,
             jobs: parts.jobs,
             metrics: parts.metrics,
             token: parts.token.map(digest),
             manual: parts.manual,
             reader: Mutex::new(parts.reader),
             max_body: parts.max_body,
+            seed_sha256: parts.shared.engine.seed().sha256_hex(),
+            shared: parts.shared,
         }))
     }
 
@@ -376,15 +379,17 @@ async fn kpis(State(app): State<App>) -> Json<KpisAnswer> {
 }
 
 #[derive(Serialize)]
-struct CampaignAnswer {
+struct CampaignAnswer<'a> {
     #[serde(flatten)]
     summary: Summary,
+    /// SHA-256 of the campaign's seed (the seed itself is never served).
+    seed_sha256: &'a str,
     rewards: Vec<RewardReport>,
     outbox: OutboxCounts,
     dead_letters: Vec<DeadLetter>,
 }
 
-async fn campaign(State(app): State<App>) -> Result<Json<CampaignAnswer>, ApiError> {
+async fn campaign(State(app): State<App>) -> Result<Response, ApiError> {
     let (outbox, dead_letters) = {
         let mut reader = app
             .0
@@ -403,10 +408,12 @@ async fn campaign(State(app): State<App>) -> Result<Json<CampaignAnswer>, ApiErr
     let state = shared.read();
     Ok(Json(CampaignAnswer {
         summary: shared.engine.summary(&state),
+        seed_sha256: &app.0.seed_sha256,
         rewards: shared.engine.rewards(&state),
         outbox,
         dead_letters,
-    }))
+    })
+    .into_response())
 }
 
 #[derive(Deserialize)]

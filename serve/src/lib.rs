@@ -11,13 +11,15 @@
 //!   writer's path;
 //! - the scheduler (here): fires time-driven steps when the system clock reaches them;
 //! - [`outbox`] and [`sink`]: delivery of sends, at least once, with retries;
-//! - [`prometheus`]: the counters and histograms served at `/metrics`.
+//! - [`prometheus`]: the counters and histograms served at `/metrics`;
+//! - [`log`]: a log writer that drops what it cannot write, never failing a thread.
 //!
 //! No rules live here: every decision is the engine's (`camp-engine`).
 
 mod error;
 pub mod http;
 pub mod input_log;
+pub mod log;
 pub mod outbox;
 pub mod prometheus;
 pub mod sink;
@@ -28,8 +30,9 @@ pub mod writer;
 pub use error::ServeError;
 
 use crate::store::sqlite::SqliteStore;
-use crate::store::Store;
+use camp_engine::random::Seed;
 use camp_engine::Engine;
+use camp_plan::Plan;
 use chrono::{DateTime, Utc};
 use prometheus::Prometheus;
 use sink::SinkSpec;
@@ -68,6 +71,9 @@ pub struct Config {
     pub snapshot_every: u64,
     /// Failed attempts before a send becomes a dead letter.
     pub max_attempts: u32,
+    /// The campaign's seed for a new store (`--seed-file`); a store keeps the seed it
+    /// was created with, and a different one given later is refused.
+    pub seed: Option<Seed>,
 }
 
 impl Config {
@@ -82,6 +88,7 @@ impl Config {
             max_body: 4 << 20,
             snapshot_every: 100_000,
             max_attempts: 8,
+            seed: None,
         }
     }
 }
@@ -90,31 +97,25 @@ impl Config {
 /// flight, commits, snapshots, lets the outbox make a last pass, and returns.
 /// `ready` is told the address once the daemon listens.
 pub async fn serve(
-    engine: Engine,
+    plan: Plan,
     config: Config,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
     let io = |what: &str, e: std::io::Error| ServeError::Store(format!("{what}: {e}"));
-    let plan = engine.plan();
     let campaign = plan.campaign.id.clone();
-    // One daemon per store: the writer assumes it is the only one. The lock goes with
-    // the process, however it ends.
-    let mut lock_path = config.db.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock = std::fs::File::create(&lock_path).map_err(|e| {
-        io(
-            &format!("cannot create {}", PathBuf::from(&lock_path).display()),
-            e,
-        )
-    })?;
-    if lock.try_lock().is_err() {
-        return Err(ServeError::Store(format!(
-            "another camp serve is running on {}",
-            config.db.display()
-        )));
-    }
+    // One daemon per store: the writer assumes it is the only one. The lock is on the
+    // database file itself (a link to it is the same lock) and goes with the process,
+    // however it ends.
+    let lock = SqliteStore::lock(&config.db)?;
     let mut store = SqliteStore::open(&config.db)?;
-    store.bind(&plan.source_hash, &campaign)?;
+    store.check(&config.db)?;
+    let seed = store.bind(&plan.source_hash, &campaign, config.seed.as_ref())?;
+    let engine = Engine::with_seed(plan, seed)?;
+    let run: [u8; 8] = store::sqlite::random_bytes()?;
+    let key_prefix = format!(
+        "{campaign}-{}",
+        run.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
     let started = std::time::Instant::now();
     let recovered = input_log::recover(&engine, &mut store)?;
     let heads = recovered.heads;
@@ -162,7 +163,7 @@ pub async fn serve(
         outbox: wake,
         next_due: due_tx,
         committed,
-        campaign,
+        key_prefix,
     };
     let writer = std::thread::Builder::new()
         .name("camp-writer".into())

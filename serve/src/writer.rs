@@ -5,7 +5,7 @@
 //! state is rebuilt from the store and every job in the group gets an error: nothing
 //! unacknowledged is ever visible as durable.
 
-use crate::input_log::{apply, recover, Applied, Command, Incoming};
+use crate::input_log::{apply, recover, Applied, Command, Incoming, Tally};
 use crate::prometheus::Prometheus;
 use crate::store::{Batch, EffectRow, Heads, Input, SendRow, Store};
 use crate::Clock;
@@ -161,8 +161,11 @@ pub struct Writer {
     pub next_due: watch::Sender<Option<DateTime<Utc>>>,
     /// Told the last input committed, after every commit (the snapshotter follows).
     pub committed: Sender<u64>,
-    /// The campaign id, for idempotency keys.
-    pub campaign: String,
+    /// What every idempotency key of this run starts with: `<campaign>-<run>`, where
+    /// the run is drawn at random at each start, so a key is never handed out twice
+    /// for the life of the store, even after its log went back (a restored backup, a
+    /// lost `-wal` file) and effect numbers are used again.
+    pub key_prefix: String,
 }
 
 impl Writer {
@@ -273,6 +276,7 @@ impl Writer {
             self.publish_due();
             return;
         }
+        batch.tally = Some(Tally::of(engine, &state).json());
         let started = Instant::now();
         let committed = self.store.commit(&batch);
         self.metrics
@@ -339,7 +343,7 @@ impl Writer {
             heads.effect += 1;
             let body = serde_json::to_string(e).unwrap_or_default();
             if let Effect::Send { .. } = e {
-                let key = format!("{}-{}", self.campaign, heads.effect);
+                let key = format!("{}-{}", self.key_prefix, heads.effect);
                 batch.sends.push(SendRow {
                     seq: heads.effect,
                     body: serde_json::to_string(&Keyed { key: &key, send: e }).unwrap_or_default(),

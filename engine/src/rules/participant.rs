@@ -4,11 +4,11 @@
 use crate::effect::{At, Cause, Effect, EventId, Name, RejectReason};
 use crate::engine::Verdict;
 use crate::input::{self, EventRef};
+use crate::random::Draws;
 use crate::rules::grants::{self, Request};
 use crate::state::packed::Write;
 use crate::state::{Progress, Score, Stamp, Standing, State};
 use crate::step::{Facts, Step};
-use crate::random::Draws;
 use crate::{eval, hashes};
 use camp_plan::calendar::Day;
 use camp_plan::{GrantOn, LeaderboardId, RewardId, RewardKind, SendWhen, TaskId, TierId};
