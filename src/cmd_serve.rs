@@ -48,6 +48,10 @@ pub struct Args {
     /// Failed delivery attempts before a send becomes a dead letter.
     #[arg(long, default_value_t = 8)]
     max_attempts: u32,
+    /// Most connections open at once; more wait to be accepted (fewer if the
+    /// open-files limit leaves less room).
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
     /// A file holding the campaign's seed as 64 hex digits, for a new store (default: a
     /// random one). A store keeps its seed; a different one later is refused.
     #[arg(long)]
@@ -143,6 +147,7 @@ pub fn run(args: Args) -> Outcome {
         snapshot_every: args.snapshot_every,
         max_attempts: args.max_attempts,
         seed,
+        max_connections: args.max_connections,
         ..Config::new(args.db)
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

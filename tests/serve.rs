@@ -57,6 +57,18 @@ fn agent() -> ureq::Agent {
 impl Daemon {
     /// Starts `camp serve` with a manual clock and a file sink, and waits for its address.
     fn start(campaign: &Path, dir: &Path, extra: &[&str]) -> Daemon {
+        Daemon::launch(campaign, dir, extra, None, "")
+    }
+
+    /// Starts `camp serve` as [`Daemon::start`] does, its stderr to `stderr` (default:
+    /// `daemon.log`), through `sh -c '<shell>; exec camp …'` if `shell` is not empty.
+    fn launch(
+        campaign: &Path,
+        dir: &Path,
+        extra: &[&str],
+        stderr: Option<std::fs::File>,
+        shell: &str,
+    ) -> Daemon {
         let sink = format!("file:{}", dir.join("sends.jsonl").display());
         let mut args = vec![
             "serve".to_string(),
@@ -73,12 +85,21 @@ impl Daemon {
             args.extend(["--sink".into(), sink]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("daemon.log"))
-            .unwrap();
-        let mut child = Command::new(BIN)
+        let log = stderr.unwrap_or_else(|| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("daemon.log"))
+                .unwrap()
+        });
+        let mut command = if shell.is_empty() {
+            Command::new(BIN)
+        } else {
+            let mut c = Command::new("sh");
+            c.args(["-c", &format!("{shell}; exec \"$0\" \"$@\""), BIN]);
+            c
+        };
+        let mut child = command
             .args(&args)
             .stdout(Stdio::piped())
             .stderr(log)
@@ -172,6 +193,24 @@ impl Daemon {
             .unwrap();
         assert!(killed.success());
         child.wait().unwrap()
+    }
+
+    /// SIGTERM, and how long the daemon took to exit (and its status).
+    fn stop_timed(mut self) -> (std::process::ExitStatus, Duration) {
+        let mut child = self.child.take().unwrap();
+        let started = Instant::now();
+        assert!(Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+        let status = child.wait().unwrap();
+        (status, started.elapsed())
+    }
+
+    /// The daemon's `host:port`.
+    fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
     }
 
     /// SIGKILL.
@@ -1011,4 +1050,277 @@ fn check_store(d: &Path, acked: &Acked, summary: &Value) {
     }
     let missing: Vec<&String> = outbox.keys().filter(|k| !delivered.contains(*k)).collect();
     assert!(missing.is_empty(), "never delivered: {missing:?}");
+}
+
+/// Sends raw bytes on a new connection and reads the answer until the daemon closes the
+/// connection (or 5 s pass): (status, JSON body, the whole answer).
+fn raw(addr: &str, request: &[u8]) -> (u16, Value, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                answer.extend_from_slice(&buf[..n]);
+                // One answer is enough: stop at the end of its body.
+                let text = String::from_utf8_lossy(&answer).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head.lines().find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    });
+                    if len.is_some_and(|n| body.len() >= n) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::String(body.to_string())),
+        text,
+    )
+}
+
+#[test]
+fn every_error_is_json_even_those_the_http_layer_answers() {
+    let d = dir("raw-errors");
+    let daemon = Daemon::start(
+        &root().join("tests/fixtures/crash.camp"),
+        &d,
+        &["--max-body", "2048"],
+    );
+    let addr = daemon.addr();
+    let huge_header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(80_000)
+    );
+    let huge_path = format!(
+        "GET /v1/participants/{} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(80_000)
+    );
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("a path that is not UTF-8", b"GET /v1/participants/%FF HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 400),
+        ("a huge header", huge_header.into_bytes(), 431),
+        ("a huge path", huge_path.into_bytes(), 431),
+        ("a negative length", b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}".to_vec(), 400),
+        ("two lengths", b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}".to_vec(), 400),
+        ("HTTP/0.9", b"GET /healthz\r\n\r\n".to_vec(), 400),
+        ("a bad method", b"G@T /healthz HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 400),
+    ];
+    for (what, request, status) in cases {
+        let (got, body, text) = raw(&addr, &request);
+        assert_eq!(got, status, "{what}: {text}");
+        assert!(body["error"]["code"].is_string(), "{what}: {text}");
+        assert!(body["error"]["message"].is_string(), "{what}: {text}");
+        assert!(
+            text.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{what}: {text}"
+        );
+    }
+    // A declared length over --max-body is answered at once, without `100 Continue`
+    // and without waiting for the body.
+    let started = Instant::now();
+    let (got, body, text) = raw(
+        &addr,
+        b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n",
+    );
+    assert_eq!(got, 413, "{text}");
+    assert_eq!(body["error"]["code"], "too_large");
+    assert!(!text.contains("100 Continue"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // The daemon is fine.
+    assert_eq!(daemon.get("/healthz").0, 200);
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn slow_stalled_and_idle_connections_are_closed_and_never_starve_the_daemon() {
+    let d = dir("slow");
+    // An open-files limit too small for the connections below: the daemon raises its
+    // soft limit to the hard one at start.
+    let daemon = Daemon::launch(
+        &root().join("tests/fixtures/crash.camp"),
+        &d,
+        &[],
+        None,
+        "ulimit -Sn 256",
+    );
+    let addr = daemon.addr();
+    let idle: Vec<std::net::TcpStream> = (0..300)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    let started = Instant::now();
+    let (status, _) = daemon.get("/healthz");
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // A head that never ends, and a body that stalls.
+    let mut slow_head = std::net::TcpStream::connect(&addr).unwrap();
+    slow_head
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let stalled = std::thread::spawn({
+        let addr = addr.clone();
+        move || {
+            let started = Instant::now();
+            let (status, body, text) = {
+                let mut s = std::net::TcpStream::connect(&addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+                s.write_all(
+                    b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"id\"",
+                )
+                .unwrap();
+                let mut text = String::new();
+                let _ = s.read_to_string(&mut text);
+                let status: u16 = text
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let body = text
+                    .split_once("\r\n\r\n")
+                    .map_or("", |(_, b)| b)
+                    .to_string();
+                (
+                    status,
+                    serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
+                    text,
+                )
+            };
+            (status, body, text, started.elapsed())
+        }
+    });
+    let closed_within = |mut s: std::net::TcpStream| {
+        let started = Instant::now();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap_or(0);
+        (n, started.elapsed())
+    };
+    let (n, waited) = closed_within(slow_head);
+    assert_eq!(n, 0, "a slow head gets no answer");
+    assert!(
+        waited < Duration::from_secs(15),
+        "slow head open for {waited:?}"
+    );
+    for s in idle.into_iter().take(3) {
+        let (n, _) = closed_within(s);
+        assert_eq!(n, 0);
+    }
+    let (status, body, text, waited) = stalled.join().unwrap();
+    assert_eq!(status, 408, "{text}");
+    assert_eq!(body["error"]["code"], "timeout");
+    assert!(
+        waited < Duration::from_secs(40),
+        "stalled body open for {waited:?}"
+    );
+    assert!(daemon.stop().success());
+}
+
+/// A webhook that takes every request and never answers; counts them.
+fn black_hole() -> (String, Arc<Mutex<usize>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(0));
+    let count = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            *count.lock().unwrap() += 1;
+            held.push(stream);
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn shutdown_has_a_deadline_whatever_the_clients_and_the_webhook_do() {
+    let d = dir("shutdown");
+    let (url, seen) = black_hole();
+    let sink = format!("webhook:{url}");
+    let daemon = Daemon::start(
+        &root().join("tests/fixtures/crash.camp"),
+        &d,
+        &["--sink", &sink, "--max-attempts", "2"],
+    );
+    daemon.put("/v1/users/u1", r#"{"nickname": "Lin"}"#);
+    daemon.clock("2027-01-01T10:00:00Z");
+    for id in ["b1", "b2", "b3"] {
+        let (_, a) = daemon.post(
+            "/v1/events",
+            &json!({"id": id, "type": "buy", "user": "u1", "data": {"amount": "12 USD"}})
+                .to_string(),
+        );
+        assert_eq!(a["result"], "accepted");
+    }
+    // A request whose body never finishes.
+    let mut half = std::net::TcpStream::connect(daemon.addr()).unwrap();
+    half.write_all(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, took) = daemon.stop_timed();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(13), "shutdown took {took:?}");
+    // Nothing was given up on: what was not delivered waits for the next start.
+    let conn = db(&d);
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM outbox WHERE status = 2"), 0);
+    assert_eq!(count("SELECT count(*) FROM outbox WHERE status = 0"), 2);
+    assert!(
+        *seen.lock().unwrap() <= 2,
+        "{} attempts",
+        seen.lock().unwrap()
+    );
+    drop(half);
+}
+
+#[test]
+fn a_log_that_cannot_be_written_never_stops_the_daemon() {
+    let d = dir("dev-full");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let daemon = Daemon::launch(
+        &root().join("tests/fixtures/crash.camp"),
+        &d,
+        &["--snapshot-every", "1"],
+        Some(full),
+        "",
+    );
+    assert_eq!(daemon.get("/healthz"), (200, json!({"status": "ok"})));
+    daemon.put("/v1/users/u1", r#"{"nickname": "Lin"}"#);
+    daemon.clock("2027-01-01T10:00:00Z");
+    for i in 0..20 {
+        let (status, a) = daemon.post(
+            "/v1/events",
+            &json!({"id": format!("e{i}"), "type": "checkin", "user": "u1"}).to_string(),
+        );
+        assert_eq!(status, 200, "{a}");
+    }
+    // Snapshots were taken (and logged, into nothing) and the daemon still writes.
+    assert!(d.join("camp.db.snapshot").exists());
+    assert_eq!(daemon.get("/healthz").0, 200);
+    assert_eq!(daemon.get("/v1/participants/u1").1["points"], 3);
+    assert!(daemon.stop().success());
 }

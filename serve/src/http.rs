@@ -3,6 +3,7 @@
 
 use crate::input_log::Incoming;
 use crate::prometheus::Prometheus;
+use crate::server::BODY_TIMEOUT;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{DeadLetter, OutboxCounts, Store};
 use crate::writer::{EventResult, Job, Refusal, Shared};
@@ -19,6 +20,7 @@ use camp_engine::run_report::{BoardReport, KpiReport, RewardReport, Summary};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 use subtle::ConstantTimeEq;
@@ -176,12 +178,16 @@ impl App {
         if self.0.manual {
             router = router.route("/v1/clock", post(clock));
         }
+        // The last layer added runs first: measure, make every error JSON, check the
+        // token, then take the body.
         router
             .fallback(unknown_route)
             .method_not_allowed_fallback(wrong_method)
-            .layer(middleware::from_fn_with_state(self.clone(), authorize))
-            .layer(middleware::from_fn_with_state(self.clone(), measure))
+            .layer(middleware::from_fn_with_state(self.clone(), take_body))
             .layer(DefaultBodyLimit::max(self.0.max_body))
+            .layer(middleware::from_fn_with_state(self.clone(), authorize))
+            .layer(middleware::from_fn(json_errors))
+            .layer(middleware::from_fn_with_state(self.clone(), measure))
             .with_state(self.clone())
     }
 
@@ -214,6 +220,103 @@ async fn measure(State(app): State<App>, request: Request, next: Next) -> Respon
         started.elapsed().as_secs_f64(),
     );
     response
+}
+
+/// Reads the body whole before the route sees it, within `--max-body` and
+/// [`BODY_TIMEOUT`]. A declared `Content-Length` over the limit is answered 413 at once,
+/// before any byte of the body is read (so no `100 Continue` is sent).
+async fn take_body(State(app): State<App>, request: Request, next: Next) -> Response {
+    let max = app.0.max_body;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return closing(too_large(max));
+    }
+    let (parts, body) = request.into_parts();
+    let limited = http_body_util::Limited::new(body, max);
+    let read = tokio::time::timeout(BODY_TIMEOUT, http_body_util::BodyExt::collect(limited)).await;
+    let bytes = match read {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return closing(too_large(max)),
+        Ok(Err(e)) => {
+            return closing(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                format!("the body could not be read: {e}"),
+            ))
+        }
+        Err(_) => {
+            return closing(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!(
+                    "the body did not arrive within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            ))
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("the body is over {max} bytes (--max-body)"),
+    )
+}
+
+/// An error after which the connection is closed (its body may be left unread).
+fn closing(e: ApiError) -> Response {
+    let mut r = e.into_response();
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// Makes every error answer a JSON error: one that is not (a path that does not
+/// percent-decode, say, answered by the framework in plain text) is rewritten, its
+/// text kept as the message.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .unwrap_or_default();
+    let message = String::from_utf8_lossy(&text).trim().to_string();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        message
+    };
+    let mut rewritten = ApiError::new(status, code, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rewritten.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewritten
 }
 
 /// Every route but `/healthz` needs `Authorization: Bearer <token>` when a token is set.
@@ -439,8 +542,19 @@ async fn clock(
     Ok(Json(ClockAnswer { now: text(now) }))
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+/// `{"status": "ok"}` while the writer takes jobs and the snapshotter follows the log;
+/// 503 once either has stopped (a write would then fail).
+async fn healthz(State(app): State<App>) -> Result<Json<serde_json::Value>, ApiError> {
+    let shared = &app.0.shared;
+    if !shared.writer_running.load(Ordering::Relaxed) {
+        return Err(ApiError::unavailable(
+            "the writer has stopped: writes cannot be taken",
+        ));
+    }
+    if !shared.snapshotter_running.load(Ordering::Relaxed) {
+        return Err(ApiError::unavailable("the snapshotter has stopped"));
+    }
+    Ok(Json(serde_json::json!({ "status": "ok" })))
 }
 
 async fn metrics(State(app): State<App>) -> Response {

@@ -40,6 +40,8 @@ impl Snapshotter {
     /// Follows commits (each message is the last input committed) until the writer is
     /// gone, then saves a last snapshot.
     pub fn run(mut self, committed: Receiver<u64>) {
+        let shared = Arc::clone(&self.shared);
+        let _running = crate::writer::Running(&shared.snapshotter_running);
         let mut checkpointed = Instant::now();
         while let Ok(mut head) = committed.recv() {
             while let Ok(h) = committed.try_recv() {

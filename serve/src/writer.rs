@@ -15,6 +15,7 @@ use camp_engine::state::State;
 use camp_engine::{Engine, Output, Verdict};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
@@ -29,6 +30,19 @@ pub struct Shared {
     /// The compiled campaign.
     pub engine: Engine,
     state: RwLock<State>,
+    /// Whether the writer is taking jobs (`/healthz`).
+    pub writer_running: AtomicBool,
+    /// Whether the snapshotter is following the log (`/healthz`).
+    pub snapshotter_running: AtomicBool,
+}
+
+/// Clears a running flag when its thread ends, however it ends (a panic included).
+pub struct Running<'a>(pub &'a AtomicBool);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }
 
 impl Shared {
@@ -37,6 +51,8 @@ impl Shared {
         Shared {
             engine,
             state: RwLock::new(state),
+            writer_running: AtomicBool::new(true),
+            snapshotter_running: AtomicBool::new(true),
         }
     }
 
@@ -106,6 +122,8 @@ pub enum Job {
     },
     /// Fire what is due by the system clock (from the scheduler).
     Tick,
+    /// Stop once the jobs already waiting are done (shutdown).
+    Stop,
 }
 
 impl Job {
@@ -169,9 +187,12 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Runs until every job sender is gone.
+    /// Runs until every job sender is gone or [`Job::Stop`] comes.
     pub fn run(mut self, jobs: Receiver<Job>) {
+        let shared = Arc::clone(&self.shared);
+        let _running = Running(&shared.writer_running);
         self.publish_due();
+        let mut stopping = false;
         while let Ok(first) = jobs.recv() {
             let mut weight = first.weight();
             let mut group = vec![first];
@@ -184,7 +205,11 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            stopping |= group.iter().any(|j| matches!(j, Job::Stop));
             self.group(group);
+            if stopping {
+                break;
+            }
         }
         tracing::info!(inputs = self.heads.input, "writer stopped");
     }
@@ -258,6 +283,7 @@ impl Writer {
                     self.drain(&mut out, &mut effects);
                     answers.push(Answer::Clock(reply, result));
                 }
+                Job::Stop => {}
                 Job::Tick => {
                     let now = self.now(&state);
                     if engine.next_due(&state).is_some_and(|t| t <= now) {
