@@ -478,6 +478,7 @@ fn bad_requests_get_json_errors_and_change_nothing() {
             .unwrap()
     };
     let before = inputs(&d);
+    let long_path = format!("/v1/users/{}", "w".repeat(257));
     let cases: Vec<(&str, &str, String, u16, &str)> = vec![
         (
             "POST",
@@ -561,13 +562,114 @@ fn bad_requests_get_json_errors_and_change_nothing() {
             "not_found",
         ),
         ("POST", "/v1/kpis", "{}".into(), 405, "method_not_allowed"),
+        // Wrong shapes: an event, or the clock, written as an array; a replay user line
+        // as the body; ids past 256 bytes; a clock finer than the log keeps.
+        (
+            "POST",
+            "/v1/events",
+            r#"[["q2", "checkin", "u1"]]"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            r#"["q2", "checkin", "u1"]"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "POST",
+            "/v1/clock",
+            r#"["2027-01-03T00:00:00Z"]"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "POST",
+            "/v1/clock",
+            r#"{"now": "2027-01-03T00:00:00.000000001Z"}"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "PUT",
+            "/v1/users/w1",
+            r#"{"id": "w1", "attrs": {"nickname": "Wu"}}"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            json!({"id": "x".repeat(257), "type": "checkin", "user": "u1"}).to_string(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            json!({"id": "e9", "type": "checkin", "user": "u".repeat(300)}).to_string(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "PUT",
+            &long_path,
+            r#"{"nickname": "Wu"}"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "GET",
+            "/v1/leaderboards/regulars?top",
+            String::new(),
+            400,
+            "bad_query",
+        ),
+        (
+            "GET",
+            "/v1/leaderboards/regulars?top=1&top=2",
+            String::new(),
+            400,
+            "bad_query",
+        ),
+        (
+            "GET",
+            "/v1/leaderboards/regulars?top=%FF",
+            String::new(),
+            400,
+            "bad_query",
+        ),
+        (
+            "GET",
+            "/v1/participants/%FF",
+            String::new(),
+            400,
+            "bad_request",
+        ),
     ];
     for (method, path, body, status, code) in cases {
         let (got, answer) = daemon.call(method, path, Some(&body));
         assert_eq!(got, status, "{method} {path} {body}: {answer}");
         assert_eq!(answer["error"]["code"], code, "{method} {path}: {answer}");
         assert!(answer["error"]["message"].is_string());
+        assert!(
+            !answer.to_string().contains("Incoming") && !answer.to_string().contains("struct"),
+            "internal names: {answer}"
+        );
     }
+    // A `data` field the event type does not declare (a typo) is not ignored: the
+    // event is rejected, naming it, and nothing is logged.
+    let (status, answer) = daemon.post(
+        "/v1/events",
+        r#"{"id": "t1", "type": "buy", "user": "u1", "data": {"amout": "5 USD"}}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        answer,
+        json!({"id": "t1", "result": "rejected", "reason": "bad_field", "field": "amout"})
+    );
     assert_eq!(inputs(&d), before, "a refused request logs nothing");
     let (_, p) = daemon.get("/v1/participants/u1");
     assert_eq!(p["enrolled"], false);
@@ -612,7 +714,7 @@ fn bad_requests_get_json_errors_and_change_nothing() {
         assert!(metrics.contains(line), "/metrics lacks {line}:\n{metrics}");
     }
     // Leaderboards: ranks with scores, never past `show top`.
-    let (status, board) = daemon.get("/v1/leaderboards/regulars?top=50");
+    let (status, board) = daemon.get("/v1/leaderboards/regulars?top=5%30");
     assert_eq!(status, 200);
     assert_eq!(
         board,

@@ -28,6 +28,9 @@ use tokio::sync::oneshot;
 
 /// Dead letters listed by `GET /v1/campaign`.
 const DEAD_LISTED: usize = 20;
+/// The longest id (of an event, user or event type) and key (of `data` or of a
+/// user's attributes) taken, in bytes.
+pub const MAX_ID: usize = 256;
 
 /// A failed request: status, stable code, message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -369,6 +372,19 @@ async fn events(
     } else {
         vec![serde_json::from_slice(&raw).map_err(|e| ApiError::body(&e))?]
     };
+    for e in &events {
+        let keys = e.data.keys().map(|k| ("a `data` key", k.as_str()));
+        for (what, text) in [
+            ("`id`", e.id.as_str()),
+            ("`type`", &e.kind),
+            ("`user`", &e.user),
+        ]
+        .into_iter()
+        .chain(keys)
+        {
+            short(what, text)?;
+        }
+    }
     if events.is_empty() {
         return Ok(Json(Vec::<EventResult>::new()).into_response());
     }
@@ -393,8 +409,31 @@ async fn user(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<UserAnswer>, ApiError> {
     let raw = body(raw)?;
+    short("the user's id", &id)?;
     let attrs: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&raw).map_err(|e| ApiError::body(&e))?;
+    for key in attrs.keys() {
+        short("an attribute's name", key)?;
+    }
+    // A replay user line (`{"id": ..., "attrs": {...}}`) sent as the body would be read
+    // as two unknown attributes: a user with none.
+    let declared = |name: &str| {
+        app.0
+            .shared
+            .engine
+            .plan()
+            .attrs
+            .iter()
+            .any(|a| a.name == name)
+    };
+    if attrs.get("attrs").is_some_and(serde_json::Value::is_object) && !declared("attrs") {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_shape",
+            "the body is the bare attributes object, like {\"nickname\": \"Lin\"}, \
+             not {\"id\": ..., \"attrs\": {...}}: the id is in the path",
+        ));
+    }
     let line = UserLine {
         id: id.clone(),
         attrs,
@@ -448,25 +487,70 @@ async fn leaderboard(
     Ok(Json(BoardAnswer { board, ranked }))
 }
 
-/// `?top=N` (default 100); any other parameter is an error.
+/// `?top=N` (default 100), percent-decoded; any other parameter, a `top` without a
+/// value and a second `top` are errors.
 fn top(query: Option<&str>) -> Result<usize, ApiError> {
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", m);
-    let mut top = 100;
+    let mut top = None;
     for pair in query
         .unwrap_or_default()
         .split('&')
         .filter(|p| !p.is_empty())
     {
-        match pair.split_once('=') {
-            Some(("top", v)) => {
-                top = v
-                    .parse()
-                    .map_err(|_| bad(format!("`top` must be a whole number, not `{v}`")))?;
+        let (key, value) = match pair.split_once('=') {
+            Some((k, v)) => (decode(k), Some(decode(v))),
+            None => (decode(pair), None),
+        };
+        let (Some(key), value) = (key, value) else {
+            return Err(bad(format!("`{pair}` does not percent-decode to text")));
+        };
+        if key != "top" {
+            return Err(bad(format!("unknown query parameter `{key}`; only `top`")));
+        }
+        let Some(Some(value)) = value else {
+            return Err(bad("`top` needs a value, like ?top=10".into()));
+        };
+        if top.is_some() {
+            return Err(bad("`top` is given twice".into()));
+        }
+        top = Some(
+            value
+                .parse()
+                .map_err(|_| bad(format!("`top` must be a whole number, not `{value}`")))?,
+        );
+    }
+    Ok(top.unwrap_or(100))
+}
+
+/// Percent-decodes a query key or value (`+` is a space); `None` if the bytes are not
+/// UTF-8 or an escape is cut short.
+fn decode(text: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'%' => {
+                let hi = char::from(bytes.next()?).to_digit(16)?;
+                let lo = char::from(bytes.next()?).to_digit(16)?;
+                out.push(u8::try_from(hi * 16 + lo).ok()?);
             }
-            _ => return Err(bad(format!("unknown query parameter `{pair}`; only `top`"))),
+            b'+' => out.push(b' '),
+            b => out.push(b),
         }
     }
-    Ok(top)
+    String::from_utf8(out).ok()
+}
+
+/// An id or key no longer than [`MAX_ID`] bytes, or 400.
+fn short(what: &str, text: &str) -> Result<(), ApiError> {
+    if text.len() <= MAX_ID {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_shape",
+        format!("{what} is {} bytes long; at most {MAX_ID}", text.len()),
+    ))
 }
 
 #[derive(Serialize)]
@@ -521,8 +605,20 @@ async fn campaign(State(app): State<App>) -> Result<Response, ApiError> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ClockFields {
+    now: DateTime<chrono::FixedOffset>,
+}
+
 struct ClockBody {
     now: DateTime<chrono::FixedOffset>,
+}
+
+impl<'de> Deserialize<'de> for ClockBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ClockBody, D::Error> {
+        let f: ClockFields =
+            crate::input_log::object(d, "an object like {\"now\": \"2027-09-06T10:00:00+08:00\"}")?;
+        Ok(ClockBody { now: f.now })
+    }
 }
 
 #[derive(Serialize)]
@@ -538,6 +634,14 @@ async fn clock(
     let raw = body(raw)?;
     let b: ClockBody = serde_json::from_slice(&raw).map_err(|e| ApiError::body(&e))?;
     let to = b.now.with_timezone(&Utc);
+    // The log keeps microseconds: a finer instant would not be the same after a restart.
+    if !to.timestamp_subsec_nanos().is_multiple_of(1000) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_shape",
+            "`now` has more than six decimals of a second: the clock keeps microseconds",
+        ));
+    }
     let now = app.submit(|reply| Job::Clock { to, reply }).await?;
     Ok(Json(ClockAnswer { now: text(now) }))
 }

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// An event as a client posts it: the replay shape, with `at` optional (it is only
-/// recorded as the sender's time; the event happens when the daemon receives it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// recorded as the sender's time; the event happens when the daemon receives it). It
+/// must be a JSON object: an array of the same values is not an event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Incoming {
     /// Unique per campaign; a repeated id is a duplicate.
     pub id: String,
@@ -29,6 +29,57 @@ pub struct Incoming {
     /// The fields.
     #[serde(default)]
     pub data: Map<String, Value>,
+}
+
+/// [`Incoming`]'s fields, read from an object only (see [`Object`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncomingFields {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    user: String,
+    #[serde(default)]
+    at: Option<DateTime<FixedOffset>>,
+    #[serde(default)]
+    data: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for Incoming {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Incoming, D::Error> {
+        let f: IncomingFields = object(
+            d,
+            "an event object, like {\"id\": \"e1\", \"type\": \"checkin\", \"user\": \"u1\"}",
+        )?;
+        Ok(Incoming {
+            id: f.id,
+            kind: f.kind,
+            user: f.user,
+            at: f.at,
+            data: f.data,
+        })
+    }
+}
+
+/// Reads a `T` from a JSON object only. serde's derived structs also take an array of
+/// their fields in order, so `["e1", "checkin", "u1"]` would pass for an event; and
+/// their errors name the Rust type. This takes a map or says what was `expected`.
+pub fn object<'de, D, T>(d: D, expected: &'static str) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Object<T>(&'static str, std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(Object(expected, std::marker::PhantomData))
 }
 
 impl<'a> From<&'a Incoming> for EventRef<'a> {

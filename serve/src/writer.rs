@@ -13,7 +13,7 @@ use camp_engine::effect::{label, Effect, RejectReason};
 use camp_engine::input::UserLine;
 use camp_engine::state::State;
 use camp_engine::{Engine, Output, Verdict};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
@@ -77,6 +77,10 @@ pub struct EventResult {
     /// Why it was rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<RejectReason>,
+    /// The `data` field the event type does not have (a `bad_field` the daemon found
+    /// before the campaign saw the event: nothing of it is logged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// What it did (accepted events only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub effects: Vec<Effect>,
@@ -218,7 +222,9 @@ impl Writer {
         let engine_clock = state.clock().unwrap_or(DateTime::UNIX_EPOCH);
         match self.clock {
             Clock::Manual => engine_clock,
-            Clock::System => Utc::now().max(engine_clock),
+            // The log keeps microseconds, so the engine is given no finer a time: a
+            // restart then replays exactly what ran.
+            Clock::System => Utc::now().trunc_subsecs(6).max(engine_clock),
         }
     }
 
@@ -238,6 +244,17 @@ impl Writer {
                 Job::Events { events, reply } => {
                     let mut results = Vec::with_capacity(events.len());
                     for incoming in events {
+                        if let Some(field) = undeclared(engine, &incoming) {
+                            verdicts.push(Verdict::Rejected(RejectReason::BadField));
+                            results.push(EventResult {
+                                id: incoming.id,
+                                result: "rejected",
+                                reason: Some(RejectReason::BadField),
+                                field: Some(field),
+                                effects: Vec::new(),
+                            });
+                            continue;
+                        }
                         let now = self.now(&state);
                         let command = Command::Event(incoming);
                         let applied = apply(engine, &mut state, &command, now, &mut out);
@@ -411,6 +428,21 @@ fn result(id: String, verdict: Verdict, own: Option<&[Effect]>) -> EventResult {
         id,
         result,
         reason,
+        field: None,
         effects,
     }
+}
+
+/// The first `data` key that the event's type does not declare, if its type is the
+/// campaign's (an unknown type is the campaign's to reject). The engine ignores such a
+/// field; taking it silently would turn a typo (`amout`) into a missing field.
+fn undeclared(engine: &Engine, e: &Incoming) -> Option<String> {
+    if e.data.is_empty() {
+        return None;
+    }
+    let ty = engine.plan().events.iter().find(|t| t.name == e.kind)?;
+    e.data
+        .keys()
+        .find(|k| !ty.fields.iter().any(|f| f.name == **k))
+        .cloned()
 }
