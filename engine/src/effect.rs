@@ -175,6 +175,9 @@ pub enum SuppressReason {
     Cap,
     /// The user is in the control group.
     Holdout,
+    /// It fell due longer ago than the daemon's catch-up window (`camp serve
+    /// --catch-up-window`): a send missed while the daemon was down is not sent late.
+    Stale,
 }
 
 /// Why an event was rejected: the first that applies, in this order.

@@ -105,6 +105,18 @@ impl Step<'_> {
         let day = engine.calendar.day(self.now);
         let at = self.at();
         let name = self.message_name(message);
+        if self.stale_before.is_some_and(|s| self.now < s) {
+            if let Some(user) = self.state.users.get(u as usize) {
+                let user = user.id.clone();
+                self.emit(Effect::Suppress {
+                    at,
+                    user,
+                    message: name,
+                    reason: SuppressReason::Stale,
+                });
+            }
+            return;
+        }
         let Some(mut user) = self.state.users.get_mut(u as usize) else {
             return;
         };
