@@ -52,10 +52,28 @@ pub struct Args {
     /// open-files limit leaves less room).
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// When the clock catches up (after downtime), sends due longer ago than this are
+    /// recorded as `suppress` with reason `stale`, not sent late; grants and every
+    /// other step still apply. A duration like `1h`, `30m`, `2d`.
+    #[arg(long, default_value = "1h", value_parser = parse_window)]
+    catch_up_window: chrono::TimeDelta,
     /// A file holding the campaign's seed as 64 hex digits, for a new store (default: a
     /// random one). A store keeps its seed; a different one later is refused.
     #[arg(long)]
     seed_file: Option<PathBuf>,
+}
+
+/// Parses `--catch-up-window`: a duration as the language writes one (`1h`, `1d12h`).
+fn parse_window(s: &str) -> Result<chrono::TimeDelta, String> {
+    match camp_plan::literal::parse_number(s) {
+        Ok(camp_plan::literal::Number::Duration(d)) => {
+            Ok(chrono::TimeDelta::days(i64::from(d.days))
+                + chrono::TimeDelta::minutes(i64::from(d.minutes)))
+        }
+        _ => Err(format!(
+            "`{s}` is not a duration: write it like 1h, 30m or 2d"
+        )),
+    }
 }
 
 /// `camp seed`'s flags.
@@ -148,6 +166,7 @@ pub fn run(args: Args) -> Outcome {
         max_attempts: args.max_attempts,
         seed,
         max_connections: args.max_connections,
+        catch_up_window: args.catch_up_window,
         ..Config::new(args.db)
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -321,7 +321,13 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
                 .collect();
 
             let seed_file = d.join("seed").display().to_string();
-            let daemon = Daemon::start(&campaign, &d, &["--seed-file", &seed_file]);
+            // Moving the manual clock is a catch-up: a window longer than any campaign
+            // sends everything due, as camp run does.
+            let daemon = Daemon::start(
+                &campaign,
+                &d,
+                &["--seed-file", &seed_file, "--catch-up-window", "36600d"],
+            );
             for u in &s.users {
                 daemon.put(
                     &format!("/v1/users/{}", u.id),
@@ -998,8 +1004,50 @@ fn killed_twenty_times_under_load_the_store_stays_exact() {
     let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut kills = 0;
     let mut hour = 9;
+    // Another store of the same campaign, whose snapshot is swapped in now and then.
+    let foreign = {
+        let f = dir("crash-foreign");
+        let other = Daemon::start(&campaign, &f, &["--snapshot-every", "1"]);
+        other.put("/v1/users/u0", r#"{"nickname": "Other"}"#);
+        other.clock("2027-01-01T10:00:00Z");
+        other.post(
+            "/v1/events",
+            r#"{"id": "x1", "type": "buy", "user": "u0", "data": {"amount": "60 USD"}}"#,
+        );
+        assert!(other.stop().success());
+        std::fs::read(f.join("camp.db.snapshot")).unwrap()
+    };
+    let snapshot = d.join("camp.db.snapshot");
+    let mut damaged = 0;
     for round in 0.. {
+        // Between kills, the snapshot is damaged: a bit flipped, cut short, or another
+        // store's. The log is the truth: recovery sets such a snapshot aside.
+        if let Ok(mut bytes) = std::fs::read(&snapshot) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let at = (rng >> 8) as usize % bytes.len().max(1);
+            match round % 4 {
+                1 => {
+                    bytes[at] ^= 1 << (rng % 8);
+                    std::fs::write(&snapshot, &bytes).unwrap();
+                    damaged += 1;
+                }
+                2 => {
+                    std::fs::write(&snapshot, &bytes[..at]).unwrap();
+                    damaged += 1;
+                }
+                3 => {
+                    std::fs::write(&snapshot, &foreign).unwrap();
+                    damaged += 1;
+                }
+                _ => {}
+            }
+        }
         let daemon = Daemon::start(&campaign, &d, &["--snapshot-every", "300"]);
+        // Whatever the snapshot was, the state agrees with the ledger.
+        let (_, summary) = daemon.get("/v1/campaign");
+        agrees_with_ledger(&d, &summary);
         if round == 0 {
             for u in 0..40 {
                 let (status, _) = daemon.put(
@@ -1045,8 +1093,28 @@ fn killed_twenty_times_under_load_the_store_stays_exact() {
         assert!(daemon.stop().success());
         assert!(kills >= 20, "only {kills} kills");
         assert!(d.join("camp.db.snapshot").exists(), "snapshots were taken");
+        assert!(damaged >= 10, "only {damaged} snapshots damaged");
+        let log = std::fs::read_to_string(d.join("daemon.log")).unwrap();
+        assert!(log.contains("the snapshot is set aside"), "never set aside");
+        assert!(!log.contains("panicked"), "a thread panicked");
         check_store(&d, &acked.lock().unwrap(), &summary);
         return;
+    }
+}
+
+/// The grants per reward in `/v1/campaign` are the ledger's.
+fn agrees_with_ledger(d: &Path, summary: &Value) {
+    let conn = db(d);
+    for r in summary["rewards"].as_array().unwrap() {
+        let name = r["name"].as_str().unwrap();
+        let n = conn
+            .query_row(
+                "SELECT count(*) FROM ledger WHERE kind = 'grant' AND reward = ?1",
+                [name],
+                |row| row.get::<_, i64>(0),
+            )
+            .unwrap();
+        assert_eq!(r["granted"], json!(n), "{name}: state and ledger disagree");
     }
 }
 
@@ -1116,17 +1184,7 @@ fn check_store(d: &Path, acked: &Acked, summary: &Value) {
     let most = count("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM ledger WHERE kind = 'grant' AND reward = 'coupon' GROUP BY user)");
     assert!(most <= 2, "a user holds {most} coupons, per_user 2");
     // The state rebuilt after every crash agrees with the ledger.
-    for r in summary["rewards"].as_array().unwrap() {
-        let name = r["name"].as_str().unwrap();
-        let n = conn
-            .query_row(
-                "SELECT count(*) FROM ledger WHERE kind = 'grant' AND reward = ?1",
-                [name],
-                |row| row.get::<_, i64>(0),
-            )
-            .unwrap();
-        assert_eq!(r["granted"], json!(n), "{name}: state and ledger disagree");
-    }
+    agrees_with_ledger(d, summary);
     // Every send reached the sink, with a stable key and body.
     let mut outbox: BTreeMap<String, Value> = BTreeMap::new();
     let mut stmt = conn.prepare("SELECT key, body FROM outbox").unwrap();
@@ -1425,4 +1483,73 @@ fn a_log_that_cannot_be_written_never_stops_the_daemon() {
     assert_eq!(daemon.get("/healthz").0, 200);
     assert_eq!(daemon.get("/v1/participants/u1").1["points"], 3);
     assert!(daemon.stop().success());
+}
+
+#[test]
+fn sends_missed_for_longer_than_the_catch_up_window_are_stale_not_late() {
+    let d = dir("stale");
+    let campaign = root().join("tests/fixtures/crash.camp");
+    let daemon = Daemon::start(&campaign, &d, &[]);
+    daemon.put("/v1/users/u1", r#"{"nickname": "Lin"}"#);
+    daemon.clock("2027-01-01T08:00:00Z");
+    let (_, a) = daemon.post(
+        "/v1/events",
+        r#"{"id": "e1", "type": "checkin", "user": "u1"}"#,
+    );
+    assert_eq!(a["result"], "accepted");
+    // 30 minutes late: within the default hour, sent.
+    daemon.clock("2027-01-01T09:30:00Z");
+    // Two days on: the 2nd's 09:00 is a day late (stale), the 3rd's 20 minutes (sent).
+    daemon.clock("2027-01-03T09:20:00Z");
+    let (_, a) = daemon.post(
+        "/v1/events",
+        r#"{"id": "e2", "type": "checkin", "user": "u1"}"#,
+    );
+    assert_eq!(a["result"], "accepted", "grants still apply");
+    daemon.drained();
+    let (_, before) = daemon.get("/v1/participants/u1");
+    daemon.kill();
+    let mornings: Vec<(String, String)> = logged_effects(&d)
+        .into_iter()
+        .filter(|e| e["message"] == "morning")
+        .map(|e| {
+            (
+                e["at"].as_str().unwrap().to_string(),
+                format!(
+                    "{}:{}",
+                    e["kind"].as_str().unwrap(),
+                    e["reason"].as_str().unwrap_or("")
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(
+        mornings,
+        vec![
+            ("2027-01-01T09:00:00Z".to_string(), "send:".to_string()),
+            (
+                "2027-01-02T09:00:00Z".to_string(),
+                "suppress:stale".to_string()
+            ),
+            ("2027-01-03T09:00:00Z".to_string(), "send:".to_string()),
+        ]
+    );
+    let delivered: Vec<String> = sink_lines(&d)
+        .iter()
+        .filter(|l| l["message"] == "morning")
+        .map(|l| l["at"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(delivered, ["2027-01-01T09:00:00Z", "2027-01-03T09:00:00Z"]);
+    // The window is in the log: a restart with another window rebuilds the same state.
+    std::fs::remove_file(d.join("camp.db.snapshot")).ok();
+    let daemon = Daemon::start(&campaign, &d, &["--catch-up-window", "36600d"]);
+    assert_eq!(daemon.get("/v1/participants/u1").1, before);
+    assert!(daemon.stop().success());
+    let bad = Command::new(BIN)
+        .args(["serve", campaign.to_str().unwrap(), "--db"])
+        .arg(d.join("camp.db"))
+        .args(["--catch-up-window", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
 }

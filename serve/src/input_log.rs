@@ -102,8 +102,20 @@ pub enum Command {
     User(UserLine),
     /// An event.
     Event(Incoming),
-    /// Move the clock (firing what is due).
-    Clock,
+    /// Move the clock (firing what is due). A catch-up after downtime names the instant
+    /// before which sends are stale (suppressed, not sent): the window is the daemon's
+    /// flag, so the log keeps the instant it gave, and a replay does the same.
+    Clock {
+        /// Sends due before this are suppressed as `stale`.
+        stale_before: Option<DateTime<Utc>>,
+    },
+}
+
+/// A clock input's body.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ClockLine {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stale_before: Option<DateTime<Utc>>,
 }
 
 impl Command {
@@ -112,7 +124,7 @@ impl Command {
         match self {
             Command::User(_) => InputKind::User,
             Command::Event(_) => InputKind::Event,
-            Command::Clock => InputKind::Clock,
+            Command::Clock { .. } => InputKind::Clock,
         }
     }
 
@@ -121,7 +133,7 @@ impl Command {
         match self {
             Command::User(u) => Some(&u.id),
             Command::Event(e) => Some(&e.id),
-            Command::Clock => None,
+            Command::Clock { .. } => None,
         }
     }
 
@@ -130,7 +142,10 @@ impl Command {
         match self {
             Command::User(u) => serde_json::json!({ "id": u.id, "attrs": u.attrs }).to_string(),
             Command::Event(e) => serde_json::to_string(e).unwrap_or_default(),
-            Command::Clock => String::from("{}"),
+            Command::Clock { stale_before } => serde_json::to_string(&ClockLine {
+                stale_before: *stale_before,
+            })
+            .unwrap_or_default(),
         }
     }
 
@@ -142,7 +157,12 @@ impl Command {
         Ok(match input.kind {
             InputKind::User => Command::User(serde_json::from_str(&input.body).map_err(bad)?),
             InputKind::Event => Command::Event(serde_json::from_str(&input.body).map_err(bad)?),
-            InputKind::Clock => Command::Clock,
+            InputKind::Clock => {
+                let line: ClockLine = serde_json::from_str(&input.body).map_err(bad)?;
+                Command::Clock {
+                    stale_before: line.stale_before,
+                }
+            }
         })
     }
 }
@@ -185,8 +205,11 @@ pub fn apply(
             let verdict = engine.event(state, incoming, now, out);
             Applied::Event { verdict, own }
         }
-        Command::Clock => {
-            engine.advance(state, now, out);
+        Command::Clock { stale_before } => {
+            match stale_before {
+                Some(s) => engine.catch_up(state, now, *s, out),
+                None => engine.advance(state, now, out),
+            }
             Applied::Clock
         }
     }

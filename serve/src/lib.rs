@@ -80,6 +80,9 @@ pub struct Config {
     pub max_attempts: u32,
     /// Most connections open at once (fewer if the open-files limit says so).
     pub max_connections: usize,
+    /// When the clock catches up (after downtime, or a manual move), sends due longer
+    /// ago than this are suppressed as `stale` instead of sent late.
+    pub catch_up_window: chrono::TimeDelta,
     /// The campaign's seed for a new store (`--seed-file`); a store keeps the seed it
     /// was created with, and a different one given later is refused.
     pub seed: Option<Seed>,
@@ -98,6 +101,7 @@ impl Config {
             snapshot_every: 100_000,
             max_attempts: 8,
             max_connections: 1024,
+            catch_up_window: chrono::TimeDelta::hours(1),
             seed: None,
         }
     }
@@ -169,6 +173,7 @@ pub async fn serve(
         store: Box::new(store.without_autocheckpoint()?),
         heads,
         clock: config.clock,
+        catch_up_window: config.catch_up_window,
         metrics: Arc::clone(&metrics),
         outbox: wake,
         next_due: due_tx,

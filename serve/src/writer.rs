@@ -175,6 +175,9 @@ pub struct Writer {
     pub heads: Heads,
     /// The daemon's clock.
     pub clock: Clock,
+    /// Sends that fell due longer ago than this when the clock catches up are
+    /// suppressed as `stale`.
+    pub catch_up_window: chrono::TimeDelta,
     /// Where metrics go.
     pub metrics: Arc<Prometheus>,
     /// Told when new sends are in the outbox.
@@ -256,6 +259,16 @@ impl Writer {
                             continue;
                         }
                         let now = self.now(&state);
+                        // Steps missed for longer than the window go first, as a
+                        // catch-up of their own, so their sends are stale.
+                        if let Some(cutoff) = self.stale_before(&state, now) {
+                            let catch_up = Command::Clock {
+                                stale_before: Some(cutoff),
+                            };
+                            apply(engine, &mut state, &catch_up, now, &mut out);
+                            self.log(&mut batch, &mut heads, now, &catch_up, &out);
+                            self.drain(&mut out, &mut effects);
+                        }
                         let command = Command::Event(incoming);
                         let applied = apply(engine, &mut state, &command, now, &mut out);
                         self.log(&mut batch, &mut heads, now, &command, &out);
@@ -293,8 +306,11 @@ impl Writer {
                     let result = if to < now {
                         Err(Refusal::ClockBackwards(now))
                     } else {
-                        apply(engine, &mut state, &Command::Clock, to, &mut out);
-                        self.log(&mut batch, &mut heads, to, &Command::Clock, &out);
+                        let command = Command::Clock {
+                            stale_before: self.stale_before(&state, to),
+                        };
+                        apply(engine, &mut state, &command, to, &mut out);
+                        self.log(&mut batch, &mut heads, to, &command, &out);
                         Ok(to)
                     };
                     self.drain(&mut out, &mut effects);
@@ -304,8 +320,11 @@ impl Writer {
                 Job::Tick => {
                     let now = self.now(&state);
                     if engine.next_due(&state).is_some_and(|t| t <= now) {
-                        apply(engine, &mut state, &Command::Clock, now, &mut out);
-                        self.log(&mut batch, &mut heads, now, &Command::Clock, &out);
+                        let command = Command::Clock {
+                            stale_before: self.stale_before(&state, now),
+                        };
+                        apply(engine, &mut state, &command, now, &mut out);
+                        self.log(&mut batch, &mut heads, now, &command, &out);
                         self.drain(&mut out, &mut effects);
                     }
                 }
@@ -354,6 +373,18 @@ impl Writer {
             }
         }
         self.publish_due();
+    }
+
+    /// `now` less the catch-up window, if a step is due before it (its sends are then
+    /// stale); none otherwise, so an input that only catches up within the window is
+    /// logged as a plain clock move.
+    fn stale_before(&self, state: &State, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let cutoff = now.checked_sub_signed(self.catch_up_window)?;
+        self.shared
+            .engine
+            .next_due(state)
+            .filter(|t| *t < cutoff)
+            .map(|_| cutoff)
     }
 
     /// Takes the problems out of `out` (logged) and its effects (kept for metrics).
