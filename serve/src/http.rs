@@ -691,3 +691,73 @@ async fn wrong_method(request: Request) -> ApiError {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use camp_compiler::{compile_file, MemoryLoader};
+
+    fn app() -> App {
+        let src = "campaign c {\n  timezone \"UTC\"\n  start    2027-01-01T00:00\n}\nuser { nickname: string }\nevent checkin {}\nreward p = points 1\nphase main for 3d {\n  task t {\n    on checkin\n    grant p\n  }\n}\n";
+        let plan = compile_file(
+            &MemoryLoader::with(&[("c.camp", src)]),
+            std::path::Path::new("c.camp"),
+        )
+        .unwrap()
+        .plan
+        .unwrap();
+        let engine = camp_engine::Engine::new(plan).unwrap();
+        let state = engine.start();
+        let dir = std::env::temp_dir().join(format!("camp-http-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (jobs, _) = mpsc::channel();
+        App::new(AppParts {
+            shared: Arc::new(Shared::new(engine, state)),
+            jobs,
+            metrics: Arc::new(Prometheus::new()),
+            token: None,
+            manual: true,
+            reader: SqliteStore::open(&dir.join("camp.db")).unwrap(),
+            max_body: 1024,
+        })
+    }
+
+    #[tokio::test]
+    async fn healthz_fails_once_the_writer_or_the_snapshotter_stops() {
+        let app = app();
+        assert!(healthz(State(app.clone())).await.is_ok());
+        app.0
+            .shared
+            .snapshotter_running
+            .store(false, Ordering::Relaxed);
+        let e = healthz(State(app.clone())).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        app.0
+            .shared
+            .snapshotter_running
+            .store(true, Ordering::Relaxed);
+        app.0.shared.writer_running.store(false, Ordering::Relaxed);
+        let e = healthz(State(app)).await.unwrap_err();
+        assert_eq!(e.code, "unavailable");
+        assert!(e.message.contains("writer"));
+    }
+
+    #[test]
+    fn queries_are_percent_decoded_and_strict() {
+        assert_eq!(top(None).unwrap(), 100);
+        assert_eq!(top(Some("top=%35")).unwrap(), 5);
+        assert_eq!(top(Some("%74op=7")).unwrap(), 7);
+        for bad in [
+            "top",
+            "top=",
+            "top=1&top=2",
+            "top=%F",
+            "top=%FF",
+            "x=1",
+            "top=-1",
+        ] {
+            assert_eq!(top(Some(bad)).unwrap_err().code, "bad_query", "{bad}");
+        }
+    }
+}
