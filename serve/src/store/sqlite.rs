@@ -670,21 +670,20 @@ impl Store for SqliteStore {
         let mut file = File::create(&tmp).map_err(|e| fail(e.to_string()))?;
         file.write_all(&[0u8; SNAPSHOT_HEADER])
             .map_err(|e| fail(e.to_string()))?;
-        let mut sink = Hashing {
-            inner: BufWriter::with_capacity(1 << 20, file),
-            hash: xxhash_rust::xxh3::Xxh3::new(),
-            length: 0,
-        };
+        let mut sink = BufWriter::with_capacity(
+            1 << 20,
+            Hashing {
+                inner: file,
+                hash: xxhash_rust::xxh3::Xxh3::new(),
+                length: 0,
+            },
+        );
         write(&mut sink).map_err(fail)?;
-        sink.flush().map_err(|e| fail(e.to_string()))?;
         let Hashing {
-            inner,
+            inner: mut file,
             hash,
             length,
-        } = sink;
-        let mut file = inner
-            .into_inner()
-            .map_err(|e| fail(e.error().to_string()))?;
+        } = sink.into_inner().map_err(|e| fail(e.error().to_string()))?;
         let mut header = SnapshotHeader {
             store,
             input,
