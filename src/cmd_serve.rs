@@ -48,29 +48,107 @@ pub struct Args {
     /// Failed delivery attempts before a send becomes a dead letter.
     #[arg(long, default_value_t = 8)]
     max_attempts: u32,
+    /// Most connections open at once; more wait to be accepted (fewer if the
+    /// open-files limit leaves less room).
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// When the clock catches up (after downtime), sends due longer ago than this are
+    /// recorded as `suppress` with reason `stale`, not sent late; grants and every
+    /// other step still apply. A duration like `1h`, `30m`, `2d`.
+    #[arg(long, default_value = "1h", value_parser = parse_window)]
+    catch_up_window: chrono::TimeDelta,
+    /// A file holding the campaign's seed as 64 hex digits, for a new store (default: a
+    /// random one). A store keeps its seed; a different one later is refused.
+    #[arg(long)]
+    seed_file: Option<PathBuf>,
+}
+
+/// Parses `--catch-up-window`: a duration as the language writes one (`1h`, `1d12h`).
+fn parse_window(s: &str) -> Result<chrono::TimeDelta, String> {
+    match camp_plan::literal::parse_number(s) {
+        Ok(camp_plan::literal::Number::Duration(d)) => {
+            Ok(chrono::TimeDelta::days(i64::from(d.days))
+                + chrono::TimeDelta::minutes(i64::from(d.minutes)))
+        }
+        _ => Err(format!(
+            "`{s}` is not a duration: write it like 1h, 30m or 2d"
+        )),
+    }
+}
+
+/// `camp seed`'s flags.
+#[derive(clap::Args)]
+pub struct SeedArgs {
+    /// The daemon's SQLite store.
+    #[arg(long)]
+    db: PathBuf,
+}
+
+/// Prints the seed kept in a store as 64 hex digits. Read-only: it takes no lock, so
+/// it works while the daemon runs.
+pub fn seed(args: &SeedArgs) -> Outcome {
+    match camp_serve::store::sqlite::read_seed(&args.db) {
+        Ok(seed) => {
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "{}", seed.hex());
+            Outcome::Success
+        }
+        Err(e) => {
+            say(&format!("error: {e}"));
+            Outcome::Usage
+        }
+    }
+}
+
+/// Writes a line to stderr; a stderr that cannot take it is not a reason to stop.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(args: Args) -> Outcome {
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(camp_serve::log::stderr)
         .with_target(false)
         .with_ansi(false)
+        .log_internal_errors(false)
         .init();
-    let engine = match compiled::engine(&args.file, None) {
-        Ok(e) => e,
+    let plan = match compiled::load(&args.file) {
+        Ok(p) => p,
         Err(o) => return o,
+    };
+    let seed = match &args.seed_file {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(t) => match camp_engine::random::Seed::from_hex(t.trim()) {
+                Some(s) => Some(s),
+                None => {
+                    say(&format!(
+                        "error: {} does not hold a seed: it must be 64 hex digits",
+                        path.display()
+                    ));
+                    return Outcome::Usage;
+                }
+            },
+            Err(e) => {
+                say(&format!("error: cannot read {}: {e}", path.display()));
+                return Outcome::Usage;
+            }
+        },
     };
     let token = match &args.token_file {
         None => None,
         Some(path) => match std::fs::read_to_string(path) {
             Ok(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
             Ok(_) => {
-                eprintln!("error: the token file {} is empty", path.display());
+                say(&format!(
+                    "error: the token file {} is empty",
+                    path.display()
+                ));
                 return Outcome::Usage;
             }
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
+                say(&format!("error: cannot read {}: {e}", path.display()));
                 return Outcome::Usage;
             }
         },
@@ -86,6 +164,9 @@ pub fn run(args: Args) -> Outcome {
         max_body: args.max_body,
         snapshot_every: args.snapshot_every,
         max_attempts: args.max_attempts,
+        seed,
+        max_connections: args.max_connections,
+        catch_up_window: args.catch_up_window,
         ..Config::new(args.db)
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -94,11 +175,11 @@ pub fn run(args: Args) -> Outcome {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            say(&format!("error: cannot start the async runtime: {e}"));
             return Outcome::Usage;
         }
     };
-    let served = runtime.block_on(camp_serve::serve(engine, config, |addr| {
+    let served = runtime.block_on(camp_serve::serve(plan, config, |addr| {
         // The one line on stdout: scripts and tests read the address from it.
         let mut out = std::io::stdout();
         let _ = writeln!(out, "listening on http://{addr}");
@@ -107,7 +188,7 @@ pub fn run(args: Args) -> Outcome {
     match served {
         Ok(()) => Outcome::Success,
         Err(e) => {
-            eprintln!("error: {e}");
+            say(&format!("error: {e}"));
             Outcome::Failed
         }
     }

@@ -6,7 +6,7 @@ use crate::Outcome;
 use camp_compiler::{compile_file, FsLoader};
 use camp_engine::random::Seed;
 use camp_plan::Plan;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 /// The plan of `file`, or the outcome to exit with (diagnostics already printed).
@@ -14,7 +14,7 @@ pub fn plan(file: &Path) -> Result<Plan, Outcome> {
     let result = match compile_file(&FsLoader, file) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             return Err(Outcome::Usage);
         }
     };
@@ -22,12 +22,17 @@ pub fn plan(file: &Path) -> Result<Plan, Outcome> {
         std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     );
     for d in &result.check.diagnostics {
-        eprint!("{}", renderer.render(&result.check.sources, d));
+        let _ = write!(
+            std::io::stderr(),
+            "{}",
+            renderer.render(&result.check.sources, d)
+        );
     }
     match result.plan {
         Some(plan) => Ok(plan),
         None => {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "{}: {} error(s); nothing was produced",
                 file.display(),
                 result.check.errors()
@@ -46,7 +51,11 @@ pub fn load(file: &Path) -> Result<Plan, Outcome> {
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", file.display());
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot read {}: {e}",
+                file.display()
+            );
             return Err(Outcome::Usage);
         }
     };
@@ -56,7 +65,7 @@ pub fn load(file: &Path) -> Result<Plan, Outcome> {
     }
     match serde_json::from_str::<Version>(&text) {
         Ok(v) if v.format_version != camp_plan::FORMAT_VERSION => {
-            eprintln!(
+            let _ = writeln!(std::io::stderr(),
                 "error: {} is plan format {}, this camp reads format {}; compile the campaign again",
                 file.display(),
                 v.format_version,
@@ -67,7 +76,11 @@ pub fn load(file: &Path) -> Result<Plan, Outcome> {
         _ => {}
     }
     serde_json::from_str(&text).map_err(|e| {
-        eprintln!("error: {} is not a camp plan: {e}", file.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: {} is not a camp plan: {e}",
+            file.display()
+        );
         Outcome::Failed
     })
 }
@@ -77,7 +90,7 @@ pub fn engine(file: &Path, seed: Option<Seed>) -> Result<camp_engine::Engine, Ou
     let plan = load(file)?;
     let seed = seed.unwrap_or_else(|| Seed::of_plan(&plan));
     camp_engine::Engine::with_seed(plan, seed).map_err(|e| {
-        eprintln!("error: {}: {e}", file.display());
+        let _ = writeln!(std::io::stderr(), "error: {}: {e}", file.display());
         Outcome::Failed
     })
 }

@@ -115,6 +115,9 @@ enum Command {
     },
     /// Run a campaign live: an HTTP API on a durable SQLite store.
     Serve(cmd_serve::Args),
+    /// Print the seed a daemon's store keeps, as 64 hex digits (to reveal after the
+    /// campaign; read-only, also while the daemon runs).
+    Seed(cmd_serve::SeedArgs),
     /// The campaign's and the participant's state machines.
     Graph {
         /// The campaign file.
@@ -187,6 +190,7 @@ fn main() -> ExitCode {
         Command::Graph { file, format } => cmd_graph::run(&file, format),
         Command::Test { paths } => cmd_test::run(&paths),
         Command::Serve(args) => cmd_serve::run(args),
+        Command::Seed(args) => cmd_serve::seed(&args),
         Command::Run {
             file,
             users,

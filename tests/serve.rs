@@ -53,6 +53,18 @@ fn agent() -> ureq::Agent {
 impl Daemon {
     /// Starts `camp serve` with a manual clock and a file sink, and waits for its address.
     fn start(campaign: &Path, dir: &Path, extra: &[&str]) -> Daemon {
+        Daemon::launch(campaign, dir, extra, None, "")
+    }
+
+    /// Starts `camp serve` as [`Daemon::start`] does, its stderr to `stderr` (default:
+    /// `daemon.log`), through `sh -c '<shell>; exec camp …'` if `shell` is not empty.
+    fn launch(
+        campaign: &Path,
+        dir: &Path,
+        extra: &[&str],
+        stderr: Option<std::fs::File>,
+        shell: &str,
+    ) -> Daemon {
         let sink = format!("file:{}", dir.join("sends.jsonl").display());
         let mut args = vec![
             "serve".to_string(),
@@ -69,12 +81,21 @@ impl Daemon {
             args.extend(["--sink".into(), sink]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("daemon.log"))
-            .unwrap();
-        let mut child = Command::new(BIN)
+        let log = stderr.unwrap_or_else(|| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("daemon.log"))
+                .unwrap()
+        });
+        let mut command = if shell.is_empty() {
+            Command::new(BIN)
+        } else {
+            let mut c = Command::new("sh");
+            c.args(["-c", &format!("{shell}; exec \"$0\" \"$@\""), BIN]);
+            c
+        };
+        let mut child = command
             .args(&args)
             .stdout(Stdio::piped())
             .stderr(log)
@@ -170,6 +191,24 @@ impl Daemon {
         child.wait().unwrap()
     }
 
+    /// SIGTERM, and how long the daemon took to exit (and its status).
+    fn stop_timed(mut self) -> (std::process::ExitStatus, Duration) {
+        let mut child = self.child.take().unwrap();
+        let started = Instant::now();
+        assert!(Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+        let status = child.wait().unwrap();
+        (status, started.elapsed())
+    }
+
+    /// The daemon's `host:port`.
+    fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
     /// SIGKILL.
     fn kill(mut self) {
         let mut child = self.child.take().unwrap();
@@ -256,6 +295,10 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
                 DateTimeLit::Fixed(t) => t.to_rfc3339(),
                 DateTimeLit::Local(t) => panic!("{name}: give `until` an offset ({t})"),
             });
+            // Both sides draw from the same seed: the daemon's store is made with it,
+            // and camp run is given it.
+            let seed = format!("{:064x}", scenarios * 7919);
+            std::fs::write(d.join("seed"), &seed).unwrap();
             let mut args = vec![
                 "run".to_string(),
                 campaign.display().to_string(),
@@ -263,6 +306,8 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
                 d.join("users.jsonl").display().to_string(),
                 "--events".into(),
                 d.join("events.jsonl").display().to_string(),
+                "--seed".into(),
+                seed.clone(),
             ];
             if let Some(u) = &until {
                 args.extend(["--until".into(), u.clone()]);
@@ -274,7 +319,14 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
                 .map(|l| serde_json::from_str(l).unwrap())
                 .collect();
 
-            let daemon = Daemon::start(&campaign, &d, &[]);
+            let seed_file = d.join("seed").display().to_string();
+            // Moving the manual clock is a catch-up: a window longer than any campaign
+            // sends everything due, as camp run does.
+            let daemon = Daemon::start(
+                &campaign,
+                &d,
+                &["--seed-file", &seed_file, "--catch-up-window", "36600d"],
+            );
             for u in &s.users {
                 daemon.put(
                     &format!("/v1/users/{}", u.id),
@@ -323,6 +375,89 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
     assert!(scenarios >= 40, "only {scenarios} scenarios found");
 }
 
+/// `camp seed --db`, run while the daemon runs.
+fn camp_seed(d: &Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(["seed", "--db"])
+        .arg(d.join("camp.db"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_seed_is_made_once_kept_never_served_and_revealed_by_camp_seed() {
+    let d = dir("seed");
+    let campaign = root().join("tests/fixtures/crash.camp");
+    let daemon = Daemon::start(&campaign, &d, &[]);
+    let revealed = camp_seed(&d);
+    assert!(revealed.status.success(), "{revealed:?}");
+    let seed = String::from_utf8(revealed.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(seed.len(), 64);
+    assert!(seed.bytes().all(|b| b.is_ascii_hexdigit()));
+    let published = camp_engine::random::Seed::from_hex(&seed)
+        .unwrap()
+        .sha256_hex();
+    let (_, c) = daemon.get("/v1/campaign");
+    assert_eq!(c["seed_sha256"], json!(published));
+    for path in ["/v1/campaign", "/metrics", "/v1/kpis", "/healthz"] {
+        let (_, body) = daemon.get(path);
+        assert!(!body.to_string().contains(&seed), "{path} serves the seed");
+    }
+    assert!(daemon.stop().success());
+
+    // A restart keeps it; the same seed given again is fine, another one is refused.
+    std::fs::write(d.join("same"), &seed).unwrap();
+    let same = d.join("same").display().to_string();
+    let daemon = Daemon::start(&campaign, &d, &["--seed-file", &same]);
+    assert_eq!(
+        daemon.get("/v1/campaign").1["seed_sha256"],
+        json!(published)
+    );
+    assert!(daemon.stop().success());
+    std::fs::write(d.join("other"), "ab".repeat(32)).unwrap();
+    let refused = Command::new(BIN)
+        .args(["serve", campaign.to_str().unwrap(), "--db"])
+        .arg(d.join("camp.db"))
+        .args(["--listen", "127.0.0.1:0", "--seed-file"])
+        .arg(d.join("other"))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("different seed"));
+    assert_eq!(
+        String::from_utf8(camp_seed(&d).stdout).unwrap().trim(),
+        seed
+    );
+
+    // A new store takes the seed file's; two new stores without one differ.
+    let e = dir("seed-given");
+    std::fs::write(e.join("seed"), "AB".repeat(32)).unwrap();
+    let given = e.join("seed").display().to_string();
+    let daemon = Daemon::start(&campaign, &e, &["--seed-file", &given]);
+    assert!(daemon.stop().success());
+    assert_eq!(
+        String::from_utf8(camp_seed(&e).stdout).unwrap().trim(),
+        "ab".repeat(32)
+    );
+    let f = dir("seed-random");
+    assert!(Daemon::start(&campaign, &f, &[]).stop().success());
+    assert_ne!(camp_seed(&f).stdout, camp_seed(&d).stdout);
+    std::fs::write(f.join("short"), "abc").unwrap();
+    let bad = Command::new(BIN)
+        .args(["serve", campaign.to_str().unwrap(), "--db"])
+        .arg(f.join("camp.db"))
+        .args(["--seed-file"])
+        .arg(f.join("short"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("64 hex digits"));
+    assert_eq!(camp_seed(&dir("seed-none")).status.code(), Some(2));
+}
+
 #[test]
 fn bad_requests_get_json_errors_and_change_nothing() {
     let d = dir("bad-requests");
@@ -353,6 +488,7 @@ fn bad_requests_get_json_errors_and_change_nothing() {
             .unwrap()
     };
     let before = inputs(&d);
+    let long_path = format!("/v1/users/{}", "w".repeat(257));
     let cases: Vec<(&str, &str, String, u16, &str)> = vec![
         (
             "POST",
@@ -436,13 +572,114 @@ fn bad_requests_get_json_errors_and_change_nothing() {
             "not_found",
         ),
         ("POST", "/v1/kpis", "{}".into(), 405, "method_not_allowed"),
+        // Wrong shapes: an event, or the clock, written as an array; a replay user line
+        // as the body; ids past 256 bytes; a clock finer than the log keeps.
+        (
+            "POST",
+            "/v1/events",
+            r#"[["q2", "checkin", "u1"]]"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            r#"["q2", "checkin", "u1"]"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "POST",
+            "/v1/clock",
+            r#"["2027-01-03T00:00:00Z"]"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "POST",
+            "/v1/clock",
+            r#"{"now": "2027-01-03T00:00:00.000000001Z"}"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "PUT",
+            "/v1/users/w1",
+            r#"{"id": "w1", "attrs": {"nickname": "Wu"}}"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            json!({"id": "x".repeat(257), "type": "checkin", "user": "u1"}).to_string(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            json!({"id": "e9", "type": "checkin", "user": "u".repeat(300)}).to_string(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "PUT",
+            &long_path,
+            r#"{"nickname": "Wu"}"#.into(),
+            400,
+            "bad_shape",
+        ),
+        (
+            "GET",
+            "/v1/leaderboards/regulars?top",
+            String::new(),
+            400,
+            "bad_query",
+        ),
+        (
+            "GET",
+            "/v1/leaderboards/regulars?top=1&top=2",
+            String::new(),
+            400,
+            "bad_query",
+        ),
+        (
+            "GET",
+            "/v1/leaderboards/regulars?top=%FF",
+            String::new(),
+            400,
+            "bad_query",
+        ),
+        (
+            "GET",
+            "/v1/participants/%FF",
+            String::new(),
+            400,
+            "bad_request",
+        ),
     ];
     for (method, path, body, status, code) in cases {
         let (got, answer) = daemon.call(method, path, Some(&body));
         assert_eq!(got, status, "{method} {path} {body}: {answer}");
         assert_eq!(answer["error"]["code"], code, "{method} {path}: {answer}");
         assert!(answer["error"]["message"].is_string());
+        assert!(
+            !answer.to_string().contains("Incoming") && !answer.to_string().contains("struct"),
+            "internal names: {answer}"
+        );
     }
+    // A `data` field the event type does not declare (a typo) is not ignored: the
+    // event is rejected, naming it, and nothing is logged.
+    let (status, answer) = daemon.post(
+        "/v1/events",
+        r#"{"id": "t1", "type": "buy", "user": "u1", "data": {"amout": "5 USD"}}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        answer,
+        json!({"id": "t1", "result": "rejected", "reason": "bad_field", "field": "amout"})
+    );
     assert_eq!(inputs(&d), before, "a refused request logs nothing");
     let (_, p) = daemon.get("/v1/participants/u1");
     assert_eq!(p["enrolled"], false);
@@ -487,7 +724,7 @@ fn bad_requests_get_json_errors_and_change_nothing() {
         assert!(metrics.contains(line), "/metrics lacks {line}:\n{metrics}");
     }
     // Leaderboards: ranks with scores, never past `show top`.
-    let (status, board) = daemon.get("/v1/leaderboards/regulars?top=50");
+    let (status, board) = daemon.get("/v1/leaderboards/regulars?top=5%30");
     assert_eq!(status, 200);
     assert_eq!(
         board,
@@ -505,6 +742,19 @@ fn bad_requests_get_json_errors_and_change_nothing() {
         .unwrap();
     assert_eq!(second.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&second.stderr).contains("another camp serve is running"));
+    // Also through a link to the same file: the lock is on the file, not its name.
+    std::os::unix::fs::symlink(d.join("camp.db"), d.join("link.db")).unwrap();
+    std::fs::hard_link(d.join("camp.db"), d.join("hard.db")).unwrap();
+    for link in ["link.db", "hard.db"] {
+        let second = Command::new(BIN)
+            .args(["serve", campaign.to_str().unwrap(), "--db"])
+            .arg(d.join(link))
+            .args(["--listen", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        assert_eq!(second.status.code(), Some(1), "{link}");
+        assert!(String::from_utf8_lossy(&second.stderr).contains("another camp serve is running"));
+    }
     let (_, board) = daemon.get("/v1/campaign");
     assert_eq!(board["status"], "running");
     assert_eq!(board["phase"], "main");
@@ -758,8 +1008,50 @@ fn killed_twenty_times_under_load_the_store_stays_exact() {
     let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut kills = 0;
     let mut hour = 9;
+    // Another store of the same campaign, whose snapshot is swapped in now and then.
+    let foreign = {
+        let f = dir("crash-foreign");
+        let other = Daemon::start(&campaign, &f, &["--snapshot-every", "1"]);
+        other.put("/v1/users/u0", r#"{"nickname": "Other"}"#);
+        other.clock("2027-01-01T10:00:00Z");
+        other.post(
+            "/v1/events",
+            r#"{"id": "x1", "type": "buy", "user": "u0", "data": {"amount": "60 USD"}}"#,
+        );
+        assert!(other.stop().success());
+        std::fs::read(f.join("camp.db.snapshot")).unwrap()
+    };
+    let snapshot = d.join("camp.db.snapshot");
+    let mut damaged = 0;
     for round in 0.. {
+        // Between kills, the snapshot is damaged: a bit flipped, cut short, or another
+        // store's. The log is the truth: recovery sets such a snapshot aside.
+        if let Ok(mut bytes) = std::fs::read(&snapshot) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let at = (rng >> 8) as usize % bytes.len().max(1);
+            match round % 4 {
+                1 => {
+                    bytes[at] ^= 1 << (rng % 8);
+                    std::fs::write(&snapshot, &bytes).unwrap();
+                    damaged += 1;
+                }
+                2 => {
+                    std::fs::write(&snapshot, &bytes[..at]).unwrap();
+                    damaged += 1;
+                }
+                3 => {
+                    std::fs::write(&snapshot, &foreign).unwrap();
+                    damaged += 1;
+                }
+                _ => {}
+            }
+        }
         let daemon = Daemon::start(&campaign, &d, &["--snapshot-every", "300"]);
+        // Whatever the snapshot was, the state agrees with the ledger.
+        let (_, summary) = daemon.get("/v1/campaign");
+        agrees_with_ledger(&d, &summary);
         if round == 0 {
             for u in 0..40 {
                 let (status, _) = daemon.put(
@@ -805,8 +1097,28 @@ fn killed_twenty_times_under_load_the_store_stays_exact() {
         assert!(daemon.stop().success());
         assert!(kills >= 20, "only {kills} kills");
         assert!(d.join("camp.db.snapshot").exists(), "snapshots were taken");
+        assert!(damaged >= 10, "only {damaged} snapshots damaged");
+        let log = std::fs::read_to_string(d.join("daemon.log")).unwrap();
+        assert!(log.contains("the snapshot is set aside"), "never set aside");
+        assert!(!log.contains("panicked"), "a thread panicked");
         check_store(&d, &acked.lock().unwrap(), &summary);
         return;
+    }
+}
+
+/// The grants per reward in `/v1/campaign` are the ledger's.
+fn agrees_with_ledger(d: &Path, summary: &Value) {
+    let conn = db(d);
+    for r in summary["rewards"].as_array().unwrap() {
+        let name = r["name"].as_str().unwrap();
+        let n = conn
+            .query_row(
+                "SELECT count(*) FROM ledger WHERE kind = 'grant' AND reward = ?1",
+                [name],
+                |row| row.get::<_, i64>(0),
+            )
+            .unwrap();
+        assert_eq!(r["granted"], json!(n), "{name}: state and ledger disagree");
     }
 }
 
@@ -876,17 +1188,7 @@ fn check_store(d: &Path, acked: &Acked, summary: &Value) {
     let most = count("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM ledger WHERE kind = 'grant' AND reward = 'coupon' GROUP BY user)");
     assert!(most <= 2, "a user holds {most} coupons, per_user 2");
     // The state rebuilt after every crash agrees with the ledger.
-    for r in summary["rewards"].as_array().unwrap() {
-        let name = r["name"].as_str().unwrap();
-        let n = conn
-            .query_row(
-                "SELECT count(*) FROM ledger WHERE kind = 'grant' AND reward = ?1",
-                [name],
-                |row| row.get::<_, i64>(0),
-            )
-            .unwrap();
-        assert_eq!(r["granted"], json!(n), "{name}: state and ledger disagree");
-    }
+    agrees_with_ledger(d, summary);
     // Every send reached the sink, with a stable key and body.
     let mut outbox: BTreeMap<String, Value> = BTreeMap::new();
     let mut stmt = conn.prepare("SELECT key, body FROM outbox").unwrap();
@@ -912,4 +1214,346 @@ fn check_store(d: &Path, acked: &Acked, summary: &Value) {
     }
     let missing: Vec<&String> = outbox.keys().filter(|k| !delivered.contains(*k)).collect();
     assert!(missing.is_empty(), "never delivered: {missing:?}");
+}
+
+/// Sends raw bytes on a new connection and reads the answer until the daemon closes the
+/// connection (or 5 s pass): (status, JSON body, the whole answer).
+fn raw(addr: &str, request: &[u8]) -> (u16, Value, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                answer.extend_from_slice(&buf[..n]);
+                // One answer is enough: stop at the end of its body.
+                let text = String::from_utf8_lossy(&answer).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head.lines().find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    });
+                    if len.is_some_and(|n| body.len() >= n) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::String(body.to_string())),
+        text,
+    )
+}
+
+#[test]
+fn every_error_is_json_even_those_the_http_layer_answers() {
+    let d = dir("raw-errors");
+    let daemon = Daemon::start(
+        &root().join("tests/fixtures/crash.camp"),
+        &d,
+        &["--max-body", "2048"],
+    );
+    let addr = daemon.addr();
+    let huge_header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(80_000)
+    );
+    let huge_path = format!(
+        "GET /v1/participants/{} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(80_000)
+    );
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("a path that is not UTF-8", b"GET /v1/participants/%FF HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 400),
+        ("a huge header", huge_header.into_bytes(), 431),
+        ("a huge path", huge_path.into_bytes(), 431),
+        ("a negative length", b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}".to_vec(), 400),
+        ("two lengths", b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}".to_vec(), 400),
+        ("HTTP/0.9", b"GET /healthz\r\n\r\n".to_vec(), 400),
+        ("a bad method", b"G@T /healthz HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 400),
+    ];
+    for (what, request, status) in cases {
+        let (got, body, text) = raw(&addr, &request);
+        assert_eq!(got, status, "{what}: {text}");
+        assert!(body["error"]["code"].is_string(), "{what}: {text}");
+        assert!(body["error"]["message"].is_string(), "{what}: {text}");
+        assert!(
+            text.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{what}: {text}"
+        );
+    }
+    // A declared length over --max-body is answered at once, without `100 Continue`
+    // and without waiting for the body.
+    let started = Instant::now();
+    let (got, body, text) = raw(
+        &addr,
+        b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n",
+    );
+    assert_eq!(got, 413, "{text}");
+    assert_eq!(body["error"]["code"], "too_large");
+    assert!(!text.contains("100 Continue"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // The daemon is fine.
+    assert_eq!(daemon.get("/healthz").0, 200);
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn slow_stalled_and_idle_connections_are_closed_and_never_starve_the_daemon() {
+    let d = dir("slow");
+    // An open-files limit too small for the connections below: the daemon raises its
+    // soft limit to the hard one at start.
+    let daemon = Daemon::launch(
+        &root().join("tests/fixtures/crash.camp"),
+        &d,
+        &[],
+        None,
+        "ulimit -Sn 256",
+    );
+    let addr = daemon.addr();
+    let idle: Vec<std::net::TcpStream> = (0..300)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    let started = Instant::now();
+    let (status, _) = daemon.get("/healthz");
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // A head that never ends, and a body that stalls.
+    let mut slow_head = std::net::TcpStream::connect(&addr).unwrap();
+    slow_head
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let stalled = std::thread::spawn({
+        let addr = addr.clone();
+        move || {
+            let started = Instant::now();
+            let (status, body, text) = {
+                let mut s = std::net::TcpStream::connect(&addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+                s.write_all(
+                    b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"id\"",
+                )
+                .unwrap();
+                let mut text = String::new();
+                let _ = s.read_to_string(&mut text);
+                let status: u16 = text
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let body = text
+                    .split_once("\r\n\r\n")
+                    .map_or("", |(_, b)| b)
+                    .to_string();
+                (
+                    status,
+                    serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
+                    text,
+                )
+            };
+            (status, body, text, started.elapsed())
+        }
+    });
+    let closed_within = |mut s: std::net::TcpStream| {
+        let started = Instant::now();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap_or(0);
+        (n, started.elapsed())
+    };
+    let (n, waited) = closed_within(slow_head);
+    assert_eq!(n, 0, "a slow head gets no answer");
+    assert!(
+        waited < Duration::from_secs(15),
+        "slow head open for {waited:?}"
+    );
+    for s in idle.into_iter().take(3) {
+        let (n, _) = closed_within(s);
+        assert_eq!(n, 0);
+    }
+    let (status, body, text, waited) = stalled.join().unwrap();
+    assert_eq!(status, 408, "{text}");
+    assert_eq!(body["error"]["code"], "timeout");
+    assert!(
+        waited < Duration::from_secs(40),
+        "stalled body open for {waited:?}"
+    );
+    assert!(daemon.stop().success());
+}
+
+/// A webhook that takes every request and never answers; counts them.
+fn black_hole() -> (String, Arc<Mutex<usize>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(0));
+    let count = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            *count.lock().unwrap() += 1;
+            held.push(stream);
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn shutdown_has_a_deadline_whatever_the_clients_and_the_webhook_do() {
+    let d = dir("shutdown");
+    let (url, seen) = black_hole();
+    let sink = format!("webhook:{url}");
+    let daemon = Daemon::start(
+        &root().join("tests/fixtures/crash.camp"),
+        &d,
+        &["--sink", &sink, "--max-attempts", "2"],
+    );
+    daemon.put("/v1/users/u1", r#"{"nickname": "Lin"}"#);
+    daemon.clock("2027-01-01T10:00:00Z");
+    for id in ["b1", "b2", "b3"] {
+        let (_, a) = daemon.post(
+            "/v1/events",
+            &json!({"id": id, "type": "buy", "user": "u1", "data": {"amount": "12 USD"}})
+                .to_string(),
+        );
+        assert_eq!(a["result"], "accepted");
+    }
+    // A request whose body never finishes.
+    let mut half = std::net::TcpStream::connect(daemon.addr()).unwrap();
+    half.write_all(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, took) = daemon.stop_timed();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(13), "shutdown took {took:?}");
+    // Nothing was given up on: what was not delivered waits for the next start.
+    let conn = db(&d);
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM outbox WHERE status = 2"), 0);
+    assert_eq!(count("SELECT count(*) FROM outbox WHERE status = 0"), 2);
+    assert!(
+        *seen.lock().unwrap() <= 2,
+        "{} attempts",
+        seen.lock().unwrap()
+    );
+    drop(half);
+}
+
+#[test]
+fn a_log_that_cannot_be_written_never_stops_the_daemon() {
+    let d = dir("dev-full");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let daemon = Daemon::launch(
+        &root().join("tests/fixtures/crash.camp"),
+        &d,
+        &["--snapshot-every", "1"],
+        Some(full),
+        "",
+    );
+    assert_eq!(daemon.get("/healthz"), (200, json!({"status": "ok"})));
+    daemon.put("/v1/users/u1", r#"{"nickname": "Lin"}"#);
+    daemon.clock("2027-01-01T10:00:00Z");
+    for i in 0..20 {
+        let (status, a) = daemon.post(
+            "/v1/events",
+            &json!({"id": format!("e{i}"), "type": "checkin", "user": "u1"}).to_string(),
+        );
+        assert_eq!(status, 200, "{a}");
+    }
+    // Snapshots were taken (and logged, into nothing) and the daemon still writes.
+    assert!(d.join("camp.db.snapshot").exists());
+    assert_eq!(daemon.get("/healthz").0, 200);
+    assert_eq!(daemon.get("/v1/participants/u1").1["points"], 3);
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn sends_missed_for_longer_than_the_catch_up_window_are_stale_not_late() {
+    let d = dir("stale");
+    let campaign = root().join("tests/fixtures/crash.camp");
+    let daemon = Daemon::start(&campaign, &d, &[]);
+    daemon.put("/v1/users/u1", r#"{"nickname": "Lin"}"#);
+    daemon.clock("2027-01-01T08:00:00Z");
+    let (_, a) = daemon.post(
+        "/v1/events",
+        r#"{"id": "e1", "type": "checkin", "user": "u1"}"#,
+    );
+    assert_eq!(a["result"], "accepted");
+    // 30 minutes late: within the default hour, sent.
+    daemon.clock("2027-01-01T09:30:00Z");
+    // Two days on: the 2nd's 09:00 is a day late (stale), the 3rd's 20 minutes (sent).
+    daemon.clock("2027-01-03T09:20:00Z");
+    let (_, a) = daemon.post(
+        "/v1/events",
+        r#"{"id": "e2", "type": "checkin", "user": "u1"}"#,
+    );
+    assert_eq!(a["result"], "accepted", "grants still apply");
+    daemon.drained();
+    let (_, before) = daemon.get("/v1/participants/u1");
+    daemon.kill();
+    let mornings: Vec<(String, String)> = logged_effects(&d)
+        .into_iter()
+        .filter(|e| e["message"] == "morning")
+        .map(|e| {
+            (
+                e["at"].as_str().unwrap().to_string(),
+                format!(
+                    "{}:{}",
+                    e["kind"].as_str().unwrap(),
+                    e["reason"].as_str().unwrap_or("")
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(
+        mornings,
+        vec![
+            ("2027-01-01T09:00:00Z".to_string(), "send:".to_string()),
+            (
+                "2027-01-02T09:00:00Z".to_string(),
+                "suppress:stale".to_string()
+            ),
+            ("2027-01-03T09:00:00Z".to_string(), "send:".to_string()),
+        ]
+    );
+    let delivered: Vec<String> = sink_lines(&d)
+        .iter()
+        .filter(|l| l["message"] == "morning")
+        .map(|l| l["at"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(delivered, ["2027-01-01T09:00:00Z", "2027-01-03T09:00:00Z"]);
+    // The window is in the log: a restart with another window rebuilds the same state.
+    std::fs::remove_file(d.join("camp.db.snapshot")).ok();
+    let daemon = Daemon::start(&campaign, &d, &["--catch-up-window", "36600d"]);
+    assert_eq!(daemon.get("/v1/participants/u1").1, before);
+    assert!(daemon.stop().success());
+    let bad = Command::new(BIN)
+        .args(["serve", campaign.to_str().unwrap(), "--db"])
+        .arg(d.join("camp.db"))
+        .args(["--catch-up-window", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
 }

@@ -179,6 +179,9 @@ pub enum SuppressReason {
     Render,
     /// The body rendered to nothing but white space.
     Empty,
+    /// It fell due longer ago than the daemon's catch-up window (`camp serve
+    /// --catch-up-window`): a send missed while the daemon was down is not sent late.
+    Stale,
 }
 
 /// Why an event was rejected: the first that applies, in this order.

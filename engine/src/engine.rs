@@ -499,6 +499,25 @@ impl Engine {
         step.advance(now);
     }
 
+    /// Moves the clock to `to` as [`Engine::advance`] does, except that a send due
+    /// before `stale_before` is not delivered: it is suppressed with reason `stale`
+    /// (and counts toward no cap). Grants, phase changes and every other step apply as
+    /// usual. This is the daemon's catch-up after downtime (`--catch-up-window`); the
+    /// instant is an argument like every other time, so a replay of the daemon's log
+    /// does the same.
+    pub fn catch_up(
+        &self,
+        state: &mut State,
+        to: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+        out: &mut Output,
+    ) {
+        let now = state.clock.map_or(to, |c| c.max(to));
+        let mut step = Step::new(self, state, out, now);
+        step.stale_before = Some(stale_before);
+        step.advance(now);
+    }
+
     /// When the next time-driven step is due, if any is left.
     pub fn next_due(&self, state: &State) -> Option<DateTime<Utc>> {
         timeline::next_due(self, state)

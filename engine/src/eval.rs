@@ -9,8 +9,9 @@ use camp_plan::{ArithOp, AttrId, CompareOp, Expr, Plan, RewardId, Value};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
-/// How deeply segments may refer to segments. The checks do not reject a cycle of
-/// segments, so evaluation bounds it: past this depth a segment is false.
+/// How deeply segments may refer to segments. The checks reject a cycle (E0106), but a
+/// plan may come from elsewhere (`plan.json`), so evaluation bounds it too: past this
+/// depth a segment is false.
 const MAX_SEGMENT_DEPTH: u32 = 32;
 
 /// What a condition can ask about.
@@ -315,7 +316,11 @@ mod tests {
 
     #[test]
     fn a_cycle_of_segments_is_bounded() {
-        let p = plan("segment a = b\nsegment b = a\nsegment c = a or user.vip\nkpi k = count(buy) target >= 1\nphase q for 1d {\n  send m at 10:00 to c\n}\nmessage m via push {\n  en \"hi\"\n}");
+        let mut p = plan("segment a = user.vip\nsegment b = a\nsegment c = a or user.vip\nkpi k = count(buy) target >= 1\nphase q for 1d {\n  send m at 10:00 to c\n}\nmessage m via push {\n  en \"hi\"\n}");
+        // The checker refuses a cycle (E0106); a plan written by hand may still have one.
+        p.segments[0].condition = Expr::Segment {
+            segment: camp_plan::SegmentId(1),
+        };
         let f = F {
             attrs: vec![None, None, Some(Value::Bool(true))],
             ..F::default()

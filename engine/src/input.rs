@@ -8,7 +8,7 @@
 use crate::effect::RejectReason;
 use crate::state::attrs::Attrs;
 use camp_plan::calendar::Calendar;
-use camp_plan::literal::{self, DateTimeLit, Money, Number};
+use camp_plan::literal::{self, DateTimeLit, Number};
 use camp_plan::{Attr, Plan, Value, ValueType};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -265,9 +265,17 @@ fn typed(decl: &Attr, v: &serde_json::Value) -> Result<Value, String> {
     use serde_json::Value as J;
     let want = |what: &str| format!("expected {what}, found {v}");
     Ok(match (decl.ty, v) {
-        (ValueType::Int, J::Number(n)) => {
-            Value::Int(n.as_i64().ok_or_else(|| want("a whole number"))?)
-        }
+        (ValueType::Int, J::Number(n)) => Value::Int(n.as_i64().ok_or_else(|| {
+            if n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0) {
+                // JSON keeps no integers this large: the number read back is a float,
+                // so say what is wrong rather than show it.
+                "expected a whole number from -9223372036854775808 to 9223372036854775807, \
+                 found one out of that range"
+                    .to_string()
+            } else {
+                want("a whole number")
+            }
+        })?),
         (ValueType::Int, _) => return Err(want("a whole number")),
         (ValueType::Decimal, J::Number(n)) => {
             Value::Decimal(Decimal::from_str(&n.to_string()).map_err(|_| want("a number"))?)
@@ -292,7 +300,7 @@ fn typed(decl: &Attr, v: &serde_json::Value) -> Result<Value, String> {
         ),
         (ValueType::Datetime, _) => return Err(want("an RFC 3339 date and time")),
         (ValueType::Money, J::String(s)) => {
-            Value::Money(Money::from_str(s).map_err(|_| want("money like \"20 CNY\""))?)
+            Value::Money(literal::parse_money_exact(s).map_err(|e| e.message)?)
         }
         (ValueType::Money, _) => return Err(want("money like \"20 CNY\"")),
         (ValueType::Duration, J::String(s)) => match literal::parse_number(s) {
@@ -353,6 +361,29 @@ phase main for 3d {
 
     fn line(json: &str) -> EventLine {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn money_in_data_is_exact_and_large_integers_are_not_called_floats() {
+        let p = plan();
+        let fields = |amount: &str| {
+            let data: Map<String, serde_json::Value> =
+                serde_json::from_str(&format!(r#"{{"amount": "{amount}", "sku": "a"}}"#)).unwrap();
+            fields_of(&p, 0, &data).map(|_| ())
+        };
+        assert_eq!(fields("12.5 CNY"), Ok(()));
+        for bad in ["5 XXX", " 5 CNY", "5  CNY", "0.0000000001 CNY", "0.001 CNY"] {
+            assert_eq!(fields(bad), Err(RejectReason::BadField), "{bad}");
+        }
+        let raw: Map<String, serde_json::Value> =
+            serde_json::from_str(r#"{"level": 99999999999999999999}"#).unwrap();
+        let e = user_attrs(&p, &raw).unwrap_err();
+        assert!(
+            !e.problem.contains("e19") && !e.problem.contains("e20"),
+            "{}",
+            e.problem
+        );
+        assert!(e.problem.contains("out of that range"), "{}", e.problem);
     }
 
     /// An event's fields typed as the engine types them, its type resolved by name.

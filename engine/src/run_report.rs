@@ -136,19 +136,32 @@ pub struct TaskReport {
     pub streak: u32,
 }
 
-/// A decimal as a JSON number (exact up to what a double holds), or a string if not.
+/// A decimal as a JSON number whose text is exactly the decimal (a whole number up to
+/// 2^64, else up to 15 significant digits), or as a string holding it exactly.
 pub(crate) fn number(d: Decimal) -> Json {
     let d = d.normalize();
     if d.scale() == 0 {
         if let Ok(n) = i64::try_from(d.mantissa()) {
             return Json::from(n);
         }
+        if let Ok(n) = u64::try_from(d.mantissa()) {
+            return Json::from(n);
+        }
     }
-    d.to_string()
-        .parse::<f64>()
-        .ok()
-        .and_then(serde_json::Number::from_f64)
-        .map_or_else(|| Json::String(d.to_string()), Json::Number)
+    // A float's shortest text is the decimal's own up to 15 significant digits; past
+    // that it would round, so the exact decimal is written as a string instead.
+    let digits = d.mantissa().unsigned_abs().checked_ilog10().unwrap_or(0) + 1;
+    if digits <= 15 {
+        if let Some(n) = d
+            .to_string()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+        {
+            return Json::Number(n);
+        }
+    }
+    Json::String(d.to_string())
 }
 
 fn value(v: &Value) -> Json {
@@ -373,5 +386,21 @@ impl Engine {
                 })
                 .collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_are_written_exactly_or_as_strings() {
+        use rust_decimal::Decimal;
+        use std::str::FromStr;
+        let n = |s: &str| super::number(Decimal::from_str(s).unwrap()).to_string();
+        assert_eq!(n("12.50"), "12.5");
+        assert_eq!(n("9300000000000000000"), "9300000000000000000");
+        assert_eq!(n("-42"), "-42");
+        assert_eq!(n("123456789012.345"), "123456789012.345");
+        assert_eq!(n("93000000000000000000"), "\"93000000000000000000\"");
+        assert_eq!(n("1234567890123456.78"), "\"1234567890123456.78\"");
     }
 }

@@ -58,6 +58,9 @@ pub(crate) struct Step<'a> {
     /// How many random choices this step has made: the next one's ordinal
     /// ([`crate::random`]). Zero at the start of every input event and time-driven step.
     pub(crate) draws_made: u32,
+    /// Sends due before this instant are suppressed as `stale`, not delivered
+    /// ([`Engine::catch_up`]); none for every other step.
+    pub(crate) stale_before: Option<DateTime<Utc>>,
 }
 
 impl<'a> Step<'a> {
@@ -73,6 +76,7 @@ impl<'a> Step<'a> {
             out,
             now,
             draws_made: 0,
+            stale_before: None,
         }
     }
 

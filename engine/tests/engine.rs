@@ -1145,3 +1145,65 @@ fn two_draws_in_one_event_are_independent_and_seeds_reproduce() {
     let changed = o.iter().zip(&other).filter(|(a, b)| a != b).count();
     assert!(changed > 1000, "{changed}");
 }
+#[test]
+fn catch_up_suppresses_sends_due_before_the_window_as_stale_and_applies_the_rest() {
+    // A daily 09:00 (+08:00) send, and a grant on entering the second phase.
+    let e = campaign(
+        "reward p = points 10\nphase one for 2d {\n  send hi at 09:00 daily to participants\n  task t {\n    on checkin\n    grant p\n  }\n}\nphase two for 2d {\n  grant p on enter\n}\nkpi k = count(invite) target >= 1\nkpi b = count(buy) target >= 1",
+    );
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let start = |e: &camp_engine::Engine| {
+        let mut state = e.start();
+        for u in u1() {
+            e.user(&mut state, &u).unwrap();
+        }
+        let mut out = camp_engine::Output::default();
+        let checkin = ev("e1", "checkin", "u1", "2027-01-20T00:30:00Z", "{}");
+        e.event(&mut state, &checkin, at("2027-01-20T00:30:00Z"), &mut out);
+        state
+    };
+    // Down from day one to the second phase: both 09:00 sends were missed.
+    let to = at("2027-01-22T02:00:00Z");
+    let mut caught = camp_engine::Output::default();
+    let mut state = start(&e);
+    e.catch_up(&mut state, to, at("2027-01-21T01:30:00Z"), &mut caught);
+    let kinds: Vec<(String, String)> = caught
+        .effects
+        .iter()
+        .map(|x| {
+            let v = serde_json::to_value(x).unwrap();
+            (
+                v["kind"].as_str().unwrap().to_string(),
+                v["reason"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    // Day one's send (01:00Z) is older than the window: stale. Day two's (01:00Z on
+    // the 21st) is too. The phase change and its grant apply.
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|(k, r)| k == "suppress" && r == "stale")
+            .count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(!kinds.iter().any(|(k, _)| k == "send"), "{kinds:?}");
+    assert!(kinds.iter().any(|(k, _)| k == "grant"), "{kinds:?}");
+    // With the window reaching back far enough, the same catch-up is an advance.
+    let mut sent = camp_engine::Output::default();
+    let mut state = start(&e);
+    e.catch_up(&mut state, to, at("2027-01-20T00:00:00Z"), &mut sent);
+    let mut advanced = camp_engine::Output::default();
+    let mut state = start(&e);
+    e.advance(&mut state, to, &mut advanced);
+    assert_eq!(sent, advanced);
+    assert_eq!(
+        advanced
+            .effects
+            .iter()
+            .filter(|x| serde_json::to_value(x).unwrap()["kind"] == "send")
+            .count(),
+        2
+    );
+}

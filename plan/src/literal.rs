@@ -317,6 +317,41 @@ fn parse_duration(text: &str) -> Result<Duration, LiteralError> {
     }
 }
 
+/// Reads money as runtime data gives it (event fields, user attributes): exactly
+/// `<amount> <CODE>`, one space, no other; the amount plain digits with an optional
+/// `-` and decimals, at most as many decimals as the currency has minor digits
+/// (`4.99 USD`, `500 JPY`); the code a currency with a minor unit (not `XXX`, `XAU`).
+/// Nothing is rounded or trimmed: `" 5 SGD"` and `"0.001 USD"` are refused.
+pub fn parse_money_exact(text: &str) -> Result<Money, LiteralError> {
+    let bad = |why: &str| {
+        LiteralError::new(
+            format!("`{text}` is not an amount of money: {why}"),
+            Some("write it like `4.99 USD`: the amount, one space, the currency code"),
+        )
+    };
+    let (amount, code) = text
+        .split_once(' ')
+        .ok_or_else(|| bad("no space before the currency code"))?;
+    let digits = amount.strip_prefix('-').unwrap_or(amount);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let plain = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !plain(int) || !plain(frac) || (digits.contains('.') && frac.is_empty()) {
+        return Err(bad("the amount is not a plain number"));
+    }
+    let currency = Currency::new(code).ok_or_else(|| bad("not a currency code"))?;
+    let minor = iso_currency::Currency::from_code(code)
+        .and_then(|c| c.exponent())
+        .ok_or_else(|| bad("that code is not a currency with a minor unit"))?;
+    if frac.len() > usize::from(minor) {
+        return Err(bad(&format!(
+            "{code} has {minor} decimal place(s), the amount has {}",
+            frac.len()
+        )));
+    }
+    let amount = Decimal::from_str(amount).map_err(|_| bad("the amount is too large"))?;
+    Ok(Money { amount, currency })
+}
+
 /// Validates a money literal's number and currency code.
 pub fn parse_money(number: &str, code: &str) -> Result<Money, LiteralError> {
     let amount = match parse_number(number)? {
@@ -505,6 +540,32 @@ mod tests {
             Ok(DateTimeLit::Fixed(_))
         ));
         assert!(parse_datetime("2027-01-20T24:00").is_err());
+    }
+
+    #[test]
+    fn money_as_data_is_exact() {
+        for ok in ["5 SGD", "4.99 USD", "-3.5 EUR", "500 JPY", "0.001 BHD"] {
+            assert_eq!(parse_money_exact(ok).unwrap().to_string(), ok, "{ok}");
+        }
+        for bad in [
+            "5 XXX",
+            " 5 SGD",
+            "5  SGD",
+            "5 SGD ",
+            "0.0000000001 SGD",
+            "0.001 USD",
+            "1.5 JPY",
+            "5 sgd",
+            "5",
+            "+5 SGD",
+            "5. SGD",
+            ".5 SGD",
+            "1e3 SGD",
+            "1_000 SGD",
+            "99999999999999999999999999999999 SGD",
+        ] {
+            assert!(parse_money_exact(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

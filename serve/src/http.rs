@@ -3,6 +3,7 @@
 
 use crate::input_log::Incoming;
 use crate::prometheus::Prometheus;
+use crate::server::BODY_TIMEOUT;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{DeadLetter, OutboxCounts, Store};
 use crate::writer::{EventResult, Job, Refusal, Shared};
@@ -19,6 +20,7 @@ use camp_engine::run_report::{BoardReport, KpiReport, RewardReport, Summary};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 use subtle::ConstantTimeEq;
@@ -26,6 +28,9 @@ use tokio::sync::oneshot;
 
 /// Dead letters listed by `GET /v1/campaign`.
 const DEAD_LISTED: usize = 20;
+/// The longest id (of an event, user or event type) and key (of `data` or of a
+/// user's attributes) taken, in bytes.
+pub const MAX_ID: usize = 256;
 
 /// A failed request: status, stable code, message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +122,8 @@ struct Inner {
     manual: bool,
     reader: Mutex<SqliteStore>,
     max_body: usize,
+    /// What `GET /v1/campaign` publishes of the seed.
+    seed_sha256: String,
 }
 
 /// What [`App::new`] needs.
@@ -149,13 +156,14 @@ impl App {
     /// Builds the application.
     pub fn new(parts: AppParts<'_>) -> App {
         App(Arc::new(Inner {
-            shared: parts.shared,
             jobs: parts.jobs,
             metrics: parts.metrics,
             token: parts.token.map(digest),
             manual: parts.manual,
             reader: Mutex::new(parts.reader),
             max_body: parts.max_body,
+            seed_sha256: parts.shared.engine.seed().sha256_hex(),
+            shared: parts.shared,
         }))
     }
 
@@ -173,12 +181,16 @@ impl App {
         if self.0.manual {
             router = router.route("/v1/clock", post(clock));
         }
+        // The last layer added runs first: measure, make every error JSON, check the
+        // token, then take the body.
         router
             .fallback(unknown_route)
             .method_not_allowed_fallback(wrong_method)
-            .layer(middleware::from_fn_with_state(self.clone(), authorize))
-            .layer(middleware::from_fn_with_state(self.clone(), measure))
+            .layer(middleware::from_fn_with_state(self.clone(), take_body))
             .layer(DefaultBodyLimit::max(self.0.max_body))
+            .layer(middleware::from_fn_with_state(self.clone(), authorize))
+            .layer(middleware::from_fn(json_errors))
+            .layer(middleware::from_fn_with_state(self.clone(), measure))
             .with_state(self.clone())
     }
 
@@ -211,6 +223,103 @@ async fn measure(State(app): State<App>, request: Request, next: Next) -> Respon
         started.elapsed().as_secs_f64(),
     );
     response
+}
+
+/// Reads the body whole before the route sees it, within `--max-body` and
+/// [`BODY_TIMEOUT`]. A declared `Content-Length` over the limit is answered 413 at once,
+/// before any byte of the body is read (so no `100 Continue` is sent).
+async fn take_body(State(app): State<App>, request: Request, next: Next) -> Response {
+    let max = app.0.max_body;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return closing(too_large(max));
+    }
+    let (parts, body) = request.into_parts();
+    let limited = http_body_util::Limited::new(body, max);
+    let read = tokio::time::timeout(BODY_TIMEOUT, http_body_util::BodyExt::collect(limited)).await;
+    let bytes = match read {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return closing(too_large(max)),
+        Ok(Err(e)) => {
+            return closing(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                format!("the body could not be read: {e}"),
+            ))
+        }
+        Err(_) => {
+            return closing(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!(
+                    "the body did not arrive within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            ))
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("the body is over {max} bytes (--max-body)"),
+    )
+}
+
+/// An error after which the connection is closed (its body may be left unread).
+fn closing(e: ApiError) -> Response {
+    let mut r = e.into_response();
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// Makes every error answer a JSON error: one that is not (a path that does not
+/// percent-decode, say, answered by the framework in plain text) is rewritten, its
+/// text kept as the message.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .unwrap_or_default();
+    let message = String::from_utf8_lossy(&text).trim().to_string();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        message
+    };
+    let mut rewritten = ApiError::new(status, code, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rewritten.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewritten
 }
 
 /// Every route but `/healthz` needs `Authorization: Bearer <token>` when a token is set.
@@ -263,6 +372,19 @@ async fn events(
     } else {
         vec![serde_json::from_slice(&raw).map_err(|e| ApiError::body(&e))?]
     };
+    for e in &events {
+        let keys = e.data.keys().map(|k| ("a `data` key", k.as_str()));
+        for (what, text) in [
+            ("`id`", e.id.as_str()),
+            ("`type`", &e.kind),
+            ("`user`", &e.user),
+        ]
+        .into_iter()
+        .chain(keys)
+        {
+            short(what, text)?;
+        }
+    }
     if events.is_empty() {
         return Ok(Json(Vec::<EventResult>::new()).into_response());
     }
@@ -287,8 +409,31 @@ async fn user(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<UserAnswer>, ApiError> {
     let raw = body(raw)?;
+    short("the user's id", &id)?;
     let attrs: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&raw).map_err(|e| ApiError::body(&e))?;
+    for key in attrs.keys() {
+        short("an attribute's name", key)?;
+    }
+    // A replay user line (`{"id": ..., "attrs": {...}}`) sent as the body would be read
+    // as two unknown attributes: a user with none.
+    let declared = |name: &str| {
+        app.0
+            .shared
+            .engine
+            .plan()
+            .attrs
+            .iter()
+            .any(|a| a.name == name)
+    };
+    if attrs.get("attrs").is_some_and(serde_json::Value::is_object) && !declared("attrs") {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_shape",
+            "the body is the bare attributes object, like {\"nickname\": \"Lin\"}, \
+             not {\"id\": ..., \"attrs\": {...}}: the id is in the path",
+        ));
+    }
     let line = UserLine {
         id: id.clone(),
         attrs,
@@ -342,25 +487,70 @@ async fn leaderboard(
     Ok(Json(BoardAnswer { board, ranked }))
 }
 
-/// `?top=N` (default 100); any other parameter is an error.
+/// `?top=N` (default 100), percent-decoded; any other parameter, a `top` without a
+/// value and a second `top` are errors.
 fn top(query: Option<&str>) -> Result<usize, ApiError> {
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", m);
-    let mut top = 100;
+    let mut top = None;
     for pair in query
         .unwrap_or_default()
         .split('&')
         .filter(|p| !p.is_empty())
     {
-        match pair.split_once('=') {
-            Some(("top", v)) => {
-                top = v
-                    .parse()
-                    .map_err(|_| bad(format!("`top` must be a whole number, not `{v}`")))?;
+        let (key, value) = match pair.split_once('=') {
+            Some((k, v)) => (decode(k), Some(decode(v))),
+            None => (decode(pair), None),
+        };
+        let (Some(key), value) = (key, value) else {
+            return Err(bad(format!("`{pair}` does not percent-decode to text")));
+        };
+        if key != "top" {
+            return Err(bad(format!("unknown query parameter `{key}`; only `top`")));
+        }
+        let Some(Some(value)) = value else {
+            return Err(bad("`top` needs a value, like ?top=10".into()));
+        };
+        if top.is_some() {
+            return Err(bad("`top` is given twice".into()));
+        }
+        top = Some(
+            value
+                .parse()
+                .map_err(|_| bad(format!("`top` must be a whole number, not `{value}`")))?,
+        );
+    }
+    Ok(top.unwrap_or(100))
+}
+
+/// Percent-decodes a query key or value (`+` is a space); `None` if the bytes are not
+/// UTF-8 or an escape is cut short.
+fn decode(text: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'%' => {
+                let hi = char::from(bytes.next()?).to_digit(16)?;
+                let lo = char::from(bytes.next()?).to_digit(16)?;
+                out.push(u8::try_from(hi * 16 + lo).ok()?);
             }
-            _ => return Err(bad(format!("unknown query parameter `{pair}`; only `top`"))),
+            b'+' => out.push(b' '),
+            b => out.push(b),
         }
     }
-    Ok(top)
+    String::from_utf8(out).ok()
+}
+
+/// An id or key no longer than [`MAX_ID`] bytes, or 400.
+fn short(what: &str, text: &str) -> Result<(), ApiError> {
+    if text.len() <= MAX_ID {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_shape",
+        format!("{what} is {} bytes long; at most {MAX_ID}", text.len()),
+    ))
 }
 
 #[derive(Serialize)]
@@ -376,15 +566,17 @@ async fn kpis(State(app): State<App>) -> Json<KpisAnswer> {
 }
 
 #[derive(Serialize)]
-struct CampaignAnswer {
+struct CampaignAnswer<'a> {
     #[serde(flatten)]
     summary: Summary,
+    /// SHA-256 of the campaign's seed (the seed itself is never served).
+    seed_sha256: &'a str,
     rewards: Vec<RewardReport>,
     outbox: OutboxCounts,
     dead_letters: Vec<DeadLetter>,
 }
 
-async fn campaign(State(app): State<App>) -> Result<Json<CampaignAnswer>, ApiError> {
+async fn campaign(State(app): State<App>) -> Result<Response, ApiError> {
     let (outbox, dead_letters) = {
         let mut reader = app
             .0
@@ -403,16 +595,30 @@ async fn campaign(State(app): State<App>) -> Result<Json<CampaignAnswer>, ApiErr
     let state = shared.read();
     Ok(Json(CampaignAnswer {
         summary: shared.engine.summary(&state),
+        seed_sha256: &app.0.seed_sha256,
         rewards: shared.engine.rewards(&state),
         outbox,
         dead_letters,
-    }))
+    })
+    .into_response())
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ClockFields {
+    now: DateTime<chrono::FixedOffset>,
+}
+
 struct ClockBody {
     now: DateTime<chrono::FixedOffset>,
+}
+
+impl<'de> Deserialize<'de> for ClockBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ClockBody, D::Error> {
+        let f: ClockFields =
+            crate::input_log::object(d, "an object like {\"now\": \"2027-09-06T10:00:00+08:00\"}")?;
+        Ok(ClockBody { now: f.now })
+    }
 }
 
 #[derive(Serialize)]
@@ -428,12 +634,31 @@ async fn clock(
     let raw = body(raw)?;
     let b: ClockBody = serde_json::from_slice(&raw).map_err(|e| ApiError::body(&e))?;
     let to = b.now.with_timezone(&Utc);
+    // The log keeps microseconds: a finer instant would not be the same after a restart.
+    if !to.timestamp_subsec_nanos().is_multiple_of(1000) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_shape",
+            "`now` has more than six decimals of a second: the clock keeps microseconds",
+        ));
+    }
     let now = app.submit(|reply| Job::Clock { to, reply }).await?;
     Ok(Json(ClockAnswer { now: text(now) }))
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+/// `{"status": "ok"}` while the writer takes jobs and the snapshotter follows the log;
+/// 503 once either has stopped (a write would then fail).
+async fn healthz(State(app): State<App>) -> Result<Json<serde_json::Value>, ApiError> {
+    let shared = &app.0.shared;
+    if !shared.writer_running.load(Ordering::Relaxed) {
+        return Err(ApiError::unavailable(
+            "the writer has stopped: writes cannot be taken",
+        ));
+    }
+    if !shared.snapshotter_running.load(Ordering::Relaxed) {
+        return Err(ApiError::unavailable("the snapshotter has stopped"));
+    }
+    Ok(Json(serde_json::json!({ "status": "ok" })))
 }
 
 async fn metrics(State(app): State<App>) -> Response {
@@ -465,4 +690,74 @@ async fn wrong_method(request: Request) -> ApiError {
             request.uri().path()
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use camp_compiler::{compile_file, MemoryLoader};
+
+    fn app() -> App {
+        let src = "campaign c {\n  timezone \"UTC\"\n  start    2027-01-01T00:00\n}\nuser { nickname: string }\nevent checkin {}\nreward p = points 1\nphase main for 3d {\n  task t {\n    on checkin\n    grant p\n  }\n}\n";
+        let plan = compile_file(
+            &MemoryLoader::with(&[("c.camp", src)]),
+            std::path::Path::new("c.camp"),
+        )
+        .unwrap()
+        .plan
+        .unwrap();
+        let engine = camp_engine::Engine::new(plan).unwrap();
+        let state = engine.start();
+        let dir = std::env::temp_dir().join(format!("camp-http-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (jobs, _) = mpsc::channel();
+        App::new(AppParts {
+            shared: Arc::new(Shared::new(engine, state)),
+            jobs,
+            metrics: Arc::new(Prometheus::new()),
+            token: None,
+            manual: true,
+            reader: SqliteStore::open(&dir.join("camp.db")).unwrap(),
+            max_body: 1024,
+        })
+    }
+
+    #[tokio::test]
+    async fn healthz_fails_once_the_writer_or_the_snapshotter_stops() {
+        let app = app();
+        assert!(healthz(State(app.clone())).await.is_ok());
+        app.0
+            .shared
+            .snapshotter_running
+            .store(false, Ordering::Relaxed);
+        let e = healthz(State(app.clone())).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        app.0
+            .shared
+            .snapshotter_running
+            .store(true, Ordering::Relaxed);
+        app.0.shared.writer_running.store(false, Ordering::Relaxed);
+        let e = healthz(State(app)).await.unwrap_err();
+        assert_eq!(e.code, "unavailable");
+        assert!(e.message.contains("writer"));
+    }
+
+    #[test]
+    fn queries_are_percent_decoded_and_strict() {
+        assert_eq!(top(None).unwrap(), 100);
+        assert_eq!(top(Some("top=%35")).unwrap(), 5);
+        assert_eq!(top(Some("%74op=7")).unwrap(), 7);
+        for bad in [
+            "top",
+            "top=",
+            "top=1&top=2",
+            "top=%F",
+            "top=%FF",
+            "x=1",
+            "top=-1",
+        ] {
+            assert_eq!(top(Some(bad)).unwrap_err().code, "bad_query", "{bad}");
+        }
+    }
 }

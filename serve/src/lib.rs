@@ -4,6 +4,7 @@
 //! - [`store`]: the `Store` trait (input log, effects, outbox, snapshots) and its
 //!   SQLite implementation;
 //! - [`http`]: the routes, bearer auth, JSON errors, request metrics;
+//! - [`server`]: HTTP/1 connections with time limits, a cap, and a bounded drain;
 //! - [`writer`]: one thread owning the state and the store's write connection, group
 //!   committing every input with its effects and outbox entries;
 //! - [`input_log`]: the inputs and the one function that applies them, live and on recovery;
@@ -11,15 +12,18 @@
 //!   writer's path;
 //! - the scheduler (here): fires time-driven steps when the system clock reaches them;
 //! - [`outbox`] and [`sink`]: delivery of sends, at least once, with retries;
-//! - [`prometheus`]: the counters and histograms served at `/metrics`.
+//! - [`prometheus`]: the counters and histograms served at `/metrics`;
+//! - [`log`]: a log writer that drops what it cannot write, never failing a thread.
 //!
 //! No rules live here: every decision is the engine's (`camp-engine`).
 
 mod error;
 pub mod http;
 pub mod input_log;
+pub mod log;
 pub mod outbox;
 pub mod prometheus;
+pub mod server;
 pub mod sink;
 pub mod snapshot;
 pub mod store;
@@ -28,16 +32,22 @@ pub mod writer;
 pub use error::ServeError;
 
 use crate::store::sqlite::SqliteStore;
-use crate::store::Store;
+use camp_engine::random::Seed;
 use camp_engine::Engine;
+use camp_plan::Plan;
 use chrono::{DateTime, Utc};
 use prometheus::Prometheus;
 use sink::SinkSpec;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use writer::{Job, Shared, Writer};
+
+/// How long shutdown may take, from the signal: the requests in flight, the writer's
+/// last commits, a last snapshot and one delivery pass.
+pub const STOP: Duration = Duration::from_secs(10);
 
 /// Whose time the daemon runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +78,14 @@ pub struct Config {
     pub snapshot_every: u64,
     /// Failed attempts before a send becomes a dead letter.
     pub max_attempts: u32,
+    /// Most connections open at once (fewer if the open-files limit says so).
+    pub max_connections: usize,
+    /// When the clock catches up (after downtime, or a manual move), sends due longer
+    /// ago than this are suppressed as `stale` instead of sent late.
+    pub catch_up_window: chrono::TimeDelta,
+    /// The campaign's seed for a new store (`--seed-file`); a store keeps the seed it
+    /// was created with, and a different one given later is refused.
+    pub seed: Option<Seed>,
 }
 
 impl Config {
@@ -82,6 +100,9 @@ impl Config {
             max_body: 4 << 20,
             snapshot_every: 100_000,
             max_attempts: 8,
+            max_connections: 1024,
+            catch_up_window: chrono::TimeDelta::hours(1),
+            seed: None,
         }
     }
 }
@@ -90,31 +111,25 @@ impl Config {
 /// flight, commits, snapshots, lets the outbox make a last pass, and returns.
 /// `ready` is told the address once the daemon listens.
 pub async fn serve(
-    engine: Engine,
+    plan: Plan,
     config: Config,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
     let io = |what: &str, e: std::io::Error| ServeError::Store(format!("{what}: {e}"));
-    let plan = engine.plan();
     let campaign = plan.campaign.id.clone();
-    // One daemon per store: the writer assumes it is the only one. The lock goes with
-    // the process, however it ends.
-    let mut lock_path = config.db.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock = std::fs::File::create(&lock_path).map_err(|e| {
-        io(
-            &format!("cannot create {}", PathBuf::from(&lock_path).display()),
-            e,
-        )
-    })?;
-    if lock.try_lock().is_err() {
-        return Err(ServeError::Store(format!(
-            "another camp serve is running on {}",
-            config.db.display()
-        )));
-    }
+    // One daemon per store: the writer assumes it is the only one. The lock is on the
+    // database file itself (a link to it is the same lock) and goes with the process,
+    // however it ends.
+    let lock = SqliteStore::lock(&config.db)?;
     let mut store = SqliteStore::open(&config.db)?;
-    store.bind(&plan.source_hash, &campaign)?;
+    store.check(&config.db)?;
+    let seed = store.bind(&plan.source_hash, &campaign, config.seed.as_ref())?;
+    let engine = Engine::with_seed(plan, seed)?;
+    let run: [u8; 8] = store::sqlite::random_bytes()?;
+    let key_prefix = format!(
+        "{campaign}-{}",
+        run.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
     let started = std::time::Instant::now();
     let recovered = input_log::recover(&engine, &mut store)?;
     let heads = recovered.heads;
@@ -158,11 +173,12 @@ pub async fn serve(
         store: Box::new(store.without_autocheckpoint()?),
         heads,
         clock: config.clock,
+        catch_up_window: config.catch_up_window,
         metrics: Arc::clone(&metrics),
         outbox: wake,
         next_due: due_tx,
         committed,
-        campaign,
+        key_prefix,
     };
     let writer = std::thread::Builder::new()
         .name("camp-writer".into())
@@ -172,6 +188,7 @@ pub async fn serve(
         .name("camp-snapshot".into())
         .spawn(move || follower.run(committed_rx))
         .map_err(|e| io("cannot start the snapshotter", e))?;
+    let deadline = Arc::new(OnceLock::new());
     let deliverer = match sink {
         Some(sink) => {
             let d = outbox::Deliverer {
@@ -179,6 +196,7 @@ pub async fn serve(
                 sink,
                 max_attempts: config.max_attempts.max(1),
                 metrics: Arc::clone(&metrics),
+                deadline: Arc::clone(&deadline),
             };
             Some(
                 std::thread::Builder::new()
@@ -193,6 +211,7 @@ pub async fn serve(
     let scheduler = (config.clock == Clock::System)
         .then(|| tokio::spawn(schedule(due_rx, jobs.clone(), stop_rx)));
 
+    let stopper = jobs.clone();
     let app = http::App::new(http::AppParts {
         shared,
         jobs,
@@ -202,31 +221,60 @@ pub async fn serve(
         reader: SqliteStore::open(&config.db)?,
         max_body: config.max_body,
     });
+    let cap = server::connection_cap(config.max_connections);
+    let signalled = Arc::clone(&deadline);
+    let signal = shutdown_signal()?;
     ready(addr);
-    tracing::info!(%addr, "listening");
-    axum::serve(listener, app.router())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| io("the server failed", e))?;
-    tracing::info!("shutting down");
+    tracing::info!(%addr, connections = cap, "listening");
+    server::run(listener, app.router(), cap, async move {
+        signal.await;
+        let _ = signalled.set(Instant::now() + STOP);
+        tracing::info!("shutting down");
+    })
+    .await;
     drop(app);
     let _ = stop_tx.send(true);
     if let Some(s) = scheduler {
         let _ = s.await;
     }
-    // Every job sender is gone now: the writer drains its queue and stops; its senders
-    // go with it, which tells the snapshotter to save a last snapshot and the deliverer
-    // to make a last pass.
-    let joined = tokio::task::spawn_blocking(move || {
-        let _ = writer.join();
-        let _ = follower.join();
-        if let Some(d) = deliverer {
-            let _ = d.join();
+    // The writer finishes the jobs already waiting and stops (connections still open
+    // after the drain hold job senders, so it is told); its senders go with it, which
+    // tells the snapshotter to save a last snapshot and the deliverer to make one last
+    // pass. Whatever is not done by the deadline is left: the log has every
+    // acknowledged input, and sends not delivered stay pending for the next start.
+    let _ = stopper.send(Job::Stop);
+    drop(stopper);
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    for thread in [Some(writer), Some(follower), deliverer]
+        .into_iter()
+        .flatten()
+    {
+        let done = done_tx.clone();
+        std::thread::spawn(move || {
+            let _ = thread.join();
+            let _ = done.send(());
+        });
+    }
+    drop(done_tx);
+    let deadline = deadline
+        .get()
+        .copied()
+        .unwrap_or_else(|| Instant::now() + STOP);
+    let finished = tokio::task::spawn_blocking(move || loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match done_rx.recv_timeout(left) {
+            Ok(()) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return true,
+            Err(mpsc::RecvTimeoutError::Timeout) => return false,
         }
     })
-    .await;
-    if joined.is_err() {
-        tracing::error!("a worker thread did not stop cleanly");
+    .await
+    .unwrap_or(false);
+    if !finished {
+        tracing::warn!(
+            "shutdown took its {} s: leaving the rest (pending sends stay pending)",
+            STOP.as_secs()
+        );
     }
     drop(lock);
     Ok(())
@@ -269,24 +317,20 @@ async fn schedule(
     }
 }
 
-/// SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
+/// SIGTERM or SIGINT, listened for from the moment this is called (before the
+/// address is announced, so a signal sent right after it is never the default one,
+/// which would kill the process).
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, ServeError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let listen = |kind: SignalKind| {
+        signal(kind).map_err(|e| ServeError::Store(format!("cannot listen for signals: {e}")))
     };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut interrupt = listen(SignalKind::interrupt())?;
+    let mut terminate = listen(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
+    })
 }

@@ -10,8 +10,8 @@ use crate::sink::Sink;
 use crate::store::{Delivery, Pending, Store};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Entries taken per round.
 const ROUND: usize = 512;
@@ -37,6 +37,16 @@ pub fn backoff(key: &str, attempts: u32, now: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(now)
 }
 
+/// What a round did.
+enum Round {
+    /// Nothing was due (or nothing could be attempted).
+    Idle,
+    /// Entries were attempted and none failed for a while yet.
+    Moved,
+    /// An attempt failed and is retried at this instant.
+    Failing(DateTime<Utc>),
+}
+
 /// The delivery thread's parts.
 pub struct Deliverer {
     /// Its own connection to the store.
@@ -47,22 +57,35 @@ pub struct Deliverer {
     pub max_attempts: u32,
     /// Where metrics go.
     pub metrics: Arc<Prometheus>,
+    /// Set at shutdown: no attempt starts after this instant.
+    pub deadline: Arc<OnceLock<Instant>>,
 }
 
 impl Deliverer {
-    /// Delivers until the writer is gone (its sender dropped), then makes one last pass.
+    /// Delivers until the writer is gone (its sender dropped), then makes one last pass,
+    /// within the shutdown deadline; what it does not get to stays pending for the next
+    /// start.
     pub fn run(mut self, wake: Receiver<()>) {
         loop {
-            let delivered = self.round();
-            if delivered > 0 {
-                continue;
-            }
-            let wait = match self.store.next_retry() {
-                Ok(Some(t)) => (t - Utc::now())
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    .min(IDLE),
-                _ => IDLE,
+            let round = self.round();
+            let wait = match round {
+                Round::Moved => continue,
+                // The receiver is failing: leave it alone until the retry is due,
+                // however many new sends arrive meanwhile.
+                Round::Failing(retry_at) => {
+                    if self.pause_until(retry_at, &wake) {
+                        continue;
+                    }
+                    self.round();
+                    break;
+                }
+                Round::Idle => match self.store.next_retry() {
+                    Ok(Some(t)) => (t - Utc::now())
+                        .to_std()
+                        .unwrap_or(Duration::ZERO)
+                        .min(IDLE),
+                    _ => IDLE,
+                },
             };
             match wake.recv_timeout(wait) {
                 Ok(()) | Err(RecvTimeoutError::Timeout) => {}
@@ -75,26 +98,51 @@ impl Deliverer {
         tracing::info!("outbox stopped");
     }
 
-    /// One round: delivers what is due now; returns how many entries it attempted.
-    fn round(&mut self) -> usize {
+    /// Waits until `t`; false if the writer went away meanwhile (shutdown).
+    fn pause_until(&self, t: DateTime<Utc>, wake: &Receiver<()>) -> bool {
+        loop {
+            let left = (t - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            if left.is_zero() {
+                return true;
+            }
+            if let Err(RecvTimeoutError::Disconnected) = wake.recv_timeout(left) {
+                return false;
+            }
+        }
+    }
+
+    /// One round: delivers what is due now.
+    fn round(&mut self) -> Round {
         let now = Utc::now();
         let due = match self.store.due(now, ROUND) {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the outbox");
                 std::thread::sleep(IDLE);
-                return 0;
+                return Round::Idle;
             }
         };
         if due.is_empty() {
-            return 0;
+            return Round::Idle;
         }
-        let results = self.sink.deliver(&due);
+        let deadline = Arc::clone(&self.deadline);
+        let go_on = move || deadline.get().is_none_or(|d| Instant::now() < *d);
+        let results = self.sink.deliver(&due, &go_on);
+        // Backoff counts from when the round ended, not when it began: a round of
+        // slow failures must not leave its retries already due.
+        let failed_at = Utc::now();
         let outcomes: Vec<(u64, Delivery)> = due
             .iter()
             .zip(results)
-            .map(|(p, r)| (p.seq, decide(p, r, now, self.max_attempts)))
+            .map(|(p, r)| (p.seq, decide(p, r, failed_at, self.max_attempts)))
             .collect();
+        if outcomes.is_empty() {
+            return Round::Idle;
+        }
+        let failing = outcomes.iter().find_map(|(_, o)| match o {
+            Delivery::Retry { retry_at, .. } => Some(*retry_at),
+            _ => None,
+        });
         for (_, o) in &outcomes {
             self.metrics.delivery(match o {
                 Delivery::Delivered => "delivered",
@@ -107,7 +155,7 @@ impl Deliverer {
             tracing::error!(error = %e, "cannot record deliveries");
             std::thread::sleep(IDLE);
         }
-        due.len()
+        failing.map_or(Round::Moved, Round::Failing)
     }
 }
 

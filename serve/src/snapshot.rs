@@ -9,7 +9,7 @@
 //! never does, for the same reason.
 
 use crate::input_log::follow;
-use crate::store::{Snapshot, Store};
+use crate::store::Store;
 use crate::writer::Shared;
 use camp_engine::state::State;
 use std::sync::mpsc::Receiver;
@@ -40,6 +40,8 @@ impl Snapshotter {
     /// Follows commits (each message is the last input committed) until the writer is
     /// gone, then saves a last snapshot.
     pub fn run(mut self, committed: Receiver<u64>) {
+        let shared = Arc::clone(&self.shared);
+        let _running = crate::writer::Running(&shared.snapshotter_running);
         let mut checkpointed = Instant::now();
         while let Ok(mut head) = committed.recv() {
             while let Ok(h) = committed.try_recv() {
@@ -76,25 +78,14 @@ impl Snapshotter {
         if self.applied == self.saved {
             return;
         }
-        let bytes = match serde_json::to_vec(&self.state) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot serialize a snapshot");
-                return;
-            }
-        };
-        let snapshot = Snapshot {
-            input: self.applied,
-            state: bytes,
-        };
-        match self.store.save_snapshot(&snapshot) {
-            Ok(()) => {
+        let state = &self.state;
+        let saved = self.store.save_snapshot(self.applied, &mut |w| {
+            serde_json::to_writer(w, state).map_err(|e| e.to_string())
+        });
+        match saved {
+            Ok(bytes) => {
                 self.saved = self.applied;
-                tracing::info!(
-                    input = snapshot.input,
-                    bytes = snapshot.state.len(),
-                    "snapshot saved"
-                );
+                tracing::info!(input = self.saved, bytes, "snapshot saved");
             }
             Err(e) => tracing::error!(error = %e, "cannot save a snapshot"),
         }

@@ -5,7 +5,7 @@
 //! state is rebuilt from the store and every job in the group gets an error: nothing
 //! unacknowledged is ever visible as durable.
 
-use crate::input_log::{apply, recover, Applied, Command, Incoming};
+use crate::input_log::{apply, recover, Applied, Command, Incoming, Tally};
 use crate::prometheus::Prometheus;
 use crate::store::{Batch, EffectRow, Heads, Input, SendRow, Store};
 use crate::Clock;
@@ -13,8 +13,9 @@ use camp_engine::effect::{label, Effect, RejectReason};
 use camp_engine::input::UserLine;
 use camp_engine::state::State;
 use camp_engine::{Engine, Output, Verdict};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
@@ -29,6 +30,19 @@ pub struct Shared {
     /// The compiled campaign.
     pub engine: Engine,
     state: RwLock<State>,
+    /// Whether the writer is taking jobs (`/healthz`).
+    pub writer_running: AtomicBool,
+    /// Whether the snapshotter is following the log (`/healthz`).
+    pub snapshotter_running: AtomicBool,
+}
+
+/// Clears a running flag when its thread ends, however it ends (a panic included).
+pub struct Running<'a>(pub &'a AtomicBool);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }
 
 impl Shared {
@@ -37,6 +51,8 @@ impl Shared {
         Shared {
             engine,
             state: RwLock::new(state),
+            writer_running: AtomicBool::new(true),
+            snapshotter_running: AtomicBool::new(true),
         }
     }
 
@@ -61,6 +77,10 @@ pub struct EventResult {
     /// Why it was rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<RejectReason>,
+    /// The `data` field the event type does not have (a `bad_field` the daemon found
+    /// before the campaign saw the event: nothing of it is logged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// What it did (accepted events only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub effects: Vec<Effect>,
@@ -106,6 +126,8 @@ pub enum Job {
     },
     /// Fire what is due by the system clock (from the scheduler).
     Tick,
+    /// Stop once the jobs already waiting are done (shutdown).
+    Stop,
 }
 
 impl Job {
@@ -153,6 +175,9 @@ pub struct Writer {
     pub heads: Heads,
     /// The daemon's clock.
     pub clock: Clock,
+    /// Sends that fell due longer ago than this when the clock catches up are
+    /// suppressed as `stale`.
+    pub catch_up_window: chrono::TimeDelta,
     /// Where metrics go.
     pub metrics: Arc<Prometheus>,
     /// Told when new sends are in the outbox.
@@ -161,14 +186,20 @@ pub struct Writer {
     pub next_due: watch::Sender<Option<DateTime<Utc>>>,
     /// Told the last input committed, after every commit (the snapshotter follows).
     pub committed: Sender<u64>,
-    /// The campaign id, for idempotency keys.
-    pub campaign: String,
+    /// What every idempotency key of this run starts with: `<campaign>-<run>`, where
+    /// the run is drawn at random at each start, so a key is never handed out twice
+    /// for the life of the store, even after its log went back (a restored backup, a
+    /// lost `-wal` file) and effect numbers are used again.
+    pub key_prefix: String,
 }
 
 impl Writer {
-    /// Runs until every job sender is gone.
+    /// Runs until every job sender is gone or [`Job::Stop`] comes.
     pub fn run(mut self, jobs: Receiver<Job>) {
+        let shared = Arc::clone(&self.shared);
+        let _running = Running(&shared.writer_running);
         self.publish_due();
+        let mut stopping = false;
         while let Ok(first) = jobs.recv() {
             let mut weight = first.weight();
             let mut group = vec![first];
@@ -181,7 +212,11 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            stopping |= group.iter().any(|j| matches!(j, Job::Stop));
             self.group(group);
+            if stopping {
+                break;
+            }
         }
         tracing::info!(inputs = self.heads.input, "writer stopped");
     }
@@ -190,7 +225,9 @@ impl Writer {
         let engine_clock = state.clock().unwrap_or(DateTime::UNIX_EPOCH);
         match self.clock {
             Clock::Manual => engine_clock,
-            Clock::System => Utc::now().max(engine_clock),
+            // The log keeps microseconds, so the engine is given no finer a time: a
+            // restart then replays exactly what ran.
+            Clock::System => Utc::now().trunc_subsecs(6).max(engine_clock),
         }
     }
 
@@ -210,7 +247,28 @@ impl Writer {
                 Job::Events { events, reply } => {
                     let mut results = Vec::with_capacity(events.len());
                     for incoming in events {
+                        if let Some(field) = undeclared(engine, &incoming) {
+                            verdicts.push(Verdict::Rejected(RejectReason::BadField));
+                            results.push(EventResult {
+                                id: incoming.id,
+                                result: "rejected",
+                                reason: Some(RejectReason::BadField),
+                                field: Some(field),
+                                effects: Vec::new(),
+                            });
+                            continue;
+                        }
                         let now = self.now(&state);
+                        // Steps missed for longer than the window go first, as a
+                        // catch-up of their own, so their sends are stale.
+                        if let Some(cutoff) = self.stale_before(&state, now) {
+                            let catch_up = Command::Clock {
+                                stale_before: Some(cutoff),
+                            };
+                            apply(engine, &mut state, &catch_up, now, &mut out);
+                            self.log(&mut batch, &mut heads, now, &catch_up, &out);
+                            self.drain(&mut out, &mut effects);
+                        }
                         let command = Command::Event(incoming);
                         let applied = apply(engine, &mut state, &command, now, &mut out);
                         self.log(&mut batch, &mut heads, now, &command, &out);
@@ -248,18 +306,25 @@ impl Writer {
                     let result = if to < now {
                         Err(Refusal::ClockBackwards(now))
                     } else {
-                        apply(engine, &mut state, &Command::Clock, to, &mut out);
-                        self.log(&mut batch, &mut heads, to, &Command::Clock, &out);
+                        let command = Command::Clock {
+                            stale_before: self.stale_before(&state, to),
+                        };
+                        apply(engine, &mut state, &command, to, &mut out);
+                        self.log(&mut batch, &mut heads, to, &command, &out);
                         Ok(to)
                     };
                     self.drain(&mut out, &mut effects);
                     answers.push(Answer::Clock(reply, result));
                 }
+                Job::Stop => {}
                 Job::Tick => {
                     let now = self.now(&state);
                     if engine.next_due(&state).is_some_and(|t| t <= now) {
-                        apply(engine, &mut state, &Command::Clock, now, &mut out);
-                        self.log(&mut batch, &mut heads, now, &Command::Clock, &out);
+                        let command = Command::Clock {
+                            stale_before: self.stale_before(&state, now),
+                        };
+                        apply(engine, &mut state, &command, now, &mut out);
+                        self.log(&mut batch, &mut heads, now, &command, &out);
                         self.drain(&mut out, &mut effects);
                     }
                 }
@@ -273,6 +338,7 @@ impl Writer {
             self.publish_due();
             return;
         }
+        batch.tally = Some(Tally::of(engine, &state).json());
         let started = Instant::now();
         let committed = self.store.commit(&batch);
         self.metrics
@@ -309,6 +375,18 @@ impl Writer {
         self.publish_due();
     }
 
+    /// `now` less the catch-up window, if a step is due before it (its sends are then
+    /// stale); none otherwise, so an input that only catches up within the window is
+    /// logged as a plain clock move.
+    fn stale_before(&self, state: &State, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let cutoff = now.checked_sub_signed(self.catch_up_window)?;
+        self.shared
+            .engine
+            .next_due(state)
+            .filter(|t| *t < cutoff)
+            .map(|_| cutoff)
+    }
+
     /// Takes the effects out of `out` (kept for metrics).
     fn drain(&self, out: &mut Output, effects: &mut Vec<Effect>) {
         effects.append(&mut out.effects);
@@ -336,7 +414,7 @@ impl Writer {
             heads.effect += 1;
             let body = serde_json::to_string(e).unwrap_or_default();
             if let Effect::Send { .. } = e {
-                let key = format!("{}-{}", self.campaign, heads.effect);
+                let key = format!("{}-{}", self.key_prefix, heads.effect);
                 batch.sends.push(SendRow {
                     seq: heads.effect,
                     body: serde_json::to_string(&Keyed { key: &key, send: e }).unwrap_or_default(),
@@ -378,6 +456,21 @@ fn result(id: String, verdict: Verdict, own: Option<&[Effect]>) -> EventResult {
         id,
         result,
         reason,
+        field: None,
         effects,
     }
+}
+
+/// The first `data` key that the event's type does not declare, if its type is the
+/// campaign's (an unknown type is the campaign's to reject). The engine ignores such a
+/// field; taking it silently would turn a typo (`amout`) into a missing field.
+fn undeclared(engine: &Engine, e: &Incoming) -> Option<String> {
+    if e.data.is_empty() {
+        return None;
+    }
+    let ty = engine.plan().events.iter().find(|t| t.name == e.kind)?;
+    e.data
+        .keys()
+        .find(|k| !ty.fields.iter().any(|f| f.name == **k))
+        .cloned()
 }

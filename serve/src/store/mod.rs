@@ -97,6 +97,9 @@ pub struct Batch {
     pub effects: Vec<EffectRow>,
     /// Outbox entries for the sends among them.
     pub sends: Vec<SendRow>,
+    /// The ledger's counts after the batch (grants per reward, spend), as JSON: kept
+    /// with the log so that recovery can tell a state that disagrees with it.
+    pub tally: Option<String>,
 }
 
 impl Batch {
@@ -123,6 +126,21 @@ pub struct Snapshot {
     /// The state, serialized.
     pub state: Vec<u8>,
 }
+
+/// What reading the snapshot found. A snapshot is only a shortcut: one that cannot be
+/// trusted is set aside and the state is rebuilt from the log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SnapshotRead {
+    /// There is none.
+    Missing,
+    /// It is whole, of this store, and the input it ends at is the log's.
+    Usable(Snapshot),
+    /// It is there but cannot be used: why.
+    Unusable(String),
+}
+
+/// Writes a snapshot's state into the sink it is given.
+pub type StateWriter<'a> = dyn FnMut(&mut dyn std::io::Write) -> Result<(), String> + 'a;
 
 /// An outbox entry due for delivery.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,13 +200,13 @@ pub struct DeadLetter {
 
 /// A durable record of a running campaign.
 pub trait Store: Send {
-    /// The plan this store belongs to, if it has one yet; a new store is bound to the
-    /// first plan that opens it.
-    fn bind(&mut self, plan_hash: &str, campaign: &str) -> Result<(), ServeError>;
     /// The last sequence numbers used.
     fn heads(&mut self) -> Result<Heads, ServeError>;
-    /// The newest snapshot, if any.
-    fn snapshot(&mut self) -> Result<Option<Snapshot>, ServeError>;
+    /// The newest snapshot, checked: whole (its checksum), of this format, of this
+    /// store, and ending at an input the log has, unchanged.
+    fn snapshot(&mut self) -> Result<SnapshotRead, ServeError>;
+    /// The ledger's counts as of the last commit (see [`Batch::tally`]), if recorded.
+    fn tally(&mut self) -> Result<Option<String>, ServeError>;
     /// Hands every input after `after` to `each`, in order.
     fn inputs_after(
         &mut self,
@@ -197,8 +215,11 @@ pub trait Store: Send {
     ) -> Result<(), ServeError>;
     /// Writes a batch in one transaction: durable when this returns `Ok`.
     fn commit(&mut self, batch: &Batch) -> Result<(), ServeError>;
-    /// Replaces the snapshot (atomically: a crash leaves the old one or the new one).
-    fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), ServeError>;
+    /// Replaces the snapshot with the state `write` writes, which includes every input
+    /// up to `input` (atomically: a crash leaves the old one or the new one). Returns
+    /// the bytes written.
+    fn save_snapshot(&mut self, input: u64, write: &mut StateWriter<'_>)
+        -> Result<u64, ServeError>;
     /// Moves committed pages from the write-ahead log into the database without
     /// blocking writers (the writer's own connection leaves this to another thread, so
     /// no commit ever pays for it).
