@@ -1207,3 +1207,19 @@ fn catch_up_suppresses_sends_due_before_the_window_as_stale_and_applies_the_rest
         2
     );
 }
+
+#[test]
+fn a_score_past_the_largest_decimal_stays_there_instead_of_crashing() {
+    let e = campaign("phase main for 2d {\n  task t {\n    on buy\n  }\n  leaderboard spenders {\n    score sum(buy.amount)\n    show top 10\n  }\n}");
+    let huge = r#"{"amount":"70000000000000000000000000000 CNY"}"#;
+    let out = run(
+        &e,
+        &u1(),
+        &[
+            ev("a", "buy", "u1", "2027-01-20T09:00:00+08:00", huge),
+            ev("b", "buy", "u1", "2027-01-20T10:00:00+08:00", huge),
+        ],
+        None,
+    );
+    assert_eq!(having(&out, &["\"complete\""]).len(), 2, "{out:#?}");
+}

@@ -100,7 +100,11 @@ fn check(
         return Err(DenyReason::Stock);
     }
     if let (Some(cost), Some(budget)) = (r.cost, plan.campaign.budget) {
-        if ledger.spend + cost.amount > budget.amount {
+        if ledger
+            .spend
+            .checked_add(cost.amount)
+            .is_none_or(|spend| spend > budget.amount)
+        {
             return Err(DenyReason::Budget);
         }
     }
@@ -112,7 +116,7 @@ fn issue(plan: &Plan, ledger: &mut Ledger, held: &mut impl Write, reward: Reward
         *n += 1;
     }
     if let Some(cost) = plan.rewards.get(reward.index()).and_then(|r| r.cost) {
-        ledger.spend += cost.amount;
+        ledger.spend = ledger.spend.saturating_add(cost.amount);
     }
     held.hold(reward);
 }

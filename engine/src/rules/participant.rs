@@ -476,7 +476,14 @@ impl Step<'_> {
         let State { users, boards, .. } = &mut *self.state;
         guaranteed!(let Some(mut user) = users.get_mut(u as usize), "a user number names a user" else return);
         let old = user.packed().score(lb).map(|s| (s.score, s.seq));
-        let new = old.map_or(delta, |(s, _)| s + delta);
+        // A score past the largest decimal stays at it (event data can be that large).
+        let new = old.map_or(delta, |(s, _)| {
+            s.checked_add(delta).unwrap_or(if delta.is_sign_negative() {
+                Decimal::MIN
+            } else {
+                Decimal::MAX
+            })
+        });
         user.set_score(&Score {
             board: lb,
             score: new,
