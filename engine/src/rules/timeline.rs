@@ -43,6 +43,11 @@ pub(crate) fn next_due(engine: &Engine, state: &State) -> Option<DateTime<Utc>> 
 }
 
 impl Step<'_> {
+    /// A new time-driven step starts: its random choices count from zero (§13.6).
+    fn begin_step(&mut self) {
+        self.draws_made = 0;
+    }
+
     /// Fires every step due by `to`, instant by instant, and leaves the clock at `to`.
     pub(crate) fn advance(&mut self, to: DateTime<Utc>) {
         while let Some(t) = next_due(self.engine, self.state).filter(|t| *t <= to) {
@@ -58,6 +63,7 @@ impl Step<'_> {
         let now = self.now;
         while transition_due(self.engine, self.state) == Some(now) {
             self.state.seq += 1;
+            self.begin_step();
             self.transition();
         }
         while let Some(&(t, send)) = self.state.agenda.sends.front() {
@@ -66,6 +72,7 @@ impl Step<'_> {
             }
             self.state.agenda.sends.pop_front();
             self.state.seq += 1;
+            self.begin_step();
             self.phase_send(send);
         }
         while let Some(d) = self.state.deferred.front().copied() {
@@ -74,6 +81,7 @@ impl Step<'_> {
             }
             self.state.deferred.pop_front();
             self.state.seq += 1;
+            self.begin_step();
             self.deliver(d.user, d.message, d.phase, d.reward);
         }
         while let Some(t) = self.state.timers.first().copied() {
@@ -82,6 +90,7 @@ impl Step<'_> {
             }
             self.state.timers.pop_first();
             self.state.seq += 1;
+            self.begin_step();
             self.inactivity(t);
         }
         while let Some(&m) = self.state.agenda.midnights.front() {
@@ -90,6 +99,7 @@ impl Step<'_> {
             }
             self.state.agenda.midnights.pop_front();
             self.state.seq += 1;
+            self.begin_step();
             self.birthdays();
         }
         self.check_until();
