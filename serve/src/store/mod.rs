@@ -98,7 +98,8 @@ pub struct Batch {
     /// Outbox entries for the sends among them.
     pub sends: Vec<SendRow>,
     /// The ledger's counts after the batch (grants per reward, spend), as JSON: kept
-    /// with the log so that recovery can tell a state that disagrees with it.
+    /// on the batch's last input, so that recovery can tell a state that disagrees
+    /// with the log.
     pub tally: Option<String>,
 }
 
@@ -205,7 +206,7 @@ pub trait Store: Send {
     /// The newest snapshot, checked: whole (its checksum), of this format, of this
     /// store, and ending at an input the log has, unchanged.
     fn snapshot(&mut self) -> Result<SnapshotRead, ServeError>;
-    /// The ledger's counts as of the last commit (see [`Batch::tally`]), if recorded.
+    /// The ledger's counts as of the last input (see [`Batch::tally`]), if recorded.
     fn tally(&mut self) -> Result<Option<String>, ServeError>;
     /// Hands every input after `after` to `each`, in order.
     fn inputs_after(

@@ -25,7 +25,8 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// The schema, one script per version; `PRAGMA user_version` says how many have run.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE inputs (
     seq  INTEGER PRIMARY KEY,
@@ -61,7 +62,13 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (seq) WHERE status = 0;
 CREATE INDEX outbox_dead ON outbox (seq) WHERE status = 2;
-"#];
+"#,
+    r#"
+-- The ledger's counts after a group commit, on the group's last input: a row the
+-- commit writes anyway, so keeping them costs no page of its own.
+ALTER TABLE inputs ADD COLUMN tally TEXT;
+"#,
+];
 
 /// A campaign's store in one SQLite file.
 #[derive(Debug)]
@@ -509,15 +516,22 @@ impl SqliteStore {
     }
 }
 
-fn insert_input(tx: &rusqlite::Transaction<'_>, i: &Input) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT INTO inputs (seq, at, kind, key, body) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![
-            sql_seq(i.seq),
-            micros(i.at),
-            i.kind.code(),
-            i.key,
-            i.body
-        ])?;
+fn insert_input(
+    tx: &rusqlite::Transaction<'_>,
+    i: &Input,
+    tally: Option<&str>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO inputs (seq, at, kind, key, body, tally) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        sql_seq(i.seq),
+        micros(i.at),
+        i.kind.code(),
+        i.key,
+        i.body,
+        tally
+    ])?;
     Ok(())
 }
 
@@ -602,7 +616,15 @@ impl Store for SqliteStore {
     }
 
     fn tally(&mut self) -> Result<Option<String>, ServeError> {
-        self.meta("tally")
+        self.conn
+            .query_row(
+                "SELECT tally FROM inputs ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(err)
     }
 
     fn inputs_after(
@@ -632,19 +654,16 @@ impl Store for SqliteStore {
 
     fn commit(&mut self, batch: &Batch) -> Result<(), ServeError> {
         let tx = self.conn.transaction().map_err(err)?;
-        for i in &batch.inputs {
-            insert_input(&tx, i).map_err(err)?;
+        let last = batch.inputs.len().saturating_sub(1);
+        for (n, i) in batch.inputs.iter().enumerate() {
+            let tally = batch.tally.as_deref().filter(|_| n == last);
+            insert_input(&tx, i, tally).map_err(err)?;
         }
         for e in &batch.effects {
             insert_effect(&tx, e).map_err(err)?;
         }
         for s in &batch.sends {
             insert_send(&tx, s).map_err(err)?;
-        }
-        if let Some(tally) = &batch.tally {
-            tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('tally', ?1)")
-                .and_then(|mut st| st.execute([tally]))
-                .map_err(err)?;
         }
         tx.commit().map_err(err)
     }
