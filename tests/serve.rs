@@ -5,9 +5,15 @@
 //! - the system clock catches up on what was missed while the daemon was down;
 //! - webhook delivery retries with the same idempotency key and dead-letters what
 //!   cannot be delivered;
-//! - the crash test: SIGKILL under concurrent load, 20+ times, loses no acknowledged
-//!   event, never grants twice or past stock, per_user or budget, and every send reaches
-//!   the sink with a stable key.
+//! - the crash test: SIGKILL under concurrent load, 20+ times, with the snapshot
+//!   damaged, cut short or swapped for another store's between kills, loses no
+//!   acknowledged event, never grants twice or past stock, per_user or budget, and every
+//!   send reaches the sink with a stable key;
+//! - the hardening of #15: the seed (made once, kept, never served, `camp seed`), JSON
+//!   for every error the HTTP layer answers, time limits on slow heads, stalled bodies
+//!   and idle connections under a small open-files limit, a shutdown deadline against a
+//!   half-sent request and a webhook that never answers, a log to `/dev/full`, and the
+//!   catch-up window.
 #![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 use camp_engine::input::EventLine;
