@@ -2,7 +2,7 @@
 #![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 mod common;
-use common::{count, engine, ev, having, run, users};
+use common::{count, effects, engine, ev, having, run, users};
 
 const HEAD: &str = r#"
 campaign c {
@@ -879,33 +879,17 @@ fn a_line_that_is_not_text_is_reported_and_the_rest_replay() {
     assert_eq!(grants, 2, "{effects:#?}");
 }
 
-/// Effects as JSON lines without the helper's check that every template rendered.
-fn raw(
-    e: &camp_engine::Engine,
-    us: &[camp_engine::input::UserLine],
-    evs: &[camp_engine::input::EventLine],
-) -> Vec<String> {
-    let mut state = e.start();
-    for u in us {
-        e.user(&mut state, u).unwrap();
-    }
-    camp_engine::replay::run_events(e, &mut state, evs, camp_engine::replay::Until::End)
-        .effects
-        .iter()
-        .map(|x| serde_json::to_string(x).unwrap())
-        .collect()
-}
-
 #[test]
 fn a_template_that_fails_or_renders_nothing_is_a_suppress_and_spends_no_cap() {
     let e = engine(&format!(
         "{}\nmessage bad via push {{\n  en \"{{{{ participant.points - reward.value }}}}\"\n}}\nmessage blank via push {{\n  en \"{{% if participant.points > 1000 %}}rich{{% endif %}}\"\n}}\nreward c = coupon {{ value 5 CNY }}\nphase main for 2d {{\n  task t {{\n    on checkin\n    grant c\n    send bad\n    send blank\n    send hi\n  }}\n}}",
         HEAD.replace("  budget   100 CNY\n", "  budget   100 CNY\n  cap      1 messages per day\n")
     ));
-    let out = raw(
+    let out = effects(
         &e,
         &u1(),
         &[ev("x", "checkin", "u1", "2027-01-20T09:00:00+08:00", "{}")],
+        None,
     );
     let render = having(&out, &["\"suppress\"", "\"reason\":\"render\""]);
     assert_eq!(render.len(), 1, "{out:#?}");
@@ -1087,7 +1071,7 @@ fn outcomes(e: &camp_engine::Engine, ids: &[String]) -> Vec<(String, String, Str
             ev(id, "checkin", "u1", &at.to_rfc3339(), "{}")
         })
         .collect();
-    let out = raw(e, &us, &evs);
+    let out = effects(e, &us, &evs, None);
     let mut by_event: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for l in having(&out, &["\"grant\"", "\"reward\":\"d\""]) {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();

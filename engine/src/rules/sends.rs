@@ -118,19 +118,6 @@ impl Step<'_> {
         let day = engine.calendar.day(self.now);
         let at = self.at();
         let name = self.message_name(message);
-        if self.stale_before.is_some_and(|s| self.now < s) {
-            if let Some(user) = self.state.users.get(u as usize) {
-                let user = user.id.clone();
-                self.emit(Effect::Suppress {
-                    at,
-                    user,
-                    message: name,
-                    reason: SuppressReason::Stale,
-                    error: None,
-                });
-            }
-            return;
-        }
         guaranteed!(let Some(user) = self.state.users.get(u as usize), "a user number names a user" else return);
         let sent_today = if user.cap.0 == day { user.cap.1 } else { 0 };
         let suppress = |reason: SuppressReason, error: Option<String>| Effect::Suppress {
@@ -140,6 +127,11 @@ impl Step<'_> {
             reason,
             error,
         };
+        if self.stale_before.is_some_and(|s| self.now < s) {
+            let e = suppress(SuppressReason::Stale, None);
+            self.emit(e);
+            return;
+        }
         if engine
             .plan
             .campaign

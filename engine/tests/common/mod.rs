@@ -42,8 +42,25 @@ pub fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-/// Runs users and events to `until` (or the end) and returns the effects as JSON lines.
+/// Runs users and events to `until` (or the end) and returns the effects as JSON lines,
+/// after checking that every template rendered.
 pub fn run(
+    e: &Engine,
+    users: &[UserLine],
+    events: &[EventLine],
+    until: Option<&str>,
+) -> Vec<String> {
+    let lines = effects(e, users, events, until);
+    let failed: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains(r#""reason":"render""#))
+        .collect();
+    assert!(failed.is_empty(), "templates failed: {failed:?}");
+    lines
+}
+
+/// Runs users and events to `until` (or the end) and returns the effects as JSON lines.
+pub fn effects(
     e: &Engine,
     users: &[UserLine],
     events: &[EventLine],
@@ -55,17 +72,10 @@ pub fn run(
     }
     let until = until.map_or(Until::End, |s| Until::At(t(s)));
     let out: Output = replay::run_events(e, &mut state, events, until);
-    let lines: Vec<String> = out
-        .effects
+    out.effects
         .iter()
         .map(|x| serde_json::to_string(x).unwrap())
-        .collect();
-    let failed: Vec<&String> = lines
-        .iter()
-        .filter(|l| l.contains(r#""reason":"render""#))
-        .collect();
-    assert!(failed.is_empty(), "templates failed: {failed:?}");
-    lines
+        .collect()
 }
 
 /// The lines containing every one of `parts`.
