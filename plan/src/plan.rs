@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The plan format this build writes and reads. Bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 macro_rules! ids {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
@@ -50,6 +50,10 @@ ids! {
     TierId;
     /// Index into [`Plan::kpis`].
     KpiId;
+    /// Index into [`Plan::groups`].
+    GroupId;
+    /// Index into [`Plan::raffles`].
+    RaffleId;
 }
 
 /// A compiled campaign.
@@ -82,6 +86,12 @@ pub struct Plan {
     pub tiers: Vec<Tier>,
     /// KPIs.
     pub kpis: Vec<Kpi>,
+    /// Group kinds (§7).
+    #[serde(default)]
+    pub groups: Vec<Group>,
+    /// Raffles of all phases (§8).
+    #[serde(default)]
+    pub raffles: Vec<Raffle>,
     /// The campaign's and the participant's state machines.
     pub machines: Machines,
 }
@@ -161,6 +171,8 @@ pub enum ValueType {
     Duration,
     /// A list of strings.
     ListString,
+    /// A user id (a JSON string) naming a user of the campaign.
+    User,
 }
 
 /// A user attribute.
@@ -298,6 +310,9 @@ pub struct Phase {
     pub sends: Vec<Send>,
     /// `grant REWARD on enroll|enter`.
     pub grants: Vec<PhaseGrant>,
+    /// The raffles drawn while this phase runs.
+    #[serde(default)]
+    pub raffles: Vec<RaffleId>,
 }
 
 /// A phase's early exit.
@@ -329,16 +344,106 @@ pub struct Task {
     pub filter: Option<Expr>,
     /// Completion limits.
     pub limits: Limits,
-    /// Granted on every counted completion, in order.
-    pub grants: Vec<RewardId>,
-    /// Sent on every counted completion, in order.
-    pub sends: Vec<MessageId>,
-    /// Consecutive local days with a completion that earn a reward: every `streak`
-    /// line, in order, each paying once per participant (the first time the streak
-    /// reaches its count).
+    /// Run on every counted completion, in the order written.
+    pub actions: Vec<Action>,
+    /// Consecutive local days with a completion: every `streak` line, in order, each
+    /// running once per participant (the first time the streak reaches its count).
     pub streaks: Vec<Milestone>,
-    /// The N-th completion earns a reward, once.
+    /// `after N`: the N-th completion, once per participant per line.
     pub after: Vec<Milestone>,
+    /// `every N`: the N-th, 2N-th, 3N-th … completion.
+    #[serde(default)]
+    pub every: Vec<Milestone>,
+}
+
+/// What an action does: one line of an action block (§6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// `grant REWARD [to TARGET]`: stock, `per_user` and budget apply.
+    Grant {
+        /// The reward.
+        reward: RewardId,
+        /// Who receives it.
+        to: Target,
+    },
+    /// `send MESSAGE [to TARGET]`: holdout, cap and quiet hours apply.
+    Send {
+        /// The message.
+        message: MessageId,
+        /// Who receives it.
+        to: Target,
+    },
+    /// `use REWARD [N]` / `use N points`: consumes held units of the participant whose
+    /// completion it is; the completion needs them.
+    Use {
+        /// What is used.
+        units: Units,
+        /// How many (at least 1).
+        count: u64,
+    },
+    /// `give REWARD [N] to TARGET` / `give N points to TARGET`: moves held units; no stock
+    /// or budget change; the receiver's `per_user` applies.
+    Give {
+        /// What is given.
+        units: Units,
+        /// How many (at least 1).
+        count: u64,
+        /// Who receives them.
+        to: Target,
+    },
+    /// `revoke REWARD [N] [from TARGET]`: takes back up to N (all when `None`) units;
+    /// stock comes back, money is refunded to the budget, points lower the balance and
+    /// `earned`.
+    Revoke {
+        /// What is taken back.
+        units: Units,
+        /// Up to how many; `None`: every unit held.
+        count: Option<u64>,
+        /// From whom.
+        from: Target,
+    },
+    /// `open GROUP by event.FIELD`: needs a key never opened in that group kind.
+    Open {
+        /// The group kind.
+        group: GroupId,
+        /// The `string` field of the task's event that holds the key.
+        key: u32,
+    },
+    /// `join GROUP by event.FIELD`: needs an open, unfilled group with that key the
+    /// participant is not in.
+    Join {
+        /// The group kind.
+        group: GroupId,
+        /// The `string` field of the task's event that holds the key.
+        key: u32,
+    },
+}
+
+/// What `use`, `give` and `revoke` move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "units", content = "reward", rename_all = "snake_case")]
+pub enum Units {
+    /// The point balance.
+    Points,
+    /// Units of a reward (never a draw).
+    Reward(RewardId),
+}
+
+/// Who an action is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "target", content = "index", rename_all = "snake_case")]
+pub enum Target {
+    /// The participant whose completion it is (in a mass grant, each recipient).
+    Own,
+    /// A `user` attribute of that participant (`user.invited_by`).
+    Attr(AttrId),
+    /// A `user` field of the triggering event (`event.invitee`), by index.
+    Field(u32),
+    /// Every member of the group, in join order, opener first (a group's outcome).
+    Members,
+    /// The one who opened the group (a group's outcome).
+    Opener,
 }
 
 /// What a task counts.
@@ -362,15 +467,28 @@ pub struct Limits {
     pub per_user: Option<u32>,
     /// Per participant, this phase.
     pub per_phase: Option<u32>,
+    /// Per participant and distinct value of one event field (`limit 1 per
+    /// event.invitee`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_field: Option<FieldLimit>,
 }
 
-/// A count that earns a reward once.
+/// `limit N per event.FIELD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Milestone {
-    /// Days (streak) or completions (after).
+pub struct FieldLimit {
+    /// The field's index in the task's event type.
+    pub field: u32,
+    /// Completions per distinct value.
     pub count: u32,
-    /// The reward.
-    pub reward: RewardId,
+}
+
+/// A count that runs actions: `streak N days`, `after N`, `every N`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Milestone {
+    /// Days (streak) or completions (after, every).
+    pub count: u32,
+    /// What it does, in order.
+    pub actions: Vec<Action>,
 }
 
 /// A leaderboard.
@@ -406,8 +524,8 @@ pub enum Score {
     },
 }
 
-/// `award LB rank A..B => grant R`, fired when its phase starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// `award LB rank A..B => ACTIONS`, fired when its phase starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Award {
     /// The leaderboard (of an earlier phase).
     pub leaderboard: LeaderboardId,
@@ -415,19 +533,19 @@ pub struct Award {
     pub from_rank: u32,
     /// Last rank, inclusive.
     pub to_rank: u32,
-    /// The reward.
-    pub reward: RewardId,
+    /// What each ranked participant gets, in rank order.
+    pub actions: Vec<Action>,
 }
 
-/// `goal NAME when EXPR => grant R`.
+/// `goal NAME when EXPR => ACTIONS`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Goal {
     /// Its name.
     pub name: String,
     /// When it is reached.
     pub condition: Expr,
-    /// The reward, once per participant.
-    pub reward: RewardId,
+    /// What it does, once per participant.
+    pub actions: Vec<Action>,
 }
 
 /// A phase-level send.
@@ -501,10 +619,50 @@ pub enum GrantOn {
 pub struct Tier {
     /// Its name.
     pub name: String,
-    /// Points needed.
+    /// `earned` points needed.
     pub threshold: i64,
-    /// Granted on reaching it.
-    pub reward: Option<RewardId>,
+    /// What reaching it does.
+    pub actions: Vec<Action>,
+}
+
+/// A group kind (§7): members form groups by key; a group fills or expires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Group {
+    /// Its name.
+    pub name: String,
+    /// Its doc comment.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub docs: Option<String>,
+    /// Members, the opener included, that fill a group (at least 2).
+    pub size: u32,
+    /// How long a group stays open; `None`: until the campaign ends.
+    pub within: Option<Duration>,
+    /// Run when a group fills (default target: every member).
+    pub filled: Vec<Action>,
+    /// Run when a group expires unfilled (default target: every member).
+    pub expired: Vec<Action>,
+}
+
+/// `raffle NAME at TIMES pick N [from …] [where …] => ACTIONS` (§8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Raffle {
+    /// Its name.
+    pub name: String,
+    /// Its doc comment.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub docs: Option<String>,
+    /// The phase it stands in.
+    pub phase: PhaseId,
+    /// The rounds' instants, in UTC, in order.
+    pub times: Vec<DateTime<Utc>>,
+    /// Winners per round.
+    pub pick: u32,
+    /// Who enters (participants by default; holdout users never).
+    pub from: Recipients,
+    /// Which of them enter.
+    pub filter: Option<Expr>,
+    /// What each winner gets, in draw order.
+    pub actions: Vec<Action>,
 }
 
 /// A KPI.
@@ -621,13 +779,46 @@ pub enum Expr {
         /// The field's index in the task's event type.
         field: u32,
     },
-    /// `participant.points`.
+    /// `user.id`.
+    UserId,
+    /// `participant.points`: the point balance.
     Points,
+    /// `participant.earned`: points ever granted less those revoked.
+    Earned,
+    /// `participant.enrolled_at`.
+    EnrolledAt,
+    /// `participant.count.TASK`: counted completions.
+    TaskCount {
+        /// The task.
+        task: TaskId,
+    },
+    /// `participant.today.TASK`: counted completions on the current local day.
+    TaskToday {
+        /// The task.
+        task: TaskId,
+    },
+    /// `participant.streak.TASK`: the current run of consecutive days.
+    TaskStreak {
+        /// The task.
+        task: TaskId,
+    },
+    /// `participant.rank.LEADERBOARD`: the current rank, null when unranked.
+    Rank {
+        /// The leaderboard.
+        leaderboard: LeaderboardId,
+    },
+    /// `counted(TASK)`: whether TASK (earlier, same phase, same event) counted this
+    /// very event.
+    Counted {
+        /// The task.
+        task: TaskId,
+    },
     /// `participant.tier` (the tier's name; empty before enrollment).
     Tier,
     /// `participant.enrolled`.
     Enrolled,
-    /// `holds(REWARD)`: how many the participant was granted.
+    /// `holds(REWARD)`: how many the participant holds now (received, less used,
+    /// given away and revoked).
     Holds {
         /// The reward.
         reward: RewardId,
@@ -730,6 +921,31 @@ pub enum Metric {
     Participants,
     /// Eligible users known.
     Audience,
+    /// `opened(GROUP)`: groups opened.
+    Opened {
+        /// The group kind.
+        group: GroupId,
+    },
+    /// `joined(GROUP)`: joins, openers excluded.
+    Joined {
+        /// The group kind.
+        group: GroupId,
+    },
+    /// `filled(GROUP)`: groups that filled.
+    Filled {
+        /// The group kind.
+        group: GroupId,
+    },
+    /// `expired(GROUP)`: groups that expired unfilled.
+    Expired {
+        /// The group kind.
+        group: GroupId,
+    },
+    /// `winners(RAFFLE)`: winners drawn over all rounds.
+    Winners {
+        /// The raffle.
+        raffle: RaffleId,
+    },
     /// Another KPI's formula.
     Kpi {
         /// The KPI.
