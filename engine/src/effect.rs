@@ -90,8 +90,9 @@ pub fn label<T: Serialize>(value: &T) -> String {
     }
 }
 
-/// Why a reward was granted or denied: `task:NAME`, `streak:NAME`, `after:NAME`,
-/// `award:LEADERBOARD`, `goal:NAME`, `tier:NAME`, `enroll` or `enter`.
+/// Why a reward was granted or denied (or units used, given or revoked): `task:NAME`,
+/// `streak:NAME`, `after:NAME`, `every:NAME`, `award:LEADERBOARD`, `goal:NAME`,
+/// `tier:NAME`, `group:NAME`, `raffle:NAME`, `enroll` or `enter`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Cause {
     /// A task's `grant`.
@@ -100,6 +101,12 @@ pub enum Cause {
     Streak(Name),
     /// A task's `after N =>`.
     After(Name),
+    /// A task's `every N =>`.
+    Every(Name),
+    /// A group's `filled` or `expired` outcome.
+    Group(Name),
+    /// A raffle's round.
+    Raffle(Name),
     /// An award of a leaderboard.
     Award(Name),
     /// A goal reached.
@@ -118,6 +125,9 @@ impl fmt::Display for Cause {
             Cause::Task(n) => write!(f, "task:{n}"),
             Cause::Streak(n) => write!(f, "streak:{n}"),
             Cause::After(n) => write!(f, "after:{n}"),
+            Cause::Every(n) => write!(f, "every:{n}"),
+            Cause::Group(n) => write!(f, "group:{n}"),
+            Cause::Raffle(n) => write!(f, "raffle:{n}"),
             Cause::Award(n) => write!(f, "award:{n}"),
             Cause::Goal(n) => write!(f, "goal:{n}"),
             Cause::Tier(n) => write!(f, "tier:{n}"),
@@ -140,6 +150,9 @@ impl<'de> Deserialize<'de> for Cause {
             Some(("task", n)) => Cause::Task(n.into()),
             Some(("streak", n)) => Cause::Streak(n.into()),
             Some(("after", n)) => Cause::After(n.into()),
+            Some(("every", n)) => Cause::Every(n.into()),
+            Some(("group", n)) => Cause::Group(n.into()),
+            Some(("raffle", n)) => Cause::Raffle(n.into()),
             Some(("award", n)) => Cause::Award(n.into()),
             Some(("goal", n)) => Cause::Goal(n.into()),
             Some(("tier", n)) => Cause::Tier(n.into()),
@@ -165,6 +178,12 @@ pub enum DenyReason {
     Stock,
     /// Its cost would take spend over the budget.
     Budget,
+    /// A grant directed at a user the campaign does not know.
+    UnknownUser,
+    /// A grant directed at a user outside the audience.
+    Ineligible,
+    /// A grant directed at a user in the control group.
+    Holdout,
 }
 
 /// Why a send did not go out.
@@ -175,6 +194,10 @@ pub enum SuppressReason {
     Cap,
     /// The user is in the control group.
     Holdout,
+    /// A send directed at a user the campaign does not know.
+    UnknownUser,
+    /// A send directed at a user outside the audience.
+    Ineligible,
     /// The template failed on this user's values (the effect carries the error).
     Render,
     /// The body rendered to nothing but white space.
@@ -182,6 +205,20 @@ pub enum SuppressReason {
     /// It fell due longer ago than the daemon's catch-up window (`camp serve
     /// --catch-up-window`): a send missed while the daemon was down is not sent late.
     Stale,
+}
+
+/// What happened to a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupChange {
+    /// A participant opened it.
+    Open,
+    /// A participant joined it.
+    Join,
+    /// Its last member joined.
+    Filled,
+    /// Its time ran out (or the campaign ended) before it filled.
+    Expired,
 }
 
 /// Why an event was rejected: the first that applies, in this order.
@@ -246,6 +283,9 @@ pub enum Effect {
         cause: Cause,
         /// The triggering event, if any.
         event: Option<EventId>,
+        /// The participant whose completion caused it, when that is someone else.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<UserId>,
         /// For a draw: the reward won (null when nothing was won); absent otherwise.
         #[serde(default, skip_serializing_if = "Option::is_none", with = "drawn")]
         drawn: Option<Option<Name>>,
@@ -306,6 +346,66 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// Held units (or points) consumed by a task's `use`.
+    Use {
+        /// When.
+        at: At,
+        /// Whose.
+        user: UserId,
+        /// Which reward; null for points.
+        reward: Option<Name>,
+        /// How many units, or points.
+        count: u64,
+        /// Why.
+        cause: Cause,
+        /// The triggering event, if any.
+        event: Option<EventId>,
+    },
+    /// Held units (or points) moved from one user to another by `give`.
+    Give {
+        /// When.
+        at: At,
+        /// The giver.
+        user: UserId,
+        /// The receiver.
+        to: UserId,
+        /// Which reward; null for points.
+        reward: Option<Name>,
+        /// How many units, or points.
+        count: u64,
+        /// Why.
+        cause: Cause,
+        /// The triggering event, if any.
+        event: Option<EventId>,
+    },
+    /// Units (or points) taken back by `revoke`.
+    Revoke {
+        /// When.
+        at: At,
+        /// From whom.
+        user: UserId,
+        /// Which reward; null for points.
+        reward: Option<Name>,
+        /// How many units, or points, were taken back.
+        count: u64,
+        /// Why.
+        cause: Cause,
+        /// The triggering event, if any.
+        event: Option<EventId>,
+    },
+    /// A group opened, was joined, filled or expired.
+    Group {
+        /// When.
+        at: At,
+        /// The group kind.
+        group: Name,
+        /// The group's key.
+        key: Name,
+        /// Who opened or joined; null when the group as a whole filled or expired.
+        user: Option<UserId>,
+        /// What happened.
+        change: GroupChange,
+    },
     /// An event that was not accepted.
     Reject {
         /// When.
@@ -351,6 +451,10 @@ impl Effect {
             | Effect::Tier { at, .. }
             | Effect::Send { at, .. }
             | Effect::Suppress { at, .. }
+            | Effect::Use { at, .. }
+            | Effect::Give { at, .. }
+            | Effect::Revoke { at, .. }
+            | Effect::Group { at, .. }
             | Effect::Reject { at, .. } => *at,
         }
     }
@@ -366,6 +470,10 @@ impl Effect {
             Effect::Tier { .. } => "tier",
             Effect::Send { .. } => "send",
             Effect::Suppress { .. } => "suppress",
+            Effect::Use { .. } => "use",
+            Effect::Give { .. } => "give",
+            Effect::Revoke { .. } => "revoke",
+            Effect::Group { .. } => "group",
             Effect::Reject { .. } => "reject",
         }
     }
@@ -379,7 +487,11 @@ impl Effect {
             | Effect::Deny { user, .. }
             | Effect::Tier { user, .. }
             | Effect::Send { user, .. }
-            | Effect::Suppress { user, .. } => Some(user),
+            | Effect::Suppress { user, .. }
+            | Effect::Use { user, .. }
+            | Effect::Give { user, .. }
+            | Effect::Revoke { user, .. } => Some(user),
+            Effect::Group { user, .. } => user.as_deref(),
             Effect::Phase { .. } | Effect::Reject { .. } => None,
         }
     }
@@ -393,7 +505,7 @@ pub const KINDS: &[(&str, &[&str])] = &[
     ("complete", &["at", "user", "task", "event"]),
     (
         "grant",
-        &["at", "user", "reward", "cause", "event", "drawn"],
+        &["at", "user", "reward", "cause", "event", "by", "drawn"],
     ),
     ("deny", &["at", "user", "reward", "cause", "reason"]),
     ("tier", &["at", "user", "from", "to"]),
@@ -404,6 +516,13 @@ pub const KINDS: &[(&str, &[&str])] = &[
         ],
     ),
     ("suppress", &["at", "user", "message", "reason", "error"]),
+    ("use", &["at", "user", "reward", "count", "cause", "event"]),
+    (
+        "give",
+        &["at", "user", "to", "reward", "count", "cause", "event"],
+    ),
+    ("revoke", &["at", "user", "reward", "count", "cause", "event"]),
+    ("group", &["at", "group", "key", "user", "change"]),
     ("reject", &["at", "event", "reason"]),
 ];
 
@@ -462,6 +581,7 @@ mod tests {
                 reward: "points_10".into(),
                 cause: Cause::Task("daily_checkin".into()),
                 event: Some("e1".into()),
+                by: None,
                 drawn: None,
             }),
             r#"{"kind":"grant","at":"2027-03-01T05:00:00Z","user":"u1","reward":"points_10","cause":"task:daily_checkin","event":"e1"}"#
@@ -473,6 +593,7 @@ mod tests {
                 reward: "fu_draw".into(),
                 cause: Cause::Enter,
                 event: None,
+                by: None,
                 drawn: Some(None),
             }),
             r#"{"kind":"grant","at":"2027-03-01T05:00:00Z","user":"u1","reward":"fu_draw","cause":"enter","event":null,"drawn":null}"#
@@ -526,6 +647,7 @@ mod tests {
                 reward: "d".into(),
                 cause: Cause::Award("lb".into()),
                 event: None,
+                by: Some("v".into()),
                 drawn: Some(Some("x".into())),
             },
             Effect::Tier {
@@ -550,7 +672,8 @@ mod tests {
             assert_eq!(back, e);
         }
         for c in [
-            "task:a", "streak:a", "after:a", "award:a", "goal:a", "tier:a", "enroll", "enter",
+            "task:a", "streak:a", "after:a", "every:a", "award:a", "goal:a", "tier:a",
+            "group:a", "raffle:a", "enroll", "enter",
         ] {
             let cause: Cause = serde_json::from_str(&format!("\"{c}\"")).unwrap();
             assert_eq!(cause.to_string(), c);
@@ -584,6 +707,7 @@ mod tests {
                 reward: n.clone(),
                 cause: Cause::Enroll,
                 event: None,
+                by: Some(u.clone()),
                 drawn: Some(None),
             },
             Effect::Deny {
@@ -614,6 +738,38 @@ mod tests {
                 message: n.clone(),
                 reason: SuppressReason::Render,
                 error: Some("x".into()),
+            },
+            Effect::Use {
+                at: at(),
+                user: u.clone(),
+                reward: Some(n.clone()),
+                count: 1,
+                cause: Cause::Enroll,
+                event: None,
+            },
+            Effect::Give {
+                at: at(),
+                user: u.clone(),
+                to: u.clone(),
+                reward: None,
+                count: 1,
+                cause: Cause::Enroll,
+                event: None,
+            },
+            Effect::Revoke {
+                at: at(),
+                user: u.clone(),
+                reward: None,
+                count: 1,
+                cause: Cause::Enroll,
+                event: None,
+            },
+            Effect::Group {
+                at: at(),
+                group: n.clone(),
+                key: n.clone(),
+                user: None,
+                change: GroupChange::Filled,
             },
             Effect::Reject {
                 at: at(),

@@ -42,12 +42,45 @@ pub enum Verdict {
     Rejected(RejectReason),
 }
 
+/// Why a task whose `on` matched an accepted event did not count it (the daemon's
+/// answer lists these, so a client can tell a redemption refused for lack of points).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Why {
+    /// Its `where` did not hold.
+    Where,
+    /// A `limit` was reached.
+    Limit,
+    /// Outside its `within` window.
+    Window,
+    /// Not enough units or points held for its `use` or `give`.
+    Balance,
+    /// Its `give` has a target who cannot receive (unknown, not eligible, held out, the
+    /// giver, or at their `per_user`).
+    Target,
+    /// Its `open` or `join` cannot be carried out (a key already opened; no open,
+    /// unfilled group with that key; already a member).
+    Group,
+}
+
+/// A task that matched an event's type but did not count it, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Unmatched {
+    /// The task.
+    pub task: Name,
+    /// Why it did not count the event.
+    pub why: Why,
+}
+
 /// What a step produced: effects in order. Nothing is dropped silently: a send that
 /// cannot go out is a `suppress` effect with its reason.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Output {
     /// Effects, in the order they happened.
     pub effects: Vec<Effect>,
+    /// The tasks of the last event taken ([`Engine::event`]) whose `on` matched it but
+    /// that did not count it, in the order written, with why. Cleared by each event.
+    pub unmatched: Vec<Unmatched>,
 }
 
 /// The plan's names, shared by every effect that mentions them.
@@ -92,6 +125,16 @@ pub(crate) struct Index {
     pub(crate) birthday_attr: Option<AttrId>,
     /// Per message: whether a template mentions `rank` (ranks cost a lookup).
     pub(crate) uses_rank: Vec<bool>,
+    /// Per message: whether a template mentions task progress (`participant.count`,
+    /// `.today`, `.streak`), which costs a look at every task.
+    pub(crate) uses_progress: Vec<bool>,
+    /// Per task: whether it uses, gives, opens or joins (its completion then needs
+    /// them all to be possible, [`Step::feasible`](crate::step::Step)).
+    pub(crate) guarded: Vec<bool>,
+    /// Per event type: its `user` fields, which must name known users.
+    pub(crate) user_fields: Vec<Vec<u32>>,
+    /// Whether anything reads `participant.enrolled_at` (only then is it kept).
+    pub(crate) keeps_enrolled_at: bool,
     /// Event type name → index (looked up for every event: a fast hash, not SipHash;
     /// the names are the plan's own, so there is nothing to flood).
     pub(crate) events: HashMap<String, u32, foldhash::fast::FixedState>,
@@ -207,7 +250,50 @@ impl Index {
                 }
             }
         }
+        let mentions = |m: &camp_plan::Message, words: &[&str]| {
+            m.templates.iter().any(|t| {
+                words.iter().any(|w| {
+                    t.body.contains(w) || t.subject.as_deref().is_some_and(|s| s.contains(w))
+                })
+            })
+        };
+        let plan_json = serde_json::to_string(plan).unwrap_or_default();
         Index {
+            uses_progress: plan
+                .messages
+                .iter()
+                .map(|m| mentions(m, &["count", "today", "streak"]))
+                .collect(),
+            guarded: plan
+                .tasks
+                .iter()
+                .map(|t| {
+                    t.actions.iter().any(|a| {
+                        matches!(
+                            a,
+                            camp_plan::Action::Use { .. }
+                                | camp_plan::Action::Give { .. }
+                                | camp_plan::Action::Open { .. }
+                                | camp_plan::Action::Join { .. }
+                        )
+                    })
+                })
+                .collect(),
+            user_fields: plan
+                .events
+                .iter()
+                .map(|e| {
+                    e.fields
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, f)| f.ty == ValueType::User)
+                        .map(|(i, _)| id32(i))
+                        .collect()
+                })
+                .collect(),
+            // Conditions are deep trees: their JSON says whether any reads the path.
+            keeps_enrolled_at: plan_json.contains("\"enrolled_at\"")
+                || plan.messages.iter().any(|m| mentions(m, &["enrolled_at"])),
             nudge_bit,
             counting,
             scoring,
@@ -356,6 +442,12 @@ impl Engine {
             timers: BTreeSet::new(),
             audience: 0,
             enrolled: Vec::new(),
+            groups: crate::rules::groups::Groups {
+                kinds: vec![Default::default(); self.plan.groups.len()],
+                expiries: Default::default(),
+            },
+            winners: vec![Vec::new(); self.plan.raffles.len()],
+            per_field: Default::default(),
         }
     }
 
@@ -374,6 +466,14 @@ impl Engine {
                 found: state.plan_hash,
             });
         }
+        // A snapshot from before groups, raffles and revokes has none of them yet.
+        state
+            .groups
+            .kinds
+            .resize_with(self.plan.groups.len(), Default::default);
+        state.winners.resize_with(self.plan.raffles.len(), Vec::new);
+        state.ledger.returned.resize(self.plan.rewards.len(), 0);
+        state.metrics.fit(&self.plan);
         state.reindex();
         Ok(state)
     }
@@ -436,6 +536,7 @@ impl Engine {
     ) -> Verdict {
         let now = state.clock.map_or(now, |c| c.max(now));
         self.advance(state, now, out);
+        out.unmatched.clear();
         let mut step = Step::new(self, state, out, now);
         step.event(line.into())
     }

@@ -5,7 +5,8 @@
 //! a comparison with null is false, `and`/`or` treat it as false, and `not` of a false
 //! condition is true.
 
-use camp_plan::{ArithOp, AttrId, CompareOp, Expr, Plan, RewardId, Value};
+use camp_plan::{ArithOp, AttrId, CompareOp, Expr, LeaderboardId, Plan, RewardId, TaskId, Value};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
@@ -26,8 +27,40 @@ pub trait Facts {
     fn tier(&self) -> Option<&str>;
     /// `participant.enrolled`.
     fn enrolled(&self) -> bool;
-    /// `holds(REWARD)`: how many the participant was granted.
+    /// `holds(REWARD)`: how many the participant holds now.
     fn holds(&self, reward: RewardId) -> u64;
+    /// `user.id`.
+    fn user_id(&self) -> Option<&str> {
+        None
+    }
+    /// `participant.earned`: points ever granted less those revoked.
+    fn earned(&self) -> i64 {
+        self.points()
+    }
+    /// `participant.enrolled_at`.
+    fn enrolled_at(&self) -> Option<DateTime<Utc>> {
+        None
+    }
+    /// `participant.count.TASK`.
+    fn task_count(&self, _task: TaskId) -> Option<i64> {
+        None
+    }
+    /// `participant.today.TASK`.
+    fn task_today(&self, _task: TaskId) -> Option<i64> {
+        None
+    }
+    /// `participant.streak.TASK` (0 once a day is missed).
+    fn task_streak(&self, _task: TaskId) -> Option<i64> {
+        None
+    }
+    /// `participant.rank.LEADERBOARD` (null when unranked).
+    fn rank(&self, _board: LeaderboardId) -> Option<u32> {
+        None
+    }
+    /// `counted(TASK)`: whether TASK counted the event being counted.
+    fn counted(&self, _task: TaskId) -> bool {
+        false
+    }
 }
 
 /// Whether a condition holds.
@@ -46,6 +79,14 @@ pub fn value(plan: &Plan, expr: &Expr, facts: &dyn Facts, depth: u32) -> Option<
         Expr::UserAttr { attr } => facts.attr(*attr)?,
         Expr::EventField { field } => facts.field(*field)?.clone(),
         Expr::Points => Value::Int(facts.points()),
+        Expr::UserId => Value::String(facts.user_id()?.to_string()),
+        Expr::Earned => Value::Int(facts.earned()),
+        Expr::EnrolledAt => Value::Datetime(facts.enrolled_at()?),
+        Expr::TaskCount { task } => Value::Int(facts.task_count(*task)?),
+        Expr::TaskToday { task } => Value::Int(facts.task_today(*task)?),
+        Expr::TaskStreak { task } => Value::Int(facts.task_streak(*task)?),
+        Expr::Rank { leaderboard } => Value::Int(i64::from(facts.rank(*leaderboard)?)),
+        Expr::Counted { task } => Value::Bool(facts.counted(*task)),
         Expr::Tier => Value::String(facts.tier()?.to_string()),
         Expr::Enrolled => Value::Bool(facts.enrolled()),
         Expr::Holds { reward } => {

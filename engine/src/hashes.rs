@@ -49,6 +49,17 @@ pub(crate) fn fingerprint(seed: u64, id: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64_with_seed(id.as_bytes(), seed)
 }
 
+/// A 64-bit key of an event field's value, for `limit N per event.FIELD`: seeded like
+/// fingerprints, so values cannot be crafted to share a key. A missing value has one
+/// key of its own.
+pub(crate) fn value_key(seed: u64, value: Option<&camp_plan::Value>) -> u64 {
+    match value {
+        Some(camp_plan::Value::String(s)) => fingerprint(seed, s),
+        Some(v) => fingerprint(seed ^ 0x9e37_79b9_7f4a_7c15, &format!("{v:?}")),
+        None => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

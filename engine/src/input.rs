@@ -288,6 +288,9 @@ fn typed(decl: &Attr, v: &serde_json::Value) -> Result<Value, String> {
         (ValueType::Bool, _) => return Err(want("true or false")),
         (ValueType::String, J::String(s)) => Value::String(s.clone()),
         (ValueType::String, _) => return Err(want("a string")),
+        // A user id; whether the campaign knows it is checked where that is known.
+        (ValueType::User, J::String(s)) => Value::String(s.clone()),
+        (ValueType::User, _) => return Err(want("a user id (a string)")),
         (ValueType::Date, J::String(s)) => Value::Date(
             NaiveDate::parse_from_str(s, "%Y-%m-%d")
                 .map_err(|_| want("a date like \"2027-01-20\""))?,

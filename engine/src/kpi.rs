@@ -19,6 +19,13 @@ pub struct Metrics {
     /// Per event type, per field: the sum of a numeric or money field (`None` before the
     /// first value, or for fields that do not add up).
     pub sums: Vec<Vec<Option<Value>>>,
+    /// Per group kind: groups opened, joins (openers excluded), groups filled, groups
+    /// expired.
+    #[serde(default)]
+    pub groups: Vec<[u64; 4]>,
+    /// Per raffle: winners drawn over all rounds.
+    #[serde(default)]
+    pub winners: Vec<u64>,
 }
 
 impl Metrics {
@@ -32,7 +39,16 @@ impl Metrics {
                 .iter()
                 .map(|e| e.fields.iter().map(|f| zero(plan, f.ty)).collect())
                 .collect(),
+            groups: vec![[0; 4]; plan.groups.len()],
+            winners: vec![0; plan.raffles.len()],
         }
+    }
+
+    /// Gives totals restored from an older snapshot the group and raffle counts the
+    /// plan needs.
+    pub fn fit(&mut self, plan: &Plan) {
+        self.groups.resize(plan.groups.len(), [0; 4]);
+        self.winners.resize(plan.raffles.len(), 0);
     }
 
     /// Counts one accepted event; `first_of_type` when the user never sent one before.
@@ -139,6 +155,11 @@ impl Totals<'_> {
                 None => Value::Decimal(self.ledger.spend),
             },
             Metric::Participants => count(self.participants),
+            Metric::Opened { group } => count(self.metrics.groups.get(group.index())?[0]),
+            Metric::Joined { group } => count(self.metrics.groups.get(group.index())?[1]),
+            Metric::Filled { group } => count(self.metrics.groups.get(group.index())?[2]),
+            Metric::Expired { group } => count(self.metrics.groups.get(group.index())?[3]),
+            Metric::Winners { raffle } => count(*self.metrics.winners.get(raffle.index())?),
             Metric::Audience => count(self.audience),
             Metric::Kpi { kpi } => {
                 self.eval(&self.plan.kpis.get(kpi.index())?.formula, depth + 1)?

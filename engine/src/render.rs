@@ -42,6 +42,37 @@ pub struct RenderContext {
     /// The reward granted with the send (`reward.*`): the task's first, or what a draw won.
     #[serde(default)]
     pub reward: Option<RewardId>,
+    /// `participant.earned`: points ever granted less those revoked.
+    #[serde(default)]
+    pub participant_earned: i64,
+    /// `participant.enrolled_at`.
+    #[serde(default)]
+    pub participant_enrolled_at: Option<DateTime<Utc>>,
+    /// `participant.count.<task>`: counted completions, by task name.
+    #[serde(default)]
+    pub counts: BTreeMap<String, u32>,
+    /// `participant.today.<task>`: counted completions today, by task name.
+    #[serde(default)]
+    pub today: BTreeMap<String, u32>,
+    /// `participant.streak.<task>`: the current run of days, by task name.
+    #[serde(default)]
+    pub streaks: BTreeMap<String, u32>,
+    /// `group.*` in a group's outcome.
+    #[serde(default)]
+    pub group: Option<GroupVars>,
+}
+
+/// `group.name|key|size|members`: the group whose outcome sends the message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupVars {
+    /// The group kind's name.
+    pub name: String,
+    /// The group's key.
+    pub key: String,
+    /// The kind's size.
+    pub size: u32,
+    /// How many members it has, the opener included.
+    pub members: u32,
 }
 
 /// A rendered message.
@@ -77,9 +108,15 @@ struct RewardVars {
 #[derive(Debug, Serialize)]
 struct ParticipantVars<'a> {
     points: i64,
+    earned: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     tier: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enrolled_at: Option<String>,
     rank: BTreeMap<&'a str, u32>,
+    count: &'a BTreeMap<String, u32>,
+    today: &'a BTreeMap<String, u32>,
+    streak: &'a BTreeMap<String, u32>,
 }
 
 /// Everything a template sees. Absent parts are left out, so they are undefined (empty).
@@ -92,6 +129,8 @@ struct Vars<'a> {
     participant: ParticipantVars<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reward: Option<&'a RewardVars>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<&'a GroupVars>,
 }
 
 /// What the renderer keeps of a message.
@@ -360,10 +399,18 @@ impl Renderer {
             phase,
             participant: ParticipantVars {
                 points: ctx.participant_points,
+                earned: ctx.participant_earned,
                 tier: ctx.participant_tier.as_deref(),
+                enrolled_at: ctx
+                    .participant_enrolled_at
+                    .map(|t| local_rfc3339(t, self.tz)),
                 rank,
+                count: &ctx.counts,
+                today: &ctx.today,
+                streak: &ctx.streaks,
             },
             reward,
+            group: ctx.group.as_ref(),
         })
     }
 }

@@ -4,8 +4,10 @@
 use crate::effect::{At, Effect};
 use crate::engine::{Engine, Output};
 use crate::eval;
+use crate::state::packed::{ENROLLED_AT, POINTS_SPENT};
 use crate::state::{State, UserRef};
-use camp_plan::{AttrId, RewardId, Value};
+use camp_plan::calendar::Day;
+use camp_plan::{AttrId, LeaderboardId, RewardId, TaskId, Value};
 use chrono::{DateTime, Utc};
 
 /// What a condition sees of one user (and, in a task's `where`, one event).
@@ -13,6 +15,11 @@ pub(crate) struct Facts<'a> {
     engine: &'a Engine,
     user: UserRef<'a>,
     fields: &'a [Value],
+    /// The state, the user's number and the instant: for ranks and today's counts.
+    at: Option<(&'a State, u32, DateTime<Utc>)>,
+    /// The tasks on the event being counted, and which of them counted it (a bit per
+    /// position): for `counted(TASK)`.
+    counted: (&'a [TaskId], u64),
 }
 
 impl<'a> Facts<'a> {
@@ -22,7 +29,29 @@ impl<'a> Facts<'a> {
             engine,
             user,
             fields,
+            at: None,
+            counted: (&[], 0),
         }
+    }
+
+    /// With what needs the state: ranks, and counts of the current local day.
+    pub(crate) fn at(mut self, state: &'a State, u: u32, now: DateTime<Utc>) -> Self {
+        self.at = Some((state, u, now));
+        self
+    }
+
+    /// With the tasks on this event that counted it.
+    pub(crate) fn counted(mut self, candidates: &'a [TaskId], mask: u64) -> Self {
+        self.counted = (candidates, mask);
+        self
+    }
+
+    fn today(&self) -> Option<Day> {
+        self.at.map(|(_, _, now)| self.engine.calendar.day(now))
+    }
+
+    fn progress(&self, task: TaskId) -> Option<crate::state::Progress> {
+        self.user.packed.task(task).map(|(_, p)| p)
     }
 }
 
@@ -45,6 +74,58 @@ impl eval::Facts for Facts<'_> {
     }
     fn holds(&self, reward: RewardId) -> u64 {
         self.user.packed.held(reward)
+    }
+    fn user_id(&self) -> Option<&str> {
+        Some(&self.user.id)
+    }
+    fn earned(&self) -> i64 {
+        self.user
+            .points
+            .saturating_add(self.user.packed.counter(POINTS_SPENT))
+    }
+    fn enrolled_at(&self) -> Option<DateTime<Utc>> {
+        if !self.user.enrolled() {
+            return None;
+        }
+        DateTime::from_timestamp(self.user.packed.counter(ENROLLED_AT), 0)
+    }
+    fn task_count(&self, task: TaskId) -> Option<i64> {
+        Some(self.progress(task).map_or(0, |p| i64::from(p.count)))
+    }
+    fn task_today(&self, task: TaskId) -> Option<i64> {
+        let today = self.today()?;
+        Some(
+            self.progress(task)
+                .filter(|p| p.day == today)
+                .map_or(0, |p| i64::from(p.today)),
+        )
+    }
+    fn task_streak(&self, task: TaskId) -> Option<i64> {
+        let today = self.today()?;
+        Some(
+            self.progress(task)
+                .filter(|p| p.day == today || p.day.checked_add(1) == Some(today))
+                .map_or(0, |p| i64::from(p.streak)),
+        )
+    }
+    fn rank(&self, board: LeaderboardId) -> Option<u32> {
+        let (state, u, _) = self.at?;
+        let within = self
+            .engine
+            .plan
+            .leaderboards
+            .get(board.index())?
+            .show_top
+            .map_or(usize::MAX, |n| n as usize);
+        state.boards.get(board.index())?.rank_of(u, within)
+    }
+    fn counted(&self, task: TaskId) -> bool {
+        let (candidates, mask) = self.counted;
+        candidates
+            .iter()
+            .position(|t| *t == task)
+            .and_then(|i| mask.checked_shr(u32::try_from(i).ok()?))
+            .is_some_and(|bit| bit & 1 == 1)
     }
 }
 

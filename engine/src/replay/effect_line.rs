@@ -109,12 +109,17 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             reward,
             cause,
             event,
+            by,
             drawn,
         } => {
             instant(out, *at);
             granted(out, user, reward, cause);
             key(out, "event");
             maybe(out, event.as_deref());
+            if let Some(by) = by {
+                key(out, "by");
+                string(out, by);
+            }
             if let Some(drawn) = drawn {
                 key(out, "drawn");
                 maybe(out, drawn.as_deref());
@@ -185,6 +190,60 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
                 string(out, error);
             }
         }
+        Effect::Use {
+            at,
+            user,
+            reward,
+            count,
+            cause: c,
+            event,
+        }
+        | Effect::Revoke {
+            at,
+            user,
+            reward,
+            count,
+            cause: c,
+            event,
+        } => {
+            instant(out, *at);
+            key(out, "user");
+            string(out, user);
+            moved(out, reward.as_deref(), *count, c, event.as_deref());
+        }
+        Effect::Give {
+            at,
+            user,
+            to,
+            reward,
+            count,
+            cause: c,
+            event,
+        } => {
+            instant(out, *at);
+            key(out, "user");
+            string(out, user);
+            key(out, "to");
+            string(out, to);
+            moved(out, reward.as_deref(), *count, c, event.as_deref());
+        }
+        Effect::Group {
+            at,
+            group,
+            key: k,
+            user,
+            change,
+        } => {
+            instant(out, *at);
+            key(out, "group");
+            string(out, group);
+            key(out, "key");
+            string(out, k);
+            key(out, "user");
+            maybe(out, user.as_deref());
+            key(out, "change");
+            serialized(out, change);
+        }
         Effect::Reject { at, event, reason } => {
             instant(out, *at);
             key(out, "event");
@@ -204,6 +263,18 @@ fn granted(out: &mut Vec<u8>, user: &str, reward: &str, c: &Cause) {
     string(out, reward);
     key(out, "cause");
     cause(out, c);
+}
+
+/// What a use, a gift and a revoke share: `reward`, `count`, `cause`, `event`.
+fn moved(out: &mut Vec<u8>, reward: Option<&str>, count: u64, c: &Cause, event: Option<&str>) {
+    key(out, "reward");
+    maybe(out, reward);
+    key(out, "count");
+    out.extend_from_slice(count.to_string().as_bytes());
+    key(out, "cause");
+    cause(out, c);
+    key(out, "event");
+    maybe(out, event);
 }
 
 /// `,"name":` (names here never need escaping).
@@ -241,6 +312,9 @@ fn cause(out: &mut Vec<u8>, c: &Cause) {
         Cause::Task(n) => ("task:", Some(n)),
         Cause::Streak(n) => ("streak:", Some(n)),
         Cause::After(n) => ("after:", Some(n)),
+        Cause::Every(n) => ("every:", Some(n)),
+        Cause::Group(n) => ("group:", Some(n)),
+        Cause::Raffle(n) => ("raffle:", Some(n)),
         Cause::Award(n) => ("award:", Some(n)),
         Cause::Goal(n) => ("goal:", Some(n)),
         Cause::Tier(n) => ("tier:", Some(n)),
@@ -287,7 +361,10 @@ mod tests {
     }
 
     fn cause() -> impl Strategy<Value = Cause> {
-        (0u8..8, name()).prop_map(|(k, n)| match k {
+        (0u8..11, name()).prop_map(|(k, n)| match k {
+            8 => Cause::Every(n),
+            9 => Cause::Group(n),
+            10 => Cause::Raffle(n),
             0 => Cause::Task(n),
             1 => Cause::Streak(n),
             2 => Cause::After(n),
@@ -310,7 +387,7 @@ mod tests {
         ]
         .prop_map(|s| At(DateTime::from_timestamp(s, 0).unwrap_or_default()));
         (
-            0u8..9,
+            0u8..13,
             at,
             text(),
             (name(), name(), name()),
@@ -340,6 +417,7 @@ mod tests {
                         reward: a,
                         cause,
                         event: maybe.as_deref().map(EventId::from),
+                        by: maybe.clone(),
                         drawn,
                     },
                     4 => Effect::Deny {
@@ -370,6 +448,38 @@ mod tests {
                         message: a,
                         reason: SuppressReason::Render,
                         error: subject,
+                    },
+                    9 => Effect::Use {
+                        at,
+                        user,
+                        reward: maybe,
+                        count: t.len() as u64,
+                        cause,
+                        event: Some(b),
+                    },
+                    10 => Effect::Give {
+                        at,
+                        user,
+                        to: a,
+                        reward: maybe,
+                        count: u64::MAX,
+                        cause,
+                        event: None,
+                    },
+                    11 => Effect::Revoke {
+                        at,
+                        user,
+                        reward: maybe.clone(),
+                        count: 0,
+                        cause,
+                        event: maybe,
+                    },
+                    12 => Effect::Group {
+                        at,
+                        group: a,
+                        key: b,
+                        user: maybe,
+                        change: crate::effect::GroupChange::Join,
                     },
                     _ => Effect::Reject {
                         at,

@@ -20,6 +20,9 @@ pub struct Ledger {
     pub spend: Decimal,
     /// Whether a grant was denied for budget (`until budget exhausted` fires on it).
     pub budget_exhausted: bool,
+    /// Units revoked per reward: they are back in stock.
+    #[serde(default)]
+    pub returned: Vec<u64>,
 }
 
 impl Ledger {
@@ -29,6 +32,20 @@ impl Ledger {
             issued: vec![0; plan.rewards.len()],
             spend: Decimal::ZERO,
             budget_exhausted: false,
+            returned: vec![0; plan.rewards.len()],
+        }
+    }
+
+    /// How many of `reward` are out now: issued less revoked (what `stock` counts).
+    pub fn out(&self, reward: RewardId) -> u64 {
+        let back = self.returned.get(reward.index()).copied().unwrap_or(0);
+        self.issued(reward).saturating_sub(back)
+    }
+
+    /// `n` units of `reward` revoked: back in stock.
+    pub fn give_back(&mut self, reward: RewardId, n: u64) {
+        if let Some(x) = self.returned.get_mut(reward.index()) {
+            *x = x.saturating_add(n);
         }
     }
 
@@ -49,6 +66,8 @@ pub struct Request {
     pub cause: Cause,
     /// The triggering event's id, if any.
     pub event: Option<EventId>,
+    /// The participant whose completion caused it, when that is someone else.
+    pub by: Option<UserId>,
 }
 
 /// What a grant issued or denied: the reward asked for and, for a draw, the reward
@@ -93,10 +112,10 @@ fn check(
     reward: RewardId,
     r: &Reward,
 ) -> Result<(), DenyReason> {
-    if r.per_user.is_some_and(|n| held.packed().held(reward) >= n) {
+    if r.per_user.is_some_and(|n| held.packed().received(reward) >= n) {
         return Err(DenyReason::PerUser);
     }
-    if r.stock.is_some_and(|n| ledger.issued(reward) >= n) {
+    if r.stock.is_some_and(|n| ledger.out(reward) >= n) {
         return Err(DenyReason::Stock);
     }
     if let (Some(cost), Some(budget)) = (r.cost, plan.campaign.budget) {
@@ -181,6 +200,7 @@ pub fn grant(
             reward: name(names, reward),
             cause: req.cause.clone(),
             event: req.event.clone(),
+            by: req.by.clone(),
             drawn: None,
         });
         return out;
@@ -192,6 +212,7 @@ pub fn grant(
         reward: name(names, reward),
         cause: req.cause.clone(),
         event: req.event.clone(),
+        by: req.by.clone(),
         drawn: Some(won.map(|w| name(names, w))),
     });
     if let Some(won) = won {
@@ -282,6 +303,7 @@ phase p for 1d {
             user: user.into(),
             cause: Cause::Task("t".into()),
             event: Some(event.into()),
+            by: None,
         }
     }
 

@@ -6,10 +6,17 @@
 //!   inactivity, birthdays, `until`;
 //! - [`sends`]: holdout, quiet hours, the cap, rendering;
 //! - [`grants`]: `per_user` → stock → budget, seeded draws, the ledger;
-//! - [`board`]: the ordered leaderboard index.
+//! - [`board`]: the ordered leaderboard index;
+//! - [`actions`]: action blocks and their targets (`grant`, `send`, `use`, `give`,
+//!   `revoke`, `open`, `join`), and whether a task's can be carried out;
+//! - [`groups`]: groups opened, joined, filled and expired;
+//! - [`raffles`]: raffle rounds drawn from the seed.
 
+pub(crate) mod actions;
 pub mod board;
 pub mod grants;
+pub mod groups;
 pub(crate) mod participant;
+pub(crate) mod raffles;
 pub(crate) mod sends;
 pub(crate) mod timeline;

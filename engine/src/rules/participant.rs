@@ -1,19 +1,21 @@
 //! A participant's rules: enrollment, counted completions with their limits, grants,
 //! streaks and `after` milestones, tiers, goals and leaderboard scores (§9, steps 1–3).
 
-use crate::effect::{At, Cause, Effect, EventId, Name, RejectReason};
-use crate::engine::Verdict;
+use crate::effect::{At, Cause, Effect, EventId, Name, RejectReason, UserId};
+use crate::engine::{Unmatched, Verdict, Why};
 use crate::input::{self, EventRef};
 use crate::invariant::guaranteed;
 use crate::random::Draws;
+use crate::rules::actions::Scope;
 use crate::rules::grants::{self, Request};
-use crate::state::packed::Write;
+use crate::state::packed::{Write, ENROLLED_AT, POINTS_SPENT};
 use crate::state::{Progress, Score, Stamp, Standing, State};
 use crate::step::{Facts, Step};
 use crate::{eval, hashes};
 use camp_plan::calendar::Day;
 use camp_plan::{
-    GrantOn, LeaderboardId, RewardId, RewardKind, SendWhen, TaskId, TierId, Trigger, Value,
+    Action, GrantOn, LeaderboardId, RewardId, RewardKind, SendWhen, TaskId, TierId, Trigger,
+    Value,
 };
 use rust_decimal::Decimal;
 
@@ -45,6 +47,22 @@ impl Step<'_> {
             .get(line.kind)
             .ok_or(RejectReason::UnknownType)?;
         let fields = input::fields_of(&self.engine.plan, kind, line.data)?;
+        // A `user` field must name a user the campaign knows (§2): `bad_field` otherwise.
+        let user_fields = self
+            .engine
+            .index
+            .user_fields
+            .get(kind as usize)
+            .map_or(&[][..], Vec::as_slice);
+        for &f in user_fields {
+            let known = match fields.get(f as usize) {
+                Some(Value::String(id)) => self.state.find(id).is_some(),
+                _ => false,
+            };
+            if !known {
+                return Err(RejectReason::BadField);
+            }
+        }
         let known = line.user_number.filter(|&n| {
             self.state
                 .users
@@ -94,20 +112,33 @@ impl Step<'_> {
             .map_or(&[][..], Vec::as_slice);
         // The first task whose `where` holds counts the event (and enrolls the user);
         // the tasks after it run in the order written, each `where` seeing the state
-        // the ones before it left (§6).
-        let first = candidates.iter().position(|&t| self.counts(u, t, &fields));
+        // the ones before it left (§6). `counted(TASK)` reads which did (`mask`, by
+        // position among them: the first 64 tasks on one event).
+        let first = candidates
+            .iter()
+            .position(|&t| self.counts(u, t, &fields, candidates, 0));
         if first.is_none() && scoring.is_empty() {
+            for &t in candidates {
+                self.unmatched(t, Why::Where);
+            }
             return Ok(());
         }
         let event = EventId::from(line.id);
         if !self.state.user(u).is_some_and(|x| x.enrolled()) {
             self.enroll(u, Some(&event));
         }
-        if let Some(first) = first {
-            for (i, &t) in candidates.iter().enumerate().skip(first) {
-                if i == first || self.counts(u, t, &fields) {
-                    self.complete(u, t, Some(&event));
-                }
+        let mut mask = 0u64;
+        for (i, &t) in candidates.iter().enumerate() {
+            // The enrolling task counts whatever enrolling changed.
+            let forced = first == Some(i);
+            let before = first.is_none_or(|f| i < f);
+            if before || !(forced || self.counts(u, t, &fields, candidates, mask)) {
+                self.unmatched(t, Why::Where);
+                continue;
+            }
+            match self.complete(u, t, Some(&event), &fields) {
+                Ok(()) => mask |= 1u64.checked_shl(crate::engine::id32(i)).unwrap_or(0),
+                Err(why) => self.unmatched(t, why),
             }
         }
         for &lb in scoring {
@@ -129,16 +160,38 @@ impl Step<'_> {
         Ok(())
     }
 
-    /// Whether task `t`'s `where` holds for user `u` and this event's fields now.
-    fn counts(&self, u: u32, t: TaskId, fields: &[Value]) -> bool {
+    /// Whether task `t`'s `where` holds for user `u` and this event's fields now;
+    /// `counted` marks which of `candidates` (the tasks on this event) counted it.
+    fn counts(
+        &self,
+        u: u32,
+        t: TaskId,
+        fields: &[Value],
+        candidates: &[TaskId],
+        counted: u64,
+    ) -> bool {
         let plan = &self.engine.plan;
         match plan.tasks.get(t.index()).and_then(|t| t.filter.as_ref()) {
             None => true,
-            Some(f) => self
-                .state
-                .user(u)
-                .is_some_and(|user| eval::holds(plan, f, &Facts::of(self.engine, user, fields))),
+            Some(f) => self.state.user(u).is_some_and(|user| {
+                let facts = Facts::of(self.engine, user, fields)
+                    .at(self.state, u, self.now)
+                    .counted(candidates, counted);
+                eval::holds(plan, f, &facts)
+            }),
         }
+    }
+
+    /// Notes a task whose `on` matched the event but did not count it, and why.
+    fn unmatched(&mut self, t: TaskId, why: Why) {
+        let task = self
+            .engine
+            .names
+            .tasks
+            .get(t.index())
+            .cloned()
+            .unwrap_or_default();
+        self.out.unmatched.push(Unmatched { task, why });
     }
 
     /// Makes an eligible user a participant in the running phase and fires its
@@ -152,6 +205,9 @@ impl Step<'_> {
         user.standing = Standing::Participant;
         user.last_active = Some(Stamp::of(now));
         user.nudged = 0;
+        if self.engine.index.keeps_enrolled_at {
+            user.set_counter(ENROLLED_AT, now.timestamp());
+        }
         let id = user.id.clone();
         self.state.enrolled.push(u);
         let at = self.at();
@@ -176,15 +232,13 @@ impl Step<'_> {
                 from: None,
                 to: to.clone(),
             });
-            if let Some(r) = first.reward {
-                self.give(u, r, Cause::Tier(to), event);
-            }
+            self.own_actions(u, &first.actions, &Cause::Tier(to), event);
             self.climb_tiers(u, event);
         }
         let p = phase.index();
         let grants: Vec<RewardId> = self.engine.grants_on(p, GrantOn::Enroll).collect();
         for r in grants {
-            self.give(u, r, Cause::Enroll, event);
+            self.grant_reward(u, r, Cause::Enroll, event, None);
         }
         let tasks = self
             .engine
@@ -194,7 +248,8 @@ impl Step<'_> {
             .cloned()
             .unwrap_or_default();
         for t in tasks {
-            self.complete(u, t, event);
+            // An `on enroll` task has no event fields; what it cannot do, it skips.
+            let _ = self.complete(u, t, event, &[]);
         }
         let sends: Vec<(camp_plan::MessageId, camp_plan::Recipients)> = self
             .engine
@@ -218,14 +273,22 @@ impl Step<'_> {
         self.check_goals(u, event);
     }
 
-    /// One event (or enrollment, or birthday) counted by a task, within its limits.
-    pub(crate) fn complete(&mut self, u: u32, task: TaskId, event: Option<&EventId>) {
+    /// One event (or enrollment, or birthday) counted by a task, within its limits and
+    /// (for a task that uses, gives, opens or joins) if its actions can be carried out;
+    /// else why not, and nothing changed.
+    pub(crate) fn complete(
+        &mut self,
+        u: u32,
+        task: TaskId,
+        event: Option<&EventId>,
+        fields: &[Value],
+    ) -> Result<(), Why> {
         let engine = self.engine;
-        guaranteed!(let Some(t) = engine.plan.tasks.get(task.index()), "a task id indexes the plan" else return);
+        guaranteed!(let Some(t) = engine.plan.tasks.get(task.index()), "a task id indexes the plan" else return Err(Why::Where));
         let day: Day = engine.calendar.day(self.now);
         let now = self.now;
-        guaranteed!(let Some(mut user) = self.state.user_mut(u), "a user number names a user" else return);
-        let (slot, mut progress) = match user.packed().task(task) {
+        guaranteed!(let Some(user) = self.state.user(u), "a user number names a user" else return Err(Why::Where));
+        let (slot, mut progress) = match user.packed.task(task) {
             Some((i, p)) => (Some(i), p),
             None => (
                 None,
@@ -249,7 +312,23 @@ impl Step<'_> {
             || limit(t.limits.per_phase, progress.count)
             || limit(t.limits.per_day, today)
         {
-            return;
+            return Err(Why::Limit);
+        }
+        let per_field = match t.limits.per_field {
+            Some(l) => {
+                let key = (u, task.0, hashes::value_key(engine.fingerprint_seed, fields.get(l.field as usize)));
+                if self.state.per_field.get(&key).is_some_and(|&n| n >= l.count) {
+                    return Err(Why::Limit);
+                }
+                Some(key)
+            }
+            None => None,
+        };
+        if engine.index.guarded.get(task.index()).copied().unwrap_or(false) {
+            self.feasible(u, &t.actions, fields)?;
+        }
+        if let Some(key) = per_field {
+            *self.state.per_field.entry(key).or_insert(0) += 1;
         }
         progress.count += 1;
         if progress.day == day {
@@ -268,8 +347,9 @@ impl Step<'_> {
         progress.best_streak = progress
             .best_streak
             .max(u16::try_from(progress.streak).unwrap_or(u16::MAX));
+        guaranteed!(let Some(mut user) = self.state.user_mut(u), "a user number names a user" else return Err(Why::Where));
         if user.set_task(slot, &progress).is_none() {
-            return;
+            return Err(Why::Limit);
         }
         let (count, streak) = (progress.count, progress.streak);
         // A birthday is not activity: it neither ends a spell of inactivity nor restarts
@@ -300,50 +380,65 @@ impl Step<'_> {
             task: name.clone(),
             event: event.cloned(),
         });
-        // `reward.*` in the task's sends: the first grant's reward (a draw's win).
-        let mut told: Option<RewardId> = None;
-        for (i, &r) in t.grants.iter().enumerate() {
-            let issued = self.give(u, r, Cause::Task(name.clone()), event);
-            if i == 0 {
-                let is_draw = matches!(
-                    engine.plan.rewards.get(r.index()).map(|x| &x.kind),
-                    Some(RewardKind::Draw { .. })
-                );
-                told = if is_draw {
-                    issued.get(1)
-                } else {
-                    issued.get(0)
-                };
-            }
-        }
-        for &m in &t.sends {
-            if t.grants.is_empty() || told.is_some() {
-                self.send_to(u, m, Some(t.phase), told);
-            }
+        let scope = Scope {
+            own: u,
+            by: Some(u),
+            event,
+            fields,
+            group: None,
+            phase: Some(t.phase),
+        };
+        if !t.actions.is_empty() {
+            self.run_actions(&t.actions, &Cause::Task(name.clone()), &scope);
         }
         for s in &t.streaks {
             if streak == s.count && u32::from(best_before) < s.count {
-                self.give(u, s.reward, Cause::Streak(name.clone()), event);
+                self.run_actions(&s.actions, &Cause::Streak(name.clone()), &scope);
             }
         }
         for m in &t.after {
             if count == m.count {
-                self.give(u, m.reward, Cause::After(name.clone()), event);
+                self.run_actions(&m.actions, &Cause::After(name.clone()), &scope);
+            }
+        }
+        for m in &t.every {
+            if m.count > 0 && count % m.count == 0 {
+                self.run_actions(&m.actions, &Cause::Every(name.clone()), &scope);
             }
         }
         self.check_goals(u, event);
+        Ok(())
+    }
+
+    /// Runs a participant's own action block (a tier's, a goal's), with no event fields.
+    fn own_actions(&mut self, u: u32, actions: &[Action], cause: &Cause, event: Option<&EventId>) {
+        if actions.is_empty() {
+            return;
+        }
+        let scope = Scope {
+            own: u,
+            by: Some(u),
+            event,
+            fields: &[],
+            group: None,
+            phase: self.state.running(),
+        };
+        self.run_actions(actions, cause, &scope);
     }
 
     /// Grants a reward within `per_user`, stock and budget; points move the balance,
-    /// points leaderboards and tiers; goals are checked after. Returns what was issued.
-    pub(crate) fn give(
+    /// points leaderboards and tiers; goals are checked after. `by`: the participant
+    /// whose completion caused it, when that is someone else. Returns what was issued.
+    pub(crate) fn grant_reward(
         &mut self,
         u: u32,
         reward: RewardId,
         cause: Cause,
         event: Option<&EventId>,
+        by: Option<u32>,
     ) -> grants::Rewards {
         let engine = self.engine;
+        let by: Option<UserId> = by.and_then(|b| self.state.user(b)).map(|b| b.id.clone());
         let state = &mut *self.state;
         guaranteed!(let Some(mut user) = state.users.get_mut(u as usize), "a user number names a user" else return grants::Rewards::default());
         let req = Request {
@@ -351,6 +446,7 @@ impl Step<'_> {
             user: user.id.clone(),
             cause,
             event: event.cloned(),
+            by,
         };
         let outcome = grants::grant(
             grants::Catalog {
@@ -390,8 +486,9 @@ impl Step<'_> {
         outcome.issued
     }
 
-    /// Moves a participant up through every tier their balance reaches, in order, each
-    /// with its grant. Tiers never go down.
+    /// Moves a participant up through every tier their `earned` points reach, in
+    /// order, each with its actions. Tiers never go down (spending points does not
+    /// lower `earned`; a revoke may, but a tier reached stays).
     fn climb_tiers(&mut self, u: u32, event: Option<&EventId>) {
         loop {
             let engine = self.engine;
@@ -403,7 +500,10 @@ impl Step<'_> {
             let Some(tier) = engine.plan.tiers.get(next.index()) else {
                 return;
             };
-            if user.points < tier.threshold {
+            let earned = user
+                .points
+                .saturating_add(user.packed.counter(POINTS_SPENT));
+            if earned < tier.threshold {
                 return;
             }
             let id = user.id.clone();
@@ -424,32 +524,35 @@ impl Step<'_> {
                 from,
                 to: to.clone(),
             });
-            if let Some(r) = tier.reward {
-                self.give(u, r, Cause::Tier(to), event);
-            }
+            self.own_actions(u, &tier.actions, &Cause::Tier(to), event);
         }
     }
 
     /// Fires every goal of the running phase that now holds for the first time.
-    fn check_goals(&mut self, u: u32, event: Option<&EventId>) {
+    pub(crate) fn check_goals(&mut self, u: u32, event: Option<&EventId>) {
         let engine = self.engine;
         let Some(phase) = self.state.running() else {
             return;
         };
         guaranteed!(let Some(p) = engine.plan.phases.get(phase.index()), "the running phase indexes the plan" else return);
+        if p.goals.is_empty() {
+            return;
+        }
         let base = engine
             .index
             .goal_base
             .get(phase.index())
             .copied()
             .unwrap_or(0);
+        let now = self.now;
         for (i, goal) in p.goals.iter().enumerate() {
             let g = base + crate::engine::id32(i);
             guaranteed!(let Some(user) = self.state.user(u), "a user number names a user" else return);
             if !user.enrolled() || user.packed.goals().any(|x| x == g) {
                 continue;
             }
-            if !eval::holds(&engine.plan, &goal.condition, &Facts::of(engine, user, &[])) {
+            let facts = Facts::of(engine, user, &[]).at(self.state, u, now);
+            if !eval::holds(&engine.plan, &goal.condition, &facts) {
                 continue;
             }
             if let Some(mut user) = self.state.user_mut(u) {
@@ -461,7 +564,7 @@ impl Step<'_> {
                 .get(g as usize)
                 .cloned()
                 .unwrap_or_else(|| Name::from(goal.name.as_str()));
-            self.give(u, goal.reward, Cause::Goal(name), event);
+            self.own_actions(u, &goal.actions, &Cause::Goal(name), event);
         }
     }
 

@@ -77,6 +77,19 @@ impl Step<'_> {
         phase: Option<PhaseId>,
         reward: Option<RewardId>,
     ) {
+        self.send_with(u, message, phase, reward, None);
+    }
+
+    /// Sends (or suppresses, or defers) one message to one user, from a group's outcome
+    /// when `group` is given (`group.*`).
+    pub(crate) fn send_with(
+        &mut self,
+        u: u32,
+        message: MessageId,
+        phase: Option<PhaseId>,
+        reward: Option<RewardId>,
+        group: Option<(u32, u32)>,
+    ) {
         guaranteed!(let Some(user) = self.state.user(u), "a user number names a user" else return);
         if user.standing == Standing::Holdout {
             let user = user.id.clone();
@@ -99,11 +112,12 @@ impl Step<'_> {
                     message,
                     phase,
                     reward,
+                    group,
                 });
                 return;
             }
         }
-        self.deliver(u, message, phase, reward);
+        self.deliver(u, message, phase, reward, group);
     }
 
     /// Delivers now, within the daily cap.
@@ -113,6 +127,7 @@ impl Step<'_> {
         message: MessageId,
         phase: Option<PhaseId>,
         reward: Option<RewardId>,
+        group: Option<(u32, u32)>,
     ) {
         let engine = self.engine;
         let day = engine.calendar.day(self.now);
@@ -142,7 +157,7 @@ impl Step<'_> {
             self.emit(e);
             return;
         }
-        let ctx = self.context(user, message, phase, reward);
+        let ctx = self.context(u, user, message, phase, reward, group);
         let wanted = engine
             .index
             .locale_attr
@@ -211,10 +226,12 @@ impl Step<'_> {
     /// What a template sees of this user now.
     fn context(
         &self,
+        u: u32,
         user: UserRef<'_>,
         message: MessageId,
         phase: Option<PhaseId>,
         reward: Option<RewardId>,
+        group: Option<(u32, u32)>,
     ) -> RenderContext {
         let engine = self.engine;
         let mut attrs = Map::new();
@@ -231,7 +248,7 @@ impl Step<'_> {
             .copied()
             .unwrap_or(false)
         {
-            if let Some(u) = self.state.find(&user.id) {
+            {
                 for (i, lb) in engine.plan.leaderboards.iter().enumerate() {
                     let within = lb.show_top.map_or(usize::MAX, |n| n as usize);
                     if let Some(rank) = self.state.boards.get(i).and_then(|b| b.rank_of(u, within))
@@ -241,7 +258,43 @@ impl Step<'_> {
                 }
             }
         }
+        let facts = Facts::of(engine, user, &[]).at(self.state, u, self.now);
+        let (mut counts, mut today, mut streaks) = Default::default();
+        if engine
+            .index
+            .uses_progress
+            .get(message.index())
+            .copied()
+            .unwrap_or(false)
+        {
+            for (i, t) in engine.plan.tasks.iter().enumerate() {
+                let id = camp_plan::TaskId(crate::engine::id32(i));
+                let n = |v: Option<i64>| u32::try_from(v.unwrap_or(0)).unwrap_or(0);
+                let put = |m: &mut std::collections::BTreeMap<String, u32>, v| {
+                    m.insert(t.name.clone(), n(v));
+                };
+                put(&mut counts, eval::Facts::task_count(&facts, id));
+                put(&mut today, eval::Facts::task_today(&facts, id));
+                put(&mut streaks, eval::Facts::task_streak(&facts, id));
+            }
+        }
+        let group = group.and_then(|(kind, n)| {
+            let g = self.state.groups.get(kind, n)?;
+            let k = engine.plan.groups.get(kind as usize)?;
+            Some(crate::render::GroupVars {
+                name: k.name.clone(),
+                key: g.key.to_string(),
+                size: k.size,
+                members: crate::engine::id32(g.members.len()),
+            })
+        });
         RenderContext {
+            participant_earned: eval::Facts::earned(&facts),
+            participant_enrolled_at: eval::Facts::enrolled_at(&facts),
+            counts,
+            today,
+            streaks,
+            group,
             user: attrs,
             participant_points: user.points,
             participant_tier: user

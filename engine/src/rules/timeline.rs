@@ -1,8 +1,9 @@
-//! Time-driven steps (§9 step 4): phase changes, awards, `on enter`, `at` sends,
-//! quiet-hour deferrals, `after D inactive` nudges and birthdays, fired in time order
-//! as the clock passes them. At one instant they run in this order: phase end, phase
-//! start, awards, `on enter`, `at` sends, deferred sends, inactivity, birthdays.
-//! `until` exits are checked after every step.
+//! Time-driven steps (§13.4): group expiries, phase changes, awards, `on enter`,
+//! raffles, `at` sends, quiet-hour deferrals, `after D inactive` nudges and birthdays,
+//! fired in time order as the clock passes them. At one instant they run in this order:
+//! group expiries, phase end (groups still open when the campaign ends expire first),
+//! phase start, awards, `on enter`, raffle rounds, `at` sends, deferred sends,
+//! inactivity, birthdays. `until` exits are checked after every step.
 
 use crate::effect::{Cause, Effect, Name};
 use crate::engine::Engine;
@@ -32,6 +33,8 @@ fn transition_due(engine: &Engine, state: &State) -> Option<DateTime<Utc>> {
 pub(crate) fn next_due(engine: &Engine, state: &State) -> Option<DateTime<Utc>> {
     [
         transition_due(engine, state),
+        state.groups.next_expiry(),
+        state.agenda.raffles.front().map(|(t, _)| *t),
         state.agenda.sends.front().map(|(t, _)| *t),
         state.deferred.front().map(|d| d.due),
         state.timers.first().map(|t| t.due),
@@ -61,10 +64,20 @@ impl Step<'_> {
     /// Everything due at `self.now`, in the contract's order.
     fn fire(&mut self) {
         let now = self.now;
+        self.expire_due();
         while transition_due(self.engine, self.state) == Some(now) {
             self.state.seq += 1;
             self.begin_step();
             self.transition();
+        }
+        while let Some(&(t, raffle)) = self.state.agenda.raffles.front() {
+            if t > now {
+                break;
+            }
+            self.state.agenda.raffles.pop_front();
+            self.state.seq += 1;
+            self.begin_step();
+            self.raffle_round(raffle);
         }
         while let Some(&(t, send)) = self.state.agenda.sends.front() {
             if t > now {
@@ -82,7 +95,7 @@ impl Step<'_> {
             self.state.deferred.pop_front();
             self.state.seq += 1;
             self.begin_step();
-            self.deliver(d.user, d.message, d.phase, d.reward);
+            self.deliver(d.user, d.message, d.phase, d.reward, d.group);
         }
         while let Some(t) = self.state.timers.first().copied() {
             if t.due > now {
@@ -123,13 +136,17 @@ impl Step<'_> {
     /// one if it starts now: a phase given by duration starts where the previous ends;
     /// an explicit window stays put.
     fn end(&mut self, p: PhaseId) {
+        let next = PhaseId(p.0 + 1);
+        if self.engine.plan.phases.get(next.index()).is_none() {
+            // The campaign ends: its open groups expire first, while the phase runs.
+            self.expire_all();
+        }
         let now = self.now;
         if let Some(Some(w)) = self.state.windows.get_mut(p.index()) {
             w.end = now;
         }
         self.state.agenda = Agenda::default();
         self.state.timers.clear();
-        let next = PhaseId(p.0 + 1);
         let Some(phase) = self.engine.plan.phases.get(next.index()) else {
             self.state.cursor = Cursor::Ended;
             self.phase_effect(Some(p), None);
@@ -199,9 +216,18 @@ impl Step<'_> {
         } else {
             VecDeque::new()
         };
+        let mut raffles: Vec<(DateTime<Utc>, u32)> = phase
+            .raffles
+            .iter()
+            .filter_map(|r| Some((r.0, engine.plan.raffles.get(r.index())?)))
+            .flat_map(|(r, raffle)| raffle.times.iter().map(move |t| (*t, r)))
+            .filter(|(t, _)| now <= *t && *t < end)
+            .collect();
+        raffles.sort_by_key(|(t, _)| *t);
         self.state.agenda = Agenda {
             sends: sends.into(),
             midnights,
+            raffles: raffles.into(),
         };
 
         for award in &phase.awards {
@@ -232,7 +258,15 @@ impl Step<'_> {
                     .unwrap_or_else(|| Name::from("")),
             );
             for u in winners {
-                self.give(u, award.reward, cause.clone(), None);
+                let scope = crate::rules::actions::Scope {
+                    own: u,
+                    by: None,
+                    event: None,
+                    fields: &[],
+                    group: None,
+                    phase: Some(n),
+                };
+                self.run_actions(&award.actions, &cause, &scope);
             }
         }
 
@@ -240,7 +274,7 @@ impl Step<'_> {
         if !grants.is_empty() {
             for u in self.recipients(camp_plan::Recipients::Participants) {
                 for &r in &grants {
-                    self.give(u, r, Cause::Enter, None);
+                    self.grant_reward(u, r, Cause::Enter, None, None);
                 }
             }
         }
@@ -412,7 +446,8 @@ impl Step<'_> {
             .collect();
         for u in born {
             for &task in tasks {
-                self.complete(u, task, None);
+                // A birthday has no event fields; what it cannot do, it skips.
+                let _ = self.complete(u, task, None, &[]);
             }
         }
     }

@@ -154,10 +154,12 @@ fn check_fields(fields: &BTreeMap<String, Json>) -> Result<(), String> {
         let hint = did_you_mean(kind, kinds()).map_or(String::new(), |h| format!("; {h}"));
         return Err(format!("no effect has the kind `{kind}`{hint}"));
     };
-    let extra: &[&str] = if kind == "send" {
-        &["body_contains"]
-    } else {
-        &[]
+    // `count` in an expectation is how many effects match, so the `count` a use, gift
+    // or revoke carries is matched as `units`.
+    let extra: &[&str] = match kind {
+        "send" => &["body_contains"],
+        "use" | "give" | "revoke" => &["units"],
+        _ => &[],
     };
     let known = || carried.iter().chain(extra).copied().chain(["kind"]);
     for name in fields.keys() {
@@ -215,6 +217,7 @@ fn score(e: &Expectation, effect: &Map<String, Json>) -> usize {
                 (effect.get("body"), v),
                 (Some(Json::String(body)), Json::String(part)) if body.contains(part.as_str())
             ),
+            "units" => effect.get("count").is_some_and(|got| same(k, v, got)),
             _ => effect.get(k.as_str()).is_some_and(|got| same(k, v, got)),
         })
         .count()

@@ -243,6 +243,8 @@ pub struct UserWire {
     cap: (Day, u32),
     scores: Vec<Score>,
     seen: Vec<u64>,
+    #[serde(default)]
+    counters: Vec<(u32, i64)>,
 }
 
 impl UserWire {
@@ -264,6 +266,7 @@ impl UserWire {
             cap: user.cap,
             scores: p.scores().collect(),
             seen: p.seen().collect(),
+            counters: p.counters().collect(),
         }
     }
 
@@ -301,6 +304,9 @@ impl UserWire {
         for &fp in &self.seen {
             w.first_sight(fp);
         }
+        for &(k, v) in &self.counters {
+            w.set_counter(k, v);
+        }
     }
 }
 
@@ -317,6 +323,9 @@ pub struct Deferred {
     pub phase: Option<PhaseId>,
     /// The reward it tells about (`reward.*`).
     pub reward: Option<RewardId>,
+    /// The group whose outcome sent it (`group.*`): its kind and number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<(u32, u32)>,
 }
 
 /// A pending `after D inactive` check for one participant.
@@ -337,6 +346,9 @@ pub struct Agenda {
     pub sends: VecDeque<(DateTime<Utc>, u32)>,
     /// Local midnights, for birthdays.
     pub midnights: VecDeque<DateTime<Utc>>,
+    /// Raffle rounds: when, and the raffle.
+    #[serde(default)]
+    pub raffles: VecDeque<(DateTime<Utc>, u32)>,
 }
 
 /// Everything the engine knows: the whole campaign's state at one instant.
@@ -376,6 +388,39 @@ pub struct State {
     /// Participants' user numbers, in the order they enrolled: mass grants serve them
     /// in this order (first enrolled, first served).
     pub(crate) enrolled: Vec<u32>,
+    /// Groups of every kind (§7).
+    #[serde(default)]
+    pub(crate) groups: crate::rules::groups::Groups,
+    /// Raffle winners, per raffle, in draw order (§8).
+    #[serde(default)]
+    pub(crate) winners: Vec<Vec<u32>>,
+    /// Completions counted per participant, task and value of a `limit N per
+    /// event.FIELD` field (the value's stable hash).
+    #[serde(default, with = "pairs")]
+    pub(crate) per_field: std::collections::BTreeMap<(u32, u32, u64), u32>,
+}
+
+/// A map whose keys are not strings, written as a list of pairs (JSON keys must be
+/// strings).
+mod pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
 }
 
 impl State {

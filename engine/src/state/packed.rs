@@ -25,15 +25,29 @@ use camp_plan::{LeaderboardId, RewardId, TaskId};
 use rust_decimal::Decimal;
 use std::ops::Range;
 
-/// Header: attributes' length (u32), then the entries of tasks, held, scores, goals
-/// and types (u16 each). Entries name the plan's ids in two bytes.
-const HEADER: usize = 14;
+/// Header: attributes' length (u32), then the entries of tasks, held, scores, goals,
+/// types and counters (u16 each). Entries name the plan's ids in two bytes.
+const HEADER: usize = 16;
 /// Widths of one entry.
 const TASK: usize = 20;
 const HELD: usize = 6;
 const SCORE: usize = 26;
 const WORD: usize = 2;
+const COUNTER: usize = 12;
 const SEEN: usize = 6;
+
+/// Counter: points taken out of the balance but not out of `earned` (used or given
+/// away, less points received as gifts): `earned` is the balance plus this.
+pub const POINTS_SPENT: u32 = 0;
+/// Counter: the enrollment instant (seconds since the epoch), kept only when the plan
+/// reads `participant.enrolled_at`.
+pub const ENROLLED_AT: u32 = 1;
+
+/// Counter: units of `reward` used or given away. What a participant *received* (grants
+/// and gifts, less revokes) is what they hold plus this; `per_user` counts that.
+pub fn units_out(reward: RewardId) -> u32 {
+    reward.0.saturating_add(2)
+}
 
 /// Seen fingerprints a block makes room for at a time.
 const SEEN_ROOM: usize = 4;
@@ -67,15 +81,19 @@ enum List {
     Goals = 3,
     /// Event types past the 64th.
     Types = 4,
+    /// Counters a rule needs only for some campaigns (see [`POINTS_SPENT`]): absent,
+    /// they are zero, so a campaign that never uses them pays nothing.
+    Counters = 5,
 }
 
 impl List {
-    const ALL: [List; 5] = [
+    const ALL: [List; 6] = [
         List::Tasks,
         List::Held,
         List::Scores,
         List::Goals,
         List::Types,
+        List::Counters,
     ];
 
     /// The width of one entry.
@@ -85,6 +103,7 @@ impl List {
             List::Held => HELD,
             List::Scores => SCORE,
             List::Goals | List::Types => WORD,
+            List::Counters => COUNTER,
         }
     }
 }
@@ -245,7 +264,7 @@ impl<'a> Packed<'a> {
     /// Where the seen fingerprints are, with the room not used yet: everything after
     /// the lists.
     fn seen_range(&self) -> Range<usize> {
-        let r = self.range(List::Types);
+        let r = self.range(List::Counters);
         r.end..self.0.len().max(r.end)
     }
 
@@ -268,7 +287,16 @@ impl<'a> Packed<'a> {
         self.tasks().enumerate().find(|(_, p)| p.task == task)
     }
 
-    /// How many of `reward` they were granted.
+    /// What `per_user` counts of `reward`: units received (grants, a draw's winnings,
+    /// gifts received) less those revoked. Using or giving units away does not free
+    /// room under `per_user`: a limit of one coupon a person stays one coupon a person
+    /// however often it is passed on.
+    pub fn received(&self, reward: RewardId) -> u64 {
+        let out = u64::try_from(self.counter(units_out(reward)).max(0)).unwrap_or(0);
+        self.held(reward).saturating_add(out)
+    }
+
+    /// How many of `reward` they hold now (received, less used, given away, revoked).
     pub fn held(&self, reward: RewardId) -> u64 {
         self.holdings()
             .find(|(r, _)| *r == reward)
@@ -294,6 +322,19 @@ impl<'a> Packed<'a> {
     /// Goals reached, by their index among all goals.
     pub fn goals(&self) -> impl Iterator<Item = u32> + use<'a> {
         self.entries(List::Goals).map(|b| id_at(b, 0))
+    }
+
+    /// A counter's value (zero when never set).
+    pub fn counter(&self, key: u32) -> i64 {
+        self.counters()
+            .find(|(k, _)| *k == key)
+            .map_or(0, |(_, v)| v)
+    }
+
+    /// Every counter set, in the order first set.
+    pub fn counters(&self) -> impl Iterator<Item = (u32, i64)> + use<'a> {
+        self.entries(List::Counters)
+            .map(|b| (u32_at(b, 0), i64::from_le_bytes(u64_at(b, 4).to_le_bytes())))
     }
 
     /// Event types from the 64th up that they sent.
@@ -515,6 +556,27 @@ pub trait Write: Bytes {
         }
     }
 
+    /// Sets a counter (adding it the first time; a zero is not added).
+    fn set_counter(&mut self, key: u32, value: i64) {
+        let mut entry = [0u8; COUNTER];
+        entry[0..4].copy_from_slice(&key.to_le_bytes());
+        entry[4..12].copy_from_slice(&value.to_le_bytes());
+        let found = self.packed().counters().position(|(k, _)| k == key);
+        match found {
+            Some(i) => overwrite(self, List::Counters, i, &entry),
+            None if value == 0 => {}
+            None => {
+                push(self, List::Counters, &entry);
+            }
+        }
+    }
+
+    /// Adds `delta` to a counter.
+    fn add_counter(&mut self, key: u32, delta: i64) {
+        let v = self.packed().counter(key).saturating_add(delta);
+        self.set_counter(key, v);
+    }
+
     /// Sets the score on its board, adding it the first time.
     fn set_score(&mut self, s: &Score) {
         let found = self.packed().scores().position(|x| x.board == s.board);
@@ -628,6 +690,7 @@ impl std::fmt::Debug for Packed<'_> {
             .field("scores", &self.scores().collect::<Vec<_>>())
             .field("goals", &self.goals().collect::<Vec<_>>())
             .field("types", &self.types().collect::<Vec<_>>())
+            .field("counters", &self.counters().collect::<Vec<_>>())
             .field("seen", &self.seen().collect::<Vec<_>>())
             .finish()
     }
