@@ -161,16 +161,17 @@ pub fn lower_with<'a>(
                 LitKind::Int(n) => n,
                 _ => return Err(unresolved("a tier threshold")),
             };
-            let reward = t
+            let actions = t
                 .node
                 .reward
                 .as_ref()
-                .map(|r| l.reward_id(&r.name))
-                .transpose()?;
+                .map(|r| l.reward_id(&r.name).map(own_grant))
+                .into_iter()
+                .collect::<Lowered<_>>()?;
             Ok(Tier {
                 name: t.name.name.clone(),
                 threshold,
-                reward,
+                actions,
             })
         })
         .collect::<Lowered<_>>()?;
@@ -199,6 +200,8 @@ pub fn lower_with<'a>(
         phases: phases_out,
         tasks,
         leaderboards,
+        groups: Vec::new(),
+        raffles: Vec::new(),
         tiers,
         kpis,
         machines: Machines {
@@ -470,6 +473,7 @@ impl<'a> Lower<'a> {
             goals: vec![],
             sends: vec![],
             grants: vec![],
+            raffles: vec![],
         };
         for stmt in &p.stmts {
             match &stmt.kind {
@@ -495,13 +499,13 @@ impl<'a> Lower<'a> {
                         leaderboard,
                         from_rank,
                         to_rank,
-                        reward: self.reward_id(&a.reward.name)?,
+                        actions: vec![own_grant(self.reward_id(&a.reward.name)?)],
                     });
                 }
                 PhaseStmtKind::Goal(g) => out.goals.push(Goal {
                     name: g.name.name.clone(),
                     condition: self.expr(&g.condition, None)?,
-                    reward: self.reward_id(&g.reward.name)?,
+                    actions: vec![own_grant(self.reward_id(&g.reward.name)?)],
                 }),
                 PhaseStmtKind::Send(s) => out.sends.push(self.send(s, w)?),
                 PhaseStmtKind::Grant(g) => out.grants.push(PhaseGrant {
@@ -578,8 +582,7 @@ impl<'a> Lower<'a> {
         let mut on = None;
         let mut filter = None;
         let mut limits = Limits::default();
-        let mut grants = Vec::new();
-        let mut sends = Vec::new();
+        let mut actions = Vec::new();
         let mut streaks = Vec::new();
         let mut after = Vec::new();
         for s in &t.stmts {
@@ -608,17 +611,22 @@ impl<'a> Lower<'a> {
                         ast::Period::Phase => limits.per_phase = n,
                     }
                 }
-                TaskStmt::Grant { reward, .. } => grants.push(self.reward_id(&reward.name)?),
-                TaskStmt::Send { message, .. } => sends.push(self.message_id(&message.name)?),
+                TaskStmt::Grant { reward, .. } => {
+                    actions.push(own_grant(self.reward_id(&reward.name)?))
+                }
+                TaskStmt::Send { message, .. } => actions.push(Action::Send {
+                    message: self.message_id(&message.name)?,
+                    to: Target::Own,
+                }),
                 TaskStmt::Streak { days, reward, .. } => streaks.push(Milestone {
                     count: count(days)?,
-                    reward: self.reward_id(&reward.name)?,
+                    actions: vec![own_grant(self.reward_id(&reward.name)?)],
                 }),
                 TaskStmt::After {
                     count: c, reward, ..
                 } => after.push(Milestone {
                     count: count(c)?,
-                    reward: self.reward_id(&reward.name)?,
+                    actions: vec![own_grant(self.reward_id(&reward.name)?)],
                 }),
             }
         }
@@ -629,10 +637,10 @@ impl<'a> Lower<'a> {
             on: on.ok_or_else(|| unresolved("a task's `on`"))?,
             filter,
             limits,
-            grants,
-            sends,
+            actions,
             streaks,
             after,
+            every: Vec::new(),
         })
     }
 
@@ -890,5 +898,13 @@ fn money(k: &LitKind) -> Option<camp_plan::literal::Money> {
     match k {
         LitKind::Money(m) => Some(*m),
         _ => None,
+    }
+}
+
+/// `grant REWARD` for the participant whose completion it is.
+fn own_grant(reward: RewardId) -> Action {
+    Action::Grant {
+        reward,
+        to: Target::Own,
     }
 }

@@ -139,11 +139,6 @@ fn participant(plan: &Plan) -> StateMachine {
             format!("first counted {}", uniq.join(" | "))
         },
     );
-    let reward_name = |r: RewardId| {
-        plan.rewards
-            .get(r.index())
-            .map_or("?".to_string(), |r| r.name.clone())
-    };
     for t in &plan.tasks {
         let phase = plan
             .phases
@@ -169,13 +164,17 @@ fn participant(plan: &Plan) -> StateMachine {
         if let Some(n) = t.limits.per_phase {
             limits.push(format!("{n}/phase"));
         }
-        let grants: Vec<String> = t.grants.iter().map(|r| reward_name(*r)).collect();
+        let ev = match t.on {
+            Trigger::Event(e) => Some(e),
+            Trigger::Enroll | Trigger::Birthday => None,
+        };
+        let does = crate::describe::actions(plan, &t.actions, ev);
         let mut label = String::from("completion");
         if !limits.is_empty() {
             label.push_str(&format!(" (limit {})", limits.join(", ")));
         }
-        if !grants.is_empty() {
-            label.push_str(&format!(" → grant {}", grants.join(", ")));
+        if !does.is_empty() {
+            label.push_str(&format!(" → {does}"));
         }
         g.edge(&id, &id, label);
         for s in &t.streaks {
@@ -194,9 +193,9 @@ fn participant(plan: &Plan) -> StateMachine {
                 &id,
                 &sid,
                 format!(
-                    "{} consecutive days → grant {}",
+                    "{} consecutive days → {}",
                     s.count,
-                    reward_name(s.reward)
+                    crate::describe::actions(plan, &s.actions, ev)
                 ),
             );
         }
@@ -209,7 +208,28 @@ fn participant(plan: &Plan) -> StateMachine {
             g.edge(
                 &id,
                 &aid,
-                format!("completion #{} → grant {}", a.count, reward_name(a.reward)),
+                format!(
+                    "completion #{} → {}",
+                    a.count,
+                    crate::describe::actions(plan, &a.actions, ev)
+                ),
+            );
+        }
+        for a in &t.every {
+            let aid = g.state(
+                format!("every_{}_{}", t.name, a.count),
+                format!("every {} completions", a.count),
+                false,
+            );
+            g.edge(
+                &id,
+                &aid,
+                format!(
+                    "completion #{n}, #{}, … → {}",
+                    a.count.saturating_mul(2),
+                    crate::describe::actions(plan, &a.actions, ev),
+                    n = a.count
+                ),
             );
         }
     }
@@ -223,7 +243,10 @@ fn participant(plan: &Plan) -> StateMachine {
             g.edge(
                 &enrolled,
                 &id,
-                format!("condition holds → grant {}", reward_name(goal.reward)),
+                format!(
+                    "condition holds → {}",
+                    crate::describe::actions(plan, &goal.actions, None)
+                ),
             );
         }
     }
@@ -234,13 +257,14 @@ fn participant(plan: &Plan) -> StateMachine {
             format!("tier {}", t.name),
             false,
         );
-        let grant = t
-            .reward
-            .map(|r| format!(" → grant {}", reward_name(r)))
-            .unwrap_or_default();
+        let grant = if t.actions.is_empty() {
+            String::new()
+        } else {
+            format!(" → {}", crate::describe::actions(plan, &t.actions, None))
+        };
         match &prev {
             None => g.edge(&enrolled, &id, format!("enrolled{grant}")),
-            Some(p) => g.edge(p, &id, format!("points ≥ {}{grant}", t.threshold)),
+            Some(p) => g.edge(p, &id, format!("earned ≥ {}{grant}", t.threshold)),
         }
         prev = Some(id);
     }
