@@ -245,6 +245,7 @@ fn value_type(t: &TypeRef) -> Lowered<ValueType> {
         Some(Ty::Money(_)) => ValueType::Money,
         Some(Ty::Duration) => ValueType::Duration,
         Some(Ty::List(_)) => ValueType::ListString,
+        Some(Ty::User) => ValueType::User,
         _ => return Err(unresolved("a field type")),
     })
 }
@@ -318,6 +319,14 @@ impl<'a> Lower<'a> {
             .position(name)
             .map(|i| MessageId(i as u32))
             .ok_or_else(|| unresolved(format!("message `{name}`")))
+    }
+
+    fn task_id(&self, name: &str) -> Lowered<TaskId> {
+        self.syms
+            .tasks
+            .position(name)
+            .map(|i| TaskId(i as u32))
+            .ok_or_else(|| unresolved(format!("task `{name}`")))
     }
 
     fn event_id(&self, name: &str) -> Lowered<EventId> {
@@ -737,6 +746,24 @@ impl<'a> Lower<'a> {
                             .ok_or_else(|| unresolved(format!("segment `{seg}`")))?,
                     },
                 },
+                [root, kind, name] if root.name == "participant" => {
+                    let task = || self.task_id(&name.name);
+                    match kind.name.as_str() {
+                        "count" => Expr::TaskCount { task: task()? },
+                        "today" => Expr::TaskToday { task: task()? },
+                        "streak" => Expr::TaskStreak { task: task()? },
+                        "rank" => Expr::Rank {
+                            leaderboard: self
+                                .syms
+                                .leaderboards
+                                .position(&name.name)
+                                .map(|i| LeaderboardId(i as u32))
+                                .ok_or_else(|| unresolved("a leaderboard"))?,
+                        },
+                        _ => return Err(unresolved("a participant path")),
+                    }
+                }
+                [root, attr] if root.name == "user" && attr.name == "id" => Expr::UserId,
                 [root, attr] => match root.name.as_str() {
                     "user" => Expr::UserAttr {
                         attr: self
@@ -758,8 +785,10 @@ impl<'a> Lower<'a> {
                     }
                     "participant" => match attr.name.as_str() {
                         "points" => Expr::Points,
+                        "earned" => Expr::Earned,
                         "tier" => Expr::Tier,
                         "enrolled" => Expr::Enrolled,
+                        "enrolled_at" => Expr::EnrolledAt,
                         _ => return Err(unresolved("a participant attribute")),
                     },
                     _ => return Err(unresolved("a path")),
@@ -776,6 +805,15 @@ impl<'a> Lower<'a> {
                 ) => Expr::Holds {
                     reward: self
                         .reward_id(&p.first().ok_or_else(|| unresolved("a reward"))?.name)?,
+                },
+                (
+                    "counted",
+                    [ast::Expr {
+                        kind: ExprKind::Path(p),
+                        ..
+                    }],
+                ) => Expr::Counted {
+                    task: self.task_id(&p.first().ok_or_else(|| unresolved("a task"))?.name)?,
                 },
                 _ => return Err(unresolved("a function")),
             },

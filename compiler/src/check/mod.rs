@@ -34,6 +34,8 @@ pub struct Used {
     pub segments: HashSet<String>,
     /// Messages sent somewhere `reward.*` has no value (not by a task that grants).
     pub messages_without_reward: HashSet<String>,
+    /// Messages sent somewhere `group.*` has no value (not by a group's outcome).
+    pub messages_without_group: HashSet<String>,
 }
 
 /// Everything the checks share.

@@ -191,16 +191,25 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
         if let Some(u) = &def.node.until {
             until(ctx, def.file, u);
         }
+        // The tasks so far in this phase, with the event each counts: `counted()` may
+        // name the earlier ones on the same event.
+        let mut so_far: Vec<(&str, Option<&str>)> = Vec::new();
         for stmt in &def.node.stmts {
             match &stmt.kind {
-                PhaseStmtKind::Task(t) => task(ctx, def.file, t, window),
+                PhaseStmtKind::Task(t) => {
+                    let on = task_event(t);
+                    let earlier: Vec<&str> = so_far
+                        .iter()
+                        .filter(|(_, e)| on.is_some() && *e == on)
+                        .map(|(n, _)| *n)
+                        .collect();
+                    task(ctx, def.file, t, window, &earlier);
+                    so_far.push((t.name.name.as_str(), on));
+                }
                 PhaseStmtKind::Leaderboard(l) => leaderboard(ctx, def.file, l),
                 PhaseStmtKind::Award(a) => award(ctx, def.file, i, a, &mut award_ranges),
                 PhaseStmtKind::Goal(g) => {
-                    let scope = Scope {
-                        event: None,
-                        context: "a goal",
-                    };
+                    let scope = Scope::of("a goal");
                     exprs::check_condition(ctx, def.file, &g.condition, &scope);
                     reward_ref(ctx, def.file, &g.reward);
                 }
@@ -253,6 +262,7 @@ pub(super) fn reward_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident) -> bool {
 fn message_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident, with_reward: bool) {
     if ctx.syms.messages.get(&id.name).is_some() {
         ctx.used.messages.insert(id.name.clone());
+        ctx.used.messages_without_group.insert(id.name.clone());
         if !with_reward {
             ctx.used.messages_without_reward.insert(id.name.clone());
         }
@@ -302,7 +312,21 @@ fn positive(ctx: &mut Ctx<'_>, file: FileId, lit: &Lit, what: &str) -> Option<i6
     }
 }
 
-fn task(ctx: &mut Ctx<'_>, file: FileId, t: &TaskDef, window: Option<PhaseWindow>) {
+/// The event a task counts, as written.
+fn task_event(t: &TaskDef) -> Option<&str> {
+    t.stmts.iter().find_map(|s| match s {
+        TaskStmt::On { event, .. } => Some(event.name.as_str()),
+        _ => None,
+    })
+}
+
+fn task(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    t: &TaskDef,
+    window: Option<PhaseWindow>,
+    earlier: &[&str],
+) {
     let grants = t.stmts.iter().any(|s| matches!(s, TaskStmt::Grant { .. }));
     let mut on_seen: Option<Span> = None;
     let mut limits: HashMap<&'static str, Span> = HashMap::new();
@@ -332,6 +356,7 @@ fn task(ctx: &mut Ctx<'_>, file: FileId, t: &TaskDef, window: Option<PhaseWindow
                     let scope = Scope {
                         event: ev,
                         context: "a task's `where`",
+                        counted: Some(earlier.to_vec()),
                     };
                     exprs::check_condition(ctx, file, f, &scope);
                 }
