@@ -11,7 +11,7 @@ use camp_dsl::ast::{
     self, ExprKind, LitKind, PhaseStmtKind, PropValue, RewardKind as AstReward, TaskStmt, TypeRef,
 };
 use camp_plan::*;
-use chrono::{DateTime, Days, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
@@ -465,7 +465,7 @@ impl<'a> Lower<'a> {
         index: usize,
         w: phases::PhaseWindow,
         built: &mut Built,
-) -> Lowered<Phase> {
+    ) -> Lowered<Phase> {
         let p = def.node;
         let docs = def.docs.and_then(|d| d.text());
         let duration = match &p.timing {
@@ -1132,6 +1132,37 @@ impl<'a> Lower<'a> {
                     reward: self
                         .reward_id(&p.first().ok_or_else(|| unresolved("a reward"))?.name)?,
                 },
+                (
+                    which @ ("opened" | "joined" | "filled" | "expired" | "winners"),
+                    [ast::Expr {
+                        kind: ExprKind::Path(p),
+                        ..
+                    }],
+                ) => {
+                    let name = &p.first().ok_or_else(|| unresolved("a name"))?.name;
+                    match which {
+                        "winners" => Metric::Winners {
+                            raffle: self
+                                .syms
+                                .raffles
+                                .position(name)
+                                .map(|i| RaffleId(i as u32))
+                                .ok_or_else(|| unresolved("a raffle"))?,
+                        },
+                        "opened" => Metric::Opened {
+                            group: self.group_id(name)?,
+                        },
+                        "joined" => Metric::Joined {
+                            group: self.group_id(name)?,
+                        },
+                        "filled" => Metric::Filled {
+                            group: self.group_id(name)?,
+                        },
+                        _ => Metric::Expired {
+                            group: self.group_id(name)?,
+                        },
+                    }
+                }
                 _ => return Err(unresolved("a metric")),
             },
             ExprKind::Unary(ast::UnOp::Neg, x) => Metric::Neg { arg: bx(x)? },
@@ -1170,4 +1201,3 @@ fn money(k: &LitKind) -> Option<camp_plan::literal::Money> {
         _ => None,
     }
 }
-

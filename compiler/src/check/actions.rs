@@ -52,11 +52,7 @@ fn action(ctx: &mut Ctx<'_>, file: FileId, a: &Action, site: Site<'_>, grants: b
             moved(ctx, file, "give", units, count.as_ref(), false);
             target(ctx, file, to, site);
         }
-        ActionKind::Revoke {
-            units,
-            count,
-            from,
-        } => {
+        ActionKind::Revoke { units, count, from } => {
             moved(ctx, file, "revoke", units, count.as_ref(), false);
             if let Some(t) = from {
                 target(ctx, file, t, site);
@@ -79,12 +75,8 @@ pub(super) fn group_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident) -> bool {
     if ctx.syms.groups.get(&id.name).is_some() {
         return true;
     }
-    let help = suggest::did_you_mean(&id.name, ctx.syms.groups.names()).or_else(|| {
-        Some(format!(
-            "declare it: `group {} {{ size 3 }}`",
-            id.name
-        ))
-    });
+    let help = suggest::did_you_mean(&id.name, ctx.syms.groups.names())
+        .or_else(|| Some(format!("declare it: `group {} {{ size 3 }}`", id.name)));
     ctx.report(
         Diagnostic::new(
             Code::E0102,
@@ -140,7 +132,9 @@ fn moved(
                     format!("`use {n} points` uses no points"),
                     "zero or negative",
                 )
-                .with_help("a redemption costs at least 1 point: write the price, like `use 200 points`"),
+                .with_help(
+                    "a redemption costs at least 1 point: write the price, like `use 200 points`",
+                ),
             ),
             Some((c, _)) => {
                 positive(ctx, file, c, "a number of points");
@@ -179,7 +173,11 @@ pub(super) fn target(ctx: &mut Ctx<'_>, file: FileId, t: &Target, site: Site<'_>
         }
         [root, attr] if root.name == "user" && attr.name == "id" => {}
         [root, attr] if root.name == "user" => {
-            let ty = ctx.syms.attrs.get(&attr.name).map(|d| Ty::from_decl(&d.node.ty));
+            let ty = ctx
+                .syms
+                .attrs
+                .get(&attr.name)
+                .map(|d| Ty::from_decl(&d.node.ty));
             match ty {
                 Some(Some(Ty::User)) | Some(None) => {}
                 Some(Some(other)) => not_user(ctx, format!("`user.{}`", attr.name), Some(&other)),
@@ -234,11 +232,9 @@ fn event_field(ctx: &mut Ctx<'_>, file: FileId, t: &Target, site: Site<'_>) -> O
     match ev.fields.iter().find(|f| f.name.name == field.name) {
         Some(f) => Some(Ty::from_decl(&f.ty)),
         None => {
-            let help = suggest::did_you_mean(
-                &field.name,
-                ev.fields.iter().map(|f| f.name.name.as_str()),
-            )
-            .map(|h| h.replacen('`', "`event.", 1));
+            let help =
+                suggest::did_you_mean(&field.name, ev.fields.iter().map(|f| f.name.name.as_str()))
+                    .map(|h| h.replacen('`', "`event.", 1));
             ctx.report(
                 Diagnostic::new(
                     Code::E0202,

@@ -113,6 +113,11 @@ const METRICS: &[&str] = &[
     "spend",
     "participants",
     "audience",
+    "opened",
+    "joined",
+    "filled",
+    "expired",
+    "winners",
 ];
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
@@ -443,6 +448,39 @@ fn call(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], mode: Metr
         }
         "granted" => {
             super::exprs::reward_arg_with(ctx, file, arg, "granted", mode.unknown_name());
+            Unit::Count
+        }
+        "opened" | "joined" | "filled" | "expired" | "winners" => {
+            let (kind, names): (&str, Vec<&str>) = if name.name == "winners" {
+                ("raffle", ctx.syms.raffles.names().collect())
+            } else {
+                ("group", ctx.syms.groups.names().collect())
+            };
+            match &arg.kind {
+                ExprKind::Path(p) if matches!(p.as_slice(), [one] if names.contains(&one.name.as_str())) =>
+                    {}
+                ExprKind::Path(p) if p.len() == 1 => {
+                    let given = p.first().map_or("", |i| i.name.as_str());
+                    let help = suggest::did_you_mean(given, names.iter().copied());
+                    return unknown(
+                        ctx,
+                        mode.unknown_name(),
+                        file,
+                        arg.span,
+                        format!("unknown {kind} `{given}`"),
+                        help,
+                    );
+                }
+                _ => {
+                    ctx.report(Diagnostic::new(
+                        Code::E0201,
+                        Loc::new(file, arg.span),
+                        format!("`{}` takes a {kind}", name.name),
+                        format!("not a {kind}"),
+                    ));
+                    return Unit::Any;
+                }
+            }
             Unit::Count
         }
         other => {

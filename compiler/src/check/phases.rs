@@ -529,11 +529,9 @@ fn limit_field(ctx: &mut Ctx<'_>, file: FileId, f: &Target, ev: Option<&EventDef
     };
     let Some(ev) = ev else { return };
     if !ev.fields.iter().any(|x| x.name.name == field.name) {
-        let help = suggest::did_you_mean(
-            &field.name,
-            ev.fields.iter().map(|x| x.name.name.as_str()),
-        )
-        .map(|h| h.replacen('`', "`event.", 1));
+        let help =
+            suggest::did_you_mean(&field.name, ev.fields.iter().map(|x| x.name.name.as_str()))
+                .map(|h| h.replacen('`', "`event.", 1));
         ctx.report(
             Diagnostic::new(
                 Code::E0202,
