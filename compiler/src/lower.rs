@@ -893,8 +893,29 @@ impl<'a> Lower<'a> {
         let score = match &score_expr.kind {
             ExprKind::Path(p) if p.len() == 1 => Score::Points,
             ExprKind::Call(name, args) => match (name.name.as_str(), args.as_slice()) {
+                (
+                    "count",
+                    [ast::Expr {
+                        kind: ExprKind::Path(p),
+                        ..
+                    }],
+                ) if matches!(p.as_slice(), [t] if self.syms.events.get(&t.name).is_none()) => {
+                    Score::Completions {
+                        task: self.task_id(&p.first().ok_or_else(|| unresolved("a task"))?.name)?,
+                    }
+                }
                 ("count", [arg]) => Score::Count {
                     event: self.event_of(arg)?,
+                },
+                (
+                    "holds",
+                    [ast::Expr {
+                        kind: ExprKind::Path(p),
+                        ..
+                    }],
+                ) => Score::Holds {
+                    reward: self
+                        .reward_id(&p.first().ok_or_else(|| unresolved("a reward"))?.name)?,
                 },
                 ("sum", [arg]) => {
                     let (event, field) = self.event_field(arg)?;

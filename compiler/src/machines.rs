@@ -73,6 +73,20 @@ fn campaign(plan: &Plan) -> StateMachine {
             false,
         );
         g.edge(&prev, &id, format!("at {}", local(plan, p.start)));
+        for r in p.raffles.iter().filter_map(|r| plan.raffles.get(r.index())) {
+            let times: Vec<String> = r.times.iter().map(|t| local(plan, *t)).collect();
+            g.edge(
+                &id,
+                &id,
+                format!(
+                    "raffle {} at {}: pick {} → {}",
+                    r.name,
+                    times.join(", "),
+                    r.pick,
+                    crate::describe::actions(plan, &r.actions, None)
+                ),
+            );
+        }
         if let Some(u) = &p.until {
             // An early exit goes where the normal end of its phase goes.
             let next = plan
@@ -249,6 +263,66 @@ fn participant(plan: &Plan) -> StateMachine {
                 ),
             );
         }
+    }
+    for (gi, group) in plan.groups.iter().enumerate() {
+        let open = g.state(
+            format!("group_{}_open", group.name),
+            format!("group {}: open", group.name),
+            false,
+        );
+        let filled = g.state(
+            format!("group_{}_filled", group.name),
+            format!("group {}: filled", group.name),
+            true,
+        );
+        let expired = g.state(
+            format!("group_{}_expired", group.name),
+            format!("group {}: expired", group.name),
+            true,
+        );
+        let id = u32::try_from(gi).ok().map(GroupId);
+        for t in &plan.tasks {
+            for a in &t.actions {
+                let ev = match t.on {
+                    Trigger::Event(e) => Some(e),
+                    Trigger::Enroll | Trigger::Birthday => None,
+                };
+                match a {
+                    Action::Open { group: og, .. } if Some(*og) == id => g.edge(
+                        &enrolled,
+                        &open,
+                        format!("task {}: {}", t.name, crate::describe::action(plan, a, ev)),
+                    ),
+                    Action::Join { group: jg, .. } if Some(*jg) == id => g.edge(
+                        &open,
+                        &open,
+                        format!("task {}: {}", t.name, crate::describe::action(plan, a, ev)),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        let then = |list: &[Action]| {
+            if list.is_empty() {
+                String::new()
+            } else {
+                format!(" → {}", crate::describe::actions(plan, list, None))
+            }
+        };
+        g.edge(
+            &open,
+            &filled,
+            format!("member #{} joins{}", group.size, then(&group.filled)),
+        );
+        let when = group.within.map_or_else(
+            || "the campaign ends".to_string(),
+            |d| format!("{d} after opening, or the campaign ends"),
+        );
+        g.edge(
+            &open,
+            &expired,
+            format!("{when} unfilled{}", then(&group.expired)),
+        );
     }
     let mut prev: Option<String> = None;
     for t in &plan.tiers {

@@ -66,6 +66,8 @@ pub enum EntryKind {
     Award,
     /// The rule of a birthday task: 00:00 local on each participant's birthday.
     Birthday,
+    /// A raffle round: winners drawn at that time.
+    Raffle,
     /// The last phase ends.
     CampaignEnd,
 }
@@ -79,6 +81,7 @@ impl EntryKind {
             EntryKind::Grant => "grant",
             EntryKind::Award => "award",
             EntryKind::Birthday => "birthday",
+            EntryKind::Raffle => "raffle",
             EntryKind::CampaignEnd => "campaign_end",
         }
     }
@@ -92,6 +95,7 @@ enum Step {
     Start,
     Award,
     Enter,
+    Raffle,
     At,
     Rule,
 }
@@ -205,6 +209,25 @@ pub fn build(plan: &Plan) -> Schedule {
                 phase,
                 what,
             );
+        }
+        for r in phase
+            .raffles
+            .iter()
+            .filter_map(|r| plan.raffles.get(r.index()))
+        {
+            let from = recipients(plan, r.from);
+            let filter = if r.filter.is_some() { " where …" } else { "" };
+            let does = crate::describe::actions(plan, &r.actions, None);
+            for (n, at) in r.times.iter().enumerate() {
+                let what = format!(
+                    "raffle `{}` round {} of {}: pick {} from {from}{filter} → {does}",
+                    r.name,
+                    n + 1,
+                    r.times.len(),
+                    r.pick
+                );
+                push(Step::Raffle, *at, None, EntryKind::Raffle, phase, what);
+            }
         }
         let enter_quiet = clock.quiet_note(clock.time_of_day(phase.start));
         for s in &phase.sends {

@@ -1465,10 +1465,7 @@ impl<'s> Printer<'s> {
                 self.arrow(points_end, actions);
             }
             self.newline();
-            prev = tier
-                .actions
-                .as_ref()
-                .map_or(points_end, |a| a.span.end);
+            prev = tier.actions.as_ref().map_or(points_end, |a| a.span.end);
         }
         self.close_block(None, end, Gap::Tight);
     }

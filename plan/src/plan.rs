@@ -522,6 +522,16 @@ pub enum Score {
         /// The field's index in the event's fields.
         field: u32,
     },
+    /// `count(TASK)`: counted completions of the task in the phase.
+    Completions {
+        /// The task.
+        task: TaskId,
+    },
+    /// `holds(REWARD)`: units held now (votes granted to an author rank authors).
+    Holds {
+        /// The reward.
+        reward: RewardId,
+    },
 }
 
 /// `award LB rank A..B => ACTIONS`, fired when its phase starts.

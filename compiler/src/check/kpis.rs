@@ -151,7 +151,7 @@ pub(super) fn condition(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) {
 pub(super) fn score(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) {
     let ok = match &e.kind {
         ExprKind::Path(p) => p.len() == 1 && p.first().is_some_and(|i| i.name == "points"),
-        ExprKind::Call(name, _) => matches!(name.name.as_str(), "count" | "sum"),
+        ExprKind::Call(name, _) => matches!(name.name.as_str(), "count" | "sum" | "holds"),
         _ => false,
     };
     if !ok {
@@ -159,12 +159,32 @@ pub(super) fn score(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) {
             Diagnostic::new(
                 Code::E0201,
                 Loc::new(file, e.span),
-                "a leaderboard scores `points`, `count(EVENT)` or `sum(EVENT.FIELD)`",
+                "a leaderboard scores `points`, `count(EVENT)`, `count(TASK)`, `sum(EVENT.FIELD)` or `holds(REWARD)`",
                 "not a score",
             )
             .with_help("for example `score count(invite_accepted)`"),
         );
         return;
+    }
+    if let ExprKind::Call(name, args) = &e.kind {
+        match (name.name.as_str(), args.as_slice()) {
+            ("holds", [arg]) => {
+                super::exprs::reward_arg(ctx, file, arg, "holds");
+                return;
+            }
+            (
+                "count",
+                [Expr {
+                    kind: ExprKind::Path(p),
+                    ..
+                }],
+            ) if matches!(p.as_slice(), [t] if ctx.syms.events.get(&t.name).is_none()
+                    && ctx.syms.tasks.get(&t.name).is_some()) =>
+            {
+                return;
+            }
+            _ => {}
+        }
     }
     if let ExprKind::Call(..) = e.kind {
         let unit = metric(ctx, file, e, MetricMode::Other);
