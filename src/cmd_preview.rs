@@ -5,7 +5,7 @@
 use crate::{compiled, Outcome};
 use camp_compiler::suggest::did_you_mean;
 use camp_engine::{RenderContext, Renderer};
-use camp_plan::{MessageId, Phase, PhaseId, Plan, RewardId, RewardKind, ValueType};
+use camp_plan::{Action, MessageId, PhaseId, Plan, RewardId, RewardKind, ValueType};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
@@ -191,28 +191,27 @@ fn sample_context(plan: &Plan, message: MessageId, user: Map<String, Value>) -> 
     }
 }
 
-/// The first phase whose task or phase-level send uses `message` (else the first phase),
-/// and the first reward that task grants (a draw's first outcome).
+/// The first phase with an action list or phase-level send that sends `message` (else
+/// the first phase), and the first reward that list grants (a draw's first outcome).
 fn sender(plan: &Plan, message: MessageId) -> (Option<PhaseId>, Option<RewardId>) {
-    let id = |i: usize| u32::try_from(i).ok();
-    for (i, phase) in plan.phases.iter().enumerate() {
-        let task = sending_task(plan, phase, message);
-        if task.is_some() || phase.sends.iter().any(|s| s.message == message) {
-            let reward = task.and_then(|grants| grants.first().copied());
-            return (id(i).map(PhaseId), reward.map(|r| won(plan, r)));
-        }
+    let sends = |a: &Action| matches!(a, Action::Send { message: m, .. } if *m == message);
+    if let Some(list) = plan.action_lists().find(|l| l.actions.iter().any(sends)) {
+        let reward = list.actions.iter().find_map(|a| match a {
+            Action::Grant { reward, .. } => Some(won(plan, *reward)),
+            _ => None,
+        });
+        return (
+            list.phase.or(plan.phases.first().and(Some(PhaseId(0)))),
+            reward,
+        );
     }
-    (plan.phases.first().and(Some(PhaseId(0))), None)
-}
-
-/// The grants of the first task of `phase` that sends `message`.
-fn sending_task<'p>(plan: &'p Plan, phase: &Phase, message: MessageId) -> Option<&'p [RewardId]> {
-    phase
-        .tasks
+    let id = |i: usize| u32::try_from(i).ok().map(PhaseId);
+    let phase = plan
+        .phases
         .iter()
-        .filter_map(|t| plan.tasks.get(t.index()))
-        .find(|t| t.sends.contains(&message))
-        .map(|t| t.grants.as_slice())
+        .position(|p| p.sends.iter().any(|s| s.message == message))
+        .and_then(id);
+    (phase.or(plan.phases.first().and(Some(PhaseId(0)))), None)
 }
 
 /// What a preview shows as granted: a draw's first outcome, else the reward itself.

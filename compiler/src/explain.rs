@@ -1218,6 +1218,287 @@ phase main for 14d {
   send nudge after 2d inactive
 }"#,
         },
+        Code::E0107 => CodeDoc {
+            code,
+            title: "a name that is built in",
+            what: "A user attribute or event field is named `id`, or a task is named `enroll`. `user.id` is built in (the user's own id), and `enroll` names the built-in event and the `D after enroll` timer.",
+            why: "The built-in meaning would hide yours, or yours would hide it: `user.id` must always be the user's id, so an invitation can be told apart from a self-invitation.",
+            example: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+user {
+  id: string
+}
+
+event checkin {}
+
+phase main for 7d {
+  task daily { on checkin  where user.id != "" }
+}"#,
+            fix: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+user {
+  external_id: string
+}
+
+event checkin {}
+
+phase main for 7d {
+  task daily { on checkin  where user.external_id != "" }
+}"#,
+        },
+        Code::E0205 => CodeDoc {
+            code,
+            title: "a target that is not a user",
+            what: "An action is directed `to` (or `from`) something that is not a user: an event field or attribute of another type, or `members`/`opener` outside a group's `filled`/`expired` outcome.",
+            why: "A reward or message must reach a person. A field like `event.sku` holds a product, not a user id, so the campaign could never deliver it.",
+            example: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+event purchase { sku: string, friend: user }
+
+reward thanks = points 10
+
+phase main for 7d {
+  task buy {
+    on purchase
+    grant thanks to event.sku
+  }
+}"#,
+            fix: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+event purchase { sku: string, friend: user }
+
+reward thanks = points 10
+
+phase main for 7d {
+  task buy {
+    on purchase
+    grant thanks to event.friend
+  }
+}"#,
+        },
+        Code::E0206 => CodeDoc {
+            code,
+            title: "a group opened or joined the wrong way",
+            what: "`open GROUP by event.FIELD` or `join GROUP by event.FIELD` names a field that is not a `string` (the group's key is text the platform chooses), or one task both opens and joins.",
+            why: "The key tells camp which group an event belongs to; a number or a user is not a key. A task that opened and joined at once would put the opener in their own group twice.",
+            example: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+event team_opened { team_id: int }
+event team_joined { team_id: string }
+
+group team {
+  size 3
+}
+
+phase sale for 7d {
+  task open_team { on team_opened  open team by event.team_id }
+  task join_team { on team_joined  join team by event.team_id }
+}"#,
+            fix: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+event team_opened { team_id: string }
+event team_joined { team_id: string }
+
+group team {
+  size 3
+}
+
+phase sale for 7d {
+  task open_team { on team_opened  open team by event.team_id }
+  task join_team { on team_joined  join team by event.team_id }
+}"#,
+        },
+        Code::E0207 => CodeDoc {
+            code,
+            title: "`counted()` of a task that cannot have counted this event",
+            what: "`counted(TASK)` names a task that is not written earlier in the same phase on the same event, or stands outside a task's `where`.",
+            why: "Tasks on one event run in the order written; only an earlier task on the same event has already decided whether it counted this very event. Anywhere else the answer would always be false.",
+            example: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+event purchase {}
+
+phase main for 7d {
+  task bonus { on purchase  where counted(first_buy) }
+  task first_buy { on purchase  limit 1 per user }
+}"#,
+            fix: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+event purchase {}
+
+phase main for 7d {
+  task first_buy { on purchase  limit 1 per user }
+  task bonus { on purchase  where counted(first_buy) }
+}"#,
+        },
+        Code::E0304 => CodeDoc {
+            code,
+            title: "a time outside its phase",
+            what: "An `at DATETIME` (a send or a raffle) lies outside its phase's window, or an `at HH:MM` never falls inside the phase (a 2-hour phase from 20:00 has no 09:00).",
+            why: "Timed steps fire only while their phase runs: this one would silently never happen.",
+            example: r#"campaign live {
+  timezone "Asia/Shanghai"
+}
+
+event comment {}
+
+reward prize = item "Prize" { stock 10 }
+
+phase stream from 2027-06-18T20:00 to 2027-06-18T22:00 {
+  task talk { on comment }
+  raffle lucky at 23:00 pick 1 => grant prize
+}"#,
+            fix: r#"campaign live {
+  timezone "Asia/Shanghai"
+}
+
+event comment {}
+
+reward prize = item "Prize" { stock 10 }
+
+phase stream from 2027-06-18T20:00 to 2027-06-18T22:00 {
+  task talk { on comment }
+  raffle lucky at 21:30 pick 1 => grant prize
+}"#,
+        },
+        Code::E0407 => CodeDoc {
+            code,
+            title: "a draw used, given or revoked, or a use of no points",
+            what: "`use`, `give` or `revoke` names a `draw` reward, or `use N points` has N of zero or less.",
+            why: "A draw is never held: what a participant holds is the reward the draw won. Using no points would let a redemption through for free.",
+            example: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+event gift { friend: user }
+
+reward card = item "Card"
+reward lucky = draw { 50% card }
+
+phase main for 7d {
+  task send_card {
+    on gift
+    give lucky 1 to event.friend
+  }
+}"#,
+            fix: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+event gift { friend: user }
+
+reward card = item "Card"
+reward lucky = draw { 50% card }
+
+phase main for 7d {
+  task send_card {
+    on gift
+    give card 1 to event.friend
+  }
+  task play { on gift  grant lucky }
+}"#,
+        },
+        Code::W0703 => CodeDoc {
+            code,
+            title: "a group no one can form, or a raffle no one can enter",
+            what: "A group kind that no task opens, or that no task joins; or a raffle whose `from`/`where` no participant can ever match.",
+            why: "A group nobody can open never forms and its outcomes never run; a group nobody can join always expires. Either is usually a forgotten task.",
+            example: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+event team_opened { team_id: string }
+
+group team {
+  size 3
+}
+
+phase sale for 7d {
+  task open_team { on team_opened  open team by event.team_id }
+}"#,
+            fix: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+event team_opened { team_id: string }
+event team_joined { team_id: string }
+
+group team {
+  size 3
+}
+
+phase sale for 7d {
+  task open_team { on team_opened  open team by event.team_id }
+  task join_team { on team_joined  join team by event.team_id }
+}"#,
+        },
+        Code::E0805 => CodeDoc {
+            code,
+            title: "a group that cannot fill or cannot stay open",
+            what: "A group's `size` is under 2 (the opener alone is not a group), or its `within` is zero.",
+            why: "A group of one fills the moment it opens, and a group open for no time expires at once: neither is the team buy or price cut the campaign means.",
+            example: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+event team_opened { team_id: string }
+event team_joined { team_id: string }
+
+group team {
+  size 1
+  within 24h
+}
+
+phase sale for 7d {
+  task open_team { on team_opened  open team by event.team_id }
+  task join_team { on team_joined  join team by event.team_id }
+}"#,
+            fix: r#"campaign social {
+  timezone "Asia/Shanghai"
+  start    2027-06-01T00:00
+}
+
+event team_opened { team_id: string }
+event team_joined { team_id: string }
+
+group team {
+  size 3
+  within 24h
+}
+
+phase sale for 7d {
+  task open_team { on team_opened  open team by event.team_id }
+  task join_team { on team_joined  join team by event.team_id }
+}"#,
+        },
     }
 }
 

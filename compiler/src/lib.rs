@@ -5,6 +5,7 @@
 //! [`SourceLoader`]) and renders nothing; the binary turns diagnostics into text.
 
 pub mod check;
+pub mod describe;
 mod error;
 pub mod explain;
 pub mod load;

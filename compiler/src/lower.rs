@@ -11,7 +11,7 @@ use camp_dsl::ast::{
     self, ExprKind, LitKind, PhaseStmtKind, PropValue, RewardKind as AstReward, TaskStmt, TypeRef,
 };
 use camp_plan::*;
-use chrono::{DateTime, Days, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
@@ -143,15 +143,25 @@ pub fn lower_with<'a>(
         .map(|m| l.message(m.node))
         .collect::<Lowered<_>>()?;
     let mut phases_out = Vec::new();
-    let mut tasks = Vec::new();
-    let mut leaderboards = Vec::new();
+    let mut built = Built::default();
     for (i, def) in l.syms.phases.iter().enumerate() {
         let w = windows
             .get(i)
             .copied()
             .ok_or_else(|| unresolved("a phase window"))?;
-        phases_out.push(l.phase(def, i, w, &mut tasks, &mut leaderboards)?);
+        phases_out.push(l.phase(def, i, w, &mut built)?);
     }
+    let Built {
+        tasks,
+        leaderboards,
+        raffles,
+    } = built;
+    let groups = l
+        .syms
+        .groups
+        .iter()
+        .map(|g| l.group(g.node, g.docs.and_then(|d| d.text())))
+        .collect::<Lowered<_>>()?;
     let tiers = l
         .syms
         .tiers
@@ -161,16 +171,14 @@ pub fn lower_with<'a>(
                 LitKind::Int(n) => n,
                 _ => return Err(unresolved("a tier threshold")),
             };
-            let reward = t
-                .node
-                .reward
-                .as_ref()
-                .map(|r| l.reward_id(&r.name))
-                .transpose()?;
+            let actions = match &t.node.actions {
+                Some(a) => l.actions(a, None, false)?,
+                None => Vec::new(),
+            };
             Ok(Tier {
                 name: t.name.name.clone(),
                 threshold,
-                reward,
+                actions,
             })
         })
         .collect::<Lowered<_>>()?;
@@ -199,6 +207,8 @@ pub fn lower_with<'a>(
         phases: phases_out,
         tasks,
         leaderboards,
+        groups,
+        raffles,
         tiers,
         kpis,
         machines: Machines {
@@ -214,6 +224,14 @@ pub fn lower_with<'a>(
     };
     plan.machines = crate::machines::build(&plan);
     Ok(plan)
+}
+
+/// What the phases add to the plan's lists as they are lowered.
+#[derive(Default)]
+struct Built {
+    tasks: Vec<Task>,
+    leaderboards: Vec<Leaderboard>,
+    raffles: Vec<Raffle>,
 }
 
 /// SHA-256 over every source text in load order, each prefixed by its length.
@@ -242,6 +260,7 @@ fn value_type(t: &TypeRef) -> Lowered<ValueType> {
         Some(Ty::Money(_)) => ValueType::Money,
         Some(Ty::Duration) => ValueType::Duration,
         Some(Ty::List(_)) => ValueType::ListString,
+        Some(Ty::User) => ValueType::User,
         _ => return Err(unresolved("a field type")),
     })
 }
@@ -315,6 +334,14 @@ impl<'a> Lower<'a> {
             .position(name)
             .map(|i| MessageId(i as u32))
             .ok_or_else(|| unresolved(format!("message `{name}`")))
+    }
+
+    fn task_id(&self, name: &str) -> Lowered<TaskId> {
+        self.syms
+            .tasks
+            .position(name)
+            .map(|i| TaskId(i as u32))
+            .ok_or_else(|| unresolved(format!("task `{name}`")))
     }
 
     fn event_id(&self, name: &str) -> Lowered<EventId> {
@@ -434,11 +461,10 @@ impl<'a> Lower<'a> {
 
     fn phase(
         &self,
-        def: &symbols::Def<'_, ast::PhaseDef>,
+        def: &crate::symbols::Def<'_, ast::PhaseDef>,
         index: usize,
         w: phases::PhaseWindow,
-        tasks: &mut Vec<Task>,
-        leaderboards: &mut Vec<Leaderboard>,
+        built: &mut Built,
     ) -> Lowered<Phase> {
         let p = def.node;
         let docs = def.docs.and_then(|d| d.text());
@@ -470,17 +496,24 @@ impl<'a> Lower<'a> {
             goals: vec![],
             sends: vec![],
             grants: vec![],
+            raffles: vec![],
         };
         for stmt in &p.stmts {
             match &stmt.kind {
                 PhaseStmtKind::Task(t) => {
-                    out.tasks.push(TaskId(tasks.len() as u32));
-                    tasks.push(self.task(t, phase_id, stmt.docs.text())?);
+                    out.tasks.push(TaskId(built.tasks.len() as u32));
+                    built.tasks.push(self.task(t, phase_id, stmt.docs.text())?);
                 }
                 PhaseStmtKind::Leaderboard(lb) => {
                     out.leaderboards
-                        .push(LeaderboardId(leaderboards.len() as u32));
-                    leaderboards.push(self.leaderboard(lb, phase_id)?);
+                        .push(LeaderboardId(built.leaderboards.len() as u32));
+                    built.leaderboards.push(self.leaderboard(lb, phase_id)?);
+                }
+                PhaseStmtKind::Raffle(r) => {
+                    out.raffles.push(RaffleId(built.raffles.len() as u32));
+                    built
+                        .raffles
+                        .push(self.raffle(r, phase_id, w, stmt.docs.text())?);
                 }
                 PhaseStmtKind::Award(a) => {
                     let leaderboard = self
@@ -495,15 +528,15 @@ impl<'a> Lower<'a> {
                         leaderboard,
                         from_rank,
                         to_rank,
-                        reward: self.reward_id(&a.reward.name)?,
+                        actions: self.actions(&a.actions, None, false)?,
                     });
                 }
                 PhaseStmtKind::Goal(g) => out.goals.push(Goal {
                     name: g.name.name.clone(),
                     condition: self.expr(&g.condition, None)?,
-                    reward: self.reward_id(&g.reward.name)?,
+                    actions: self.actions(&g.actions, None, false)?,
                 }),
-                PhaseStmtKind::Send(s) => out.sends.push(self.send(s, w)?),
+                PhaseStmtKind::Send(s) => out.sends.extend(self.sends(s, w)?),
                 PhaseStmtKind::Grant(g) => out.grants.push(PhaseGrant {
                     reward: self.reward_id(&g.reward.name)?,
                     on: match g.on {
@@ -516,45 +549,45 @@ impl<'a> Lower<'a> {
         Ok(out)
     }
 
-    /// The instants of an `at` send: the local time on each day of the phase (or the
-    /// first that falls inside it, without `daily`), DST applied.
     fn at_times(&self, time: NaiveTime, daily: bool, w: phases::PhaseWindow) -> Vec<DateTime<Utc>> {
-        let first = self.local(w.start).date();
-        let last = self.local(w.end - TimeDelta::seconds(1)).date();
-        let mut out = Vec::new();
-        let mut day = first;
-        while day <= last {
-            let at = camp_plan::calendar::local_to_utc(self.tz, day.and_time(time));
-            if at >= w.start && at < w.end {
-                out.push(at);
-                if !daily {
-                    break;
-                }
-            }
-            match day.checked_add_days(Days::new(1)) {
-                Some(next) => day = next,
-                None => break,
-            }
-        }
-        out
+        phases::local_times(self.tz, time, daily, w)
     }
 
-    fn send(&self, s: &ast::SendStmt, w: phases::PhaseWindow) -> Lowered<Send> {
-        let when = match &s.trigger {
-            ast::SendTrigger::At { time, daily } => match time.kind {
-                LitKind::Time(t) => SendWhen::At {
-                    time: t,
-                    daily: *daily,
-                    times: self.at_times(t, *daily, w),
-                },
-                _ => return Err(unresolved("a send time")),
-            },
-            ast::SendTrigger::OnEnter(_) => SendWhen::Enter,
-            ast::SendTrigger::OnEnroll(_) => SendWhen::Enroll,
-            ast::SendTrigger::Inactive(l) => match l.kind {
-                LitKind::Duration(after) => SendWhen::Inactive { after },
-                _ => return Err(unresolved("an inactivity duration")),
-            },
+    /// The instants of one written `at` time: a time of day on each day of the phase
+    /// (or its first, without `daily`), or a date and time.
+    fn at_instants(
+        &self,
+        lit: &ast::Lit,
+        daily: bool,
+        w: phases::PhaseWindow,
+    ) -> Lowered<(NaiveTime, Vec<DateTime<Utc>>)> {
+        match &lit.kind {
+            LitKind::Time(t) => Ok((*t, self.at_times(*t, daily, w))),
+            LitKind::DateTime(d) => {
+                let at = match d {
+                    camp_plan::literal::DateTimeLit::Fixed(f) => f.with_timezone(&Utc),
+                    camp_plan::literal::DateTimeLit::Local(l) => {
+                        camp_plan::calendar::local_to_utc(self.tz, *l)
+                    }
+                };
+                Ok((self.local(at).time(), vec![at]))
+            }
+            _ => Err(unresolved("an `at` time")),
+        }
+    }
+
+    /// A phase-level send: one per written `at` time.
+    fn sends(&self, s: &ast::SendStmt, w: phases::PhaseWindow) -> Lowered<Vec<Send>> {
+        let whens = match &s.trigger {
+            ast::SendTrigger::At { times, daily } => times
+                .iter()
+                .map(|lit| {
+                    let (time, times) = self.at_instants(lit, *daily, w)?;
+                    let daily = *daily && matches!(lit.kind, LitKind::Time(_));
+                    Ok(SendWhen::At { time, daily, times })
+                })
+                .collect::<Lowered<Vec<_>>>()?,
+            other => vec![self.send_when(other)?],
         };
         let to = match s.to.as_ref().map(|i| i.name.as_str()) {
             None | Some("participants") => Recipients::Participants,
@@ -567,37 +600,245 @@ impl<'a> Lower<'a> {
                     .ok_or_else(|| unresolved(format!("segment `{seg}`")))?,
             ),
         };
-        Ok(Send {
-            message: self.message_id(&s.message.name)?,
-            when,
-            to,
+        let message = self.message_id(&s.message.name)?;
+        Ok(whens
+            .into_iter()
+            .map(|when| Send { message, when, to })
+            .collect())
+    }
+
+    fn send_when(&self, trigger: &ast::SendTrigger) -> Lowered<SendWhen> {
+        Ok(match trigger {
+            ast::SendTrigger::At { .. } => return Err(unresolved("an `at` send")),
+            ast::SendTrigger::OnEnter(_) => SendWhen::Enter,
+            ast::SendTrigger::OnEnroll(_) => SendWhen::Enroll,
+            ast::SendTrigger::Inactive(l) => match l.kind {
+                LitKind::Duration(after) => SendWhen::Inactive { after },
+                _ => return Err(unresolved("an inactivity duration")),
+            },
         })
+    }
+
+    /// Recipients of a raffle: `from participants|audience|SEGMENT`.
+    fn recipients(&self, from: Option<&ast::Ident>) -> Lowered<Recipients> {
+        Ok(match from.map(|i| i.name.as_str()) {
+            None | Some("participants") => Recipients::Participants,
+            Some("audience") => Recipients::Audience,
+            Some(seg) => Recipients::Segment(
+                self.syms
+                    .segments
+                    .position(seg)
+                    .map(|i| SegmentId(i as u32))
+                    .ok_or_else(|| unresolved(format!("segment `{seg}`")))?,
+            ),
+        })
+    }
+
+    fn raffle(
+        &self,
+        r: &ast::RaffleStmt,
+        phase: PhaseId,
+        w: phases::PhaseWindow,
+        docs: Option<String>,
+    ) -> Lowered<Raffle> {
+        let mut times = Vec::new();
+        for lit in &r.times {
+            times.extend(self.at_instants(lit, r.daily, w)?.1);
+        }
+        times.sort();
+        times.dedup();
+        Ok(Raffle {
+            name: r.name.name.clone(),
+            docs,
+            phase,
+            times,
+            pick: count(&r.pick)?,
+            from: self.recipients(r.from.as_ref())?,
+            filter: r.filter.as_ref().map(|f| self.expr(f, None)).transpose()?,
+            actions: self.actions(&r.actions, None, false)?,
+        })
+    }
+
+    fn group(&self, g: &ast::GroupDef, docs: Option<String>) -> Lowered<Group> {
+        let mut out = Group {
+            name: g.name.name.clone(),
+            docs,
+            size: 0,
+            within: None,
+            filled: Vec::new(),
+            expired: Vec::new(),
+        };
+        for line in &g.lines {
+            match line {
+                ast::GroupLine::Size { size, .. } => out.size = count(size)?,
+                ast::GroupLine::Within { within, .. } => match within.kind {
+                    LitKind::Duration(d) => out.within = Some(d),
+                    _ => return Err(unresolved("a group's `within`")),
+                },
+                ast::GroupLine::Filled { actions, .. } => {
+                    out.filled = self.actions(actions, None, true)?
+                }
+                ast::GroupLine::Expired { actions, .. } => {
+                    out.expired = self.actions(actions, None, true)?
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// An action list. `event` is the task's event (`event.FIELD` targets and keys);
+    /// in a group's outcome the default target is every member.
+    fn actions(
+        &self,
+        list: &ast::Actions,
+        event: Option<&ast::EventDef>,
+        group: bool,
+    ) -> Lowered<Vec<Action>> {
+        list.list
+            .iter()
+            .map(|a| self.action(a, event, group))
+            .collect()
+    }
+
+    fn action(
+        &self,
+        a: &ast::Action,
+        event: Option<&ast::EventDef>,
+        group: bool,
+    ) -> Lowered<Action> {
+        let default = if group { Target::Members } else { Target::Own };
+        let target = |t: Option<&ast::Target>| match t {
+            None => Ok(default),
+            Some(t) => self.target(t, event),
+        };
+        let units = |u: &ast::Units| match u {
+            ast::Units::Points(_) => Ok(Units::Points),
+            ast::Units::Reward(r) => self.reward_id(&r.name).map(Units::Reward),
+        };
+        let n = |c: Option<&ast::Lit>| c.map(quantity).transpose();
+        Ok(match &a.kind {
+            ast::ActionKind::Grant { reward, to } => Action::Grant {
+                reward: self.reward_id(&reward.name)?,
+                to: target(to.as_ref())?,
+            },
+            ast::ActionKind::Send { message, to } => Action::Send {
+                message: self.message_id(&message.name)?,
+                to: target(to.as_ref())?,
+            },
+            ast::ActionKind::Use { units: u, count: c } => Action::Use {
+                units: units(u)?,
+                count: n(c.as_ref())?.unwrap_or(1),
+            },
+            ast::ActionKind::Give {
+                units: u,
+                count: c,
+                to,
+            } => Action::Give {
+                units: units(u)?,
+                count: n(c.as_ref())?.unwrap_or(1),
+                to: self.target(to, event)?,
+            },
+            ast::ActionKind::Revoke {
+                units: u,
+                count: c,
+                from,
+            } => Action::Revoke {
+                units: units(u)?,
+                count: n(c.as_ref())?,
+                // `revoke … from` defaults to the participant, also in an outcome.
+                from: match from {
+                    None => Target::Own,
+                    Some(t) => self.target(t, event)?,
+                },
+            },
+            ast::ActionKind::Open { group: g, key } => Action::Open {
+                group: self.group_id(&g.name)?,
+                key: self.field_index(key, event)?,
+            },
+            ast::ActionKind::Join { group: g, key } => Action::Join {
+                group: self.group_id(&g.name)?,
+                key: self.field_index(key, event)?,
+            },
+        })
+    }
+
+    fn target(&self, t: &ast::Target, event: Option<&ast::EventDef>) -> Lowered<Target> {
+        Ok(match t.path.as_slice() {
+            [one] if one.name == "members" => Target::Members,
+            [one] if one.name == "opener" => Target::Opener,
+            [root, attr] if root.name == "user" && attr.name == "id" => Target::Own,
+            [root, attr] if root.name == "user" => Target::Attr(
+                self.syms
+                    .attrs
+                    .position(&attr.name)
+                    .map(|i| AttrId(i as u32))
+                    .ok_or_else(|| unresolved("a target attribute"))?,
+            ),
+            [root, _] if root.name == "event" => Target::Field(self.field_index(t, event)?),
+            _ => return Err(unresolved("a target")),
+        })
+    }
+
+    /// The index of `event.FIELD` in the task's event.
+    fn field_index(&self, t: &ast::Target, event: Option<&ast::EventDef>) -> Lowered<u32> {
+        let ev = event.ok_or_else(|| unresolved("an event field outside a task"))?;
+        match t.path.as_slice() {
+            [root, field] if root.name == "event" => ev
+                .fields
+                .iter()
+                .position(|f| f.name.name == field.name)
+                .map(|i| i as u32)
+                .ok_or_else(|| unresolved("an event field")),
+            _ => Err(unresolved("an event field")),
+        }
+    }
+
+    fn group_id(&self, name: &str) -> Lowered<GroupId> {
+        self.syms
+            .groups
+            .position(name)
+            .map(|i| GroupId(i as u32))
+            .ok_or_else(|| unresolved(format!("group `{name}`")))
     }
 
     fn task(&self, t: &ast::TaskDef, phase: PhaseId, docs: Option<String>) -> Lowered<Task> {
         let mut on = None;
         let mut filter = None;
+        let mut event = None;
         let mut limits = Limits::default();
-        let mut grants = Vec::new();
-        let mut sends = Vec::new();
+        for s in &t.stmts {
+            if let TaskStmt::On {
+                event: name,
+                filter: f,
+                ..
+            } = s
+            {
+                let (trigger, ev) = match name.name.as_str() {
+                    "enroll" => (Trigger::Enroll, None),
+                    "birthday" => (Trigger::Birthday, None),
+                    name => (
+                        Trigger::Event(self.event_id(name)?),
+                        self.syms.events.get(name).map(|d| d.node),
+                    ),
+                };
+                on = Some(trigger);
+                event = ev;
+                filter = f.as_ref().map(|e| self.expr(e, ev)).transpose()?;
+            }
+        }
+        let mut actions = Vec::new();
         let mut streaks = Vec::new();
         let mut after = Vec::new();
+        let mut every = Vec::new();
+        let milestone = |c: &ast::Lit, list: &ast::Actions| -> Lowered<Milestone> {
+            Ok(Milestone {
+                count: count(c)?,
+                actions: self.actions(list, event, false)?,
+            })
+        };
         for s in &t.stmts {
             match s {
-                TaskStmt::On {
-                    event, filter: f, ..
-                } => {
-                    let (trigger, ev) = match event.name.as_str() {
-                        "enroll" => (Trigger::Enroll, None),
-                        "birthday" => (Trigger::Birthday, None),
-                        name => (
-                            Trigger::Event(self.event_id(name)?),
-                            self.syms.events.get(name).map(|d| d.node),
-                        ),
-                    };
-                    on = Some(trigger);
-                    filter = f.as_ref().map(|e| self.expr(e, ev)).transpose()?;
-                }
+                TaskStmt::On { .. } => {}
                 TaskStmt::Limit {
                     count: c, period, ..
                 } => {
@@ -606,20 +847,28 @@ impl<'a> Lower<'a> {
                         ast::Period::Day => limits.per_day = n,
                         ast::Period::User => limits.per_user = n,
                         ast::Period::Phase => limits.per_phase = n,
+                        ast::Period::Field(f) => {
+                            limits.per_field = Some(FieldLimit {
+                                field: self.field_index(f, event)?,
+                                count: count(c)?,
+                            })
+                        }
                     }
                 }
-                TaskStmt::Grant { reward, .. } => grants.push(self.reward_id(&reward.name)?),
-                TaskStmt::Send { message, .. } => sends.push(self.message_id(&message.name)?),
-                TaskStmt::Streak { days, reward, .. } => streaks.push(Milestone {
-                    count: count(days)?,
-                    reward: self.reward_id(&reward.name)?,
-                }),
+                TaskStmt::Action(a) => actions.push(self.action(a, event, false)?),
+                TaskStmt::Streak {
+                    days, actions: a, ..
+                } => streaks.push(milestone(days, a)?),
                 TaskStmt::After {
-                    count: c, reward, ..
-                } => after.push(Milestone {
-                    count: count(c)?,
-                    reward: self.reward_id(&reward.name)?,
-                }),
+                    count: c,
+                    actions: a,
+                    ..
+                } => after.push(milestone(c, a)?),
+                TaskStmt::Every {
+                    count: c,
+                    actions: a,
+                    ..
+                } => every.push(milestone(c, a)?),
             }
         }
         Ok(Task {
@@ -629,10 +878,10 @@ impl<'a> Lower<'a> {
             on: on.ok_or_else(|| unresolved("a task's `on`"))?,
             filter,
             limits,
-            grants,
-            sends,
+            actions,
             streaks,
             after,
+            every,
         })
     }
 
@@ -644,8 +893,29 @@ impl<'a> Lower<'a> {
         let score = match &score_expr.kind {
             ExprKind::Path(p) if p.len() == 1 => Score::Points,
             ExprKind::Call(name, args) => match (name.name.as_str(), args.as_slice()) {
+                (
+                    "count",
+                    [ast::Expr {
+                        kind: ExprKind::Path(p),
+                        ..
+                    }],
+                ) if matches!(p.as_slice(), [t] if self.syms.events.get(&t.name).is_none()) => {
+                    Score::Completions {
+                        task: self.task_id(&p.first().ok_or_else(|| unresolved("a task"))?.name)?,
+                    }
+                }
                 ("count", [arg]) => Score::Count {
                     event: self.event_of(arg)?,
+                },
+                (
+                    "holds",
+                    [ast::Expr {
+                        kind: ExprKind::Path(p),
+                        ..
+                    }],
+                ) => Score::Holds {
+                    reward: self
+                        .reward_id(&p.first().ok_or_else(|| unresolved("a reward"))?.name)?,
                 },
                 ("sum", [arg]) => {
                     let (event, field) = self.event_field(arg)?;
@@ -729,6 +999,24 @@ impl<'a> Lower<'a> {
                             .ok_or_else(|| unresolved(format!("segment `{seg}`")))?,
                     },
                 },
+                [root, kind, name] if root.name == "participant" => {
+                    let task = || self.task_id(&name.name);
+                    match kind.name.as_str() {
+                        "count" => Expr::TaskCount { task: task()? },
+                        "today" => Expr::TaskToday { task: task()? },
+                        "streak" => Expr::TaskStreak { task: task()? },
+                        "rank" => Expr::Rank {
+                            leaderboard: self
+                                .syms
+                                .leaderboards
+                                .position(&name.name)
+                                .map(|i| LeaderboardId(i as u32))
+                                .ok_or_else(|| unresolved("a leaderboard"))?,
+                        },
+                        _ => return Err(unresolved("a participant path")),
+                    }
+                }
+                [root, attr] if root.name == "user" && attr.name == "id" => Expr::UserId,
                 [root, attr] => match root.name.as_str() {
                     "user" => Expr::UserAttr {
                         attr: self
@@ -750,8 +1038,10 @@ impl<'a> Lower<'a> {
                     }
                     "participant" => match attr.name.as_str() {
                         "points" => Expr::Points,
+                        "earned" => Expr::Earned,
                         "tier" => Expr::Tier,
                         "enrolled" => Expr::Enrolled,
+                        "enrolled_at" => Expr::EnrolledAt,
                         _ => return Err(unresolved("a participant attribute")),
                     },
                     _ => return Err(unresolved("a path")),
@@ -768,6 +1058,15 @@ impl<'a> Lower<'a> {
                 ) => Expr::Holds {
                     reward: self
                         .reward_id(&p.first().ok_or_else(|| unresolved("a reward"))?.name)?,
+                },
+                (
+                    "counted",
+                    [ast::Expr {
+                        kind: ExprKind::Path(p),
+                        ..
+                    }],
+                ) => Expr::Counted {
+                    task: self.task_id(&p.first().ok_or_else(|| unresolved("a task"))?.name)?,
                 },
                 _ => return Err(unresolved("a function")),
             },
@@ -854,6 +1153,37 @@ impl<'a> Lower<'a> {
                     reward: self
                         .reward_id(&p.first().ok_or_else(|| unresolved("a reward"))?.name)?,
                 },
+                (
+                    which @ ("opened" | "joined" | "filled" | "expired" | "winners"),
+                    [ast::Expr {
+                        kind: ExprKind::Path(p),
+                        ..
+                    }],
+                ) => {
+                    let name = &p.first().ok_or_else(|| unresolved("a name"))?.name;
+                    match which {
+                        "winners" => Metric::Winners {
+                            raffle: self
+                                .syms
+                                .raffles
+                                .position(name)
+                                .map(|i| RaffleId(i as u32))
+                                .ok_or_else(|| unresolved("a raffle"))?,
+                        },
+                        "opened" => Metric::Opened {
+                            group: self.group_id(name)?,
+                        },
+                        "joined" => Metric::Joined {
+                            group: self.group_id(name)?,
+                        },
+                        "filled" => Metric::Filled {
+                            group: self.group_id(name)?,
+                        },
+                        _ => Metric::Expired {
+                            group: self.group_id(name)?,
+                        },
+                    }
+                }
                 _ => return Err(unresolved("a metric")),
             },
             ExprKind::Unary(ast::UnOp::Neg, x) => Metric::Neg { arg: bx(x)? },

@@ -73,6 +73,20 @@ fn campaign(plan: &Plan) -> StateMachine {
             false,
         );
         g.edge(&prev, &id, format!("at {}", local(plan, p.start)));
+        for r in p.raffles.iter().filter_map(|r| plan.raffles.get(r.index())) {
+            let times: Vec<String> = r.times.iter().map(|t| local(plan, *t)).collect();
+            g.edge(
+                &id,
+                &id,
+                format!(
+                    "raffle {} at {}: pick {} → {}",
+                    r.name,
+                    times.join(", "),
+                    r.pick,
+                    crate::describe::actions(plan, &r.actions, None)
+                ),
+            );
+        }
         if let Some(u) = &p.until {
             // An early exit goes where the normal end of its phase goes.
             let next = plan
@@ -139,11 +153,6 @@ fn participant(plan: &Plan) -> StateMachine {
             format!("first counted {}", uniq.join(" | "))
         },
     );
-    let reward_name = |r: RewardId| {
-        plan.rewards
-            .get(r.index())
-            .map_or("?".to_string(), |r| r.name.clone())
-    };
     for t in &plan.tasks {
         let phase = plan
             .phases
@@ -169,13 +178,17 @@ fn participant(plan: &Plan) -> StateMachine {
         if let Some(n) = t.limits.per_phase {
             limits.push(format!("{n}/phase"));
         }
-        let grants: Vec<String> = t.grants.iter().map(|r| reward_name(*r)).collect();
+        let ev = match t.on {
+            Trigger::Event(e) => Some(e),
+            Trigger::Enroll | Trigger::Birthday => None,
+        };
+        let does = crate::describe::actions(plan, &t.actions, ev);
         let mut label = String::from("completion");
         if !limits.is_empty() {
             label.push_str(&format!(" (limit {})", limits.join(", ")));
         }
-        if !grants.is_empty() {
-            label.push_str(&format!(" → grant {}", grants.join(", ")));
+        if !does.is_empty() {
+            label.push_str(&format!(" → {does}"));
         }
         g.edge(&id, &id, label);
         for s in &t.streaks {
@@ -194,9 +207,9 @@ fn participant(plan: &Plan) -> StateMachine {
                 &id,
                 &sid,
                 format!(
-                    "{} consecutive days → grant {}",
+                    "{} consecutive days → {}",
                     s.count,
-                    reward_name(s.reward)
+                    crate::describe::actions(plan, &s.actions, ev)
                 ),
             );
         }
@@ -209,7 +222,28 @@ fn participant(plan: &Plan) -> StateMachine {
             g.edge(
                 &id,
                 &aid,
-                format!("completion #{} → grant {}", a.count, reward_name(a.reward)),
+                format!(
+                    "completion #{} → {}",
+                    a.count,
+                    crate::describe::actions(plan, &a.actions, ev)
+                ),
+            );
+        }
+        for a in &t.every {
+            let aid = g.state(
+                format!("every_{}_{}", t.name, a.count),
+                format!("every {} completions", a.count),
+                false,
+            );
+            g.edge(
+                &id,
+                &aid,
+                format!(
+                    "completion #{n}, #{}, … → {}",
+                    a.count.saturating_mul(2),
+                    crate::describe::actions(plan, &a.actions, ev),
+                    n = a.count
+                ),
             );
         }
     }
@@ -223,9 +257,72 @@ fn participant(plan: &Plan) -> StateMachine {
             g.edge(
                 &enrolled,
                 &id,
-                format!("condition holds → grant {}", reward_name(goal.reward)),
+                format!(
+                    "condition holds → {}",
+                    crate::describe::actions(plan, &goal.actions, None)
+                ),
             );
         }
+    }
+    for (gi, group) in plan.groups.iter().enumerate() {
+        let open = g.state(
+            format!("group_{}_open", group.name),
+            format!("group {}: open", group.name),
+            false,
+        );
+        let filled = g.state(
+            format!("group_{}_filled", group.name),
+            format!("group {}: filled", group.name),
+            true,
+        );
+        let expired = g.state(
+            format!("group_{}_expired", group.name),
+            format!("group {}: expired", group.name),
+            true,
+        );
+        let id = u32::try_from(gi).ok().map(GroupId);
+        for t in &plan.tasks {
+            for a in &t.actions {
+                let ev = match t.on {
+                    Trigger::Event(e) => Some(e),
+                    Trigger::Enroll | Trigger::Birthday => None,
+                };
+                match a {
+                    Action::Open { group: og, .. } if Some(*og) == id => g.edge(
+                        &enrolled,
+                        &open,
+                        format!("task {}: {}", t.name, crate::describe::action(plan, a, ev)),
+                    ),
+                    Action::Join { group: jg, .. } if Some(*jg) == id => g.edge(
+                        &open,
+                        &open,
+                        format!("task {}: {}", t.name, crate::describe::action(plan, a, ev)),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        let then = |list: &[Action]| {
+            if list.is_empty() {
+                String::new()
+            } else {
+                format!(" → {}", crate::describe::actions(plan, list, None))
+            }
+        };
+        g.edge(
+            &open,
+            &filled,
+            format!("member #{} joins{}", group.size, then(&group.filled)),
+        );
+        let when = group.within.map_or_else(
+            || "the campaign ends".to_string(),
+            |d| format!("{d} after opening, or the campaign ends"),
+        );
+        g.edge(
+            &open,
+            &expired,
+            format!("{when} unfilled{}", then(&group.expired)),
+        );
     }
     let mut prev: Option<String> = None;
     for t in &plan.tiers {
@@ -234,13 +331,14 @@ fn participant(plan: &Plan) -> StateMachine {
             format!("tier {}", t.name),
             false,
         );
-        let grant = t
-            .reward
-            .map(|r| format!(" → grant {}", reward_name(r)))
-            .unwrap_or_default();
+        let grant = if t.actions.is_empty() {
+            String::new()
+        } else {
+            format!(" → {}", crate::describe::actions(plan, &t.actions, None))
+        };
         match &prev {
             None => g.edge(&enrolled, &id, format!("enrolled{grant}")),
-            Some(p) => g.edge(p, &id, format!("points ≥ {}{grant}", t.threshold)),
+            Some(p) => g.edge(p, &id, format!("earned ≥ {}{grant}", t.threshold)),
         }
         prev = Some(id);
     }

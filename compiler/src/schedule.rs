@@ -66,6 +66,8 @@ pub enum EntryKind {
     Award,
     /// The rule of a birthday task: 00:00 local on each participant's birthday.
     Birthday,
+    /// A raffle round: winners drawn at that time.
+    Raffle,
     /// The last phase ends.
     CampaignEnd,
 }
@@ -79,6 +81,7 @@ impl EntryKind {
             EntryKind::Grant => "grant",
             EntryKind::Award => "award",
             EntryKind::Birthday => "birthday",
+            EntryKind::Raffle => "raffle",
             EntryKind::CampaignEnd => "campaign_end",
         }
     }
@@ -92,6 +95,7 @@ enum Step {
     Start,
     Award,
     Enter,
+    Raffle,
     At,
     Rule,
 }
@@ -181,7 +185,7 @@ pub fn build(plan: &Plan) -> Schedule {
                 .unwrap_or_default();
             let what = format!(
                 "award `{name}` {ranks} → {}{scored}",
-                reward(plan, a.reward)
+                crate::describe::actions(plan, &a.actions, None)
             );
             push(
                 Step::Award,
@@ -205,6 +209,25 @@ pub fn build(plan: &Plan) -> Schedule {
                 phase,
                 what,
             );
+        }
+        for r in phase
+            .raffles
+            .iter()
+            .filter_map(|r| plan.raffles.get(r.index()))
+        {
+            let from = recipients(plan, r.from);
+            let filter = if r.filter.is_some() { " where …" } else { "" };
+            let does = crate::describe::actions(plan, &r.actions, None);
+            for (n, at) in r.times.iter().enumerate() {
+                let what = format!(
+                    "raffle `{}` round {} of {}: pick {} from {from}{filter} → {does}",
+                    r.name,
+                    n + 1,
+                    r.times.len(),
+                    r.pick
+                );
+                push(Step::Raffle, *at, None, EntryKind::Raffle, phase, what);
+            }
         }
         let enter_quiet = clock.quiet_note(clock.time_of_day(phase.start));
         for s in &phase.sends {
@@ -271,13 +294,17 @@ pub fn build(plan: &Plan) -> Schedule {
                 "birthday gifts: task `{}` at 00:00 local on each participant's birthday",
                 task.name
             );
-            if !task.grants.is_empty() {
-                let grants: Vec<String> = task.grants.iter().map(|r| reward(plan, *r)).collect();
-                what.push_str(&format!(", grants {}", grants.join(", ")));
+            if !task.actions.is_empty() {
+                what.push_str(&format!(
+                    ": {}",
+                    crate::describe::actions(plan, &task.actions, None)
+                ));
             }
-            if !task.sends.is_empty() {
-                let sends: Vec<String> = task.sends.iter().map(|m| message(plan, *m)).collect();
-                what.push_str(&format!(", sends {}", sends.join(", ")));
+            if task
+                .actions
+                .iter()
+                .any(|a| matches!(a, camp_plan::Action::Send { .. }))
+            {
                 if let Some(quiet) = &midnight_quiet {
                     what.push_str(&format!("; {quiet}"));
                 }
@@ -512,6 +539,19 @@ fn metric(plan: &Plan, m: &Metric, outer: u8) -> String {
                     .map_or("?", |r| r.name.as_str())
             ),
         ),
+        Metric::Opened { group } => (9, format!("opened({})", group_name(plan, *group))),
+        Metric::Joined { group } => (9, format!("joined({})", group_name(plan, *group))),
+        Metric::Filled { group } => (9, format!("filled({})", group_name(plan, *group))),
+        Metric::Expired { group } => (9, format!("expired({})", group_name(plan, *group))),
+        Metric::Winners { raffle } => (
+            9,
+            format!(
+                "winners({})",
+                plan.raffles
+                    .get(raffle.index())
+                    .map_or("?", |r| r.name.as_str())
+            ),
+        ),
         Metric::Spend => (9, "spend".to_string()),
         Metric::Participants => (9, "participants".to_string()),
         Metric::Audience => (9, "audience".to_string()),
@@ -695,4 +735,8 @@ fn escape_text(s: &str) -> String {
         .replace(';', "\\;")
         .replace(',', "\\,")
         .replace('\n', "\\n")
+}
+
+fn group_name(plan: &Plan, g: camp_plan::GroupId) -> &str {
+    plan.groups.get(g.index()).map_or("?", |x| x.name.as_str())
 }

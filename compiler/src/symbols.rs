@@ -159,6 +159,10 @@ pub struct Symbols<'a> {
     pub tiers_block: Option<(FileId, &'a TiersDef)>,
     /// KPIs.
     pub kpis: Table<'a, KpiDef>,
+    /// Group kinds.
+    pub groups: Table<'a, GroupDef>,
+    /// Raffles, with their phase.
+    pub raffles: Table<'a, RaffleStmt>,
     /// Item spans (file, span) of every definition in the root file, for "unused" checks.
     pub root: FileId,
 }
@@ -180,6 +184,8 @@ pub fn collect<'a>(program: &'a Program, diags: &mut Vec<Diagnostic>) -> Symbols
         tiers: Table::new("tier"),
         tiers_block: None,
         kpis: Table::new("kpi"),
+        groups: Table::new("group"),
+        raffles: Table::new("raffle"),
         root: program.root,
     };
     let mut visited = HashSet::new();
@@ -288,6 +294,9 @@ fn walk<'a>(
                 .messages
                 .insert(def_at(id, &m.name, m, 0, &item.docs), diags),
             ItemKind::Kpi(k) => s.kpis.insert(def_at(id, &k.name, k, 0, &item.docs), diags),
+            ItemKind::Group(g) => s
+                .groups
+                .insert(def_at(id, &g.name, g, 0, &item.docs), diags),
             ItemKind::Tiers(t) => {
                 if s.tiers_block.is_none() {
                     s.tiers_block = Some((id, t));
@@ -312,6 +321,9 @@ fn walk<'a>(
                         PhaseStmtKind::Goal(g) => s
                             .goals
                             .insert(def_at(id, &g.name, g, phase, &stmt.docs), diags),
+                        PhaseStmtKind::Raffle(r) => s
+                            .raffles
+                            .insert(def_at(id, &r.name, r, phase, &stmt.docs), diags),
                         _ => {}
                     }
                 }

@@ -195,11 +195,11 @@ phase results for 1d {
     );
 }
 
-/// An `at` send whose time never falls inside its phase is listed, not dropped.
+/// An `at` send whose time never falls inside its phase is E0304 (second edition):
+/// it would silently never go out.
 #[test]
-fn a_send_that_never_goes_out_is_listed() {
-    let plan = plan_of_text(
-        r#"
+fn a_send_that_never_goes_out_is_an_error() {
+    let text = r#"
 campaign short {
   timezone "Asia/Shanghai"
   locales  en
@@ -217,16 +217,17 @@ phase stream from 2027-06-18T20:00 to 2027-06-18T22:00 {
   }
   send late at 23:00
 }
-"#,
-    );
-    let s = schedule::build(&plan);
-    let send = s
-        .entries
+"#;
+    let loader = MemoryLoader::with(&[("campaign.camp", text)]);
+    let result = compile_file(&loader, Path::new("campaign.camp")).unwrap();
+    let codes: Vec<&str> = result
+        .check
+        .diagnostics
         .iter()
-        .find(|e| e.kind == EntryKind::Send)
-        .unwrap();
-    assert_eq!(send.local, "2027-06-18 20:00");
-    assert!(send.what.contains("never goes out"), "{}", send.what);
+        .map(|d| d.code.as_str())
+        .collect();
+    assert_eq!(codes, ["E0304"]);
+    assert!(result.plan.is_none());
 }
 
 /// Parses `ics` with the icalendar crate and checks it holds one well-formed VEVENT per

@@ -93,6 +93,8 @@ pub enum ItemKind {
     Tiers(TiersDef),
     /// `kpi NAME = EXPR target OP VALUE`.
     Kpi(KpiDef),
+    /// `group NAME { size N  within D  filled => ACTIONS  expired => ACTIONS }`.
+    Group(GroupDef),
 }
 
 /// `import "lib/rewards.camp"`.
@@ -381,14 +383,16 @@ pub enum PhaseStmtKind {
     Task(TaskDef),
     /// `leaderboard NAME { ... }`.
     Leaderboard(LeaderboardDef),
-    /// `award LB rank A..B => grant R`.
+    /// `award LB rank A..B => ACTIONS`.
     Award(AwardStmt),
-    /// `goal NAME when EXPR => grant R`.
+    /// `goal NAME when EXPR => ACTIONS`.
     Goal(GoalStmt),
     /// `send MESSAGE TRIGGER [to ...]`.
     Send(SendStmt),
     /// `grant REWARD on enroll|enter`.
     Grant(GrantStmt),
+    /// `raffle NAME at TIMES pick N [from participants|audience|SEGMENT] [where EXPR] => ACTIONS`.
+    Raffle(RaffleStmt),
 }
 
 /// `task NAME { statements }`.
@@ -423,42 +427,40 @@ pub enum TaskStmt {
         /// Where the period word is.
         period_span: Span,
     },
-    /// `grant REWARD`.
-    Grant {
-        /// The `grant` keyword.
-        keyword: Span,
-        /// The reward.
-        reward: Ident,
-    },
-    /// `streak N days => grant REWARD`.
+    /// An action line: `grant x`, `send m to event.invitee`, `use 200 points`,
+    /// `open team by event.team_id`, ...
+    Action(Action),
+    /// `streak N days => ACTIONS`.
     Streak {
         /// The `streak` keyword.
         keyword: Span,
         /// Consecutive days.
         days: Lit,
-        /// The reward.
-        reward: Ident,
+        /// What happens on reaching the streak.
+        actions: Actions,
     },
-    /// `after N => grant REWARD`.
+    /// `after N => ACTIONS`.
     After {
         /// The `after` keyword.
         keyword: Span,
         /// The completion number.
         count: Lit,
-        /// The reward.
-        reward: Ident,
+        /// What happens on the N-th completion.
+        actions: Actions,
     },
-    /// `send MESSAGE`.
-    Send {
-        /// The `send` keyword.
+    /// `every N => ACTIONS`.
+    Every {
+        /// The `every` keyword.
         keyword: Span,
-        /// The message.
-        message: Ident,
+        /// Every how many completions.
+        count: Lit,
+        /// What happens on the N-th, 2N-th, ... completion.
+        actions: Actions,
     },
 }
 
 /// What a task's `limit` counts per.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Period {
     /// Calendar day in the campaign time zone.
     Day,
@@ -466,6 +468,104 @@ pub enum Period {
     User,
     /// Per participant, per phase.
     Phase,
+    /// `per event.FIELD`: per distinct value of that field, per participant.
+    Field(Target),
+}
+
+/// One action, or several in braces, after `=>` (or one task line).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actions {
+    /// The actions in source order.
+    pub list: Vec<Action>,
+    /// From the first token after `=>` to the end (the braces included).
+    pub span: Span,
+}
+
+/// One action: what a task line, an action block or a group outcome does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Action {
+    /// What it does.
+    pub kind: ActionKind,
+    /// The whole action.
+    pub span: Span,
+}
+
+/// The actions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionKind {
+    /// `grant REWARD [to TARGET]`.
+    Grant {
+        /// The reward.
+        reward: Ident,
+        /// Who gets it, when not the participant.
+        to: Option<Target>,
+    },
+    /// `send MESSAGE [to TARGET]`.
+    Send {
+        /// The message.
+        message: Ident,
+        /// Who gets it, when not the participant.
+        to: Option<Target>,
+    },
+    /// `use REWARD [N]` / `use N points`.
+    Use {
+        /// What is used up.
+        units: Units,
+        /// How many (default 1); always given for points.
+        count: Option<Lit>,
+    },
+    /// `give REWARD [N] to TARGET` / `give N points to TARGET`.
+    Give {
+        /// What is given.
+        units: Units,
+        /// How many (default 1); always given for points.
+        count: Option<Lit>,
+        /// Who receives it.
+        to: Target,
+    },
+    /// `revoke REWARD [N] [from TARGET]` / `revoke N points [from TARGET]`.
+    Revoke {
+        /// What is taken back.
+        units: Units,
+        /// How many (default all); always given for points.
+        count: Option<Lit>,
+        /// Who it is taken from, when not the participant.
+        from: Option<Target>,
+    },
+    /// `open GROUP by event.FIELD`.
+    Open {
+        /// The group kind.
+        group: Ident,
+        /// The group's key.
+        key: Target,
+    },
+    /// `join GROUP by event.FIELD`.
+    Join {
+        /// The group kind.
+        group: Ident,
+        /// The group's key.
+        key: Target,
+    },
+}
+
+/// What `use`, `give` and `revoke` move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Units {
+    /// A reward, by name.
+    Reward(Ident),
+    /// Points: the `points` keyword's span. (`count` is then the N written before
+    /// `points`, always `Some` for points.)
+    Points(Span),
+}
+
+/// Who an action is for, or a group key: a dotted path as written
+/// (`event.invitee`, `user.invited_by`, `members`, `opener`, `event.team_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The path's parts.
+    pub path: Vec<Ident>,
+    /// The whole path.
+    pub span: Span,
 }
 
 /// `leaderboard NAME { score EXPR  show top N }`.
@@ -501,7 +601,7 @@ pub enum LeaderboardLine {
     },
 }
 
-/// `award LB rank A[..B] => grant REWARD`.
+/// `award LB rank A[..B] => ACTIONS`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AwardStmt {
     /// The leaderboard.
@@ -512,19 +612,19 @@ pub struct AwardStmt {
     pub to: Option<Lit>,
     /// The whole `A..B`.
     pub range_span: Span,
-    /// The reward.
-    pub reward: Ident,
+    /// What the ranked participants get.
+    pub actions: Actions,
 }
 
-/// `goal NAME when EXPR => grant REWARD`.
+/// `goal NAME when EXPR => ACTIONS`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GoalStmt {
     /// The goal's name.
     pub name: Ident,
     /// When it is reached.
     pub condition: Expr,
-    /// The reward.
-    pub reward: Ident,
+    /// What happens when it is reached.
+    pub actions: Actions,
 }
 
 /// `send MESSAGE TRIGGER [to RECIPIENTS]`.
@@ -541,11 +641,11 @@ pub struct SendStmt {
 /// When a phase-level send goes out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SendTrigger {
-    /// `at HH:MM [daily]`.
+    /// `at HH:MM[, HH:MM...] [daily]` or `at DATETIME[, DATETIME...]`.
     At {
-        /// The local time of day.
-        time: Lit,
-        /// Every day of the phase, or only its first.
+        /// The times as written, one or more: times of day or datetimes.
+        times: Vec<Lit>,
+        /// Every day of the phase, or only the first occurrence of each time.
         daily: bool,
     },
     /// `on enter`.
@@ -567,6 +667,27 @@ pub struct GrantStmt {
     pub on_span: Span,
 }
 
+/// `raffle NAME at TIMES pick N [from participants|audience|SEGMENT] [where EXPR] => ACTIONS`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaffleStmt {
+    /// The raffle's name.
+    pub name: Ident,
+    /// The `at` keyword.
+    pub at: Span,
+    /// The times as written: `HH:MM` or datetime literals, one or more, comma-separated.
+    pub times: Vec<Lit>,
+    /// `daily` after the times.
+    pub daily: bool,
+    /// How many winners each round.
+    pub pick: Lit,
+    /// `from participants|audience|SEGMENT`.
+    pub from: Option<Ident>,
+    /// `where EXPR`: who may win.
+    pub filter: Option<Expr>,
+    /// What each winner gets.
+    pub actions: Actions,
+}
+
 /// When a phase-level grant fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantOn {
@@ -585,7 +706,7 @@ pub struct TiersDef {
     pub tiers: Vec<TierDef>,
 }
 
-/// `silver at 500 points => grant coupon_20`.
+/// `silver at 500 points => ACTIONS`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TierDef {
     /// Its `///` lines.
@@ -594,8 +715,50 @@ pub struct TierDef {
     pub name: Ident,
     /// The point threshold.
     pub threshold: Lit,
-    /// Granted on reaching it.
-    pub reward: Option<Ident>,
+    /// What happens on reaching it.
+    pub actions: Option<Actions>,
+}
+
+/// `group NAME { size N  within D  filled => ACTIONS  expired => ACTIONS }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupDef {
+    /// The group kind's name.
+    pub name: Ident,
+    /// Lines in source order (a repeated line is kept; the compiler reports E0101).
+    pub lines: Vec<GroupLine>,
+}
+
+/// A line of a group kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupLine {
+    /// `size N`.
+    Size {
+        /// The `size` keyword.
+        keyword: Span,
+        /// Members needed to fill a group, the opener included.
+        size: Lit,
+    },
+    /// `within DURATION`.
+    Within {
+        /// The `within` keyword.
+        keyword: Span,
+        /// How long a group stays open.
+        within: Lit,
+    },
+    /// `filled => ACTIONS`.
+    Filled {
+        /// The `filled` keyword.
+        keyword: Span,
+        /// What happens when a group fills.
+        actions: Actions,
+    },
+    /// `expired => ACTIONS`.
+    Expired {
+        /// The `expired` keyword.
+        keyword: Span,
+        /// What happens when a group expires unfilled.
+        actions: Actions,
+    },
 }
 
 /// `kpi NAME = EXPR target OP VALUE`.

@@ -60,6 +60,8 @@ codes! {
     E0105 = Error,
     /// A segment that refers to itself, directly or through other segments.
     E0106 = Error,
+    /// An attribute or event field named `id`, or a task named `enroll`.
+    E0107 = Error,
     /// Type mismatch in an expression.
     E0201 = Error,
     /// Unknown attribute or event field.
@@ -68,12 +70,20 @@ codes! {
     E0203 = Error,
     /// Unknown time zone.
     E0204 = Error,
+    /// A target that is not a user, or `members`/`opener` outside a group's outcome.
+    E0205 = Error,
+    /// `open`/`join` by a field that is not a `string`; a task that both opens and joins.
+    E0206 = Error,
+    /// `counted(TASK)` of a task that is not an earlier one on the same event, or outside a task's `where`.
+    E0207 = Error,
     /// Phases out of order, overlapping, reversed or empty.
     E0301 = Error,
     /// A streak longer than its phase can hold.
     E0302 = Error,
     /// An award whose leaderboard is not final when it fires.
     E0303 = Error,
+    /// An `at DATETIME` outside its phase, or an `at HH:MM` that never falls inside it.
+    E0304 = Error,
     /// A gap between phases.
     W0304 = Warning,
     /// An `at` send inside the quiet hours.
@@ -88,6 +98,8 @@ codes! {
     W0404 = Warning,
     /// Award ranks beyond `show top N`, or overlapping rank ranges.
     E0405 = Error,
+    /// `use`, `give` or `revoke` of a draw; `use N points` with N ≤ 0.
+    E0407 = Error,
     /// Template syntax error.
     E0501 = Error,
     /// Unknown template variable or filter.
@@ -106,10 +118,14 @@ codes! {
     W0701 = Warning,
     /// A send to participants where no one can have enrolled yet.
     W0702 = Warning,
+    /// A group no task opens or joins; a raffle no one can enter.
+    W0703 = Warning,
     /// `on birthday` without a `birthday: date` user attribute.
     E0801 = Error,
     /// `to audience` on an inactivity or per-participant send.
     E0804 = Error,
+    /// A group `size` under 2, or `within` of zero.
+    E0805 = Error,
 }
 
 impl Code {

@@ -68,6 +68,10 @@ pub fn format(src: &str) -> Result<String, FormatError> {
     Ok(printer.finish())
 }
 
+/// The column a group's values start at, after its keyword: `within ` is the longest
+/// setting; an outcome's `=>` comes one column later, after `expired `.
+const GROUP_WIDTH: usize = "within ".len();
+
 /// Spaces between code and a comment at the end of its line.
 const TRAILING_GAP: &str = "  ";
 
@@ -755,6 +759,7 @@ impl<'s> Printer<'s> {
             ItemKind::Message(m) => self.message(m, end),
             ItemKind::Phase(p) => self.phase(p, end),
             ItemKind::Tiers(t) => self.tiers(t, end),
+            ItemKind::Group(g) => self.group(g, end),
             ItemKind::Kpi(k) => {
                 self.before(k.name.span.start);
                 self.write("kpi ");
@@ -1116,8 +1121,8 @@ impl<'s> Printer<'s> {
                     self.write("..");
                     self.lit(to);
                 }
-                self.write(" => grant ");
-                self.ident(&a.reward);
+                let header_end = a.to.as_ref().unwrap_or(&a.from).span.end;
+                self.arrow(header_end, &a.actions);
                 self.end_line(end);
             }
             PhaseStmtKind::Goal(g) => {
@@ -1126,8 +1131,7 @@ impl<'s> Printer<'s> {
                 self.ident(&g.name);
                 self.write(" when ");
                 self.breakable(&g.condition);
-                self.write(" => grant ");
-                self.ident(&g.reward);
+                self.arrow(g.condition.span.end, &g.actions);
                 self.end_line(end);
             }
             PhaseStmtKind::Send(send) => {
@@ -1135,12 +1139,9 @@ impl<'s> Printer<'s> {
                 self.write("send ");
                 self.ident(&send.message);
                 match &send.trigger {
-                    SendTrigger::At { time, daily } => {
-                        self.write(" at ");
-                        self.lit(time);
-                        if *daily {
-                            self.write(" daily");
-                        }
+                    SendTrigger::At { times, daily } => {
+                        self.write(" at");
+                        self.times(times, *daily);
                     }
                     SendTrigger::OnEnter(span) => {
                         self.before(span.start);
@@ -1175,7 +1176,173 @@ impl<'s> Printer<'s> {
                 });
                 self.end_line(end);
             }
+            PhaseStmtKind::Raffle(r) => {
+                self.before(r.name.span.start);
+                self.write("raffle ");
+                self.ident(&r.name);
+                self.before(r.at.start);
+                self.write(" at");
+                self.touch(r.at.end);
+                self.times(&r.times, r.daily);
+                self.write(" pick ");
+                self.lit(&r.pick);
+                let mut header_end = r.pick.span.end;
+                if let Some(from) = &r.from {
+                    self.write(" from ");
+                    self.ident(from);
+                    header_end = from.span.end;
+                }
+                if let Some(filter) = &r.filter {
+                    self.write(" where ");
+                    self.breakable(filter);
+                    header_end = filter.span.end;
+                }
+                self.arrow(header_end, &r.actions);
+                self.end_line(end);
+            }
         }
+    }
+
+    /// ` 12:00, 20:00 daily`: the times of an `at`, the keyword already written.
+    fn times(&mut self, times: &[Lit], daily: bool) {
+        for (i, t) in times.iter().enumerate() {
+            self.write(if i == 0 { " " } else { ", " });
+            self.lit(t);
+        }
+        if daily {
+            self.write(" daily");
+        }
+    }
+
+    /// ` => ACTIONS` after a header that ends at `header_end`. A line break the user
+    /// made between the header and the actions is kept: `=>` then starts the next line,
+    /// two spaces deeper than the statement.
+    fn arrow(&mut self, header_end: u32, actions: &Actions) {
+        if self.has_break(header_end, actions.span.start) {
+            self.touch(header_end);
+            // A group's padded keyword leaves spaces at the end of the line.
+            let kept = self.line.trim_end_matches(' ').len();
+            self.line.truncate(kept);
+            self.newline();
+            self.indent += 2;
+            self.before(actions.span.start);
+            self.write("=> ");
+            self.actions(actions);
+            self.indent = self.indent.saturating_sub(2);
+        } else {
+            self.write(" => ");
+            self.actions(actions);
+        }
+    }
+
+    /// One action, or a block: `{ grant a  send m }` when written on one line, else one
+    /// action per line and `}` on a line of its own.
+    fn actions(&mut self, a: &Actions) {
+        if !self.text(a.span).starts_with('{') {
+            for action in &a.list {
+                self.action(action);
+            }
+            return;
+        }
+        self.before(a.span.start);
+        self.write("{");
+        self.touch(a.span.start.saturating_add(1));
+        if a.list.is_empty() || !self.has_break(a.span.start, a.span.end) {
+            for (i, action) in a.list.iter().enumerate() {
+                self.write(if i == 0 { " " } else { "  " });
+                self.action(action);
+            }
+            self.before(a.span.end.saturating_sub(1));
+            self.write(if a.list.is_empty() { "}" } else { " }" });
+            self.touch(a.span.end);
+            return;
+        }
+        self.newline();
+        self.indent += 2;
+        for action in &a.list {
+            self.gap(None, action.span.start, Gap::Tight);
+            self.action(action);
+            self.newline();
+        }
+        self.close_block(None, a.span.end, Gap::Tight);
+    }
+
+    fn action(&mut self, a: &Action) {
+        self.before(a.span.start);
+        match &a.kind {
+            ActionKind::Grant { reward, to } => {
+                self.write("grant ");
+                self.ident(reward);
+                self.target_after(" to ", to.as_ref());
+            }
+            ActionKind::Send { message, to } => {
+                self.write("send ");
+                self.ident(message);
+                self.target_after(" to ", to.as_ref());
+            }
+            ActionKind::Use { units, count } => {
+                self.write("use ");
+                self.units(units, count.as_ref());
+            }
+            ActionKind::Give { units, count, to } => {
+                self.write("give ");
+                self.units(units, count.as_ref());
+                self.target_after(" to ", Some(to));
+            }
+            ActionKind::Revoke { units, count, from } => {
+                self.write("revoke ");
+                self.units(units, count.as_ref());
+                self.target_after(" from ", from.as_ref());
+            }
+            ActionKind::Open { group, key } => {
+                self.write("open ");
+                self.ident(group);
+                self.target_after(" by ", Some(key));
+            }
+            ActionKind::Join { group, key } => {
+                self.write("join ");
+                self.ident(group);
+                self.target_after(" by ", Some(key));
+            }
+        }
+        self.touch(a.span.end);
+    }
+
+    /// `REWARD [N]` or `N points`.
+    fn units(&mut self, units: &Units, count: Option<&Lit>) {
+        match units {
+            Units::Reward(reward) => {
+                self.ident(reward);
+                if let Some(n) = count {
+                    self.write(" ");
+                    self.lit(n);
+                }
+            }
+            Units::Points(points) => {
+                if let Some(n) = count {
+                    self.lit(n);
+                    self.write(" ");
+                }
+                self.before(points.start);
+                self.write("points");
+                self.touch(points.end);
+            }
+        }
+    }
+
+    /// ` to TARGET` (or ` from`, ` by`) when there is a target.
+    fn target_after(&mut self, word: &str, target: Option<&Target>) {
+        if let Some(t) = target {
+            self.write(word);
+            self.target(t);
+        }
+    }
+
+    fn target(&mut self, t: &Target) {
+        self.before(t.span.start);
+        let names: Vec<&str> = t.path.iter().map(|p| p.name.as_str()).collect();
+        self.write(&names.join("."));
+        self.touch(t.span.end);
     }
 
     fn score(&mut self, score: Option<&Expr>) {
@@ -1200,10 +1367,13 @@ impl<'s> Printer<'s> {
         let keyword = match s {
             TaskStmt::On { keyword, .. }
             | TaskStmt::Limit { keyword, .. }
-            | TaskStmt::Grant { keyword, .. }
             | TaskStmt::Streak { keyword, .. }
             | TaskStmt::After { keyword, .. }
-            | TaskStmt::Send { keyword, .. } => *keyword,
+            | TaskStmt::Every { keyword, .. } => *keyword,
+            TaskStmt::Action(a) => Span {
+                start: a.span.start,
+                end: a.span.start,
+            },
         };
         self.gap(None, keyword.start, Gap::Tight);
         self.touch(keyword.end);
@@ -1225,32 +1395,35 @@ impl<'s> Printer<'s> {
                 self.write("limit ");
                 self.lit(count);
                 self.before(period_span.start);
-                self.write(match period {
-                    Period::Day => " per day",
-                    Period::User => " per user",
-                    Period::Phase => " per phase",
-                });
+                match period {
+                    Period::Day => self.write(" per day"),
+                    Period::User => self.write(" per user"),
+                    Period::Phase => self.write(" per phase"),
+                    Period::Field(field) => {
+                        self.write(" per ");
+                        self.target(field);
+                    }
+                }
                 self.touch(period_span.end);
             }
-            TaskStmt::Grant { reward, .. } => {
-                self.write("grant ");
-                self.ident(reward);
-            }
-            TaskStmt::Streak { days, reward, .. } => {
+            TaskStmt::Action(a) => self.action(a),
+            TaskStmt::Streak { days, actions, .. } => {
                 self.write("streak ");
                 self.lit(days);
-                self.write(" days => grant ");
-                self.ident(reward);
+                self.write(" days");
+                let days_end = self.after_word(days.span.end, "days");
+                self.touch(days_end);
+                self.arrow(days_end, actions);
             }
-            TaskStmt::After { count, reward, .. } => {
+            TaskStmt::After { count, actions, .. } => {
                 self.write("after ");
                 self.lit(count);
-                self.write(" => grant ");
-                self.ident(reward);
+                self.arrow(count.span.end, actions);
             }
-            TaskStmt::Send { message, .. } => {
-                self.write("send ");
-                self.ident(message);
+            TaskStmt::Every { count, actions, .. } => {
+                self.write("every ");
+                self.lit(count);
+                self.arrow(count.span.end, actions);
             }
         }
         self.newline();
@@ -1288,15 +1461,56 @@ impl<'s> Printer<'s> {
             self.write(" points");
             let points_end = self.after_word(tier.threshold.span.end, "points");
             self.touch(points_end);
-            if let Some(r) = &tier.reward {
-                self.write(" => grant ");
-                self.ident(r);
+            if let Some(actions) = &tier.actions {
+                self.arrow(points_end, actions);
             }
             self.newline();
-            prev = tier
-                .reward
-                .as_ref()
-                .map_or(tier.threshold.span.end, |r| r.span.end);
+            prev = tier.actions.as_ref().map_or(points_end, |a| a.span.end);
+        }
+        self.close_block(None, end, Gap::Tight);
+    }
+
+    /// A group kind: `size` and `within` values aligned one column after `within`, the
+    /// outcomes' `=>` one column after `expired` (as the spec writes them).
+    fn group(&mut self, g: &GroupDef, end: u32) {
+        self.before(g.name.span.start);
+        self.write("group ");
+        self.ident(&g.name);
+        if !self.open_block(g.lines.is_empty(), g.name.span.end, end) {
+            return;
+        }
+        for line in &g.lines {
+            let keyword = match line {
+                GroupLine::Size { keyword, .. }
+                | GroupLine::Within { keyword, .. }
+                | GroupLine::Filled { keyword, .. }
+                | GroupLine::Expired { keyword, .. } => *keyword,
+            };
+            self.gap(None, keyword.start, Gap::Tight);
+            self.before(keyword.start);
+            self.touch(keyword.end);
+            match line {
+                GroupLine::Size { size: value, .. } | GroupLine::Within { within: value, .. } => {
+                    let word = if matches!(line, GroupLine::Size { .. }) {
+                        "size"
+                    } else {
+                        "within"
+                    };
+                    self.padded(word, GROUP_WIDTH);
+                    self.lit(value);
+                    self.end_line(value.span.end);
+                }
+                GroupLine::Filled { actions, .. } | GroupLine::Expired { actions, .. } => {
+                    let word = if matches!(line, GroupLine::Filled { .. }) {
+                        "filled"
+                    } else {
+                        "expired"
+                    };
+                    self.padded(word, GROUP_WIDTH);
+                    self.arrow(keyword.end, actions);
+                    self.end_line(actions.span.end);
+                }
+            }
         }
         self.close_block(None, end, Gap::Tight);
     }

@@ -16,7 +16,7 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::EOI => "the end of the file",
         Rule::WHITESPACE | Rule::COMMENT => "a comment",
         Rule::file | Rule::item_only | Rule::item | Rule::junk | Rule::item_start => {
-            "an item: import, campaign, user, event, reward, segment, message, phase, tiers or kpi"
+            "an item: import, campaign, user, event, reward, segment, message, phase, tiers, kpi or group"
         }
         Rule::doc_comment => "a doc comment",
         Rule::ident => "a name",
@@ -93,6 +93,20 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::kw_enroll => "`enroll`",
         Rule::kw_inactive => "`inactive`",
         Rule::kw_target => "`target`",
+        Rule::kw_every => "`every`",
+        Rule::kw_use => "`use`",
+        Rule::kw_give => "`give`",
+        Rule::kw_revoke => "`revoke`",
+        Rule::kw_open => "`open`",
+        Rule::kw_join => "`join`",
+        Rule::kw_by => "`by`",
+        Rule::kw_group => "`group`",
+        Rule::kw_size => "`size`",
+        Rule::kw_within => "`within`",
+        Rule::kw_filled => "`filled`",
+        Rule::kw_expired => "`expired`",
+        Rule::kw_raffle => "`raffle`",
+        Rule::kw_pick => "`pick`",
         Rule::arrow => "`=>`",
         Rule::lbrace => "`{`",
         Rule::rbrace => "`}`",
@@ -143,16 +157,35 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::window_timing => "`from`",
         Rule::until_clause => "`until`",
         Rule::budget_exhausted => "`budget exhausted`",
-        Rule::phase_stmt => "a phase statement: task, leaderboard, award, goal, send or grant",
+        Rule::phase_stmt => {
+            "a phase statement: task, leaderboard, award, goal, send, grant or raffle"
+        }
         Rule::task_def => "`task`",
-        Rule::task_stmt => "a task statement: on, limit, grant, streak, after or send",
+        Rule::task_stmt => {
+            "a task line: on, limit, streak, after, every, or an action (grant, send, use, give, revoke, open, join)"
+        }
         Rule::on_clause => "`on`",
         Rule::limit_clause => "`limit`",
-        Rule::period => "`day`, `user` or `phase`",
+        Rule::period => "`day`, `user`, `phase` or an event field like `event.invitee`",
+        Rule::period_field => "an event field like `event.invitee`",
         Rule::streak_clause => "`streak`",
         Rule::after_clause => "`after`",
-        Rule::task_grant => "`grant`",
-        Rule::task_send => "`send`",
+        Rule::every_clause => "`every`",
+        Rule::actions => "an action, or several in `{ }`",
+        Rule::action_block => "actions in `{ }`",
+        Rule::action => "an action: grant, send, use, give, revoke, open or join",
+        Rule::act_grant => "`grant`",
+        Rule::act_send => "`send`",
+        Rule::act_use => "`use`",
+        Rule::act_give => "`give`",
+        Rule::act_revoke => "`revoke`",
+        Rule::act_open => "`open`",
+        Rule::act_join => "`join`",
+        Rule::action_to => "`to`",
+        Rule::action_from => "`from`",
+        Rule::units | Rule::units_reward => "a reward, or a number of points like `200 points`",
+        Rule::units_points => "a number of points like `200 points`",
+        Rule::target => "who it is for, like `event.invitee`, `members` or `opener`",
         Rule::leaderboard_def => "`leaderboard`",
         Rule::score_clause => "`score`",
         Rule::show_clause => "`show`",
@@ -161,10 +194,17 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::goal_stmt => "`goal`",
         Rule::send_stmt => "`send`",
         Rule::send_trigger | Rule::send_at | Rule::send_on | Rule::send_inactive => {
-            "when to send: `at HH:MM [daily]`, `on enter`, `on enroll` or `after DURATION inactive`"
+            "when to send: `at HH:MM [daily]`, `at DATETIME`, `on enter`, `on enroll` or `after DURATION inactive`"
         }
         Rule::send_to => "`to`",
         Rule::grant_stmt => "`grant`",
+        Rule::raffle_stmt => "`raffle`",
+        Rule::group_def => "a group",
+        Rule::group_line => "a group line: size, within, filled or expired",
+        Rule::group_size => "`size`",
+        Rule::group_within => "`within`",
+        Rule::group_filled => "`filled`",
+        Rule::group_expired => "`expired`",
         Rule::tiers_def => "tiers",
         Rule::tier_def => "a tier like `silver at 500 points`",
         Rule::kpi_def => "a kpi",

@@ -206,6 +206,7 @@ fn next_item_line(src: &str, scan: &lex::Scan, from: usize) -> Option<usize> {
         b"phase",
         b"tiers",
         b"kpi",
+        b"group",
     ];
     // Bytes, not `str` slices: `from` may fall inside a multi-byte character, but the
     // byte after a `\n` always starts one.
@@ -626,6 +627,7 @@ impl<'s> Builder<'s> {
             Rule::phase_def => ItemKind::Phase(self.phase(body)?),
             Rule::tiers_def => ItemKind::Tiers(self.tiers(body)?),
             Rule::kpi_def => ItemKind::Kpi(self.kpi(body)?),
+            Rule::group_def => ItemKind::Group(self.group(body)?),
             _ => return Err(Broken(self.sp(&body))),
         };
         Ok(Item { docs, kind, span })
@@ -859,23 +861,23 @@ impl<'s> Builder<'s> {
                     Ok(p) => Some(self.number(p)),
                     Err(_) => None,
                 };
-                let reward = self.ident(b.find(Rule::ident)?);
+                let actions = self.actions(b.find(Rule::actions)?)?;
                 PhaseStmtKind::Award(AwardStmt {
                     leaderboard,
                     from,
                     to,
                     range_span,
-                    reward,
+                    actions,
                 })
             }
             Rule::goal_stmt => {
                 let name = self.ident(b.find(Rule::ident)?);
                 let condition = self.expr(b.find(Rule::expr)?)?;
-                let reward = self.ident(b.find(Rule::ident)?);
+                let actions = self.actions(b.find(Rule::actions)?)?;
                 PhaseStmtKind::Goal(GoalStmt {
                     name,
                     condition,
-                    reward,
+                    actions,
                 })
             }
             Rule::send_stmt => {
@@ -885,9 +887,10 @@ impl<'s> Builder<'s> {
                 let mut t = Children::of(trig);
                 let trigger = match trig_rule {
                     Rule::send_at => {
-                        let time = self.literal(t.find(Rule::literal)?)?;
+                        let _at = t.next()?;
+                        let times = self.times(&mut t)?;
                         let daily = t.next_if(Rule::kw_daily).is_some();
-                        SendTrigger::At { time, daily }
+                        SendTrigger::At { times, daily }
                     }
                     Rule::send_on => {
                         let _on = t.next()?;
@@ -925,6 +928,33 @@ impl<'s> Builder<'s> {
                     on_span: self.sp(&w),
                 })
             }
+            Rule::raffle_stmt => {
+                let name = self.ident(b.find(Rule::ident)?);
+                let at = self.sp(&b.find(Rule::kw_at)?);
+                let times = self.times(&mut b)?;
+                let daily = b.next_if(Rule::kw_daily).is_some();
+                let _pick = b.find(Rule::kw_pick)?;
+                let pick = self.literal(b.find(Rule::literal)?)?;
+                let from = match b.next_if(Rule::kw_from) {
+                    Some(_) => Some(self.ident(b.find(Rule::ident)?)),
+                    None => None,
+                };
+                let filter = match b.next_if(Rule::kw_where) {
+                    Some(_) => Some(self.expr(b.find(Rule::expr)?)?),
+                    None => None,
+                };
+                let actions = self.actions(b.find(Rule::actions)?)?;
+                PhaseStmtKind::Raffle(RaffleStmt {
+                    name,
+                    at,
+                    times,
+                    daily,
+                    pick,
+                    from,
+                    filter,
+                    actions,
+                })
+            }
             _ => return Err(Broken(span)),
         };
         Ok(PhaseStmt { docs, kind, span })
@@ -933,6 +963,9 @@ impl<'s> Builder<'s> {
     fn task_stmt(&mut self, pair: Pair<'_, Rule>) -> Built<TaskStmt> {
         let inner = Children::of(pair).next()?;
         let rule = inner.as_rule();
+        if rule == Rule::action {
+            return Ok(TaskStmt::Action(self.action(inner)?));
+        }
         let mut c = Children::of(inner);
         let keyword = self.sp(&c.next()?);
         Ok(match rule {
@@ -951,45 +984,200 @@ impl<'s> Builder<'s> {
             Rule::limit_clause => {
                 let count = self.literal(c.find(Rule::literal)?)?;
                 let period_pair = Children::of(c.find(Rule::period)?).next()?;
+                let period_span = self.sp(&period_pair);
                 let period = match period_pair.as_rule() {
                     Rule::kw_day => Period::Day,
                     Rule::kw_user => Period::User,
-                    _ => Period::Phase,
+                    Rule::kw_phase => Period::Phase,
+                    _ => Period::Field(self.target(period_pair)),
                 };
                 TaskStmt::Limit {
                     keyword,
                     count,
                     period,
-                    period_span: self.sp(&period_pair),
+                    period_span,
                 }
             }
             Rule::streak_clause => {
                 let days = self.literal(c.find(Rule::literal)?)?;
-                let reward = self.ident(c.find(Rule::ident)?);
+                let actions = self.actions(c.find(Rule::actions)?)?;
                 TaskStmt::Streak {
                     keyword,
                     days,
-                    reward,
+                    actions,
                 }
             }
             Rule::after_clause => {
                 let count = self.literal(c.find(Rule::literal)?)?;
-                let reward = self.ident(c.find(Rule::ident)?);
+                let actions = self.actions(c.find(Rule::actions)?)?;
                 TaskStmt::After {
                     keyword,
                     count,
-                    reward,
+                    actions,
                 }
             }
-            Rule::task_grant => TaskStmt::Grant {
-                keyword,
-                reward: self.ident(c.find(Rule::ident)?),
-            },
-            _ => TaskStmt::Send {
-                keyword,
-                message: self.ident(c.find(Rule::ident)?),
-            },
+            Rule::every_clause => {
+                let count = self.literal(c.find(Rule::literal)?)?;
+                let actions = self.actions(c.find(Rule::actions)?)?;
+                TaskStmt::Every {
+                    keyword,
+                    count,
+                    actions,
+                }
+            }
+            _ => return Err(Broken(keyword)),
         })
+    }
+
+    /// The comma-separated literals of an `at` (the keyword already taken).
+    fn times(&mut self, c: &mut Children<'_>) -> Built<Vec<Lit>> {
+        let mut times = Vec::new();
+        while let Some(l) = c.next_if(Rule::literal) {
+            times.push(self.literal(l)?);
+        }
+        if times.is_empty() {
+            return Err(Broken(c.parent));
+        }
+        Ok(times)
+    }
+
+    /// One action, or several in braces.
+    fn actions(&mut self, pair: Pair<'_, Rule>) -> Built<Actions> {
+        let span = self.tight(&pair);
+        let inner = Children::of(pair).next()?;
+        let mut list = Vec::new();
+        if inner.as_rule() == Rule::action_block {
+            for a in Children::of(inner).pairs {
+                list.push(self.action(a)?);
+            }
+        } else {
+            list.push(self.action(inner)?);
+        }
+        Ok(Actions { list, span })
+    }
+
+    fn action(&mut self, pair: Pair<'_, Rule>) -> Built<Action> {
+        let span = self.tight(&pair);
+        let inner = Children::of(pair).next()?;
+        let rule = inner.as_rule();
+        let mut c = Children::of(inner);
+        let _keyword = c.next()?;
+        let kind = match rule {
+            Rule::act_grant => ActionKind::Grant {
+                reward: self.ident(c.find(Rule::ident)?),
+                to: self.target_after(&mut c, Rule::action_to)?,
+            },
+            Rule::act_send => ActionKind::Send {
+                message: self.ident(c.find(Rule::ident)?),
+                to: self.target_after(&mut c, Rule::action_to)?,
+            },
+            Rule::act_use => {
+                let (units, count) = self.units(c.find(Rule::units)?)?;
+                ActionKind::Use { units, count }
+            }
+            Rule::act_give => {
+                let (units, count) = self.units(c.find(Rule::units)?)?;
+                let to = self
+                    .target_after(&mut c, Rule::action_to)?
+                    .ok_or(Broken(span))?;
+                ActionKind::Give { units, count, to }
+            }
+            Rule::act_revoke => {
+                let (units, count) = self.units(c.find(Rule::units)?)?;
+                let from = self.target_after(&mut c, Rule::action_from)?;
+                ActionKind::Revoke { units, count, from }
+            }
+            Rule::act_open => ActionKind::Open {
+                group: self.ident(c.find(Rule::ident)?),
+                key: self.target(c.find(Rule::target)?),
+            },
+            Rule::act_join => ActionKind::Join {
+                group: self.ident(c.find(Rule::ident)?),
+                key: self.target(c.find(Rule::target)?),
+            },
+            _ => return Err(Broken(span)),
+        };
+        Ok(Action { kind, span })
+    }
+
+    /// `to TARGET` or `from TARGET`, when the next child is that `clause`.
+    fn target_after(&mut self, c: &mut Children<'_>, clause: Rule) -> Built<Option<Target>> {
+        match c.next_if(clause) {
+            Some(p) => Ok(Some(self.target(Children::of(p).find(Rule::target)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// What `use`, `give` and `revoke` move, and how many.
+    fn units(&mut self, pair: Pair<'_, Rule>) -> Built<(Units, Option<Lit>)> {
+        let inner = Children::of(pair).next()?;
+        let rule = inner.as_rule();
+        let mut c = Children::of(inner);
+        Ok(match rule {
+            Rule::units_points => {
+                let count = self.number(c.find(Rule::number_lit)?);
+                let points = self.sp(&c.find(Rule::kw_points)?);
+                (Units::Points(points), Some(count))
+            }
+            _ => {
+                let reward = self.ident(c.find(Rule::ident)?);
+                let count = c.next_if(Rule::number_lit).map(|n| self.number(n));
+                (Units::Reward(reward), count)
+            }
+        })
+    }
+
+    /// A dotted path: an action's target or a group's key.
+    fn target(&self, pair: Pair<'_, Rule>) -> Target {
+        let span = self.sp(&pair);
+        let path = Children::of(pair).pairs.map(|p| self.ident(p)).collect();
+        Target { path, span }
+    }
+
+    /// The span of a pair up to the end of its last token: unlike [`span_at`], without
+    /// the comments pest's implicit skipping leaves after a rule that ends in an
+    /// optional part.
+    fn tight(&self, pair: &Pair<'_, Rule>) -> Span {
+        let start = pair.as_span().start();
+        let end = pair
+            .clone()
+            .into_inner()
+            .flatten()
+            .last()
+            .map_or(pair.as_span().end(), |p| p.as_span().end());
+        Span::new(start, end.max(start)).shift(self.base)
+    }
+
+    fn group(&mut self, pair: Pair<'_, Rule>) -> Built<GroupDef> {
+        let mut c = Children::of(pair);
+        let name = self.ident(c.find(Rule::ident)?);
+        let mut lines = Vec::new();
+        for line in c.pairs.filter(|p| p.as_rule() == Rule::group_line) {
+            let inner = Children::of(line).next()?;
+            let rule = inner.as_rule();
+            let mut c = Children::of(inner);
+            let keyword = self.sp(&c.next()?);
+            lines.push(match rule {
+                Rule::group_size => GroupLine::Size {
+                    keyword,
+                    size: self.literal(c.find(Rule::literal)?)?,
+                },
+                Rule::group_within => GroupLine::Within {
+                    keyword,
+                    within: self.literal(c.find(Rule::literal)?)?,
+                },
+                Rule::group_filled => GroupLine::Filled {
+                    keyword,
+                    actions: self.actions(c.find(Rule::actions)?)?,
+                },
+                Rule::group_expired => GroupLine::Expired {
+                    keyword,
+                    actions: self.actions(c.find(Rule::actions)?)?,
+                },
+                _ => return Err(Broken(keyword)),
+            });
+        }
+        Ok(GroupDef { name, lines })
     }
 
     fn tiers(&mut self, pair: Pair<'_, Rule>) -> Built<TiersDef> {
@@ -1001,12 +1189,15 @@ impl<'s> Builder<'s> {
             let docs = docs(&mut t);
             let name = self.ident(t.find(Rule::ident)?);
             let threshold = self.literal(t.find(Rule::literal)?)?;
-            let reward = t.find(Rule::ident).ok().map(|p| self.ident(p));
+            let actions = match t.find(Rule::actions) {
+                Ok(a) => Some(self.actions(a)?),
+                Err(_) => None,
+            };
             tiers.push(TierDef {
                 docs,
                 name,
                 threshold,
-                reward,
+                actions,
             });
         }
         Ok(TiersDef { keyword, tiers })

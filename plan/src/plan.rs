@@ -522,6 +522,16 @@ pub enum Score {
         /// The field's index in the event's fields.
         field: u32,
     },
+    /// `count(TASK)`: counted completions of the task in the phase.
+    Completions {
+        /// The task.
+        task: TaskId,
+    },
+    /// `holds(REWARD)`: units held now (votes granted to an author rank authors).
+    Holds {
+        /// The reward.
+        reward: RewardId,
+    },
 }
 
 /// `award LB rank A..B => ACTIONS`, fired when its phase starts.
@@ -1034,4 +1044,72 @@ pub struct Transition {
     pub to: String,
     /// What causes it.
     pub on: String,
+}
+
+/// One action list of a plan, with where it stands: what a message sent from it can
+/// show (`phase.*`, `group.*`, `reward.*`).
+#[derive(Debug, Clone, Copy)]
+pub struct ActionList<'p> {
+    /// The phase it runs in; `None` for tiers and group outcomes (any phase).
+    pub phase: Option<PhaseId>,
+    /// The group kind whose outcome it is.
+    pub group: Option<GroupId>,
+    /// The actions, in order.
+    pub actions: &'p [Action],
+}
+
+fn list(phase: Option<PhaseId>, group: Option<GroupId>, actions: &[Action]) -> ActionList<'_> {
+    ActionList {
+        phase,
+        group,
+        actions,
+    }
+}
+
+impl Plan {
+    /// Every action list: tasks (their lines and milestones), awards, goals, raffles,
+    /// tiers and group outcomes, in that order.
+    pub fn action_lists(&self) -> impl Iterator<Item = ActionList<'_>> {
+        let tasks = self.tasks.iter().flat_map(move |t| {
+            let p = Some(t.phase);
+            std::iter::once(list(p, None, t.actions.as_slice())).chain(
+                t.streaks
+                    .iter()
+                    .chain(&t.after)
+                    .chain(&t.every)
+                    .map(move |m| list(p, None, m.actions.as_slice())),
+            )
+        });
+        let phases = self.phases.iter().enumerate().flat_map(move |(i, ph)| {
+            let p = u32::try_from(i).ok().map(PhaseId);
+            ph.awards
+                .iter()
+                .map(move |a| list(p, None, a.actions.as_slice()))
+                .chain(
+                    ph.goals
+                        .iter()
+                        .map(move |g| list(p, None, g.actions.as_slice())),
+                )
+        });
+        let raffles = self
+            .raffles
+            .iter()
+            .map(move |r| list(Some(r.phase), None, r.actions.as_slice()));
+        let tiers = self
+            .tiers
+            .iter()
+            .map(move |t| list(None, None, t.actions.as_slice()));
+        let groups = self.groups.iter().enumerate().flat_map(move |(i, g)| {
+            let id = u32::try_from(i).ok().map(GroupId);
+            [
+                list(None, id, g.filled.as_slice()),
+                list(None, id, g.expired.as_slice()),
+            ]
+        });
+        tasks
+            .chain(phases)
+            .chain(raffles)
+            .chain(tiers)
+            .chain(groups)
+    }
 }

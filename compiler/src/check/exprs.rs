@@ -36,6 +36,8 @@ pub enum Ty {
     Duration,
     /// A list.
     List(Box<Ty>),
+    /// A user id.
+    User,
     /// Unknown after an error (already reported), or an empty list's element.
     Any,
 }
@@ -58,6 +60,7 @@ impl Ty {
                 "datetime" => Ty::DateTime,
                 "money" => Ty::Money(None),
                 "duration" => Ty::Duration,
+                "user" => Ty::User,
                 _ => return None,
             }),
             // Lists hold text only (`list<string>`): the plan has no other list type.
@@ -80,6 +83,7 @@ pub const TYPE_NAMES: &[&str] = &[
     "money",
     "duration",
     "list<string>",
+    "user",
 ];
 
 impl fmt::Display for Ty {
@@ -97,6 +101,7 @@ impl fmt::Display for Ty {
             Ty::Money(None) => f.write_str("money"),
             Ty::Duration => f.write_str("a duration"),
             Ty::List(_) => f.write_str("a list"),
+            Ty::User => f.write_str("a user"),
             Ty::Any => f.write_str("a value"),
         }
     }
@@ -108,21 +113,31 @@ pub struct Scope<'a> {
     pub event: Option<&'a EventDef>,
     /// What the expression is, for messages ("a task's `where`").
     pub context: &'static str,
+    /// In a task's `where`: the tasks `counted(TASK)` may name (earlier tasks of the
+    /// same phase on the same event). `None` elsewhere.
+    pub counted: Option<Vec<&'a str>>,
 }
 
-impl Scope<'_> {
-    /// The campaign's `audience`.
-    pub fn audience() -> Self {
+impl<'a> Scope<'a> {
+    /// A scope without an event or `counted()`.
+    pub fn of(context: &'static str) -> Self {
         Scope {
             event: None,
-            context: "the audience",
+            context,
+            counted: None,
         }
+    }
+
+    /// The campaign's `audience`.
+    pub fn audience() -> Self {
+        Scope::of("the audience")
     }
 }
 
 /// Checks the declared types of user attributes and event fields (E0102 for an unknown
 /// type name).
 pub(super) fn check_declarations(ctx: &mut Ctx<'_>) {
+    builtin_names(ctx);
     let mut fields: Vec<(FileId, &TypeRef)> = ctx
         .syms
         .attrs
@@ -156,13 +171,51 @@ pub(super) fn check_declarations(ctx: &mut Ctx<'_>) {
     }
 }
 
+/// E0107: an attribute or event field named `id` (`user.id` is built in), a task named
+/// `enroll` (the built-in event and timer).
+fn builtin_names(ctx: &mut Ctx<'_>) {
+    let mut found: Vec<(Loc, &'static str, &'static str)> = Vec::new();
+    for a in ctx.syms.attrs.iter().filter(|a| a.name.name == "id") {
+        found.push((
+            a.loc(),
+            "a user attribute",
+            "`user.id` is built in: the user's own id",
+        ));
+    }
+    for e in ctx.syms.events.iter() {
+        for f in e.node.fields.iter().filter(|f| f.name.name == "id") {
+            found.push((
+                Loc::new(e.file, f.name.span),
+                "an event field",
+                "every event already has an `id`; name the field after what it holds",
+            ));
+        }
+    }
+    for t in ctx.syms.tasks.iter().filter(|t| t.name.name == "enroll") {
+        found.push((
+            t.loc(),
+            "a task",
+            "`enroll` is the built-in event of a user becoming a participant",
+        ));
+    }
+    for (loc, what, why) in found {
+        let name = if what == "a task" { "enroll" } else { "id" };
+        ctx.report(
+            Diagnostic::new(
+                Code::E0107,
+                loc,
+                format!("{what} cannot be named `{name}`"),
+                "a built-in name",
+            )
+            .with_help(format!("{why}: choose another name")),
+        );
+    }
+}
+
 pub(super) fn check_segments(ctx: &mut Ctx<'_>) {
     let segments: Vec<_> = ctx.syms.segments.iter().copied().collect();
     for seg in &segments {
-        let scope = Scope {
-            event: None,
-            context: "a segment",
-        };
+        let scope = Scope::of("a segment");
         check_condition(ctx, seg.file, &seg.node.condition, &scope);
     }
     segment_cycles(ctx);
@@ -384,7 +437,7 @@ pub fn infer(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, scope: &Scope<'_>) -> Ty
             Ty::List(Box::new(elem))
         }
         ExprKind::Path(parts) => path_ty(ctx, file, e, parts, scope),
-        ExprKind::Call(name, args) => call_ty(ctx, file, name, args),
+        ExprKind::Call(name, args) => call_ty(ctx, file, name, args, scope),
         ExprKind::Unary(UnOp::Not, inner) => {
             let t = infer(ctx, file, inner, scope);
             if t != Ty::Bool && t != Ty::Any {
@@ -440,6 +493,8 @@ fn comparable(a: &Ty, b: &Ty) -> bool {
         (Ty::Money(_), Ty::Money(_)) => true,
         (Ty::Date | Ty::DateTime, Ty::Date | Ty::DateTime) => true,
         (Ty::List(x), Ty::List(y)) => comparable(x, y),
+        // A user id compares with another user or with text (§2).
+        (Ty::User, Ty::User | Ty::Str) | (Ty::Str, Ty::User) => true,
         (x, y) => x == y,
     }
 }
@@ -537,6 +592,19 @@ fn binary_ty(
                         "the right side of `{}` must be {lt} too",
                         c.as_str()
                     )),
+                );
+            } else if !matches!(
+                c,
+                camp_dsl::ast::CompareOp::Eq | camp_dsl::ast::CompareOp::Ne
+            ) && (lt == Ty::User || rt == Ty::User)
+            {
+                mismatch(
+                    ctx,
+                    file,
+                    l,
+                    format!("`{}` cannot order users", c.as_str()),
+                    &lt,
+                    Some("users compare with `==`, `!=` and `in`".into()),
                 );
             } else if matches!(
                 c,
@@ -718,6 +786,7 @@ fn path_ty(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, parts: &[Ident], scope: &S
                 }
             }
         }
+        [root, attr] if root.name == "user" && attr.name == "id" => Ty::User,
         [root, attr] if root.name == "user" => match ctx.syms.attrs.get(&attr.name) {
             Some(def) => Ty::from_decl(&def.node.ty).unwrap_or(Ty::Any),
             None => {
@@ -771,12 +840,37 @@ fn path_ty(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, parts: &[Ident], scope: &S
                 Ty::Any
             }
         },
+        [root, kind, name]
+            if root.name == "participant"
+                && matches!(kind.name.as_str(), "count" | "today" | "streak" | "rank") =>
+        {
+            participant_of(ctx, file, kind, name);
+            Ty::Int
+        }
         [root, attr] if root.name == "participant" => match attr.name.as_str() {
-            "points" => Ty::Int,
+            "points" | "earned" => Ty::Int,
             "tier" => Ty::Str,
             "enrolled" => Ty::Bool,
+            "enrolled_at" => Ty::DateTime,
+            "count" | "today" | "streak" | "rank" => {
+                let what = if attr.name == "rank" {
+                    "LEADERBOARD"
+                } else {
+                    "TASK"
+                };
+                ctx.report(
+                    Diagnostic::new(
+                        Code::E0202,
+                        loc,
+                        format!("`participant.{}` needs a name after it", attr.name),
+                        "incomplete",
+                    )
+                    .with_help(format!("write `participant.{}.{what}`", attr.name)),
+                );
+                Ty::Any
+            }
             other => {
-                let help = suggest::did_you_mean(other, ["points", "tier", "enrolled"])
+                let help = suggest::did_you_mean(other, PARTICIPANT_PATHS.iter().copied())
                     .map(|h| h.replacen('`', "`participant.", 1));
                 ctx.report(
                     Diagnostic::new(
@@ -786,7 +880,14 @@ fn path_ty(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, parts: &[Ident], scope: &S
                         "unknown attribute",
                     )
                     .with_help_opt(help.or_else(|| {
-                        Some("a participant has `points`, `tier` and `enrolled`".into())
+                        Some(format!(
+                            "a participant has {}",
+                            PARTICIPANT_PATHS
+                                .iter()
+                                .map(|p| format!("`{p}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
                     })),
                 );
                 Ty::Any
@@ -816,7 +917,129 @@ fn path_ty(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, parts: &[Ident], scope: &S
     }
 }
 
-fn call_ty(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr]) -> Ty {
+/// What `participant.` may be followed by.
+const PARTICIPANT_PATHS: &[&str] = &[
+    "points",
+    "earned",
+    "tier",
+    "enrolled",
+    "enrolled_at",
+    "count",
+    "today",
+    "streak",
+    "rank",
+];
+
+/// Resolves the task (or leaderboard, for `rank`) of `participant.KIND.NAME`.
+fn participant_of(ctx: &mut Ctx<'_>, file: FileId, kind: &Ident, name: &Ident) {
+    let (found, names, what): (bool, Vec<&str>, &str) = if kind.name == "rank" {
+        (
+            ctx.syms.leaderboards.get(&name.name).is_some(),
+            ctx.syms.leaderboards.names().collect(),
+            "leaderboard",
+        )
+    } else {
+        (
+            ctx.syms.tasks.get(&name.name).is_some(),
+            ctx.syms.tasks.names().collect(),
+            "task",
+        )
+    };
+    if !found {
+        let help = suggest::did_you_mean(&name.name, names);
+        ctx.report(
+            Diagnostic::new(
+                Code::E0102,
+                Loc::new(file, name.span),
+                format!("unknown {what} `{}`", name.name),
+                "not defined",
+            )
+            .with_help_opt(help),
+        );
+    }
+}
+
+/// `counted(TASK)`: E0207 outside a task's `where`, or for a task that is not an
+/// earlier task of the same phase on the same event.
+fn counted_ty(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    name: &Ident,
+    args: &[Expr],
+    scope: &Scope<'_>,
+) -> Ty {
+    let task = match args {
+        [Expr {
+            kind: ExprKind::Path(p),
+            ..
+        }] => match p.as_slice() {
+            [t] => Some(t),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(task) = task else {
+        ctx.report(
+            Diagnostic::new(
+                Code::E0201,
+                Loc::new(file, name.span),
+                "`counted` takes one task",
+                "wrong arguments",
+            )
+            .with_help("write `counted(daily_checkin)`"),
+        );
+        return Ty::Bool;
+    };
+    match &scope.counted {
+        None => ctx.report(
+            Diagnostic::new(
+                Code::E0207,
+                Loc::new(file, name.span),
+                format!(
+                    "`counted()` can only be used in a task's `where`, not in {}",
+                    scope.context
+                ),
+                "not in a task's `where`",
+            )
+            .with_help("`counted(TASK)` asks whether an earlier task counted the same event"),
+        ),
+        Some(earlier) if !earlier.contains(&task.name.as_str()) => {
+            let help = suggest::did_you_mean(&task.name, earlier.iter().copied()).or_else(|| {
+                Some(if earlier.is_empty() {
+                    "no earlier task of this phase counts the same event".to_string()
+                } else {
+                    format!(
+                        "earlier tasks of this phase on the same event: {}",
+                        earlier
+                            .iter()
+                            .map(|t| format!("`{t}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+            });
+            ctx.report(
+                Diagnostic::new(
+                    Code::E0207,
+                    Loc::new(file, task.span),
+                    format!(
+                        "`{}` is not an earlier task of this phase on the same event",
+                        task.name
+                    ),
+                    "cannot be asked here",
+                )
+                .with_help_opt(help),
+            );
+        }
+        Some(_) => {}
+    }
+    Ty::Bool
+}
+
+fn call_ty(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], scope: &Scope<'_>) -> Ty {
+    if name.name == "counted" {
+        return counted_ty(ctx, file, name, args, scope);
+    }
     if name.name != "holds" {
         ctx.report(
             Diagnostic::new(
@@ -826,7 +1049,7 @@ fn call_ty(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr]) -> Ty {
                 "not a function",
             )
             .with_help(
-                "conditions can use `holds(REWARD)`; metrics like `count(...)` belong in KPIs",
+                "conditions can use `holds(REWARD)` and `counted(TASK)`; metrics like `count(...)` belong in KPIs",
             ),
         );
         return Ty::Any;

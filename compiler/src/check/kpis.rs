@@ -113,6 +113,11 @@ const METRICS: &[&str] = &[
     "spend",
     "participants",
     "audience",
+    "opened",
+    "joined",
+    "filled",
+    "expired",
+    "winners",
 ];
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
@@ -146,7 +151,7 @@ pub(super) fn condition(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) {
 pub(super) fn score(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) {
     let ok = match &e.kind {
         ExprKind::Path(p) => p.len() == 1 && p.first().is_some_and(|i| i.name == "points"),
-        ExprKind::Call(name, _) => matches!(name.name.as_str(), "count" | "sum"),
+        ExprKind::Call(name, _) => matches!(name.name.as_str(), "count" | "sum" | "holds"),
         _ => false,
     };
     if !ok {
@@ -154,12 +159,32 @@ pub(super) fn score(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) {
             Diagnostic::new(
                 Code::E0201,
                 Loc::new(file, e.span),
-                "a leaderboard scores `points`, `count(EVENT)` or `sum(EVENT.FIELD)`",
+                "a leaderboard scores `points`, `count(EVENT)`, `count(TASK)`, `sum(EVENT.FIELD)` or `holds(REWARD)`",
                 "not a score",
             )
             .with_help("for example `score count(invite_accepted)`"),
         );
         return;
+    }
+    if let ExprKind::Call(name, args) = &e.kind {
+        match (name.name.as_str(), args.as_slice()) {
+            ("holds", [arg]) => {
+                super::exprs::reward_arg(ctx, file, arg, "holds");
+                return;
+            }
+            (
+                "count",
+                [Expr {
+                    kind: ExprKind::Path(p),
+                    ..
+                }],
+            ) if matches!(p.as_slice(), [t] if ctx.syms.events.get(&t.name).is_none()
+                    && ctx.syms.tasks.get(&t.name).is_some()) =>
+            {
+                return;
+            }
+            _ => {}
+        }
     }
     if let ExprKind::Call(..) = e.kind {
         let unit = metric(ctx, file, e, MetricMode::Other);
@@ -443,6 +468,39 @@ fn call(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], mode: Metr
         }
         "granted" => {
             super::exprs::reward_arg_with(ctx, file, arg, "granted", mode.unknown_name());
+            Unit::Count
+        }
+        "opened" | "joined" | "filled" | "expired" | "winners" => {
+            let (kind, names): (&str, Vec<&str>) = if name.name == "winners" {
+                ("raffle", ctx.syms.raffles.names().collect())
+            } else {
+                ("group", ctx.syms.groups.names().collect())
+            };
+            match &arg.kind {
+                ExprKind::Path(p) if matches!(p.as_slice(), [one] if names.contains(&one.name.as_str())) =>
+                    {}
+                ExprKind::Path(p) if p.len() == 1 => {
+                    let given = p.first().map_or("", |i| i.name.as_str());
+                    let help = suggest::did_you_mean(given, names.iter().copied());
+                    return unknown(
+                        ctx,
+                        mode.unknown_name(),
+                        file,
+                        arg.span,
+                        format!("unknown {kind} `{given}`"),
+                        help,
+                    );
+                }
+                _ => {
+                    ctx.report(Diagnostic::new(
+                        Code::E0201,
+                        Loc::new(file, arg.span),
+                        format!("`{}` takes a {kind}", name.name),
+                        format!("not a {kind}"),
+                    ));
+                    return Unit::Any;
+                }
+            }
             Unit::Count
         }
         other => {

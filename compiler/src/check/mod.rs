@@ -1,8 +1,10 @@
 //! Semantic checks over the collected definitions. Each submodule owns one area of
 //! the language and its diagnostic codes; all of them report every problem they find.
 
+mod actions;
 mod cascade;
 mod exprs;
+mod groups;
 mod kpis;
 pub mod phases;
 mod rewards;
@@ -34,6 +36,8 @@ pub struct Used {
     pub segments: HashSet<String>,
     /// Messages sent somewhere `reward.*` has no value (not by a task that grants).
     pub messages_without_reward: HashSet<String>,
+    /// Messages sent somewhere `group.*` has no value (not by a group's outcome).
+    pub messages_without_group: HashSet<String>,
 }
 
 /// Everything the checks share.
@@ -126,6 +130,7 @@ pub fn run_with_symbols(program: &Program) -> (Vec<Diagnostic>, CheckedCampaign,
     exprs::check_declarations(&mut ctx);
     exprs::check_segments(&mut ctx);
     let windows = phases::check(&mut ctx);
+    groups::check(&mut ctx);
     templates::check(&mut ctx);
     kpis::check(&mut ctx);
     usage::check(&mut ctx);

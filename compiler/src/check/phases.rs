@@ -2,6 +2,7 @@
 //! W0304), tasks, streaks (E0302), leaderboards and awards (E0303, E0405), goals,
 //! sends (W0305, W0702, E0804), grants and `on birthday` (E0801).
 
+use super::actions::{self, Site};
 use super::exprs::{self, Scope};
 use super::kpis;
 use super::settings::type_error;
@@ -191,20 +192,32 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
         if let Some(u) = &def.node.until {
             until(ctx, def.file, u);
         }
+        // The tasks so far in this phase, with the event each counts: `counted()` may
+        // name the earlier ones on the same event.
+        let mut so_far: Vec<(&str, Option<&str>)> = Vec::new();
         for stmt in &def.node.stmts {
             match &stmt.kind {
-                PhaseStmtKind::Task(t) => task(ctx, def.file, t, window),
+                PhaseStmtKind::Task(t) => {
+                    let on = task_event(t);
+                    let earlier: Vec<&str> = so_far
+                        .iter()
+                        .filter(|(_, e)| on.is_some() && *e == on)
+                        .map(|(n, _)| *n)
+                        .collect();
+                    task(ctx, def.file, t, window, &earlier);
+                    so_far.push((t.name.name.as_str(), on));
+                }
                 PhaseStmtKind::Leaderboard(l) => leaderboard(ctx, def.file, l),
                 PhaseStmtKind::Award(a) => award(ctx, def.file, i, a, &mut award_ranges),
                 PhaseStmtKind::Goal(g) => {
-                    let scope = Scope {
-                        event: None,
-                        context: "a goal",
-                    };
+                    let scope = Scope::of("a goal");
                     exprs::check_condition(ctx, def.file, &g.condition, &scope);
-                    reward_ref(ctx, def.file, &g.reward);
+                    actions::check(ctx, def.file, &g.actions.list, site("a goal"));
                 }
-                PhaseStmtKind::Send(s) => send(ctx, def.file, &def.node.name.name, s, reach),
+                PhaseStmtKind::Send(s) => {
+                    send(ctx, def.file, &def.node.name.name, s, reach, window)
+                }
+                PhaseStmtKind::Raffle(r) => raffle(ctx, def.file, r, window),
                 PhaseStmtKind::Grant(g) => {
                     reward_ref(ctx, def.file, &g.reward);
                 }
@@ -214,12 +227,22 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
     windows
 }
 
-/// Whether anyone can enroll during phase `p`: a task counts an event that enrolls, or
-/// a leaderboard scores one.
+/// An action list's site outside a task and a group.
+fn site(context: &'static str) -> Site<'static> {
+    Site {
+        event: None,
+        group: false,
+        context,
+    }
+}
+
+/// Whether anyone can enroll during phase `p`: a task counts an event that enrolls, a
+/// leaderboard scores one, or a raffle draws from the audience.
 fn can_enroll(ctx: &Ctx<'_>, p: &PhaseDef) -> bool {
     p.stmts.iter().any(|s| match &s.kind {
         PhaseStmtKind::Task(t) => t.stmts.iter().any(|st| matches!(st, TaskStmt::On { event, .. } if event.name != "birthday" && event.name != "enroll")),
         PhaseStmtKind::Leaderboard(_) => true,
+        PhaseStmtKind::Raffle(r) => r.from.as_ref().is_some_and(|f| f.name == "audience"),
         _ => false,
     }) || ctx.syms.events.is_empty()
 }
@@ -250,9 +273,20 @@ pub(super) fn reward_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident) -> bool {
     exprs::resolve_reward(ctx, file, id, Code::E0102)
 }
 
-fn message_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident, with_reward: bool) {
+/// Resolves a sent message, recording what its templates may use: `reward.*` when the
+/// sender grants, `group.*` when it is a group's outcome.
+pub(super) fn message_ref(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    id: &Ident,
+    with_reward: bool,
+    in_group: bool,
+) {
     if ctx.syms.messages.get(&id.name).is_some() {
         ctx.used.messages.insert(id.name.clone());
+        if !in_group {
+            ctx.used.messages_without_group.insert(id.name.clone());
+        }
         if !with_reward {
             ctx.used.messages_without_reward.insert(id.name.clone());
         }
@@ -270,7 +304,7 @@ fn message_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident, with_reward: bool) {
     );
 }
 
-fn positive(ctx: &mut Ctx<'_>, file: FileId, lit: &Lit, what: &str) -> Option<i64> {
+pub(super) fn positive(ctx: &mut Ctx<'_>, file: FileId, lit: &Lit, what: &str) -> Option<i64> {
     match &lit.kind {
         LitKind::Int(n) if *n > super::MAX_COUNT => {
             let d = ctx.too_large(
@@ -302,9 +336,23 @@ fn positive(ctx: &mut Ctx<'_>, file: FileId, lit: &Lit, what: &str) -> Option<i6
     }
 }
 
-fn task(ctx: &mut Ctx<'_>, file: FileId, t: &TaskDef, window: Option<PhaseWindow>) {
-    let grants = t.stmts.iter().any(|s| matches!(s, TaskStmt::Grant { .. }));
+/// The event a task counts, as written.
+fn task_event(t: &TaskDef) -> Option<&str> {
+    t.stmts.iter().find_map(|s| match s {
+        TaskStmt::On { event, .. } => Some(event.name.as_str()),
+        _ => None,
+    })
+}
+
+fn task(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    t: &TaskDef,
+    window: Option<PhaseWindow>,
+    earlier: &[&str],
+) {
     let mut on_seen: Option<Span> = None;
+    let mut ev: Option<&EventDef> = None;
     let mut limits: HashMap<&'static str, Span> = HashMap::new();
     for s in &t.stmts {
         match s {
@@ -327,11 +375,12 @@ fn task(ctx: &mut Ctx<'_>, file: FileId, t: &TaskDef, window: Option<PhaseWindow
                     continue;
                 }
                 on_seen = Some(*keyword);
-                let ev = on_event(ctx, file, event);
+                ev = on_event(ctx, file, event);
                 if let Some(f) = filter {
                     let scope = Scope {
                         event: ev,
                         context: "a task's `where`",
+                        counted: Some(earlier.to_vec()),
                     };
                     exprs::check_condition(ctx, file, f, &scope);
                 }
@@ -346,6 +395,10 @@ fn task(ctx: &mut Ctx<'_>, file: FileId, t: &TaskDef, window: Option<PhaseWindow
                     Period::Day => "day",
                     Period::User => "user",
                     Period::Phase => "phase",
+                    Period::Field(f) => {
+                        limit_field(ctx, file, f, ev);
+                        "event field"
+                    }
                 };
                 if let Some(first) = limits.insert(name, *keyword) {
                     ctx.report(
@@ -361,13 +414,28 @@ fn task(ctx: &mut Ctx<'_>, file: FileId, t: &TaskDef, window: Option<PhaseWindow
                 }
                 positive(ctx, file, count, "a limit");
             }
-            TaskStmt::Grant { reward, .. } => {
-                reward_ref(ctx, file, reward);
+            TaskStmt::Action(a) => {
+                let grants = t.stmts.iter().any(|s| {
+                    matches!(
+                        s,
+                        TaskStmt::Action(Action {
+                            kind: ActionKind::Grant { .. },
+                            ..
+                        })
+                    )
+                });
+                let list = std::slice::from_ref(a);
+                if grants {
+                    // `reward.*` is the first reward the task's lines grant.
+                    check_with_reward(ctx, file, list, task_site(ev));
+                } else {
+                    actions::check(ctx, file, list, task_site(ev));
+                }
             }
             TaskStmt::Streak {
                 keyword,
                 days,
-                reward,
+                actions: list,
             } => {
                 if let (Some(n), Some(w), Some(tz)) = (
                     positive(ctx, file, days, "a streak"),
@@ -382,15 +450,27 @@ fn task(ctx: &mut Ctx<'_>, file: FileId, t: &TaskDef, window: Option<PhaseWindow
                         );
                     }
                 }
-                reward_ref(ctx, file, reward);
+                actions::check(ctx, file, &list.list, task_site(ev));
             }
-            TaskStmt::After { count, reward, .. } => {
+            TaskStmt::After {
+                count,
+                actions: list,
+                ..
+            } => {
                 positive(ctx, file, count, "`after`");
-                reward_ref(ctx, file, reward);
+                actions::check(ctx, file, &list.list, task_site(ev));
             }
-            TaskStmt::Send { message, .. } => message_ref(ctx, file, message, grants),
+            TaskStmt::Every {
+                count,
+                actions: list,
+                ..
+            } => {
+                positive(ctx, file, count, "`every`");
+                actions::check(ctx, file, &list.list, task_site(ev));
+            }
         }
     }
+    actions::opens_and_joins(ctx, file, t);
     if on_seen.is_none() {
         ctx.report(
             Diagnostic::new(
@@ -400,6 +480,66 @@ fn task(ctx: &mut Ctx<'_>, file: FileId, t: &TaskDef, window: Option<PhaseWindow
                 "which event does it count?",
             )
             .with_help("add `on EVENT`, like `on checkin`"),
+        );
+    }
+}
+
+/// The site of a task's actions.
+fn task_site(event: Option<&EventDef>) -> Site<'_> {
+    Site {
+        event,
+        group: false,
+        context: "a task",
+    }
+}
+
+/// Checks one task line of a task whose lines grant: a message it sends may show
+/// `reward.*`.
+fn check_with_reward(ctx: &mut Ctx<'_>, file: FileId, list: &[Action], site: Site<'_>) {
+    for a in list {
+        match &a.kind {
+            ActionKind::Send { message, to } => {
+                message_ref(ctx, file, message, true, false);
+                if let Some(t) = to {
+                    actions::target(ctx, file, t, site);
+                }
+            }
+            _ => actions::check(ctx, file, std::slice::from_ref(a), site),
+        }
+    }
+}
+
+/// `limit N per event.FIELD`: a field of the task's event.
+fn limit_field(ctx: &mut Ctx<'_>, file: FileId, f: &Target, ev: Option<&EventDef>) {
+    let loc = Loc::new(file, f.span);
+    let field = match f.path.as_slice() {
+        [root, field] if root.name == "event" => field,
+        _ => {
+            ctx.report(
+                Diagnostic::new(
+                    Code::E0202,
+                    loc,
+                    "a limit counts per `day`, `user`, `phase` or `event.FIELD`",
+                    "not a period",
+                )
+                .with_help("write `limit 1 per event.invitee` to count each value of a field once"),
+            );
+            return;
+        }
+    };
+    let Some(ev) = ev else { return };
+    if !ev.fields.iter().any(|x| x.name.name == field.name) {
+        let help =
+            suggest::did_you_mean(&field.name, ev.fields.iter().map(|x| x.name.name.as_str()))
+                .map(|h| h.replacen('`', "`event.", 1));
+        ctx.report(
+            Diagnostic::new(
+                Code::E0202,
+                loc,
+                format!("the event `{}` has no field `{}`", ev.name.name, field.name),
+                "unknown field",
+            )
+            .with_help_opt(help),
         );
     }
 }
@@ -506,7 +646,7 @@ fn award(
     a: &AwardStmt,
     ranges: &mut HashMap<String, Vec<(i64, i64, Loc)>>,
 ) {
-    reward_ref(ctx, file, &a.reward);
+    actions::check(ctx, file, &a.actions.list, site("an award"));
     let Some(lb) = ctx.syms.leaderboards.get(&a.leaderboard.name).copied() else {
         let help = suggest::did_you_mean(&a.leaderboard.name, ctx.syms.leaderboards.names());
         ctx.report(
@@ -614,38 +754,17 @@ struct Reach {
     here: bool,
 }
 
-fn send(ctx: &mut Ctx<'_>, file: FileId, phase: &str, s: &SendStmt, reach: Reach) {
-    message_ref(ctx, file, &s.message, false);
+fn send(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    phase: &str,
+    s: &SendStmt,
+    reach: Reach,
+    window: Option<PhaseWindow>,
+) {
+    message_ref(ctx, file, &s.message, false, false);
     match &s.trigger {
-        SendTrigger::At { time, .. } => match &time.kind {
-            LitKind::Time(t) => {
-                if ctx.settings.is_quiet(*t) {
-                    let (a, b) = ctx
-                        .settings
-                        .quiet
-                        .map(|q| (q.start, q.end))
-                        .unwrap_or_default();
-                    ctx.report(
-                        Diagnostic::new(
-                            Code::W0305,
-                            Loc::new(file, time.span),
-                            format!("{} is inside the quiet hours {}..{}, so this send is always deferred", t.format("%H:%M"), a.format("%H:%M"), b.format("%H:%M")),
-                            "in the quiet hours",
-                        )
-                        .with_help(format!("send it at {} or later, before {}", b.format("%H:%M"), a.format("%H:%M"))),
-                    );
-                }
-            }
-            LitKind::Invalid => {}
-            other => type_error(
-                ctx,
-                file,
-                time.span,
-                "`at`",
-                "a time of day like `20:00`",
-                other,
-            ),
-        },
+        SendTrigger::At { times, daily } => at_times(ctx, file, times, *daily, window, true),
         SendTrigger::Inactive(lit) => match &lit.kind {
             LitKind::Duration(d) if !d.is_zero() => {}
             LitKind::Duration(_) => ctx.error(
@@ -737,4 +856,172 @@ fn send(ctx: &mut Ctx<'_>, file: FileId, phase: &str, s: &SendStmt, reach: Reach
             .with_help("send it `to audience`, or move it to a phase where people have enrolled"),
         );
     }
+}
+
+/// The times of an `at` (a send or a raffle): times of day (W0305 in the quiet hours
+/// when `quiet_warning`, E0304 when none falls inside the phase) or dates and times
+/// (E0304 outside the phase's window).
+fn at_times(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    times: &[Lit],
+    daily: bool,
+    window: Option<PhaseWindow>,
+    quiet_warning: bool,
+) {
+    let tz = ctx.settings.tz;
+    for time in times {
+        match &time.kind {
+            LitKind::Time(t) => {
+                if quiet_warning && ctx.settings.is_quiet(*t) {
+                    let (a, b) = ctx
+                        .settings
+                        .quiet
+                        .map(|q| (q.start, q.end))
+                        .unwrap_or_default();
+                    ctx.report(
+                        Diagnostic::new(
+                            Code::W0305,
+                            Loc::new(file, time.span),
+                            format!("{} is inside the quiet hours {}..{}, so this send is always deferred", t.format("%H:%M"), a.format("%H:%M"), b.format("%H:%M")),
+                            "in the quiet hours",
+                        )
+                        .with_help(format!("send it at {} or later, before {}", b.format("%H:%M"), a.format("%H:%M"))),
+                    );
+                }
+                if let (Some(w), Some(tz)) = (window, tz) {
+                    if local_times(tz, *t, false, w).is_empty() {
+                        ctx.report(
+                            Diagnostic::new(
+                                Code::E0304,
+                                Loc::new(file, time.span),
+                                format!("{} never falls inside this phase", t.format("%H:%M")),
+                                "never happens",
+                            )
+                            .with_help(format!(
+                                "the phase runs {}; choose a time inside it",
+                                window_text(tz, w)
+                            )),
+                        );
+                    }
+                }
+            }
+            LitKind::DateTime(_) | LitKind::Date(_) => {
+                if daily {
+                    ctx.report(
+                        Diagnostic::new(
+                            Code::E0201,
+                            Loc::new(file, time.span),
+                            "`daily` repeats a time of day, not a date and time",
+                            "a date and time",
+                        )
+                        .with_help("write `at 20:00 daily`, or remove `daily`"),
+                    );
+                }
+                let at = datetime(ctx, file, time, tz, "`at`");
+                if let (Some(at), Some(w), Some(tz)) = (at, window, tz) {
+                    if at < w.start || at >= w.end {
+                        ctx.report(
+                            Diagnostic::new(
+                                Code::E0304,
+                                Loc::new(file, time.span),
+                                "this time is outside its phase",
+                                "outside the phase",
+                            )
+                            .with_help(format!(
+                                "the phase runs {}; timed steps fire only while their phase runs",
+                                window_text(tz, w)
+                            )),
+                        );
+                    }
+                }
+            }
+            LitKind::Invalid => {}
+            other => type_error(
+                ctx,
+                file,
+                time.span,
+                "`at`",
+                "a time of day like `20:00` or a date and time like `2027-01-28T10:00`",
+                other,
+            ),
+        }
+    }
+}
+
+/// A phase's window as a person reads it, in the campaign time zone.
+fn window_text(tz: Tz, w: PhaseWindow) -> String {
+    let f = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    format!("from {} to {}", f(w.start), f(w.end))
+}
+
+/// The instants a local time of day falls on inside `w`: every day of it with `daily`,
+/// else only the first.
+pub fn local_times(tz: Tz, time: NaiveTime, daily: bool, w: PhaseWindow) -> Vec<DateTime<Utc>> {
+    let first = w.start.with_timezone(&tz).date_naive();
+    let last = (w.end - TimeDelta::seconds(1))
+        .with_timezone(&tz)
+        .date_naive();
+    let mut out = Vec::new();
+    let mut day = first;
+    while day <= last {
+        let at = local_to_utc(tz, day.and_time(time));
+        if at >= w.start && at < w.end {
+            out.push(at);
+            if !daily {
+                break;
+            }
+        }
+        match day.succ_opt() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    out
+}
+
+/// `raffle NAME at TIMES pick N [from …] [where …] => ACTIONS`.
+fn raffle(ctx: &mut Ctx<'_>, file: FileId, r: &RaffleStmt, window: Option<PhaseWindow>) {
+    at_times(ctx, file, &r.times, r.daily, window, false);
+    positive(ctx, file, &r.pick, "`pick`");
+    if let Some(from) = &r.from {
+        match from.name.as_str() {
+            "participants" | "audience" => {}
+            seg if ctx.syms.segments.get(seg).is_some() => {
+                ctx.used.segments.insert(seg.to_string());
+            }
+            seg => {
+                let names: Vec<&str> = ["audience", "participants"]
+                    .into_iter()
+                    .chain(ctx.syms.segments.names())
+                    .collect();
+                let help = suggest::did_you_mean(seg, names);
+                ctx.report(
+                    Diagnostic::new(
+                        Code::E0102,
+                        Loc::new(file, from.span),
+                        format!("unknown entrants `{seg}`"),
+                        "not `audience`, `participants` or a segment",
+                    )
+                    .with_help_opt(help),
+                );
+            }
+        }
+    }
+    if let Some(f) = &r.filter {
+        exprs::check_condition(ctx, file, f, &Scope::of("a raffle's `where`"));
+        if matches!(&f.kind, ExprKind::Path(p) if matches!(p.as_slice(), [x] if x.name == "false"))
+        {
+            ctx.report(
+                Diagnostic::new(
+                    Code::W0703,
+                    Loc::new(file, f.span),
+                    format!("no one can enter the raffle `{}`", r.name.name),
+                    "never true",
+                )
+                .with_help("remove the `where`, or write the condition entrants must meet"),
+            );
+        }
+    }
+    actions::check(ctx, file, &r.actions.list, site("a raffle"));
 }

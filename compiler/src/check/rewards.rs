@@ -436,8 +436,17 @@ fn tiers(ctx: &mut Ctx<'_>) {
     let tiers: Vec<_> = ctx.syms.tiers.iter().copied().collect();
     let mut last: Option<(i64, Loc)> = None;
     for t in tiers {
-        if let Some(r) = &t.node.reward {
-            super::phases::reward_ref(ctx, t.file, r);
+        if let Some(a) = &t.node.actions {
+            super::actions::check(
+                ctx,
+                t.file,
+                &a.list,
+                super::actions::Site {
+                    event: None,
+                    group: false,
+                    context: "a tier",
+                },
+            );
         }
         let lit = &t.node.threshold;
         match &lit.kind {

@@ -19,7 +19,23 @@ pub const CHANNELS: &[&str] = &["push", "sms", "email", "in_app", "wechat", "web
 pub const CAMP_FILTERS: &[&str] = &["date", "time", "money"];
 
 /// The top-level template variables.
-const ROOTS: &[&str] = &["user", "campaign", "phase", "participant", "reward"];
+const ROOTS: &[&str] = &[
+    "user",
+    "campaign",
+    "phase",
+    "participant",
+    "reward",
+    "group",
+];
+
+/// What a template may say about a message's sender.
+#[derive(Debug, Clone, Copy)]
+struct Sender {
+    /// Every send is from an action list that grants: `reward.*` has a value.
+    reward: bool,
+    /// Every send is from a group's outcome: `group.*` has a value.
+    group: bool,
+}
 
 /// Where one message's problems are collected: checks of different messages share
 /// nothing mutable, so they run on all cores.
@@ -92,7 +108,10 @@ fn message(ctx: &mut Out<'_, '_>, file: FileId, m: &MessageDef) {
     let locales = &ctx.ctx.settings.locales;
     let mut bodies: HashMap<&str, Span> = HashMap::new();
     let mut subjects: HashMap<&str, Span> = HashMap::new();
-    let reward_ok = !ctx.ctx.used.messages_without_reward.contains(&m.name.name);
+    let sender = Sender {
+        reward: !ctx.ctx.used.messages_without_reward.contains(&m.name.name),
+        group: !ctx.ctx.used.messages_without_group.contains(&m.name.name),
+    };
     for e in &m.entries {
         let loc_name = e.locale.name.as_str();
         let seen = if e.subject {
@@ -137,7 +156,7 @@ fn message(ctx: &mut Out<'_, '_>, file: FileId, m: &MessageDef) {
                 .with_help(help),
             );
         }
-        template(ctx, file, &e.text, reward_ok);
+        template(ctx, file, &e.text, sender);
         if channel == "sms" && !e.subject {
             sms_length(ctx, file, &e.text);
         }
@@ -234,7 +253,7 @@ fn plain_offset(body: &str, target: usize) -> usize {
     body.len()
 }
 
-fn template(ctx: &mut Out<'_, '_>, file: FileId, s: &StrLit, reward_ok: bool) {
+fn template(ctx: &mut Out<'_, '_>, file: FileId, s: &StrLit, sender: Sender) {
     let src = s.value.as_str();
     let env = Environment::new();
     let tmpl = match env.template_from_str(src) {
@@ -271,7 +290,7 @@ fn template(ctx: &mut Out<'_, '_>, file: FileId, s: &StrLit, reward_ok: bool) {
     let bad: Vec<(String, Option<std::ops::Range<usize>>, VarError)> = vars
         .into_iter()
         .filter_map(|(v, at)| {
-            let (message, help) = check_var(ctx.ctx, &v, reward_ok).err()?;
+            let (message, help) = check_var(ctx.ctx, &v, sender).err()?;
             let root = v.split('.').next().unwrap_or("");
             let help = if set_somewhere.contains(root) {
                 Some(format!("`{root}` is set in this template, but not where it is read (a `{{% set %}}` inside one branch of an `if`, or inside a `for` loop, does not reach here): set it before"))
@@ -395,7 +414,7 @@ fn locate_path(
 
 type VarError = (String, Option<String>);
 
-fn check_var(ctx: &Ctx<'_>, path: &str, reward_ok: bool) -> Result<(), VarError> {
+fn check_var(ctx: &Ctx<'_>, path: &str, sender: Sender) -> Result<(), VarError> {
     let parts: Vec<&str> = path.split('.').collect();
     let (root, rest) = match parts.split_first() {
         Some((r, rest)) => (*r, rest),
@@ -416,7 +435,7 @@ fn check_var(ctx: &Ctx<'_>, path: &str, reward_ok: bool) -> Result<(), VarError>
     };
     match root {
         "user" => match attr {
-            None => Ok(()),
+            None | Some("id") => Ok(()),
             Some(a) if ctx.syms.attrs.get(a).is_some() => Ok(()),
             Some(a) => Err((
                 format!("unknown template variable `user.{a}`"),
@@ -442,11 +461,39 @@ fn check_var(ctx: &Ctx<'_>, path: &str, reward_ok: bool) -> Result<(), VarError>
                 "`participant.rank` needs a leaderboard: `participant.rank.NAME`".into(),
                 ctx.syms.leaderboards.names().next().map(|n| format!("for example `participant.rank.{n}`")),
             )),
-            _ => member(&["points", "tier", "rank"], "`participant`"),
+            (Some(kind @ ("count" | "today" | "streak")), Some(task)) => {
+                if ctx.syms.tasks.get(task).is_some() {
+                    Ok(())
+                } else {
+                    Err((
+                        format!("unknown task `{task}` in `participant.{kind}.{task}`"),
+                        suggest::did_you_mean(task, ctx.syms.tasks.names()),
+                    ))
+                }
+            }
+            (Some(kind @ ("count" | "today" | "streak")), None) => Err((
+                format!("`participant.{kind}` needs a task: `participant.{kind}.TASK`"),
+                ctx.syms.tasks.names().next().map(|n| format!("for example `participant.{kind}.{n}`")),
+            )),
+            _ => member(
+                &["points", "earned", "tier", "enrolled", "enrolled_at", "count", "today", "streak", "rank"],
+                "`participant`",
+            ),
         },
+        "group" => {
+            member(&["name", "key", "size", "members"], "`group`")?;
+            if sender.group {
+                Ok(())
+            } else {
+                Err((
+                    "`group` has a value only in a message sent by a group's `filled` or `expired`".into(),
+                    Some("send this message only from a group's outcome, or remove `group.*` from it".into()),
+                ))
+            }
+        }
         "reward" => {
-            member(&["name", "label", "value"], "`reward`")?;
-            if reward_ok {
+            member(&["name", "label", "value", "amount"], "`reward`")?;
+            if sender.reward {
                 Ok(())
             } else {
                 Err((
