@@ -521,7 +521,10 @@ pub const KINDS: &[(&str, &[&str])] = &[
         "give",
         &["at", "user", "to", "reward", "count", "cause", "event"],
     ),
-    ("revoke", &["at", "user", "reward", "count", "cause", "event"]),
+    (
+        "revoke",
+        &["at", "user", "reward", "count", "cause", "event"],
+    ),
     ("group", &["at", "group", "key", "user", "change"]),
     ("reject", &["at", "event", "reason"]),
 ];
@@ -672,8 +675,8 @@ mod tests {
             assert_eq!(back, e);
         }
         for c in [
-            "task:a", "streak:a", "after:a", "every:a", "award:a", "goal:a", "tier:a",
-            "group:a", "raffle:a", "enroll", "enter",
+            "task:a", "streak:a", "after:a", "every:a", "award:a", "goal:a", "tier:a", "group:a",
+            "raffle:a", "enroll", "enter",
         ] {
             let cause: Cause = serde_json::from_str(&format!("\"{c}\"")).unwrap();
             assert_eq!(cause.to_string(), c);

@@ -107,6 +107,10 @@ pub(crate) struct Index {
     pub(crate) scoring: Vec<Vec<Vec<LeaderboardId>>>,
     /// [phase]: leaderboards that score points.
     pub(crate) points_boards: Vec<Vec<LeaderboardId>>,
+    /// [task]: leaderboards that score its completions (`count(TASK)`).
+    pub(crate) task_boards: Vec<Vec<LeaderboardId>>,
+    /// [reward]: leaderboards that score units held (`holds(REWARD)`).
+    pub(crate) holds_boards: Vec<Vec<LeaderboardId>>,
     /// [phase]: tasks `on enroll`.
     pub(crate) enroll_tasks: Vec<Vec<TaskId>>,
     /// [phase]: tasks `on birthday`.
@@ -204,6 +208,8 @@ impl Index {
         }
         let mut scoring = vec![vec![Vec::new(); events]; phases];
         let mut points_boards = vec![Vec::new(); phases];
+        let mut task_boards = vec![Vec::new(); plan.tasks.len()];
+        let mut holds_boards = vec![Vec::new(); plan.rewards.len()];
         for (i, lb) in plan.leaderboards.iter().enumerate() {
             let id = LeaderboardId(id32(i));
             let p = lb.phase.index();
@@ -216,6 +222,16 @@ impl Index {
                 Score::Count { event } | Score::Sum { event, .. } => {
                     if let Some(slot) = scoring.get_mut(p).and_then(|v| v.get_mut(event.index())) {
                         slot.push(id);
+                    }
+                }
+                Score::Completions { task } => {
+                    if let Some(v) = task_boards.get_mut(task.index()) {
+                        v.push(id);
+                    }
+                }
+                Score::Holds { reward } => {
+                    if let Some(v) = holds_boards.get_mut(reward.index()) {
+                        v.push(id);
                     }
                 }
             }
@@ -259,6 +275,8 @@ impl Index {
         };
         let plan_json = serde_json::to_string(plan).unwrap_or_default();
         Index {
+            task_boards,
+            holds_boards,
             uses_progress: plan
                 .messages
                 .iter()

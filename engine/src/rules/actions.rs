@@ -356,6 +356,9 @@ impl Step<'_> {
                 user.add_counter(units_out(r), as_i64(n));
             }
         }
+        if let Units::Reward(r) = units {
+            self.rescore_holds(u, r);
+        }
         n
     }
 
@@ -440,6 +443,9 @@ impl Step<'_> {
                 }
             }
         }
+        if let Units::Reward(r) = units {
+            self.rescore_holds(to, r);
+        }
         let at = self.at();
         let giver = self
             .state
@@ -497,6 +503,7 @@ impl Step<'_> {
             }
         }
         if let Units::Reward(r) = units {
+            self.rescore_holds(u, r);
             let ledger = &mut self.state.ledger;
             ledger.give_back(r, n);
             if let Some(cost) = engine.plan.rewards.get(r.index()).and_then(|x| x.cost) {
@@ -540,11 +547,10 @@ impl Step<'_> {
             actions
                 .iter()
                 .map(|a| match *a {
-                    Action::Use { units: x, count } | Action::Give { units: x, count, .. }
-                        if x == units =>
-                    {
-                        count
-                    }
+                    Action::Use { units: x, count }
+                    | Action::Give {
+                        units: x, count, ..
+                    } if x == units => count,
                     _ => 0,
                 })
                 .fold(0u64, u64::saturating_add)

@@ -112,7 +112,9 @@ fn check(
     reward: RewardId,
     r: &Reward,
 ) -> Result<(), DenyReason> {
-    if r.per_user.is_some_and(|n| held.packed().received(reward) >= n) {
+    if r.per_user
+        .is_some_and(|n| held.packed().received(reward) >= n)
+    {
         return Err(DenyReason::PerUser);
     }
     if r.stock.is_some_and(|n| ledger.out(reward) >= n) {

@@ -14,8 +14,7 @@ use crate::step::{Facts, Step};
 use crate::{eval, hashes};
 use camp_plan::calendar::Day;
 use camp_plan::{
-    Action, GrantOn, LeaderboardId, RewardId, RewardKind, SendWhen, TaskId, TierId, Trigger,
-    Value,
+    Action, GrantOn, LeaderboardId, RewardId, RewardKind, SendWhen, TaskId, TierId, Trigger, Value,
 };
 use rust_decimal::Decimal;
 
@@ -316,15 +315,30 @@ impl Step<'_> {
         }
         let per_field = match t.limits.per_field {
             Some(l) => {
-                let key = (u, task.0, hashes::value_key(engine.fingerprint_seed, fields.get(l.field as usize)));
-                if self.state.per_field.get(&key).is_some_and(|&n| n >= l.count) {
+                let key = (
+                    u,
+                    task.0,
+                    hashes::value_key(engine.fingerprint_seed, fields.get(l.field as usize)),
+                );
+                if self
+                    .state
+                    .per_field
+                    .get(&key)
+                    .is_some_and(|&n| n >= l.count)
+                {
                     return Err(Why::Limit);
                 }
                 Some(key)
             }
             None => None,
         };
-        if engine.index.guarded.get(task.index()).copied().unwrap_or(false) {
+        if engine
+            .index
+            .guarded
+            .get(task.index())
+            .copied()
+            .unwrap_or(false)
+        {
             self.feasible(u, &t.actions, fields)?;
         }
         if let Some(key) = per_field {
@@ -380,6 +394,16 @@ impl Step<'_> {
             task: name.clone(),
             event: event.cloned(),
         });
+        for &lb in engine
+            .index
+            .task_boards
+            .get(task.index())
+            .map_or(&[][..], Vec::as_slice)
+        {
+            if self.board_runs(lb) {
+                self.score(u, lb, Decimal::ONE);
+            }
+        }
         let scope = Scope {
             own: u,
             by: Some(u),
@@ -466,6 +490,7 @@ impl Step<'_> {
             }
         }
         for r in outcome.issued.iter() {
+            self.rescore_holds(u, r);
             if let Some(RewardKind::Points { amount }) =
                 engine.plan.rewards.get(r.index()).map(|x| &x.kind)
             {
@@ -565,6 +590,40 @@ impl Step<'_> {
                 .cloned()
                 .unwrap_or_else(|| Name::from(goal.name.as_str()));
             self.own_actions(u, &goal.actions, &Cause::Goal(name), event);
+        }
+    }
+
+    /// Whether a leaderboard's phase is running (boards score only then).
+    pub(crate) fn board_runs(&self, lb: LeaderboardId) -> bool {
+        let phase = self
+            .engine
+            .plan
+            .leaderboards
+            .get(lb.index())
+            .map(|l| l.phase);
+        phase.is_some() && self.state.running() == phase
+    }
+
+    /// A participant's holding of `reward` changed: its `holds(REWARD)` boards follow.
+    pub(crate) fn rescore_holds(&mut self, u: u32, reward: RewardId) {
+        let engine = self.engine;
+        let boards = engine
+            .index
+            .holds_boards
+            .get(reward.index())
+            .map_or(&[][..], Vec::as_slice);
+        for &lb in boards {
+            let Some(user) = self.state.user(u) else {
+                return;
+            };
+            if !user.enrolled() || !self.board_runs(lb) {
+                continue;
+            }
+            let held = Decimal::from(user.packed.held(reward));
+            let now = user.packed.score(lb).map_or(Decimal::ZERO, |s| s.score);
+            if let Some(delta) = held.checked_sub(now) {
+                self.score(u, lb, delta);
+            }
         }
     }
 

@@ -547,6 +547,9 @@ mod tests {
             timers: BTreeSet::new(),
             audience: 0,
             enrolled: Vec::new(),
+            groups: Default::default(),
+            winners: Vec::new(),
+            per_field: Default::default(),
         };
         for i in 0..1000 {
             s.add_user(
