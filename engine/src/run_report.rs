@@ -102,6 +102,12 @@ pub struct Report {
     pub leaderboards: Vec<BoardReport>,
     /// Every reward.
     pub rewards: Vec<RewardReport>,
+    /// Per group kind: how many groups are open, filled and expired, and the joins.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub groups: serde_json::Map<String, Json>,
+    /// Per raffle: its winners, in draw order.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub raffles: serde_json::Map<String, Json>,
 }
 
 /// A participant's standing.
@@ -115,6 +121,8 @@ pub struct ParticipantReport {
     pub enrolled: bool,
     /// Point balance.
     pub points: i64,
+    /// Points ever granted less those revoked (tiers follow it).
+    pub earned: i64,
     /// Tier name.
     pub tier: Option<String>,
     /// Counted completions per task.
@@ -200,7 +208,56 @@ impl Engine {
                 .filter_map(|i| self.leaderboard(state, i, None))
                 .collect(),
             rewards: self.rewards(state),
+            groups: self.groups(state),
+            raffles: self.raffles(state),
         }
+    }
+
+    /// Per group kind: groups by state (`open`, `filled`, `expired`) and joins.
+    pub fn groups(&self, state: &State) -> serde_json::Map<String, Json> {
+        use crate::rules::groups::Standing as G;
+        self.plan
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let kind = state.groups.kinds.get(i);
+                let n =
+                    |s: G| kind.map_or(0, |k| k.groups.iter().filter(|x| x.standing == s).count());
+                let joined = state.metrics.groups.get(i).map_or(0, |c| c[1]);
+                (
+                    g.name.clone(),
+                    serde_json::json!({
+                        "open": n(G::Open),
+                        "filled": n(G::Filled),
+                        "expired": n(G::Expired),
+                        "joined": joined,
+                    }),
+                )
+            })
+            .collect()
+    }
+
+    /// Per raffle: its winners' ids, in draw order over all rounds.
+    pub fn raffles(&self, state: &State) -> serde_json::Map<String, Json> {
+        self.plan
+            .raffles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let winners: Vec<Json> = state
+                    .winners
+                    .get(i)
+                    .map(|w| {
+                        w.iter()
+                            .filter_map(|&u| state.user(u))
+                            .map(|u| Json::String(u.id.to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (r.name.clone(), Json::Array(winners))
+            })
+            .collect()
     }
 
     /// Where the campaign stands, without the per-KPI, per-board and per-reward parts.
@@ -324,12 +381,16 @@ impl Engine {
             .enumerate()
             .map(|(i, r)| {
                 let granted = state.ledger.issued.get(i).copied().unwrap_or(0);
+                let out = state
+                    .ledger
+                    .out(camp_plan::RewardId(crate::engine::id32(i)));
                 RewardReport {
                     name: r.name.clone(),
                     granted,
                     denied: state.denied.get(i).copied().unwrap_or(0),
                     stock: r.stock,
-                    stock_left: r.stock.map(|s| s.saturating_sub(granted)),
+                    // Revoked units are back in stock.
+                    stock_left: r.stock.map(|s| s.saturating_sub(out)),
                 }
             })
             .collect()
@@ -345,6 +406,9 @@ impl Engine {
             standing: user.standing,
             enrolled: user.enrolled(),
             points: user.points,
+            earned: user
+                .points
+                .saturating_add(user.packed.counter(crate::state::packed::POINTS_SPENT)),
             tier: user
                 .tier()
                 .and_then(|t| plan.tiers.get(t.index()))
@@ -365,6 +429,7 @@ impl Engine {
             rewards: user
                 .packed
                 .holdings()
+                .filter(|(_, n)| *n > 0)
                 .map(|(r, n)| {
                     (
                         plan.rewards
