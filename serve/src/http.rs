@@ -174,6 +174,7 @@ impl App {
             .route("/v1/users/{id}", put(user))
             .route("/v1/participants/{id}", get(participant))
             .route("/v1/leaderboards/{name}", get(leaderboard))
+            .route("/v1/groups/{group}/{key}", get(group))
             .route("/v1/kpis", get(kpis))
             .route("/v1/campaign", get(campaign))
             .route("/healthz", get(healthz))
@@ -485,6 +486,31 @@ async fn leaderboard(
         .ok_or_else(|| ApiError::not_found(format!("no leaderboard `{name}`")))?;
     let ranked = state.ranked(index).unwrap_or(0);
     Ok(Json(BoardAnswer { board, ranked }))
+}
+
+/// A group: state, opener, members in join order, opened and expiry instants.
+async fn group(
+    State(app): State<App>,
+    Path((name, key)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let shared = &app.0.shared;
+    let plan = shared.engine.plan();
+    let kind = plan
+        .groups
+        .iter()
+        .position(|g| g.name == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = plan.groups.iter().map(|g| g.name.as_str()).collect();
+            ApiError::not_found(if known.is_empty() {
+                format!("no group `{name}` (the campaign has no groups)")
+            } else {
+                format!("no group `{name}` (the campaign has: {})", known.join(", "))
+            })
+        })?;
+    let report = shared.engine.group(&shared.read(), kind, &key);
+    report
+        .map(|r| Json(r).into_response())
+        .ok_or_else(|| ApiError::not_found(format!("no `{name}` group with the key `{key}`")))
 }
 
 /// `?top=N` (default 100), percent-decoded; any other parameter, a `top` without a
