@@ -34,7 +34,10 @@ fn workload(users: u64, mut w: impl FnMut(bool, &[u8])) -> u64 {
     let mut n = 0u64;
     for k in 0..teams {
         let base = start + (k as i64 * span) / teams.max(1) as i64;
-        for (m, kind) in ["team_opened", "team_joined", "team_joined"].iter().enumerate() {
+        for (m, kind) in ["team_opened", "team_joined", "team_joined"]
+            .iter()
+            .enumerate()
+        {
             let at = chrono::DateTime::from_timestamp(base + m as i64, 0).unwrap_or_default();
             let at = at.format("%Y-%m-%dT%H:%M:%SZ");
             let u = 3 * k + m as u64;

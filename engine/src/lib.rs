@@ -35,7 +35,7 @@ pub mod scenario;
 pub mod state;
 pub(crate) mod step;
 
-pub use engine::{Engine, Output, Verdict};
+pub use engine::{Engine, Output, Unmatched, Verdict, Why};
 pub use render::{RenderContext, Rendered, Renderer};
 
 /// What can go wrong in the engine: a plan it cannot run, a snapshot of another plan,

@@ -110,6 +110,28 @@ pub struct Report {
     pub raffles: serde_json::Map<String, Json>,
 }
 
+/// One group (`GET /v1/groups/{group}/{key}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupReport {
+    /// The group kind.
+    pub group: String,
+    /// Its key.
+    pub key: String,
+    /// `open`, `filled` or `expired`.
+    pub state: crate::rules::groups::Standing,
+    /// Who opened it.
+    pub opener: Option<String>,
+    /// Members in join order, the opener first.
+    pub members: Vec<String>,
+    /// The kind's size.
+    pub size: u32,
+    /// When it was opened.
+    pub opened: String,
+    /// When it expires (or expired) unfilled; null when it stays open until the
+    /// campaign ends.
+    pub expires: Option<String>,
+}
+
 /// A participant's standing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParticipantReport {
@@ -236,6 +258,26 @@ impl Engine {
                 )
             })
             .collect()
+    }
+
+    /// One group of kind `kind` (an index into the plan's groups) by its key.
+    pub fn group(&self, state: &State, kind: usize, key: &str) -> Option<GroupReport> {
+        let k = self.plan.groups.get(kind)?;
+        let (_, g) = state
+            .groups
+            .find(camp_plan::GroupId(crate::engine::id32(kind)), key)?;
+        let id = |u: u32| state.user(u).map(|x| x.id.to_string());
+        let instant = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        Some(GroupReport {
+            group: k.name.clone(),
+            key: g.key.to_string(),
+            state: g.standing,
+            opener: g.opener().and_then(id),
+            members: g.members.iter().filter_map(|&u| id(u)).collect(),
+            size: k.size,
+            opened: instant(g.opened),
+            expires: g.expires.map(instant),
+        })
     }
 
     /// Per raffle: its winners' ids, in draw order over all rounds.

@@ -84,6 +84,10 @@ pub struct EventResult {
     /// What it did (accepted events only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub effects: Vec<Effect>,
+    /// Accepted events only: each task whose `on` matched the event but that did not
+    /// count it, with why (`where`, `limit`, `window`, `balance`, `target`, `group`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmatched: Vec<camp_engine::Unmatched>,
 }
 
 /// Why a job was refused; it changed nothing.
@@ -255,6 +259,7 @@ impl Writer {
                                 reason: Some(RejectReason::BadField),
                                 field: Some(field),
                                 effects: Vec::new(),
+                                unmatched: Vec::new(),
                             });
                             continue;
                         }
@@ -276,7 +281,12 @@ impl Writer {
                             (&applied, command)
                         {
                             verdicts.push(verdict);
-                            results.push(result(incoming.id, verdict, out.effects.get(own..)));
+                            results.push(result(
+                                incoming.id,
+                                verdict,
+                                out.effects.get(own..),
+                                &out.unmatched,
+                            ));
                         }
                         self.drain(&mut out, &mut effects);
                     }
@@ -445,8 +455,18 @@ struct Keyed<'a> {
     send: &'a Effect,
 }
 
-/// The answer for one event: its own effects if accepted.
-fn result(id: String, verdict: Verdict, own: Option<&[Effect]>) -> EventResult {
+/// The answer for one event: its own effects, and the tasks that matched it without
+/// counting it, if accepted.
+fn result(
+    id: String,
+    verdict: Verdict,
+    own: Option<&[Effect]>,
+    unmatched: &[camp_engine::Unmatched],
+) -> EventResult {
+    let unmatched = match verdict {
+        Verdict::Accepted => unmatched.to_vec(),
+        Verdict::Rejected(_) => Vec::new(),
+    };
     let (result, reason, effects) = match verdict {
         Verdict::Accepted => ("accepted", None, own.unwrap_or_default().to_vec()),
         Verdict::Rejected(RejectReason::Duplicate) => ("duplicate", None, Vec::new()),
@@ -458,6 +478,7 @@ fn result(id: String, verdict: Verdict, own: Option<&[Effect]>) -> EventResult {
         reason,
         field: None,
         effects,
+        unmatched,
     }
 }
 
