@@ -102,6 +102,26 @@ struct RewardVars {
     label: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<String>,
+    /// The number: points, or a money amount without its code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amount: Option<serde_json::Value>,
+}
+
+/// `reward.value` (as the plan gives it: a coupon's value, an item's cost, a points
+/// amount) and `reward.amount` (the number: points, or a money amount without its code).
+fn reward_vars(r: &camp_plan::Reward) -> RewardVars {
+    use camp_plan::RewardKind;
+    let amount = match &r.kind {
+        RewardKind::Points { amount } => Some(serde_json::Value::from(*amount)),
+        RewardKind::Coupon { value, .. } => Some(crate::run_report::number(value.amount)),
+        _ => r.cost.map(|m| crate::run_report::number(m.amount)),
+    };
+    RewardVars {
+        name: r.name.clone(),
+        label: r.label.clone(),
+        value: r.value.clone(),
+        amount,
+    }
 }
 
 /// `participant.*`.
@@ -260,15 +280,7 @@ impl Renderer {
                 .iter()
                 .map(|p| window(&p.name, p.start, p.end))
                 .collect(),
-            rewards: plan
-                .rewards
-                .iter()
-                .map(|r| RewardVars {
-                    name: r.name.clone(),
-                    label: r.label.clone(),
-                    value: r.value.clone(),
-                })
-                .collect(),
+            rewards: plan.rewards.iter().map(reward_vars).collect(),
             attrs: plan.attrs.iter().map(|a| a.name.clone()).collect(),
             money_attrs: plan
                 .attrs

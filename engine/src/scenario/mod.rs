@@ -79,7 +79,27 @@ pub fn run(engine: &Engine, s: &Scenario) -> Result<(), String> {
         .until
         .map_or(Until::End, |t| Until::At(engine.calendar().resolve(t)));
     let out = replay::run_events(engine, &mut state, &s.events, until);
-    let failures = verify(&s.expect, &out.effects);
+    // An expected `at` without an offset is local to the campaign, as an event's is.
+    let expect: Vec<Expectation> = s
+        .expect
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if let Some(Json::String(at)) = e.fields.get_mut("at") {
+                if crate::input::parse_instant(at).is_err() {
+                    if let Ok(t) = crate::input::parse_at(at) {
+                        *at = engine
+                            .calendar()
+                            .resolve(t)
+                            .format("%Y-%m-%dT%H:%M:%SZ")
+                            .to_string();
+                    }
+                }
+            }
+            e
+        })
+        .collect();
+    let failures = verify(&expect, &out.effects);
     if failures.is_empty() {
         return Ok(());
     }
