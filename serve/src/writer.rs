@@ -495,3 +495,31 @@ fn undeclared(engine: &Engine, e: &Incoming) -> Option<String> {
         .find(|k| !ty.fields.iter().any(|f| f.name == **k))
         .cloned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_accepted_answer_lists_the_tasks_that_did_not_count_and_why() {
+        let unmatched = [camp_engine::Unmatched {
+            task: "buy_tea".into(),
+            why: camp_engine::Why::Balance,
+        }];
+        let accepted = result("r1".into(), Verdict::Accepted, Some(&[]), &unmatched);
+        assert_eq!(
+            serde_json::to_string(&accepted).unwrap(),
+            r#"{"id":"r1","result":"accepted","unmatched":[{"task":"buy_tea","why":"balance"}]}"#
+        );
+        let rejected = result(
+            "r2".into(),
+            Verdict::Rejected(RejectReason::Duplicate),
+            None,
+            &unmatched,
+        );
+        assert_eq!(
+            serde_json::to_string(&rejected).unwrap(),
+            r#"{"id":"r2","result":"duplicate"}"#
+        );
+    }
+}
