@@ -870,3 +870,27 @@ fn state_with_groups_and_raffles_snapshots_and_restores() {
     assert_eq!(a, b);
     assert!(a.effects.iter().any(|x| x.kind() == "group"));
 }
+
+#[test]
+fn an_event_that_no_task_can_carry_out_does_not_enroll() {
+    let e = campaign(TEAM);
+    let mut s = e.start();
+    for u in people() {
+        e.user(&mut s, &u).unwrap();
+    }
+    let mut out = Output::default();
+    e.event(
+        &mut s,
+        &ev("1", "joined", "b", &at(1), r#"{"key":"nope"}"#),
+        t(&at(1)),
+        &mut out,
+    );
+    assert!(
+        !out.effects.iter().any(|x| x.kind() == "enroll"),
+        "{:?}",
+        out.effects
+    );
+    assert_eq!(out.unmatched.len(), 1);
+    assert_eq!(out.unmatched[0].why, camp_engine::Why::Group);
+    assert!(!e.participant(&s, "b").unwrap().enrolled);
+}

@@ -109,29 +109,35 @@ impl Step<'_> {
             .get(p)
             .and_then(|v| v.get(kind as usize))
             .map_or(&[][..], Vec::as_slice);
-        // The first task whose `where` holds counts the event (and enrolls the user);
-        // the tasks after it run in the order written, each `where` seeing the state
-        // the ones before it left (§6). `counted(TASK)` reads which did (`mask`, by
-        // position among them: the first 64 tasks on one event).
-        let first = candidates
-            .iter()
-            .position(|&t| self.counts(u, t, &fields, candidates, 0));
-        if first.is_none() && scoring.is_empty() {
-            for &t in candidates {
-                self.unmatched(t, Why::Where);
-            }
-            return Ok(());
-        }
+        // A user not enrolled yet enrolls on the first task that counts the event (its
+        // `where` holds and, if it uses, gives, opens or joins, it can) or on a board
+        // that scores it; that task counts whatever enrolling changed, and the ones
+        // before it did not count. Then the tasks run in the order written, each
+        // `where` seeing the state the ones before it left (§6). `counted(TASK)` reads
+        // which did (`mask`, a bit per position: the first 64 tasks on one event).
         let event = EventId::from(line.id);
+        let mut first = None;
         if !self.state.user(u).is_some_and(|x| x.enrolled()) {
+            first = candidates.iter().position(|&t| {
+                self.counts(u, t, &fields, candidates, 0) && self.can_complete(u, t, &fields)
+            });
+            if first.is_none() && scoring.is_empty() {
+                for &t in candidates {
+                    let why = self.why_not(u, t, &fields, candidates, 0);
+                    self.unmatched(t, why);
+                }
+                return Ok(());
+            }
             self.enroll(u, Some(&event));
         }
         let mut mask = 0u64;
         for (i, &t) in candidates.iter().enumerate() {
-            // The enrolling task counts whatever enrolling changed.
-            let forced = first == Some(i);
-            let before = first.is_none_or(|f| i < f);
-            if before || !(forced || self.counts(u, t, &fields, candidates, mask)) {
+            if first.is_some_and(|f| i < f) {
+                let why = self.why_not(u, t, &fields, candidates, mask);
+                self.unmatched(t, why);
+                continue;
+            }
+            if first != Some(i) && !self.counts(u, t, &fields, candidates, mask) {
                 self.unmatched(t, Why::Where);
                 continue;
             }
@@ -178,6 +184,43 @@ impl Step<'_> {
                     .counted(candidates, counted);
                 eval::holds(plan, f, &facts)
             }),
+        }
+    }
+
+    /// Whether task `t`'s use, give, open and join (if any) can be carried out for `u`.
+    fn can_complete(&self, u: u32, t: TaskId, fields: &[Value]) -> bool {
+        let engine = self.engine;
+        !engine
+            .index
+            .guarded
+            .get(t.index())
+            .copied()
+            .unwrap_or(false)
+            || engine
+                .plan
+                .tasks
+                .get(t.index())
+                .is_some_and(|task| self.feasible(u, &task.actions, fields).is_ok())
+    }
+
+    /// Why task `t` would not count the event for `u` now.
+    fn why_not(
+        &self,
+        u: u32,
+        t: TaskId,
+        fields: &[Value],
+        candidates: &[TaskId],
+        mask: u64,
+    ) -> Why {
+        if !self.counts(u, t, fields, candidates, mask) {
+            return Why::Where;
+        }
+        match self.engine.plan.tasks.get(t.index()) {
+            Some(task) if !self.can_complete(u, t, fields) => self
+                .feasible(u, &task.actions, fields)
+                .err()
+                .unwrap_or(Why::Where),
+            _ => Why::Limit,
         }
     }
 
