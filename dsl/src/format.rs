@@ -18,6 +18,13 @@
 //! - rewards and KPIs on one line; an expression on one line, except that a line break
 //!   the user made before (or after) an `and`/`or` is kept, the continuation starting
 //!   under the expression's first character;
+//! - after `=>`, one action on the same line (`=> grant b`); a block in braces on one
+//!   line, two spaces between actions (`=> { grant b  send m }`), when it was written on
+//!   one line, else one action per line and `}` on a line of its own; a line break the
+//!   user made before (or after) `=>` is kept, `=>` starting the next line two spaces
+//!   deeper than its statement;
+//! - a group's values start one column after `within` and its outcomes' `=>` one
+//!   column after `expired`, as in `size   3` and `filled  => ...`;
 //! - `"""` strings re-indented two spaces deeper than their line, with the same value;
 //! - an own-line comment stays on its own line before what follows it; a comment after
 //!   code on a line stays at the end of that line, two spaces after it; a comment in the

@@ -186,6 +186,7 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::units | Rule::units_reward => "a reward, or a number of points like `200 points`",
         Rule::units_points => "a number of points like `200 points`",
         Rule::target => "who it is for, like `event.invitee`, `members` or `opener`",
+        Rule::group_key => "the group's key, an event field like `event.team_id`",
         Rule::leaderboard_def => "`leaderboard`",
         Rule::score_clause => "`score`",
         Rule::show_clause => "`show`",

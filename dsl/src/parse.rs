@@ -1089,11 +1089,11 @@ impl<'s> Builder<'s> {
             }
             Rule::act_open => ActionKind::Open {
                 group: self.ident(c.find(Rule::ident)?),
-                key: self.target(c.find(Rule::target)?),
+                key: self.target(c.find(Rule::group_key)?),
             },
             Rule::act_join => ActionKind::Join {
                 group: self.ident(c.find(Rule::ident)?),
-                key: self.target(c.find(Rule::target)?),
+                key: self.target(c.find(Rule::group_key)?),
             },
             _ => return Err(Broken(span)),
         };
@@ -1127,10 +1127,19 @@ impl<'s> Builder<'s> {
         })
     }
 
-    /// A dotted path: an action's target or a group's key.
+    /// A dotted path: an action's target, a group's key or a limit's field. The rule
+    /// is atomic (no inner pairs), so the parts are cut at the dots.
     fn target(&self, pair: Pair<'_, Rule>) -> Target {
         let span = self.sp(&pair);
-        let path = Children::of(pair).pairs.map(|p| self.ident(p)).collect();
+        let mut path = Vec::new();
+        let mut start = span.start as usize;
+        for part in pair.as_str().split('.') {
+            path.push(Ident {
+                name: part.to_string(),
+                span: Span::new(start, start + part.len()),
+            });
+            start += part.len() + 1;
+        }
         Target { path, span }
     }
 
@@ -1494,7 +1503,7 @@ mod tests {
 
     #[test]
     fn text_after_a_syntax_error_is_kept_as_unread() {
-        let src = "reward a = points 1\nphase p for 1d {\n  goal g when x => send m\n}\nreward b = points 2\nmessage m via push { en \"unclosed }\n";
+        let src = "reward a = points 1\nphase p for 1d {\n  goal g when x => notify m\n}\nreward b = points 2\nmessage m via push { en \"unclosed }\n";
         let parsed = parse(src, FileId::default());
         let unread: Vec<&str> = parsed
             .file
@@ -1504,7 +1513,7 @@ mod tests {
             .collect();
         assert_eq!(parsed.file.items.len(), 2, "{unread:?}");
         assert_eq!(unread.len(), 2, "{unread:?}");
-        assert!(unread[0].starts_with("phase p") && unread[0].contains("send m"));
+        assert!(unread[0].starts_with("phase p") && unread[0].contains("notify m"));
         assert!(unread[1].starts_with("message m"));
         assert!(parse("reward a = points 1\n", FileId::default())
             .file

@@ -73,6 +73,7 @@ fn every_known_campaign_formats_stably_and_keeps_its_meaning() {
         root.join("../examples"),
         root.join("../compiler/tests/fixtures"),
         root.join("../compiler/tests/fixtures/lib"),
+        root.join("tests/fixtures"),
     ];
     let mut checked = 0;
     for dir in dirs {
@@ -162,4 +163,48 @@ kpi spend_per_head=spend/participants target<=5 CNY
 "#;
     let out = check("messy", src);
     insta::assert_snapshot!("messy", out);
+}
+
+#[test]
+fn the_social_fixture_is_a_fixed_point() {
+    let src = include_str!("fixtures/social.camp");
+    let out = check("social.camp", src);
+    assert_eq!(out, src);
+}
+
+#[test]
+fn snapshot_of_every_social_construct_written_in_a_hurry() {
+    let src = r#"group team{size 3 within 24h
+filled=>{grant team_coupon send team_done}   // to every member
+expired=>send team_failed   to    opener}
+group cut{ size 11 filled => { grant free_gift to opener
+  // helpers
+  send thanks to members } expired => {} }
+phase live from 2027-06-18T20:00 to 2027-06-18T22:00{
+task comment{on live_comment}
+raffle lucky at 20:30,21:00 ,  21:30 pick 10=>grant prize
+raffle grand at 21:55 daily pick 1 from participants where participant.count.comment>=5 and
+    user.level > 2   // regulars only
+    =>{grant phone send you_won}
+raffle quick at 2027-06-18T21:00 pick 2 => /* one */ grant a
+}
+phase main for 14d{
+task stamp{on purchase limit 1 per   event.order_id grant stamp_card every 9=>{grant free_drink   use stamp_card 9}}
+task redeem{on redeem where event.n>=2  use 200 points use fu_card 2 use fu_card}
+task gifts{on card_gifted give fu_wealth 1 to event.friend give 5 points to event.friend revoke x
+  revoke 10 points from user.invited_by revoke y 2}
+task teams{on team_opened open team by event.team_id join cut by event.cut_id grant a to event.x send m to user.invited_by}
+task streaky{on checkin streak 7 days
+  => grant c after 3 => {
+  grant d /* why */ send e }}
+send teaser at 12:00,20:00 daily to audience
+send greeting at 2027-06-10T10:00 , 2027-06-12T10:00 to audience
+goal g when holds(a)>0=>{grant b send c to user.invited_by}
+award top rank 2..10=>{grant coupon_20 send runner_up}
+}
+tiers{bronze at 0 points silver at 500 points=>{grant coupon_20 send tier_up}
+gold at 2_000 points=>grant phone}
+"#;
+    let out = check("social, messy", src);
+    insta::assert_snapshot!("social_messy", out);
 }

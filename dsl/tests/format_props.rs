@@ -229,6 +229,64 @@ fn message() -> impl Strategy<Value = Toks> {
     })
 }
 
+/// Who an action is for.
+fn target() -> impl Strategy<Value = &'static str> {
+    select(vec![
+        "event.invitee",
+        "user.invited_by",
+        "members",
+        "opener",
+    ])
+}
+
+/// What `use`, `give` and `revoke` move.
+fn units() -> impl Strategy<Value = Toks> {
+    prop_oneof![
+        (name(), prop::option::of(select(vec!["1", "2"])))
+            .prop_map(|(r, n)| cat(vec![words(&[r]), opt(n.map(|n| words(&[n])))])),
+        select(vec!["200", "5"]).prop_map(|n| words(&[n, "points"])),
+    ]
+}
+
+fn action() -> impl Strategy<Value = Toks> {
+    prop_oneof![
+        (
+            select(vec!["grant", "send"]),
+            name(),
+            prop::option::of(target())
+        )
+            .prop_map(|(verb, r, to)| cat(vec![
+                words(&[verb, r]),
+                opt(to.map(|t| words(&["to", t])))
+            ])),
+        units().prop_map(|u| cat(vec![words(&["use"]), u])),
+        (units(), target()).prop_map(|(u, t)| cat(vec![words(&["give"]), u, words(&["to", t])])),
+        (units(), prop::option::of(target())).prop_map(|(u, from)| cat(vec![
+            words(&["revoke"]),
+            u,
+            opt(from.map(|t| words(&["from", t])))
+        ])),
+        (
+            select(vec!["open", "join"]),
+            name(),
+            select(vec!["event.team_id", "event.k"])
+        )
+            .prop_map(|(verb, g, key)| words(&[verb, g, "by", key])),
+    ]
+}
+
+/// One action, or several in braces.
+fn actions() -> impl Strategy<Value = Toks> {
+    prop_oneof![
+        3 => action(),
+        1 => prop::collection::vec(action(), 0..3).prop_map(|list| cat(vec![
+            words(&["{"]),
+            list.concat(),
+            words(&["}"])
+        ])),
+    ]
+}
+
 fn task_stmt() -> impl Strategy<Value = Toks> {
     prop_oneof![
         (name(), prop::option::of(expr())).prop_map(|(e, filter)| {
@@ -237,11 +295,12 @@ fn task_stmt() -> impl Strategy<Value = Toks> {
                 opt(filter.map(|f| cat(vec![words(&["where"]), f]))),
             ])
         }),
-        select(vec!["day", "user", "phase"]).prop_map(|p| words(&["limit", "1", "per", p])),
-        name().prop_map(|r| words(&["grant", r])),
-        name().prop_map(|r| words(&["streak", "7", "days", "=>", "grant", r])),
-        name().prop_map(|r| words(&["after", "3", "=>", "grant", r])),
-        name().prop_map(|m| words(&["send", m])),
+        select(vec!["day", "user", "phase", "event.invitee"])
+            .prop_map(|p| words(&["limit", "1", "per", p])),
+        action(),
+        actions().prop_map(|a| cat(vec![words(&["streak", "7", "days", "=>"]), a])),
+        actions().prop_map(|a| cat(vec![words(&["after", "3", "=>"]), a])),
+        actions().prop_map(|a| cat(vec![words(&["every", "9", "=>"]), a])),
     ]
 }
 
@@ -268,23 +327,52 @@ fn phase_stmt() -> impl Strategy<Value = Toks> {
                 };
                 cat(vec![words(&["leaderboard", n, "{"]), body, words(&["}"])])
             }),
-        (name(), select(vec!["1", "2..10"]), name()).prop_map(|(lb, rank, r)| {
-            if rank == "1" {
-                words(&["award", lb, "rank", "1", "=>", "grant", r])
+        (name(), select(vec!["1", "2..10"]), actions()).prop_map(|(lb, rank, a)| {
+            let range = if rank == "1" {
+                words(&["1"])
             } else {
-                words(&["award", lb, "rank", "2", "..", "10", "=>", "grant", r])
-            }
+                words(&["2", "..", "10"])
+            };
+            cat(vec![
+                words(&["award", lb, "rank"]),
+                range,
+                words(&["=>"]),
+                a,
+            ])
         }),
-        (name(), expr(), name()).prop_map(|(n, e, r)| cat(vec![
+        (name(), expr(), actions()).prop_map(|(n, e, a)| cat(vec![
             words(&["goal", n, "when"]),
             e,
-            words(&["=>", "grant", r])
+            words(&["=>"]),
+            a
         ])),
+        (
+            name(),
+            prop::collection::vec(select(vec!["20:30", "21:00", "2027-01-20T10:00"]), 1..3),
+            any::<bool>(),
+            prop::option::of(select(vec!["participants", "audience", "seg_vip"])),
+            prop::option::of(expr()),
+            actions(),
+        )
+            .prop_map(|(n, times, daily, from, filter, a)| {
+                cat(vec![
+                    words(&["raffle", n, "at"]),
+                    at_list(&times),
+                    if daily { words(&["daily"]) } else { Vec::new() },
+                    words(&["pick", "3"]),
+                    opt(from.map(|f| words(&["from", f]))),
+                    opt(filter.map(|f| cat(vec![words(&["where"]), f]))),
+                    words(&["=>"]),
+                    a,
+                ])
+            }),
         (
             name(),
             prop_oneof![
                 Just(words(&["at", "20:00"])),
                 Just(words(&["at", "20:00", "daily"])),
+                Just(words(&["at", "12:00", ",", "20:00", "daily"])),
+                Just(words(&["at", "2027-01-20T10:00", ",", "2027-01-21T10:00"])),
                 Just(words(&["on", "enter"])),
                 Just(words(&["on", "enroll"])),
                 Just(words(&["after", "2d", "inactive"])),
@@ -338,8 +426,38 @@ fn phase() -> impl Strategy<Value = Toks> {
         })
 }
 
+/// `12:00 , 20:00`: times separated by commas.
+fn at_list(times: &[&'static str]) -> Toks {
+    let mut out = Vec::new();
+    for (i, t) in times.iter().enumerate() {
+        if i > 0 {
+            out.push(Tok::Word(","));
+        }
+        out.push(Tok::Word(t));
+    }
+    out
+}
+
+fn group() -> impl Strategy<Value = Toks> {
+    let line = prop_oneof![
+        select(vec!["2", "11"]).prop_map(|n| words(&["size", n])),
+        Just(words(&["within", "24h"])),
+        (select(vec!["filled", "expired"]), actions())
+            .prop_map(|(outcome, a)| cat(vec![words(&[outcome, "=>"]), a])),
+    ];
+    (doc(), name(), prop::collection::vec(line, 0..5)).prop_map(|(d, n, lines)| {
+        cat(vec![
+            d,
+            words(&["group", n, "{"]),
+            lines.concat(),
+            words(&["}"]),
+        ])
+    })
+}
+
 fn item() -> impl Strategy<Value = Toks> {
     prop_oneof![
+        group(),
         Just(words(&["import", "\"lib/rewards.camp\""])),
         (doc(), prop::collection::vec(setting(), 0..6)).prop_map(|(d, s)| cat(vec![
             d,
@@ -368,13 +486,13 @@ fn item() -> impl Strategy<Value = Toks> {
                 doc(),
                 name(),
                 select(vec!["0", "2_000"]),
-                prop::option::of(name())
+                prop::option::of(actions())
             )
                 .prop_map(|(d, n, at, r)| {
                     cat(vec![
                         d,
                         words(&[n, "at", at, "points"]),
-                        opt(r.map(|r| words(&["=>", "grant", r]))),
+                        opt(r.map(|r| cat(vec![words(&["=>"]), r]))),
                     ])
                 }),
             0..3
