@@ -894,3 +894,63 @@ fn an_event_that_no_task_can_carry_out_does_not_enroll() {
     assert_eq!(out.unmatched[0].why, camp_engine::Why::Group);
     assert!(!e.participant(&s, "b").unwrap().enrolled);
 }
+
+#[test]
+fn participant_paths_in_conditions_and_templates() {
+    let e = campaign(
+        r#"
+event checkin {}
+reward pts = points 5
+reward star = badge "Star"
+message status via push {
+  en "{{ participant.count.daily }}/{{ participant.today.daily }}/{{ participant.streak.daily }} {{ participant.earned }} {{ participant.enrolled_at | date }} {{ participant.rank.board }}"
+}
+phase p for 5d {
+  task daily {
+    on checkin
+    grant pts
+    send status
+  }
+  task early {
+    on checkin where participant.rank.board == 1 and user.id == "a" and participant.earned >= 10
+    grant star
+  }
+  leaderboard board {
+    score points
+    show top 10
+  }
+}
+"#,
+    );
+    let out = run(
+        &e,
+        &people(),
+        &[
+            ev("1", "checkin", "a", "2027-01-01T10:00:00Z", "{}"),
+            ev("2", "checkin", "a", "2027-01-01T11:00:00Z", "{}"),
+            ev("3", "checkin", "a", "2027-01-02T10:00:00Z", "{}"),
+            ev("4", "checkin", "b", "2027-01-02T11:00:00Z", "{}"),
+        ],
+        None,
+    );
+    let bodies: Vec<String> = having(&out, &[r#""kind":"send""#])
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["body"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![
+            "1/1/1 5 2027-01-01 1",
+            "2/2/1 10 2027-01-01 1",
+            "3/1/2 15 2027-01-01 1",
+            "1/1/1 5 2027-01-02 2",
+        ]
+    );
+    assert_eq!(count(&out, &[r#""reward":"star""#, r#""kind":"grant""#]), 1);
+    assert_eq!(count(&out, &[r#""reward":"star""#, r#""kind":"deny""#]), 1);
+}
