@@ -167,6 +167,7 @@ fn sample_user(plan: &Plan, renderer: &Renderer) -> Map<String, Value> {
                 ValueType::Money => json!(format!("10 {currency}")),
                 ValueType::Duration => json!("1d"),
                 ValueType::ListString => json!(["a", "b"]),
+                ValueType::User => json!(format!("sample_{}", a.name)),
             };
             (a.name.clone(), value)
         })
@@ -188,6 +189,8 @@ fn sample_context(plan: &Plan, message: MessageId, user: Map<String, Value>) -> 
             .collect(),
         phase,
         reward,
+        participant_earned: 120,
+        ..RenderContext::default()
     }
 }
 
