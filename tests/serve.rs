@@ -297,10 +297,16 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
                 .collect();
             std::fs::write(d.join("users.jsonl"), users).unwrap();
             std::fs::write(d.join("events.jsonl"), events).unwrap();
-            let until = s.until.map(|u| match u {
-                DateTimeLit::Fixed(t) => t.to_rfc3339(),
-                DateTimeLit::Local(t) => panic!("{name}: give `until` an offset ({t})"),
-            });
+            // Instants without an offset are local to the campaign, as `camp test` reads them.
+            let zone = camp_engine::Engine::new(
+                camp_compiler::compile_file(&camp_compiler::FsLoader, &campaign)
+                    .unwrap()
+                    .plan
+                    .unwrap(),
+            )
+            .unwrap();
+            let utc = |at: DateTimeLit| zone.calendar().resolve(at);
+            let until = s.until.map(|u| utc(u).to_rfc3339());
             // Both sides draw from the same seed: the daemon's store is made with it,
             // and camp run is given it.
             let seed = format!("{:064x}", scenarios * 7919);
@@ -339,11 +345,6 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
                     &serde_json::to_string(&u.attrs).unwrap(),
                 );
             }
-            // The examples' scenarios write instants with offsets.
-            let utc = |at: DateTimeLit| match at {
-                DateTimeLit::Fixed(t) => t.to_utc(),
-                DateTimeLit::Local(t) => panic!("{name}: give `at` an offset ({t})"),
-            };
             let mut order: Vec<&EventLine> = s.events.iter().collect();
             order.sort_by_key(|e| utc(e.at));
             for e in order {
@@ -351,8 +352,11 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
                     continue;
                 }
                 daemon.clock(&utc(e.at).to_rfc3339());
-                let (status, _) = daemon.post("/v1/events", &serde_json::to_string(e).unwrap());
-                assert_eq!(status, 200);
+                // The daemon takes instants with an offset.
+                let mut body = serde_json::to_value(e).unwrap();
+                body["at"] = json!(utc(e.at).to_rfc3339());
+                let (status, answer) = daemon.post("/v1/events", &body.to_string());
+                assert_eq!(status, 200, "{name}: {answer}");
             }
             daemon.clock(until.as_deref().unwrap_or("2100-01-01T00:00:00Z"));
             daemon.drained();
