@@ -4,7 +4,7 @@
 
 use crate::{compiled, Outcome};
 use camp_compiler::suggest::did_you_mean;
-use camp_engine::{RenderContext, Renderer};
+use camp_engine::{GroupVars, RenderContext, Renderer};
 use camp_plan::{Action, MessageId, PhaseId, Plan, RewardId, RewardKind, ValueType};
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -167,46 +167,71 @@ fn sample_user(plan: &Plan, renderer: &Renderer) -> Map<String, Value> {
                 ValueType::Money => json!(format!("10 {currency}")),
                 ValueType::Duration => json!("1d"),
                 ValueType::ListString => json!(["a", "b"]),
-                ValueType::User => json!(format!("sample_{}", a.name)),
+                ValueType::User => json!("sample-friend"),
             };
             (a.name.clone(), value)
         })
         .collect()
 }
 
-/// The sample participant: 120 points, the first tier, rank 1 everywhere, in the phase
-/// that sends the message, with the reward its task grants.
+/// The sample participant: 120 points (150 earned), the first tier, rank 1 everywhere,
+/// 3 completions of every task (1 today, a 3-day streak), in the phase that sends the
+/// message, with the reward that sender grants; a group's outcome shows a full group
+/// with the key `sample-key`.
 fn sample_context(plan: &Plan, message: MessageId, user: Map<String, Value>) -> RenderContext {
-    let (phase, reward) = sender(plan, message);
+    let sender = sender(plan, message);
+    let per_task = |n: u32| plan.tasks.iter().map(|t| (t.name.clone(), n)).collect();
     RenderContext {
         user,
         participant_points: 120,
+        participant_earned: 150,
+        participant_enrolled_at: Some(plan.campaign.start),
         participant_tier: plan.tiers.first().map(|t| t.name.clone()),
         ranks: plan
             .leaderboards
             .iter()
             .map(|l| (l.name.clone(), 1))
             .collect(),
-        phase,
-        reward,
-        participant_earned: 120,
-        ..RenderContext::default()
+        counts: per_task(3),
+        today: per_task(1),
+        streaks: per_task(3),
+        phase: sender.phase,
+        reward: sender.reward,
+        group: sender
+            .group
+            .and_then(|g| plan.groups.get(g.index()))
+            .map(|g| GroupVars {
+                name: g.name.clone(),
+                key: "sample-key".to_string(),
+                size: g.size,
+                members: g.size,
+            }),
     }
 }
 
-/// The first phase with an action list or phase-level send that sends `message` (else
-/// the first phase), and the first reward that list grants (a draw's first outcome).
-fn sender(plan: &Plan, message: MessageId) -> (Option<PhaseId>, Option<RewardId>) {
+/// What sends a message, as far as a preview shows it.
+struct Sender {
+    phase: Option<PhaseId>,
+    reward: Option<RewardId>,
+    group: Option<camp_plan::GroupId>,
+}
+
+/// The first action list or phase-level send that sends `message`: its phase (else the
+/// first phase), the first reward that list grants (a draw's first outcome) and the
+/// group whose outcome it is.
+fn sender(plan: &Plan, message: MessageId) -> Sender {
+    let first = plan.phases.first().and(Some(PhaseId(0)));
     let sends = |a: &Action| matches!(a, Action::Send { message: m, .. } if *m == message);
     if let Some(list) = plan.action_lists().find(|l| l.actions.iter().any(sends)) {
         let reward = list.actions.iter().find_map(|a| match a {
             Action::Grant { reward, .. } => Some(won(plan, *reward)),
             _ => None,
         });
-        return (
-            list.phase.or(plan.phases.first().and(Some(PhaseId(0)))),
+        return Sender {
+            phase: list.phase.or(first),
             reward,
-        );
+            group: list.group,
+        };
     }
     let id = |i: usize| u32::try_from(i).ok().map(PhaseId);
     let phase = plan
@@ -214,7 +239,11 @@ fn sender(plan: &Plan, message: MessageId) -> (Option<PhaseId>, Option<RewardId>
         .iter()
         .position(|p| p.sends.iter().any(|s| s.message == message))
         .and_then(id);
-    (phase.or(plan.phases.first().and(Some(PhaseId(0)))), None)
+    Sender {
+        phase: phase.or(first),
+        reward: None,
+        group: None,
+    }
 }
 
 /// What a preview shows as granted: a draw's first outcome, else the reward itself.

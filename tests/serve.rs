@@ -934,10 +934,15 @@ fn crash_events(n: usize) -> Vec<Value> {
     (0..n)
         .map(|i| {
             let user = format!("u{}", next() % 40);
-            match next() % 4 {
+            // Teams: every seven events share a key; its first open opens it, joins
+            // before that or past three members count for nothing.
+            let team = format!("k{}", i / 7);
+            match next() % 6 {
                 0 | 1 => json!({"id": format!("e{i}"), "type": "checkin", "user": user}),
                 2 => json!({"id": format!("e{i}"), "type": "buy", "user": user, "data": {"amount": "15 USD"}}),
-                _ => json!({"id": format!("e{i}"), "type": "buy", "user": user, "data": {"amount": "60 USD"}}),
+                3 => json!({"id": format!("e{i}"), "type": "buy", "user": user, "data": {"amount": "60 USD"}}),
+                4 => json!({"id": format!("e{i}"), "type": "team_open", "user": user, "data": {"team_id": team}}),
+                _ => json!({"id": format!("e{i}"), "type": "team_join", "user": user, "data": {"team_id": team}}),
             }
         })
         .collect()
@@ -1165,15 +1170,18 @@ fn check_store(d: &Path, acked: &Acked, summary: &Value) {
     for row in stmt
         .query_map([], |r| {
             Ok((
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?),
                 r.get::<_, i64>(4)?,
             ))
         })
         .unwrap()
     {
         let (k, n) = row.unwrap();
-        // Never granted twice for the same cause and event.
-        assert_eq!(n, 1, "granted {n} times: {k:?}");
+        // Never granted twice for the same cause and event. Time-driven grants have no
+        // event: an opener is paid once per expired group, checked below.
+        if !k.3.is_empty() {
+            assert_eq!(n, 1, "granted {n} times: {k:?}");
+        }
         ledger.insert(k, n);
     }
     for (id, grants) in &acked.events {
@@ -1224,6 +1232,31 @@ fn check_store(d: &Path, acked: &Acked, summary: &Value) {
     }
     let missing: Vec<&String> = outbox.keys().filter(|k| !delivered.contains(*k)).collect();
     assert!(missing.is_empty(), "never delivered: {missing:?}");
+    // Every group opened ended exactly once, with no more than three members, and the
+    // raffle never drew a winner twice.
+    let group = |change: &str| {
+        count(&format!(
+            "SELECT count(*) FROM effects WHERE kind = 'group' AND json_extract(body, '$.change') = '{change}'"
+        ))
+    };
+    let (opened, filled, expired) = (group("open"), group("filled"), group("expired"));
+    assert!(
+        filled > 0 && expired > 0,
+        "{filled} filled, {expired} expired"
+    );
+    assert_eq!(
+        opened,
+        filled + expired,
+        "every group ends once, by the campaign's end"
+    );
+    let ends = count("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM effects WHERE kind = 'group' AND json_extract(body, '$.change') IN ('filled', 'expired') GROUP BY json_extract(body, '$.key'))");
+    assert_eq!(ends, 1, "a group ended twice");
+    let members = count("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM effects WHERE kind = 'group' AND json_extract(body, '$.change') IN ('open', 'join') GROUP BY json_extract(body, '$.key'))");
+    assert!(members <= 3, "a group of {members}, size 3");
+    let winners = count("SELECT count(*) FROM effects WHERE kind IN ('grant', 'deny') AND json_extract(body, '$.cause') = 'raffle:lucky'");
+    let distinct = count("SELECT count(DISTINCT user) FROM effects WHERE kind IN ('grant', 'deny') AND json_extract(body, '$.cause') = 'raffle:lucky'");
+    assert!(winners > 0, "the raffle never drew");
+    assert_eq!(winners, distinct, "a raffle winner drawn twice");
 }
 
 /// Sends raw bytes on a new connection and reads the answer until the daemon closes the
@@ -1566,4 +1599,61 @@ fn sends_missed_for_longer_than_the_catch_up_window_are_stale_not_late() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// `GET /v1/groups/{group}/{key}` shows a group's state, opener and members in join
+/// order; an accepted event lists the tasks that matched it without counting it, and
+/// why (a join to a group that does not exist, a redemption without the points).
+#[test]
+fn groups_are_served_and_answers_say_why_a_task_did_not_count() {
+    let d = dir("groups");
+    let daemon = Daemon::start(&root().join("examples/team_buy.camp"), &d, &[]);
+    for u in ["ann", "bo", "cy"] {
+        let (status, _) = daemon.put(
+            &format!("/v1/users/{u}"),
+            &json!({"nickname": u, "verified": true}).to_string(),
+        );
+        assert_eq!(status, 200);
+    }
+    daemon.clock("2027-11-04T02:00:00Z");
+    let (_, answer) = daemon.post(
+        "/v1/events",
+        r#"[{"id": "o1", "type": "team_opened", "user": "ann", "data": {"team_id": "t1"}},
+            {"id": "j1", "type": "team_joined", "user": "bo", "data": {"team_id": "t1"}},
+            {"id": "j2", "type": "team_joined", "user": "cy", "data": {"team_id": "nope"}}]"#,
+    );
+    assert_eq!(answer[1]["result"], "accepted");
+    assert!(answer[1].get("unmatched").is_none(), "{}", answer[1]);
+    assert_eq!(answer[2]["result"], "accepted");
+    assert_eq!(
+        answer[2]["unmatched"],
+        json!([{"task": "join_team", "why": "group"}])
+    );
+    let (status, group) = daemon.get("/v1/groups/team/t1");
+    assert_eq!(status, 200, "{group}");
+    assert_eq!(group["state"], "open");
+    assert_eq!(group["opener"], "ann");
+    assert_eq!(group["members"], json!(["ann", "bo"]));
+    assert_eq!(group["opened"], "2027-11-04T02:00:00Z");
+    assert_eq!(group["expires"], "2027-11-05T02:00:00Z");
+    let (_, _) = daemon.post(
+        "/v1/events",
+        r#"{"id": "j3", "type": "team_joined", "user": "cy", "data": {"team_id": "t1"}}"#,
+    );
+    let (_, group) = daemon.get("/v1/groups/team/t1");
+    assert_eq!(group["state"], "filled");
+    assert_eq!(group["members"], json!(["ann", "bo", "cy"]));
+    let (status, err) = daemon.get("/v1/groups/team/nope");
+    assert_eq!(status, 404);
+    assert_eq!(err["error"]["code"], "not_found");
+    let (status, err) = daemon.get("/v1/groups/tema/t1");
+    assert_eq!(status, 404);
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("team, cut"),
+        "{err}"
+    );
+    assert!(daemon.stop().success());
 }

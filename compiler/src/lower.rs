@@ -379,7 +379,11 @@ impl<'a> Lower<'a> {
         }
         let (kind, text_label, value) = match &r.kind {
             AstReward::Points(l) => match l.kind {
-                LitKind::Int(n) => (RewardKind::Points { amount: n }, None, Some(n.to_string())),
+                LitKind::Int(n) => (
+                    RewardKind::Points { amount: n },
+                    None,
+                    Some(format!("{n} points")),
+                ),
                 _ => return Err(unresolved("a points amount")),
             },
             AstReward::Coupon => {

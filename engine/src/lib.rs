@@ -36,7 +36,7 @@ pub mod state;
 pub(crate) mod step;
 
 pub use engine::{Engine, Output, Unmatched, Verdict, Why};
-pub use render::{RenderContext, Rendered, Renderer};
+pub use render::{GroupVars, RenderContext, Rendered, Renderer};
 
 /// What can go wrong in the engine: a plan it cannot run, a snapshot of another plan,
 /// a template that fails.

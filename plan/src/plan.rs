@@ -209,7 +209,7 @@ pub struct Reward {
     pub per_user: Option<u64>,
     /// What one grant costs against the budget (a coupon's value, an item's cost).
     pub cost: Option<Money>,
-    /// `reward.value` in templates: a coupon's value, an item's cost, a points amount.
+    /// `reward.value` in templates: a coupon's value, an item's cost, `N points` for points.
     pub value: Option<String>,
 }
 
