@@ -7,12 +7,6 @@ use camp_engine::scenario;
 use camp_engine::Engine;
 use std::path::Path;
 
-/// Scenarios that wait on a change outside the engine: `reward.value` of a points
-/// reward is what the plan's `value` says (the compiler lowers `20`; the second
-/// edition's §5 says `20 points`, which team_buy's scenario expects).
-const WAITING: &[&str] =
-    &["five friends cut the price to zero; no self-help, each friend helps once"];
-
 #[test]
 fn every_example_scenario_passes() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
@@ -38,8 +32,7 @@ fn every_example_scenario_passes() {
             }
             .unwrap();
             ran += 1;
-            let waiting = s.name.as_deref().is_some_and(|n| WAITING.contains(&n));
-            if let (Err(e), false) = (scenario::run(&engine, &s), waiting) {
+            if let Err(e) = scenario::run(&engine, &s) {
                 failed.push(format!(
                     "{} / {}:\n{e}",
                     file.file_name().unwrap().to_string_lossy(),
