@@ -1618,12 +1618,27 @@ fn groups_are_served_and_answers_say_why_a_task_did_not_count() {
     daemon.clock("2027-11-04T02:00:00Z");
     let (_, answer) = daemon.post(
         "/v1/events",
-        r#"[{"id": "o1", "type": "team_opened", "user": "ann", "data": {"team_id": "t1"}},
+        r#"[{"id": "o1", "type": "team_opened", "user": "ann", "at": "2027-11-04T10:00", "data": {"team_id": "t1"}},
             {"id": "j1", "type": "team_joined", "user": "bo", "data": {"team_id": "t1"}},
             {"id": "j2", "type": "team_joined", "user": "cy", "data": {"team_id": "nope"}}]"#,
     );
+    // A sender's `at` may be local to the campaign's zone, as in replay; it is recorded,
+    // never the event's time.
+    assert_eq!(answer[0]["result"], "accepted", "{}", answer[0]);
     assert_eq!(answer[1]["result"], "accepted");
     assert!(answer[1].get("unmatched").is_none(), "{}", answer[1]);
+    let (status, err) = daemon.post(
+        "/v1/events",
+        r#"{"id": "bad", "type": "team_opened", "user": "ann", "at": "yesterday", "data": {"team_id": "t9"}}"#,
+    );
+    assert_eq!(status, 400);
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a date and time"),
+        "{err}"
+    );
     assert_eq!(answer[2]["result"], "accepted");
     assert_eq!(
         answer[2]["unmatched"],

@@ -191,7 +191,7 @@ pub fn lower_with<'a>(
                 name: k.name.name.clone(),
                 formula: l.metric(&k.node.formula)?,
                 op: compare(k.node.op),
-                target: lit_value(&k.node.target.kind)?,
+                target: l.value(&k.node.target.kind)?,
             })
         })
         .collect::<Lowered<_>>()?;
@@ -970,11 +970,21 @@ impl<'a> Lower<'a> {
         }
     }
 
+    /// A literal's value; a local date and time is read in the campaign's time zone.
+    fn value(&self, k: &LitKind) -> Lowered<Value> {
+        match k {
+            LitKind::DateTime(camp_plan::literal::DateTimeLit::Local(l)) => Ok(Value::Datetime(
+                camp_plan::calendar::local_to_utc(self.tz, *l),
+            )),
+            other => lit_value(other),
+        }
+    }
+
     fn expr(&self, e: &ast::Expr, event: Option<&ast::EventDef>) -> Lowered<Expr> {
         let bx = |x: &ast::Expr| self.expr(x, event).map(Box::new);
         Ok(match &e.kind {
             ExprKind::Lit(k) => Expr::Const {
-                value: lit_value(k)?,
+                value: self.value(k)?,
             },
             ExprKind::Str(s) => Expr::Const {
                 value: Value::String(s.clone()),
@@ -1119,7 +1129,7 @@ impl<'a> Lower<'a> {
         let bx = |x: &ast::Expr| self.metric(x).map(Box::new);
         Ok(match &e.kind {
             ExprKind::Lit(k) => Metric::Const {
-                value: lit_value(k)?,
+                value: self.value(k)?,
             },
             ExprKind::Paren(inner) => self.metric(inner)?,
             ExprKind::Path(p) => match p.first().map(|i| i.name.as_str()) {

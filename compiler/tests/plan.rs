@@ -110,3 +110,31 @@ phase p for 1d {
         "{json}"
     );
 }
+
+#[test]
+fn local_dates_and_times_in_conditions_lower_in_the_campaign_zone() {
+    // Regression: a local datetime literal in a `where` checked clean but failed to lower.
+    let src = r#"
+campaign c {
+  timezone "Asia/Shanghai"
+  start    2027-01-01T00:00
+}
+event checkin {}
+phase p for 2d {
+  task early {
+    on checkin where participant.enrolled_at < 2027-01-02T00:00
+  }
+}
+"#;
+    let loader = camp_compiler::MemoryLoader::with(&[("c.camp", src)]);
+    let result = compile_file(&loader, Path::new("c.camp")).unwrap();
+    assert!(
+        result.check.diagnostics.is_empty(),
+        "{:#?}",
+        result.check.diagnostics
+    );
+    let plan = result.plan.expect("a plan");
+    let json = serde_json::to_string(&plan.tasks[0].filter).unwrap();
+    // Midnight in Shanghai is 16:00 UTC the day before.
+    assert!(json.contains("2027-01-01T16:00:00Z"), "{json}");
+}

@@ -7,7 +7,7 @@ use crate::ServeError;
 use camp_engine::input::{AttrError, EventRef, UserLine};
 use camp_engine::state::State;
 use camp_engine::{Engine, Output, Verdict};
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -23,9 +23,10 @@ pub struct Incoming {
     pub kind: String,
     /// The user's id.
     pub user: String,
-    /// The sender's time, if given.
+    /// The sender's time, if given, as sent: recorded, never used as the event's time.
+    /// With an offset, or local to the campaign's time zone (as replay reads it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at: Option<DateTime<FixedOffset>>,
+    pub at: Option<String>,
     /// The fields.
     #[serde(default)]
     pub data: Map<String, Value>,
@@ -40,7 +41,7 @@ struct IncomingFields {
     kind: String,
     user: String,
     #[serde(default)]
-    at: Option<DateTime<FixedOffset>>,
+    at: Option<String>,
     #[serde(default)]
     data: Map<String, Value>,
 }
@@ -51,6 +52,9 @@ impl<'de> Deserialize<'de> for Incoming {
             d,
             "an event object, like {\"id\": \"e1\", \"type\": \"checkin\", \"user\": \"u1\"}",
         )?;
+        if let Some(at) = &f.at {
+            camp_engine::input::parse_at(at).map_err(serde::de::Error::custom)?;
+        }
         Ok(Incoming {
             id: f.id,
             kind: f.kind,
