@@ -10,13 +10,12 @@
 mod common;
 
 use camp_compiler::{compile_file, FsLoader};
-use camp_engine::replay::{self, Until};
 use camp_engine::Engine;
 use common::Rng;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use std::io::{Cursor, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn campaign() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/replay.camp")
@@ -79,21 +78,7 @@ fn in_process(c: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.throughput(Throughput::Elements(events));
     g.bench_function("20k users, 200k events, JSONL to JSONL", |b| {
-        b.iter(|| {
-            let mut state = engine.start();
-            replay::load_users(&engine, &mut state, Cursor::new(&u)).unwrap();
-            let mut lines = replay::EffectLines::new(std::io::sink());
-            replay::run_file(
-                &engine,
-                &mut state,
-                Cursor::new(&e),
-                Until::End,
-                &mut |out| lines.write(&out.effects),
-            )
-            .unwrap();
-            lines.flush().unwrap();
-            state.participants()
-        })
+        b.iter(|| common::replay_in_process(&engine, &u, &e))
     });
     g.finish();
 }
@@ -105,7 +90,6 @@ fn full_scale() {
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-replay");
     let _ = std::fs::create_dir_all(&dir);
-    let camp = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/camp");
     for events in [1_000_000u64, 10_000_000] {
         let (users_path, events_path) = (
             dir.join("users.jsonl"),
@@ -122,27 +106,12 @@ fn full_scale() {
                 };
             });
         }
-        let started = Instant::now();
-        let out = std::process::Command::new("/usr/bin/time")
-            .arg("-f")
-            .arg("%M")
-            .arg(&camp)
-            .args(["run"])
-            .arg(campaign())
-            .arg("--users")
-            .arg(&users_path)
-            .arg("--events")
-            .arg(&events_path)
-            .stdout(std::fs::File::create(dir.join("effects.jsonl")).unwrap())
-            .output()
-            .unwrap();
-        let secs = started.elapsed().as_secs_f64();
-        let peak_kb = String::from_utf8_lossy(&out.stderr)
-            .trim()
-            .lines()
-            .last()
-            .unwrap_or("")
-            .to_string();
+        let (secs, peak_kb) = common::time_camp_run(
+            &campaign(),
+            &users_path,
+            &events_path,
+            &dir.join("effects.jsonl"),
+        );
         println!(
             "full scale: 1,000,000 users, {events} events: {secs:.1} s, {:.0} events/s, peak RSS {peak_kb} KB",
             events as f64 / secs

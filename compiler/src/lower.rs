@@ -593,17 +593,7 @@ impl<'a> Lower<'a> {
                 .collect::<Lowered<Vec<_>>>()?,
             other => vec![self.send_when(other)?],
         };
-        let to = match s.to.as_ref().map(|i| i.name.as_str()) {
-            None | Some("participants") => Recipients::Participants,
-            Some("audience") => Recipients::Audience,
-            Some(seg) => Recipients::Segment(
-                self.syms
-                    .segments
-                    .position(seg)
-                    .map(|i| SegmentId(i as u32))
-                    .ok_or_else(|| unresolved(format!("segment `{seg}`")))?,
-            ),
-        };
+        let to = self.recipients(s.to.as_ref())?;
         let message = self.message_id(&s.message.name)?;
         Ok(whens
             .into_iter()
@@ -623,7 +613,8 @@ impl<'a> Lower<'a> {
         })
     }
 
-    /// Recipients of a raffle: `from participants|audience|SEGMENT`.
+    /// Recipients of a send (`to …`) or a raffle (`from …`): participants, the
+    /// audience or a segment.
     fn recipients(&self, from: Option<&ast::Ident>) -> Lowered<Recipients> {
         Ok(match from.map(|i| i.name.as_str()) {
             None | Some("participants") => Recipients::Participants,

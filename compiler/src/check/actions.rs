@@ -181,21 +181,7 @@ pub(super) fn target(ctx: &mut Ctx<'_>, file: FileId, t: &Target, site: Site<'_>
             match ty {
                 Some(Some(Ty::User)) | Some(None) => {}
                 Some(Some(other)) => not_user(ctx, format!("`user.{}`", attr.name), Some(&other)),
-                None => {
-                    let help = suggest::did_you_mean(&attr.name, ctx.syms.attrs.names())
-                        .map(|h| h.replacen('`', "`user.", 1));
-                    ctx.report(
-                        Diagnostic::new(
-                            Code::E0202,
-                            loc,
-                            format!("unknown user attribute `{}`", attr.name),
-                            "not declared in `user { }`",
-                        )
-                        .with_help_opt(help.or_else(|| {
-                            Some(format!("declare it: `user {{ {}: user }}`", attr.name))
-                        })),
-                    );
-                }
+                None => super::exprs::unknown_attr(ctx, loc, &attr.name, "user"),
             }
         }
         [root, field] if root.name == "event" => match event_field(ctx, file, t, site) {
@@ -211,7 +197,12 @@ pub(super) fn target(ctx: &mut Ctx<'_>, file: FileId, t: &Target, site: Site<'_>
 
 /// The type of `event.FIELD` in the task's event: `None` when it does not resolve
 /// (reported here), `Some(None)` for a field of an unknown type (reported elsewhere).
-fn event_field(ctx: &mut Ctx<'_>, file: FileId, t: &Target, site: Site<'_>) -> Option<Option<Ty>> {
+pub(super) fn event_field(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    t: &Target,
+    site: Site<'_>,
+) -> Option<Option<Ty>> {
     let loc = Loc::new(file, t.span);
     let field = match t.path.as_slice() {
         [_, field] => field,

@@ -790,19 +790,7 @@ fn path_ty(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, parts: &[Ident], scope: &S
         [root, attr] if root.name == "user" => match ctx.syms.attrs.get(&attr.name) {
             Some(def) => Ty::from_decl(&def.node.ty).unwrap_or(Ty::Any),
             None => {
-                let help = suggest::did_you_mean(&attr.name, ctx.syms.attrs.names())
-                    .map(|h| h.replacen('`', "`user.", 1));
-                ctx.report(
-                    Diagnostic::new(
-                        Code::E0202,
-                        loc,
-                        format!("unknown user attribute `{}`", attr.name),
-                        "not declared in `user { }`",
-                    )
-                    .with_help_opt(help.or_else(|| {
-                        Some(format!("declare it: `user {{ {}: string }}`", attr.name))
-                    })),
-                );
+                unknown_attr(ctx, loc, &attr.name, "string");
                 Ty::Any
             }
         },
@@ -915,6 +903,23 @@ fn path_ty(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, parts: &[Ident], scope: &S
             Ty::Any
         }
     }
+}
+
+/// E0202 for `user.NAME` that is not declared, suggesting the closest attribute, else
+/// its declaration with the type `ty`.
+pub fn unknown_attr(ctx: &mut Ctx<'_>, loc: Loc, name: &str, ty: &str) {
+    let help = suggest::did_you_mean(name, ctx.syms.attrs.names())
+        .map(|h| h.replacen('`', "`user.", 1))
+        .unwrap_or_else(|| format!("declare it: `user {{ {name}: {ty} }}`"));
+    ctx.report(
+        Diagnostic::new(
+            Code::E0202,
+            loc,
+            format!("unknown user attribute `{name}`"),
+            "not declared in `user { }`",
+        )
+        .with_help(help),
+    );
 }
 
 /// What `participant.` may be followed by.

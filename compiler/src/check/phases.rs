@@ -511,36 +511,21 @@ fn check_with_reward(ctx: &mut Ctx<'_>, file: FileId, list: &[Action], site: Sit
 
 /// `limit N per event.FIELD`: a field of the task's event.
 fn limit_field(ctx: &mut Ctx<'_>, file: FileId, f: &Target, ev: Option<&EventDef>) {
-    let loc = Loc::new(file, f.span);
-    let field = match f.path.as_slice() {
-        [root, field] if root.name == "event" => field,
-        _ => {
-            ctx.report(
-                Diagnostic::new(
-                    Code::E0202,
-                    loc,
-                    "a limit counts per `day`, `user`, `phase` or `event.FIELD`",
-                    "not a period",
-                )
-                .with_help("write `limit 1 per event.invitee` to count each value of a field once"),
-            );
-            return;
+    match f.path.as_slice() {
+        [root, _] if root.name == "event" => {
+            if ev.is_some() {
+                actions::event_field(ctx, file, f, task_site(ev));
+            }
         }
-    };
-    let Some(ev) = ev else { return };
-    if !ev.fields.iter().any(|x| x.name.name == field.name) {
-        let help =
-            suggest::did_you_mean(&field.name, ev.fields.iter().map(|x| x.name.name.as_str()))
-                .map(|h| h.replacen('`', "`event.", 1));
-        ctx.report(
+        _ => ctx.report(
             Diagnostic::new(
                 Code::E0202,
-                loc,
-                format!("the event `{}` has no field `{}`", ev.name.name, field.name),
-                "unknown field",
+                Loc::new(file, f.span),
+                "a limit counts per `day`, `user`, `phase` or `event.FIELD`",
+                "not a period",
             )
-            .with_help_opt(help),
-        );
+            .with_help("write `limit 1 per event.invitee` to count each value of a field once"),
+        ),
     }
 }
 
