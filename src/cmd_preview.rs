@@ -176,8 +176,8 @@ fn sample_user(plan: &Plan, renderer: &Renderer) -> Map<String, Value> {
 
 /// The sample participant: 120 points (150 earned), the first tier, rank 1 everywhere,
 /// 3 completions of every task (1 today, a 3-day streak), in the phase that sends the
-/// message, with the reward that sender grants; a group's outcome shows a full group
-/// with the key `sample-key`.
+/// message, with the reward that sender grants; a group's outcome shows a group with
+/// the key `sample-key`, full when it filled, one short when it expired.
 fn sample_context(plan: &Plan, message: MessageId, user: Map<String, Value>) -> RenderContext {
     let sender = sender(plan, message);
     let per_task = |n: u32| plan.tasks.iter().map(|t| (t.name.clone(), n)).collect();
@@ -200,11 +200,23 @@ fn sample_context(plan: &Plan, message: MessageId, user: Map<String, Value>) -> 
         group: sender
             .group
             .and_then(|g| plan.groups.get(g.index()))
-            .map(|g| GroupVars {
-                name: g.name.clone(),
-                key: "sample-key".to_string(),
-                size: g.size,
-                members: g.size,
+            .map(|g| {
+                // An expired group is one short of full; a filled one is full.
+                let sends = |list: &[Action]| {
+                    list.iter()
+                        .any(|a| matches!(a, Action::Send { message: m, .. } if *m == message))
+                };
+                let expired = sends(&g.expired) && !sends(&g.filled);
+                GroupVars {
+                    name: g.name.clone(),
+                    key: "sample-key".to_string(),
+                    size: g.size,
+                    members: if expired {
+                        g.size.saturating_sub(1)
+                    } else {
+                        g.size
+                    },
+                }
             }),
     }
 }

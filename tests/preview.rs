@@ -196,3 +196,20 @@ fn malformed_user_file_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_group_outcome_message_shows_the_group() {
+    // `team_done` goes out when a team of three fills; `team_failed` when one expires.
+    let o = preview(&[example("team_buy").to_str().unwrap(), "team_done"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "# team_done via push (zh-CN)\n\nSample nickname,你的 3 人团已成团!拼团券已到账。\n"
+    );
+    let o = preview(&[example("team_buy").to_str().unwrap(), "team_failed"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("只凑到 2 人"), "{}", stdout(&o));
+    // The balance after a redemption, and `reward.value` of points with its unit.
+    let o = preview(&[example("team_buy").to_str().unwrap(), "thanks_helper"]);
+    assert!(stdout(&o).contains("送你 20 points。"), "{}", stdout(&o));
+}
