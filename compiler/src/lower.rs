@@ -54,11 +54,13 @@ pub fn lower_with<'a>(
         .campaign
         .ok_or_else(|| unresolved("the campaign block"))?;
     let docs = campaign_def.docs.and_then(|d| d.text());
+    // A campaign without phases runs nothing; without a `start` either (which only a
+    // phase given by duration requires), it starts and ends at the Unix epoch.
     let start = windows
         .first()
         .map(|w| w.start)
         .or(settings.start)
-        .ok_or_else(|| unresolved("the campaign start"))?;
+        .unwrap_or(DateTime::UNIX_EPOCH);
     let end = windows.last().map_or(start, |w| w.end);
     let audience = campaign_def
         .node

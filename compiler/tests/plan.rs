@@ -138,3 +138,14 @@ phase p for 2d {
     // Midnight in Shanghai is 16:00 UTC the day before.
     assert!(json.contains("2027-01-01T16:00:00Z"), "{json}");
 }
+
+#[test]
+fn a_campaign_without_phases_or_start_lowers() {
+    // Found by fuzzing: it checked clean but failed to lower.
+    let src = "campaign c {\n  timezone \"Asia/Shanghai\"\n}\n";
+    let loader = camp_compiler::MemoryLoader::with(&[("c.camp", src)]);
+    let result = compile_file(&loader, Path::new("c.camp")).unwrap();
+    let plan = result.plan.expect("a plan");
+    assert!(plan.phases.is_empty());
+    assert_eq!(plan.campaign.start, plan.campaign.end);
+}
