@@ -496,7 +496,8 @@ phase sprint for 7d {
             title: "award before its leaderboard is final",
             what: "An `award` hands out prizes by rank on a leaderboard that is still running \
                    when the award fires: it stands in the same phase as the leaderboard, or in \
-                   an earlier one. Awards fire when their phase starts.",
+                   an earlier one. Awards fire when their phase starts (a periodic board's \
+                   award, in the board's own phase, fires at the end of every period).",
             why: "The ranks would be read before anyone had the chance to score, so the prizes \
                   would go to the wrong people.",
             example: r#"campaign spring {
@@ -1382,6 +1383,53 @@ reward prize = item "Prize" { stock 10 }
 phase stream from 2027-06-18T20:00 to 2027-06-18T22:00 {
   task talk { on comment }
   raffle lucky at 21:30 pick 1 => grant prize
+}"#,
+        },
+        Code::E0306 => CodeDoc {
+            code,
+            title: "a periodic leaderboard scored by holdings, or its award elsewhere",
+            what: "A leaderboard with `every DURATION` starts from zero in each period, so it \
+                   cannot score `holds(REWARD)` (units held now do not start over). Its awards \
+                   fire at the end of every period, so an `award` for it stands in the \
+                   leaderboard's own phase.",
+            why: "Holdings carried from one period to the next would rank last week's winners \
+                  again; an award in another phase would never see a period end.",
+            example: r#"campaign quiz {
+  timezone "Asia/Shanghai"
+  start    2027-03-01T00:00
+}
+
+event answer {}
+
+reward trophy = badge "Quiz champion"
+
+phase season for 28d {
+  leaderboard weekly {
+    score count(answer)
+    show top 3
+    every 7d
+  }
+}
+
+phase wrapup for 3d {
+  award weekly rank 1 => grant trophy
+}"#,
+            fix: r#"campaign quiz {
+  timezone "Asia/Shanghai"
+  start    2027-03-01T00:00
+}
+
+event answer {}
+
+reward trophy = badge "Quiz champion"
+
+phase season for 28d {
+  leaderboard weekly {
+    score count(answer)
+    show top 3
+    every 7d
+  }
+  award weekly rank 1 => grant trophy
 }"#,
         },
         Code::E0407 => CodeDoc {

@@ -87,6 +87,7 @@ pub fn lower_with<'a>(
         holdout_percent: settings.holdout.unwrap_or(Decimal::ZERO),
         cap_per_day: settings.cap.and_then(|c| u32::try_from(c).ok()),
         quiet: settings.quiet,
+        enroll_audience: settings.enroll_audience,
     };
     let attrs = l
         .syms
@@ -923,11 +924,17 @@ impl<'a> Lower<'a> {
             _ => return Err(unresolved("a leaderboard score")),
         };
         let show_top = lb.show.as_ref().map(count).transpose()?;
+        let every = match lb.every.as_ref().map(|l| &l.kind) {
+            None => None,
+            Some(LitKind::Duration(d)) => Some(*d),
+            Some(_) => return Err(unresolved("a leaderboard's period")),
+        };
         Ok(Leaderboard {
             name: lb.name.name.clone(),
             phase,
             score,
             show_top,
+            every,
         })
     }
 

@@ -134,6 +134,27 @@ impl Clock {
     }
 }
 
+/// The ends of a periodic board's periods: `every` after another from the phase start,
+/// the last one at the phase end.
+fn period_ends(
+    tz: Tz,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    every: Duration,
+) -> Vec<DateTime<Utc>> {
+    let mut ends = Vec::new();
+    let mut at = start;
+    while let Some(next) = camp_plan::calendar::checked_add_duration(tz, at, every) {
+        if next >= end || next <= at {
+            break;
+        }
+        ends.push(next);
+        at = next;
+    }
+    ends.push(end);
+    ends
+}
+
 /// Lays out the timeline of `plan`.
 pub fn build(plan: &Plan) -> Schedule {
     let tz = plan.campaign.timezone.parse::<Tz>().ok();
@@ -183,10 +204,30 @@ pub fn build(plan: &Plan) -> Schedule {
                 .and_then(|b| plan.phases.get(b.phase.index()))
                 .map(|p| format!(" (final ranks of phase `{}`)", p.name))
                 .unwrap_or_default();
-            let what = format!(
-                "award `{name}` {ranks} → {}{scored}",
-                crate::describe::actions(plan, &a.actions, None)
-            );
+            let does = crate::describe::actions(plan, &a.actions, None);
+            let every = board
+                .filter(|b| b.phase.index() == index)
+                .and_then(|b| b.every);
+            if let (Some(every), Some(tz)) = (every, tz) {
+                // A periodic board's award fires at the end of every period; the last
+                // one ends with the phase.
+                let ends = period_ends(tz, phase.start, phase.end, every);
+                let count = ends.len();
+                for (n, end) in ends.into_iter().enumerate() {
+                    let what = format!(
+                        "award `{name}` {ranks} → {does} (period {} of {count})",
+                        n + 1
+                    );
+                    let step = if end == phase.end {
+                        Step::End
+                    } else {
+                        Step::Award
+                    };
+                    push(step, end, None, EntryKind::Award, phase, what);
+                }
+                continue;
+            }
+            let what = format!("award `{name}` {ranks} → {does}{scored}");
             push(
                 Step::Award,
                 phase.start,

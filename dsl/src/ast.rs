@@ -188,6 +188,9 @@ pub enum SettingValue {
     Cap(Lit),
     /// `quiet 22:00 .. 08:00`.
     Quiet(Lit, Lit),
+    /// `enroll audience`: who enrolls without a counted event (only `audience` is
+    /// meaningful; the checker reports any other name).
+    Enroll(Ident),
 }
 
 /// A typed field of the user or an event.
@@ -568,7 +571,7 @@ pub struct Target {
     pub span: Span,
 }
 
-/// `leaderboard NAME { score EXPR  show top N }`.
+/// `leaderboard NAME { score EXPR  show top N  every DURATION }`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeaderboardDef {
     /// The leaderboard's name.
@@ -577,12 +580,14 @@ pub struct LeaderboardDef {
     pub score: Option<Expr>,
     /// `show top N` (the first `show top` line).
     pub show: Option<Lit>,
-    /// Every `score` or `show top` line after the first of its kind, in source order:
+    /// `every DURATION` (the first `every` line): the board is periodic.
+    pub every: Option<Lit>,
+    /// Every `score`, `show top` or `every` line after the first of its kind, in source order:
     /// a leaderboard has one of each (E0101), but nothing written is dropped.
     pub repeated: Vec<LeaderboardLine>,
 }
 
-/// A `score` or `show top` line of a leaderboard.
+/// A `score`, `show top` or `every` line of a leaderboard.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LeaderboardLine {
     /// `score EXPR`.
@@ -598,6 +603,13 @@ pub enum LeaderboardLine {
         span: Span,
         /// N.
         top: Lit,
+    },
+    /// `every DURATION`.
+    Every {
+        /// The whole line.
+        span: Span,
+        /// The period.
+        every: Lit,
     },
 }
 

@@ -88,6 +88,9 @@ codes! {
     W0304 = Warning,
     /// An `at` send inside the quiet hours.
     W0305 = Warning,
+    /// A periodic leaderboard scored by `holds()`, or an award of a periodic board
+    /// outside the board's own phase.
+    E0306 = Error,
     /// Draw weights over 100%.
     E0401 = Error,
     /// `per_user` over `stock`, or a zero or negative stock or value.

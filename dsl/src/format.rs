@@ -834,6 +834,7 @@ impl<'s> Printer<'s> {
                     self.write(" .. ");
                     self.lit(b);
                 }
+                SettingValue::Enroll(who) => self.ident(who),
             }
             let setting_end = self.tight_end(s.span);
             self.end_line(setting_end);
@@ -1093,26 +1094,38 @@ impl<'s> Printer<'s> {
                 self.write("leaderboard ");
                 self.ident(&lb.name);
                 if self.open_block(
-                    lb.score.is_none() && lb.show.is_none() && lb.repeated.is_empty(),
+                    lb.score.is_none()
+                        && lb.show.is_none()
+                        && lb.every.is_none()
+                        && lb.repeated.is_empty(),
                     lb.name.span.end,
                     end,
                 ) {
                     // Every line in source order, repeated ones included (they are an
                     // error, but formatting never drops what was written).
-                    let mut lines: Vec<(u32, Result<&Expr, &Lit>)> = Vec::new();
-                    lines.extend(lb.score.iter().map(|e| (e.span.start, Ok(e))));
-                    lines.extend(lb.show.iter().map(|n| (n.span.start, Err(n))));
+                    let mut lines: Vec<(u32, BoardLine<'_>)> = Vec::new();
+                    lines.extend(lb.score.iter().map(|e| (e.span.start, BoardLine::Score(e))));
+                    lines.extend(lb.show.iter().map(|n| (n.span.start, BoardLine::Show(n))));
+                    lines.extend(lb.every.iter().map(|d| (d.span.start, BoardLine::Every(d))));
                     for r in &lb.repeated {
                         lines.push(match r {
-                            LeaderboardLine::Score { span, expr } => (span.start, Ok(expr)),
-                            LeaderboardLine::Show { span, top } => (span.start, Err(top)),
+                            LeaderboardLine::Score { span, expr } => {
+                                (span.start, BoardLine::Score(expr))
+                            }
+                            LeaderboardLine::Show { span, top } => {
+                                (span.start, BoardLine::Show(top))
+                            }
+                            LeaderboardLine::Every { span, every } => {
+                                (span.start, BoardLine::Every(every))
+                            }
                         });
                     }
                     lines.sort_by_key(|(start, _)| *start);
                     for (_, line) in lines {
                         match line {
-                            Ok(e) => self.score(Some(e)),
-                            Err(n) => self.show(Some(n)),
+                            BoardLine::Score(e) => self.score(Some(e)),
+                            BoardLine::Show(n) => self.show(Some(n)),
+                            BoardLine::Every(d) => self.board_every(d),
                         }
                     }
                     self.close_block(None, end, Gap::Tight);
@@ -1361,6 +1374,13 @@ impl<'s> Printer<'s> {
         }
     }
 
+    fn board_every(&mut self, every: &Lit) {
+        self.gap(None, every.span.start, Gap::Tight);
+        self.write("every ");
+        self.lit(every);
+        self.end_line(every.span.end);
+    }
+
     fn show(&mut self, show: Option<&Lit>) {
         if let Some(n) = show {
             self.gap(None, n.span.start, Gap::Tight);
@@ -1528,6 +1548,13 @@ fn type_text(ty: &TypeRef) -> String {
         TypeRef::Named(id) => id.name.clone(),
         TypeRef::List(inner, _) => format!("list<{}>", type_text(inner)),
     }
+}
+
+/// One line of a leaderboard, in the order written.
+enum BoardLine<'a> {
+    Score(&'a Expr),
+    Show(&'a Lit),
+    Every(&'a Lit),
 }
 
 #[cfg(test)]

@@ -123,7 +123,7 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::import => "an import",
         Rule::campaign => "a campaign block",
         Rule::setting => {
-            "a campaign setting: name, timezone, start, locales, budget, audience, holdout, cap or quiet"
+            "a campaign setting: name, timezone, start, locales, budget, audience, holdout, cap, quiet or enroll"
         }
         Rule::set_name => "`name`",
         Rule::set_timezone => "`timezone`",
@@ -134,6 +134,7 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::set_holdout => "`holdout`",
         Rule::set_cap => "`cap`",
         Rule::set_quiet => "`quiet`",
+        Rule::set_enroll => "`enroll`",
         Rule::user_block => "a user block",
         Rule::event_def => "an event",
         Rule::field => "a field like `name: string`",
@@ -190,6 +191,7 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::leaderboard_def => "`leaderboard`",
         Rule::score_clause => "`score`",
         Rule::show_clause => "`show`",
+        Rule::board_every => "`every`",
         Rule::award_stmt => "`award`",
         Rule::rank_range => "a rank like `1` or `2..10`",
         Rule::goal_stmt => "`goal`",

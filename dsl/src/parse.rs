@@ -663,6 +663,7 @@ impl<'s> Builder<'s> {
                     let b = self.literal(c.find(Rule::literal)?)?;
                     SettingValue::Quiet(a, b)
                 }
+                Rule::set_enroll => SettingValue::Enroll(self.ident(c.find(Rule::ident)?)),
                 _ => return Err(Broken(span)),
             };
             settings.push(Setting { key, value, span });
@@ -817,7 +818,7 @@ impl<'s> Builder<'s> {
             }
             Rule::leaderboard_def => {
                 let name = self.ident(b.find(Rule::ident)?);
-                let (mut score, mut show) = (None, None);
+                let (mut score, mut show, mut every) = (None, None, None);
                 let mut repeated = Vec::new();
                 for s in b.pairs {
                     let rule = s.as_rule();
@@ -831,6 +832,15 @@ impl<'s> Builder<'s> {
                             } else {
                                 let span = Span::new(span.start as usize, expr.span.end as usize);
                                 repeated.push(LeaderboardLine::Score { span, expr });
+                            }
+                        }
+                        Rule::board_every => {
+                            let lit = self.literal(s.find(Rule::literal)?)?;
+                            if every.is_none() {
+                                every = Some(lit);
+                            } else {
+                                let span = Span::new(span.start as usize, lit.span.end as usize);
+                                repeated.push(LeaderboardLine::Every { span, every: lit });
                             }
                         }
                         _ => {
@@ -848,6 +858,7 @@ impl<'s> Builder<'s> {
                     name,
                     score,
                     show,
+                    every,
                     repeated,
                 })
             }

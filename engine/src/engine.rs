@@ -464,6 +464,7 @@ impl Engine {
                 kinds: vec![Default::default(); self.plan.groups.len()],
                 expiries: Default::default(),
             },
+            joining: Vec::new(),
             winners: vec![Vec::new(); self.plan.raffles.len()],
             per_field: Default::default(),
         }
@@ -538,6 +539,16 @@ impl Engine {
             (false, true) => state.audience += 1,
             (true, false) => state.audience = state.audience.saturating_sub(1),
             _ => {}
+        }
+        // `enroll audience`: known and eligible once the campaign has started, they
+        // enroll at the engine's next step (before it were, the start enrolls them).
+        if self.plan.campaign.enroll_audience
+            && eligible
+            && !held_out
+            && state.cursor != crate::state::Cursor::Before
+            && !state.joining.contains(&i)
+        {
+            state.joining.push(i);
         }
         Ok(())
     }

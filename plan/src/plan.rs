@@ -124,6 +124,10 @@ pub struct Campaign {
     pub cap_per_day: Option<u32>,
     /// Quiet hours, local.
     pub quiet: Option<QuietHours>,
+    /// `enroll audience`: every eligible, non-holdout user is a participant as soon as
+    /// both they are known and the campaign has started.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enroll_audience: bool,
 }
 
 /// Sends in `[start, end)` local time are deferred to `end`; the window may wrap midnight.
@@ -502,6 +506,11 @@ pub struct Leaderboard {
     pub score: Score,
     /// How many ranks are shown and awardable; `None`: all.
     pub show_top: Option<u32>,
+    /// `every DURATION`: the board is periodic. Periods start at the phase start and
+    /// follow each other (the last one ends with the phase); scores start from zero in
+    /// each, and the phase's awards for the board fire at the end of every period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<Duration>,
 }
 
 /// What a leaderboard scores.

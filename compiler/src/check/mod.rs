@@ -6,6 +6,7 @@ mod cascade;
 mod exprs;
 mod groups;
 mod kpis;
+mod periods;
 pub mod phases;
 mod rewards;
 mod settings;

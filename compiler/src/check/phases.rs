@@ -207,7 +207,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
                     task(ctx, def.file, t, window, &earlier);
                     so_far.push((t.name.name.as_str(), on));
                 }
-                PhaseStmtKind::Leaderboard(l) => leaderboard(ctx, def.file, l),
+                PhaseStmtKind::Leaderboard(l) => leaderboard(ctx, def.file, l, window),
                 PhaseStmtKind::Award(a) => award(ctx, def.file, i, a, &mut award_ranges),
                 PhaseStmtKind::Goal(g) => {
                     let scope = Scope::of("a goal");
@@ -582,7 +582,8 @@ fn on_event<'a>(ctx: &mut Ctx<'a>, file: FileId, event: &Ident) -> Option<&'a Ev
     }
 }
 
-fn leaderboard(ctx: &mut Ctx<'_>, file: FileId, l: &LeaderboardDef) {
+fn leaderboard(ctx: &mut Ctx<'_>, file: FileId, l: &LeaderboardDef, window: Option<PhaseWindow>) {
+    super::periods::every(ctx, file, l, window);
     match &l.score {
         Some(e) => kpis::score(ctx, file, e),
         None => ctx.report(
@@ -608,6 +609,9 @@ fn leaderboard(ctx: &mut Ctx<'_>, file: FileId, l: &LeaderboardDef) {
             LeaderboardLine::Show { span, top } => {
                 positive(ctx, file, top, "`show top`");
                 (span, "`show top`", l.show.as_ref().map(|n| n.span))
+            }
+            LeaderboardLine::Every { span, .. } => {
+                (span, "`every`", l.every.as_ref().map(|n| n.span))
             }
         };
         let mut d = Diagnostic::new(
@@ -645,7 +649,8 @@ fn award(
         );
         return;
     };
-    if lb.phase >= phase {
+    let periodic = super::periods::periodic_award(ctx, file, phase, a, &lb);
+    if lb.phase >= phase && !periodic {
         let when = if lb.phase == phase {
             "in this same phase"
         } else {
@@ -820,11 +825,14 @@ fn send(
     };
     // `on enter` fires at the phase's first instant, before anyone can enroll in it;
     // `on enroll` only in the phase itself; the others whenever the phase runs.
-    let never = match s.trigger {
-        SendTrigger::OnEnroll(_) => !reach.here,
-        SendTrigger::OnEnter(_) => !reach.before,
-        _ => !reach.before && !reach.here,
-    };
+    // With `enroll audience` everyone eligible is a participant from the first phase's
+    // start (enrolled before `on enter`), and users added later enroll when added.
+    let never = !ctx.settings.enroll_audience
+        && match s.trigger {
+            SendTrigger::OnEnroll(_) => !reach.here,
+            SendTrigger::OnEnter(_) => !reach.before,
+            _ => !reach.before && !reach.here,
+        };
     if to_participants && never {
         let why = match s.trigger {
             SendTrigger::OnEnroll(_) => format!("no one enrolls during `{phase}`: it has no task or leaderboard that counts an event"),

@@ -1,5 +1,6 @@
 //! The campaign block: required settings (E0104), their types (E0201), the time zone
-//! (E0204) and settings given twice (E0101).
+//! (E0204), settings given twice (E0101) and `enroll audience` (E0201 for any other
+//! value).
 
 use super::exprs::{self, Scope};
 use super::Ctx;
@@ -34,6 +35,8 @@ pub struct Settings {
     pub cap: Option<i64>,
     /// `quiet A .. B`.
     pub quiet: Option<QuietHours>,
+    /// `enroll audience`.
+    pub enroll_audience: bool,
     /// The campaign block's file and name span.
     pub loc: Option<Loc>,
 }
@@ -177,6 +180,16 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                     other,
                 ),
             },
+            SettingValue::Enroll(who) if who.name == "audience" => s.enroll_audience = true,
+            SettingValue::Enroll(who) => ctx.report(
+                Diagnostic::new(
+                    Code::E0201,
+                    Loc::new(file, who.span),
+                    format!("`enroll` takes `audience`, not `{}`", who.name),
+                    "not `audience`",
+                )
+                .with_help("write `enroll audience` to make every eligible user a participant from the start, or remove the setting: users then enroll on their first counted event"),
+            ),
             SettingValue::Quiet(a, b) => match (&a.kind, &b.kind) {
                 (LitKind::Time(x), LitKind::Time(y)) if x != y => {
                     s.quiet = Some(QuietHours { start: *x, end: *y })

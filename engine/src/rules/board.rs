@@ -85,6 +85,9 @@ pub struct Board {
     keep: Option<usize>,
     /// How many participants have a score above zero.
     count: u64,
+    /// A periodic board: the input order when the current period began. A participant's
+    /// score reached at or before it belongs to an earlier period and counts as zero.
+    since: u64,
 }
 
 /// A place on a leaderboard.
@@ -110,6 +113,13 @@ struct Written {
     ranked: u64,
     /// The kept entries, best first.
     entries: Vec<Entry>,
+    /// When the current period began (input order); 0 for a board that is not periodic.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    since: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Board {
@@ -119,7 +129,23 @@ impl Board {
             ranked: Ranking::default(),
             keep: show.map(|n| n as usize),
             count: 0,
+            since: 0,
         }
+    }
+
+    /// A new period of a periodic board showing its top `show`, beginning at input
+    /// order `since`: nobody is ranked, and every score reached so far counts as zero.
+    pub fn period(show: Option<u32>, since: u64) -> Board {
+        Board {
+            since,
+            ..Board::new(show)
+        }
+    }
+
+    /// The input order when the current period began (0 for a board that is not
+    /// periodic).
+    pub fn since(&self) -> u64 {
+        self.since
     }
 
     /// Moves a user from their old score (if ranked) to a new one reached at `seq`.
@@ -325,6 +351,7 @@ impl PartialEq for Board {
     fn eq(&self, other: &Self) -> bool {
         self.keep == other.keep
             && self.count == other.count
+            && self.since == other.since
             && self.len_kept() == other.len_kept()
             && self.entries().eq(other.entries())
     }
@@ -338,6 +365,7 @@ impl Serialize for Board {
             keep: self.keep,
             ranked: self.count,
             entries: self.entries().collect(),
+            since: self.since,
         }
         .serialize(s)
     }
@@ -350,6 +378,7 @@ impl<'de> Deserialize<'de> for Board {
             ranked: Ranking::default(),
             keep: w.keep,
             count: w.ranked,
+            since: w.since,
         };
         for (score, seq, user) in w.entries {
             board.insert(user, score, seq);

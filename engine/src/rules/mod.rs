@@ -10,13 +10,15 @@
 //! - [`actions`]: action blocks and their targets (`grant`, `send`, `use`, `give`,
 //!   `revoke`, `open`, `join`), and whether a task's can be carried out;
 //! - [`groups`]: groups opened, joined, filled and expired;
-//! - [`raffles`]: raffle rounds drawn from the seed.
+//! - [`raffles`]: raffle rounds drawn from the seed;
+//! - [`periods`]: periodic leaderboards' period ends, awards, and `enroll audience`.
 
 pub(crate) mod actions;
 pub mod board;
 pub mod grants;
 pub mod groups;
 pub(crate) mod participant;
+pub(crate) mod periods;
 pub(crate) mod raffles;
 pub(crate) mod sends;
 pub(crate) mod timeline;

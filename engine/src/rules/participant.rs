@@ -7,6 +7,7 @@ use crate::input::{self, EventRef};
 use crate::invariant::guaranteed;
 use crate::random::Draws;
 use crate::rules::actions::Scope;
+use crate::rules::board::Board;
 use crate::rules::grants::{self, Request};
 use crate::state::packed::{Write, ENROLLED_AT, POINTS_SPENT};
 use crate::state::{Progress, Score, Stamp, Standing, State};
@@ -680,7 +681,13 @@ impl Step<'_> {
         let seq = self.state.seq;
         let State { users, boards, .. } = &mut *self.state;
         guaranteed!(let Some(mut user) = users.get_mut(u as usize), "a user number names a user" else return);
-        let old = user.packed().score(lb).map(|s| (s.score, s.seq));
+        // A periodic board's scores start from zero in each period.
+        let since = boards.get(lb.index()).map_or(0, Board::since);
+        let old = user
+            .packed()
+            .score(lb)
+            .map(|s| (s.score, s.seq))
+            .filter(|(_, at)| *at > since);
         // A score past the largest decimal stays at it (event data can be that large).
         let new = old.map_or(delta, |(s, _)| {
             s.checked_add(delta).unwrap_or(if delta.is_sign_negative() {
@@ -699,7 +706,7 @@ impl Step<'_> {
             b.rescore(u, old.filter(|(s, _)| *s > Decimal::ZERO), new, seq, || {
                 users.iter().zip(0u32..).filter_map(move |(x, i)| {
                     x.score(lb)
-                        .filter(|s| s.score > Decimal::ZERO)
+                        .filter(|s| s.score > Decimal::ZERO && s.seq > since)
                         .map(|s| (s.score, s.seq, i))
                 })
             });

@@ -1,9 +1,11 @@
 //! Time-driven steps (§13.4): group expiries, phase changes, awards, `on enter`,
 //! raffles, `at` sends, quiet-hour deferrals, `after D inactive` nudges and birthdays,
 //! fired in time order as the clock passes them. At one instant they run in this order:
-//! group expiries, phase end (groups still open when the campaign ends expire first),
-//! phase start, awards, `on enter`, raffle rounds, `at` sends, deferred sends,
-//! inactivity, birthdays. `until` exits are checked after every step.
+//! group expiries, phase end (groups still open when the campaign ends expire first;
+//! then the last period's awards of its periodic boards), phase start, `enroll
+//! audience` enrollments, awards (and ends of leaderboard periods), `on enter`, raffle
+//! rounds, `at` sends, deferred sends, inactivity, birthdays. `until` exits are
+//! checked after every step.
 
 use crate::effect::{Cause, Effect, Name};
 use crate::engine::Engine;
@@ -35,6 +37,7 @@ pub(crate) fn next_due(engine: &Engine, state: &State) -> Option<DateTime<Utc>> 
         transition_due(engine, state),
         state.groups.next_expiry(),
         state.agenda.raffles.front().map(|(t, _)| *t),
+        state.agenda.periods.first().map(|(t, _)| *t),
         state.agenda.sends.front().map(|(t, _)| *t),
         state.deferred.front().map(|d| d.due),
         state.timers.first().map(|t| t.due),
@@ -59,6 +62,7 @@ impl Step<'_> {
         }
         self.now = to;
         self.state.clock = Some(to);
+        self.enroll_joining();
     }
 
     /// Everything due at `self.now`, in the contract's order.
@@ -70,6 +74,7 @@ impl Step<'_> {
             self.begin_step();
             self.transition();
         }
+        self.fire_periods();
         while let Some(&(t, raffle)) = self.state.agenda.raffles.front() {
             if t > now {
                 break;
@@ -141,6 +146,7 @@ impl Step<'_> {
             // The campaign ends: its open groups expire first, while the phase runs.
             self.expire_all();
         }
+        self.end_periods(p);
         let now = self.now;
         if let Some(Some(w)) = self.state.windows.get_mut(p.index()) {
             w.end = now;
@@ -224,49 +230,21 @@ impl Step<'_> {
             .filter(|(t, _)| now <= *t && *t < end)
             .collect();
         raffles.sort_by_key(|(t, _)| *t);
+        let periods = self.first_period_ends(n, end);
         self.state.agenda = Agenda {
             sends: sends.into(),
             midnights,
             raffles: raffles.into(),
+            periods,
         };
+        if n.0 == 0 {
+            self.enroll_known();
+        }
 
+        // A periodic board's awards fire at the end of each of its periods instead.
         for award in &phase.awards {
-            let show = engine
-                .plan
-                .leaderboards
-                .get(award.leaderboard.index())
-                .and_then(|l| l.show_top)
-                .unwrap_or(u32::MAX);
-            let last = award.to_rank.min(show) as usize;
-            let winners: Vec<u32> = self
-                .state
-                .boards
-                .get(award.leaderboard.index())
-                .map(|b| {
-                    b.top(last)
-                        .filter(|p| p.rank >= award.from_rank)
-                        .map(|p| p.user)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let cause = Cause::Award(
-                engine
-                    .names
-                    .boards
-                    .get(award.leaderboard.index())
-                    .cloned()
-                    .unwrap_or_else(|| Name::from("")),
-            );
-            for u in winners {
-                let scope = crate::rules::actions::Scope {
-                    own: u,
-                    by: None,
-                    event: None,
-                    fields: &[],
-                    group: None,
-                    phase: Some(n),
-                };
-                self.run_actions(&award.actions, &cause, &scope);
+            if !self.is_periodic(award.leaderboard) {
+                self.award(award, n);
             }
         }
 

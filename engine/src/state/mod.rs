@@ -349,6 +349,10 @@ pub struct Agenda {
     /// Raffle rounds: when, and the raffle.
     #[serde(default)]
     pub raffles: VecDeque<(DateTime<Utc>, u32)>,
+    /// The next period end of each periodic board of the phase (before the phase's
+    /// end, which ends the last period): when, and the board; in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<(DateTime<Utc>, u32)>,
 }
 
 /// Everything the engine knows: the whole campaign's state at one instant.
@@ -391,6 +395,10 @@ pub struct State {
     /// Groups of every kind (§7).
     #[serde(default)]
     pub(crate) groups: crate::rules::groups::Groups,
+    /// `enroll audience`: users who became known or eligible while the campaign runs,
+    /// in that order, to enroll at the next step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) joining: Vec<u32>,
     /// Raffle winners, per raffle, in draw order (§8).
     #[serde(default)]
     pub(crate) winners: Vec<Vec<u32>>,
@@ -548,6 +556,7 @@ mod tests {
             audience: 0,
             enrolled: Vec::new(),
             groups: Default::default(),
+            joining: Vec::new(),
             winners: Vec::new(),
             per_field: Default::default(),
         };
