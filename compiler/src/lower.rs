@@ -361,6 +361,7 @@ impl<'a> Lower<'a> {
 
     fn reward(&self, r: &ast::RewardDef) -> Lowered<Reward> {
         let mut stock = None;
+        let mut stock_per_day = None;
         let mut per_user = None;
         let mut label = None;
         let mut value_money = None;
@@ -369,6 +370,7 @@ impl<'a> Lower<'a> {
         for p in &r.props {
             match &p.value {
                 PropValue::Stock(l) => stock = Some(quantity(l)?),
+                PropValue::StockPerDay(l) => stock_per_day = Some(quantity(l)?),
                 PropValue::PerUser(l) => per_user = Some(quantity(l)?),
                 PropValue::Label(s) => label = Some(s.value.clone()),
                 PropValue::Value(l) => value_money = money(&l.kind),
@@ -430,6 +432,7 @@ impl<'a> Lower<'a> {
             label: label.or(text_label).unwrap_or_else(|| r.name.name.clone()),
             kind,
             stock,
+            stock_per_day,
             per_user,
             cost,
             value,

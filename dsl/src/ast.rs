@@ -294,6 +294,8 @@ pub struct RewardProp {
 pub enum PropValue {
     /// `stock N`.
     Stock(Lit),
+    /// `stock N per day`.
+    StockPerDay(Lit),
     /// `per_user N`.
     PerUser(Lit),
     /// `label "..."`.

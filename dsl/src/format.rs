@@ -969,6 +969,10 @@ impl<'s> Printer<'s> {
                 self.write(" ");
                 match &p.value {
                     PropValue::Label(s) => self.string(s),
+                    PropValue::StockPerDay(l) => {
+                        self.lit(l);
+                        self.write(" per day");
+                    }
                     PropValue::Stock(l)
                     | PropValue::PerUser(l)
                     | PropValue::Value(l)

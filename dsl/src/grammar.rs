@@ -145,7 +145,7 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         }
         Rule::draw_entry => "a weight and a reward, like `30% fu_wealth`",
         Rule::reward_props => "reward properties in `{ }`",
-        Rule::reward_prop | Rule::prop_stock | Rule::prop_per_user | Rule::prop_label | Rule::prop_value | Rule::prop_expires | Rule::prop_cost => {
+        Rule::reward_prop | Rule::prop_stock | Rule::prop_stock_day | Rule::prop_per_user | Rule::prop_label | Rule::prop_value | Rule::prop_expires | Rule::prop_cost => {
             "a reward property: stock, per_user, label, value, expires or cost"
         }
         Rule::segment_def => "a segment",

@@ -718,6 +718,7 @@ impl<'s> Builder<'s> {
                 let v = c.next()?;
                 let value = match rule {
                     Rule::prop_stock => PropValue::Stock(self.literal(v)?),
+                    Rule::prop_stock_day => PropValue::StockPerDay(self.literal(v)?),
                     Rule::prop_per_user => PropValue::PerUser(self.literal(v)?),
                     Rule::prop_label => PropValue::Label(self.string(v)),
                     Rule::prop_value => PropValue::Value(self.literal(v)?),

@@ -60,3 +60,26 @@ fn a_draw_weight_before_a_three_letter_reward_is_not_money() {
     let codes: Vec<&str> = p.diagnostics.iter().map(|d| d.code.as_str()).collect();
     assert_eq!(codes, ["E0002"]);
 }
+
+#[test]
+fn a_daily_stock_parses_next_to_a_total_stock_and_formats_back() {
+    use camp_dsl::ast::{ItemKind, PropValue};
+    let src =
+        "reward tea = coupon { value 5 CNY  stock 50_000  stock 1_000 per day  per_user 1 }\n";
+    let p = parse(src, FileId(0));
+    assert!(p.diagnostics.is_empty(), "{:#?}", p.diagnostics);
+    let Some(ItemKind::Reward(r)) = p.file.items.first().map(|i| &i.kind) else {
+        panic!("a reward: {:#?}", p.file.items);
+    };
+    let kinds: Vec<&str> = r
+        .props
+        .iter()
+        .map(|p| match p.value {
+            PropValue::Stock(_) => "stock",
+            PropValue::StockPerDay(_) => "stock per day",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["other", "stock", "stock per day", "other"]);
+    assert_eq!(camp_dsl::format::format(src).unwrap(), src);
+}

@@ -61,6 +61,13 @@ pub struct RewardReport {
     pub stock: Option<u64>,
     /// What is left of it.
     pub stock_left: Option<u64>,
+    /// Its daily stock (`stock N per day`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stock_per_day: Option<u64>,
+    /// What is left of today's stock (the local day of the engine's clock), for a
+    /// reward with a daily stock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stock_left_today: Option<u64>,
 }
 
 /// Where the campaign stands: status, phase, clock, audience, spend.
@@ -417,6 +424,7 @@ impl Engine {
 
     /// Every reward's grants, denials and stock left.
     pub fn rewards(&self, state: &State) -> Vec<RewardReport> {
+        let today = state.clock.map(|now| self.calendar.day(now));
         self.plan
             .rewards
             .iter()
@@ -433,6 +441,12 @@ impl Engine {
                     stock: r.stock,
                     // Revoked units are back in stock.
                     stock_left: r.stock.map(|s| s.saturating_sub(out)),
+                    stock_per_day: r.stock_per_day,
+                    // Before the first step no day has granted any.
+                    stock_left_today: r.stock_per_day.map(|n| {
+                        let id = camp_plan::RewardId(crate::engine::id32(i));
+                        n.saturating_sub(today.map_or(0, |d| state.ledger.issued_on(id, d)))
+                    }),
                 }
             })
             .collect()

@@ -209,6 +209,10 @@ pub struct Reward {
     pub kind: RewardKind,
     /// Total that can ever be granted; `None`: unlimited.
     pub stock: Option<u64>,
+    /// At most this many granted per local calendar day (the campaign time zone);
+    /// `None`: no daily limit.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stock_per_day: Option<u64>,
     /// Per participant; `None`: unlimited (a badge: 1).
     pub per_user: Option<u64>,
     /// What one grant costs against the budget (a coupon's value, an item's cost).

@@ -127,10 +127,11 @@ pub fn run_with_symbols(program: &Program) -> (Vec<Diagnostic>, CheckedCampaign,
         used: Used::default(),
     };
     settings::check(&mut ctx);
-    rewards::check(&mut ctx);
     exprs::check_declarations(&mut ctx);
     exprs::check_segments(&mut ctx);
     let windows = phases::check(&mut ctx);
+    // After the phases: a daily stock's worst case counts the days they run.
+    rewards::check(&mut ctx, &windows);
     groups::check(&mut ctx);
     templates::check(&mut ctx);
     kpis::check(&mut ctx);

@@ -1,8 +1,10 @@
 //! Rewards: properties and their types, stock and `per_user` (E0402), draw weights
 //! (E0401), unbounded liability (E0403) and the worst-case spend against the budget
-//! (W0404).
+//! (W0404). A daily stock (`stock N per day`) bounds the worst case by N for every local
+//! day a phase runs, capped by the total stock.
 
 use super::exprs::report_currency_at;
+use super::phases::PhaseWindow;
 use super::settings::type_error;
 use super::Ctx;
 use crate::suggest;
@@ -17,6 +19,8 @@ use std::collections::HashMap;
 #[derive(Debug, Default, Clone)]
 pub(super) struct Props {
     pub stock: Option<i64>,
+    /// `stock N per day`.
+    pub stock_per_day: Option<i64>,
     pub per_user: Option<i64>,
     pub value: Option<Money>,
     pub cost: Option<Money>,
@@ -26,7 +30,10 @@ pub(super) struct Props {
     pub money_span: Option<Span>,
 }
 
-pub(super) fn check(ctx: &mut Ctx<'_>) {
+/// Checks every reward; `windows` (the phases' windows) bound what a daily stock can
+/// grant.
+pub(super) fn check(ctx: &mut Ctx<'_>, windows: &[Option<PhaseWindow>]) {
+    let days = campaign_days(ctx, windows);
     let rewards: Vec<_> = ctx.syms.rewards.iter().copied().collect();
     // `None` once the sum no longer fits (reported as E0002): no W0404 then.
     let mut worst = Some(Decimal::ZERO);
@@ -71,7 +78,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             _ => {}
         }
         if let Some(m) = monetary {
-            match props.stock {
+            match worst_units(&props, days) {
                 Some(stock) => {
                     let total = m.amount.checked_mul(Decimal::from(stock));
                     match (total, props.money_span, props.stock_span) {
@@ -97,6 +104,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                         (None, _, _) => worst = None,
                     }
                 }
+                // A daily stock whose days are unknown: the missing time zone or
+                // window is already reported, and the worst case cannot be counted.
+                None if props.stock_per_day.is_some() => worst = None,
                 None if ctx.settings.budget.is_none() => ctx.report(
                     Diagnostic::new(
                         Code::E0403,
@@ -148,6 +158,44 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
     }
 }
 
+/// How many local calendar days (the campaign time zone) any phase runs on, counted once
+/// each; `None` without a time zone or when a window could not be computed (both already
+/// reported).
+///
+/// The spec counts only the days of phases that can grant the reward; every phase's day
+/// is a safe superset (a reward granted by a group outcome or a draw can be granted in
+/// any phase), so the worst case is never under-counted.
+fn campaign_days(ctx: &Ctx<'_>, windows: &[Option<PhaseWindow>]) -> Option<i64> {
+    let tz = ctx.settings.tz?;
+    let mut days = std::collections::BTreeSet::new();
+    for w in windows {
+        let w = (*w)?;
+        let first = w.start.with_timezone(&tz).date_naive();
+        let last = (w.end - chrono::TimeDelta::seconds(1))
+            .with_timezone(&tz)
+            .date_naive();
+        let mut day = first;
+        while day <= last {
+            days.insert(day);
+            day = day.succ_opt()?;
+        }
+    }
+    i64::try_from(days.len()).ok()
+}
+
+/// The most units of a reward that can ever be granted: the total stock, or the daily
+/// stock on every day of the campaign, whichever is less; `None` when unlimited (or the
+/// days are unknown, already reported).
+fn worst_units(props: &Props, days: Option<i64>) -> Option<i64> {
+    let daily = props
+        .stock_per_day
+        .and_then(|n| days.map(|d| n.saturating_mul(d)));
+    match (props.stock, daily) {
+        (Some(total), Some(daily)) => Some(total.min(daily)),
+        (total, daily) => total.or(daily),
+    }
+}
+
 fn has_prop(r: &RewardDef, key: &str) -> bool {
     r.props.iter().any(|p| p.key.name == key)
 }
@@ -169,10 +217,15 @@ pub(super) fn props(ctx: &mut Ctx<'_>, file: FileId, r: &RewardDef) -> Props {
     let mut per_user_span = None;
     let kind = kind_name(&r.kind);
     for p in &r.props {
-        if let Some(first) = seen.insert(p.key.name.as_str(), p.key.span) {
+        // `stock 50_000  stock 1_000 per day` are two properties.
+        let key = match &p.value {
+            PropValue::StockPerDay(_) => "stock per day",
+            _ => p.key.name.as_str(),
+        };
+        if let Some(first) = seen.insert(key, p.key.span) {
             ctx.report(crate::symbols::duplicate(
                 "property",
-                &p.key.name,
+                key,
                 Loc::new(file, p.key.span),
                 Loc::new(file, first),
             ));
@@ -204,6 +257,12 @@ pub(super) fn props(ctx: &mut Ctx<'_>, file: FileId, r: &RewardDef) -> Props {
             PropValue::Stock(lit) => {
                 out.stock = positive_int(ctx, file, lit, "the stock");
                 out.stock_span = Some(lit.span);
+            }
+            PropValue::StockPerDay(lit) => {
+                out.stock_per_day = positive_int(ctx, file, lit, "the daily stock");
+                if out.stock_span.is_none() {
+                    out.stock_span = Some(lit.span);
+                }
             }
             PropValue::PerUser(lit) => {
                 out.per_user = positive_int(ctx, file, lit, "`per_user`");

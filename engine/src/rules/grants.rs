@@ -1,5 +1,5 @@
-//! Granting a reward: the checks run `per_user`, then stock, then budget, and the first
-//! that fails denies the grant. Nothing is ever issued beyond any of them. A draw rolls
+//! Granting a reward: the checks run `per_user`, then stock (the total, then the local
+//! day's), then budget, and the first that fails denies the grant. Nothing is ever issued beyond any of them. A draw rolls
 //! a seeded number, so a replay draws the same; the reward won then goes through the
 //! same checks.
 
@@ -7,6 +7,7 @@ use crate::effect::{At, Cause, DenyReason, Effect, EventId, Name, UserId};
 use crate::invariant::guaranteed;
 use crate::random::{Choice, Draws};
 use crate::state::packed::Write;
+use camp_plan::calendar::{Calendar, Day};
 use camp_plan::{Plan, Reward, RewardId, RewardKind};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,10 @@ pub struct Ledger {
     /// Units revoked per reward: they are back in stock.
     #[serde(default)]
     pub returned: Vec<u64>,
+    /// Grants issued per reward with a daily stock, per local day (the campaign time
+    /// zone), oldest day first. A revoke never lowers these: it returns total stock only.
+    #[serde(default)]
+    pub daily: Vec<Vec<(Day, u64)>>,
 }
 
 impl Ledger {
@@ -33,6 +38,36 @@ impl Ledger {
             spend: Decimal::ZERO,
             budget_exhausted: false,
             returned: vec![0; plan.rewards.len()],
+            daily: vec![Vec::new(); plan.rewards.len()],
+        }
+    }
+
+    /// How many of `reward` were issued on local day `day` (what `stock N per day`
+    /// counts).
+    pub fn issued_on(&self, reward: RewardId, day: Day) -> u64 {
+        self.daily
+            .get(reward.index())
+            .and_then(|days| days.iter().rev().find(|(d, _)| *d == day))
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// One more of `reward` issued on `day`.
+    fn count_day(&mut self, reward: RewardId, day: Day) {
+        let i = reward.index();
+        if self.daily.len() <= i {
+            // A ledger restored from before daily stocks existed.
+            self.daily.resize(i.saturating_add(1), Vec::new());
+        }
+        let Some(days) = self.daily.get_mut(i) else {
+            return;
+        };
+        match days.iter_mut().rev().find(|(d, _)| *d == day) {
+            Some((_, n)) => *n = n.saturating_add(1),
+            None => {
+                // Grants come in time order, so the list stays sorted by day.
+                let at = days.partition_point(|(d, _)| *d < day);
+                days.insert(at, (day, 1));
+            }
         }
     }
 
@@ -111,6 +146,7 @@ fn check(
     held: &impl Write,
     reward: RewardId,
     r: &Reward,
+    day: Day,
 ) -> Result<(), DenyReason> {
     if r.per_user
         .is_some_and(|n| held.packed().received(reward) >= n)
@@ -118,6 +154,11 @@ fn check(
         return Err(DenyReason::PerUser);
     }
     if r.stock.is_some_and(|n| ledger.out(reward) >= n) {
+        return Err(DenyReason::Stock);
+    }
+    if r.stock_per_day
+        .is_some_and(|n| ledger.issued_on(reward, day) >= n)
+    {
         return Err(DenyReason::Stock);
     }
     if let (Some(cost), Some(budget)) = (r.cost, plan.campaign.budget) {
@@ -132,11 +173,15 @@ fn check(
     Ok(())
 }
 
-fn issue(plan: &Plan, ledger: &mut Ledger, held: &mut impl Write, reward: RewardId) {
+fn issue(plan: &Plan, ledger: &mut Ledger, held: &mut impl Write, reward: RewardId, day: Day) {
     if let Some(n) = ledger.issued.get_mut(reward.index()) {
         *n += 1;
     }
-    if let Some(cost) = plan.rewards.get(reward.index()).and_then(|r| r.cost) {
+    let r = plan.rewards.get(reward.index());
+    if r.is_some_and(|r| r.stock_per_day.is_some()) {
+        ledger.count_day(reward, day);
+    }
+    if let Some(cost) = r.and_then(|r| r.cost) {
         ledger.spend = ledger.spend.saturating_add(cost.amount);
     }
     held.hold(reward);
@@ -156,6 +201,8 @@ pub struct Catalog<'a> {
     pub plan: &'a Plan,
     /// Reward names, by index.
     pub names: &'a [Name],
+    /// The campaign's calendar: a daily stock counts local days.
+    pub calendar: Calendar,
 }
 
 /// Grants `reward` to one participant, within `per_user`, stock and budget, adding its
@@ -169,7 +216,12 @@ pub fn grant(
     draws: &mut Draws<'_>,
     effects: &mut Vec<Effect>,
 ) -> Outcome {
-    let Catalog { plan, names } = catalog;
+    let Catalog {
+        plan,
+        names,
+        calendar,
+    } = catalog;
+    let day = calendar.day(req.at.0);
     let mut out = Outcome::default();
     let deny = |reward: RewardId, reason: DenyReason, ledger: &mut Ledger| {
         if reason == DenyReason::Budget {
@@ -184,7 +236,7 @@ pub fn grant(
         }
     };
     guaranteed!(let Some(r) = plan.rewards.get(reward.index()), "a reward id indexes the plan" else return out);
-    if let Err(reason) = check(plan, ledger, &*held, reward, r) {
+    if let Err(reason) = check(plan, ledger, &*held, reward, r, day) {
         effects.push(deny(reward, reason, ledger));
         out.denied.push(reward);
         return out;
@@ -193,7 +245,7 @@ pub fn grant(
         RewardKind::Draw { outcomes } => Some(outcomes),
         _ => None,
     };
-    issue(plan, ledger, held, reward);
+    issue(plan, ledger, held, reward, day);
     out.issued.push(reward);
     let Some(outcomes) = outcomes else {
         effects.push(Effect::Grant {
@@ -219,9 +271,9 @@ pub fn grant(
     });
     if let Some(won) = won {
         guaranteed!(let Some(w) = plan.rewards.get(won.index()), "a draw's outcome indexes the plan" else return out);
-        match check(plan, ledger, &*held, won, w) {
+        match check(plan, ledger, &*held, won, w, day) {
             Ok(()) => {
-                issue(plan, ledger, held, won);
+                issue(plan, ledger, held, won, day);
                 out.issued.push(won);
             }
             Err(reason) => {
@@ -336,7 +388,11 @@ phase p for 1d {
         let mut made = 0;
         let mut draws = Draws::new(&key, &mut made);
         let o = super::grant(
-            Catalog { plan, names },
+            Catalog {
+                plan,
+                names,
+                calendar: Calendar::new(chrono_tz::UTC),
+            },
             ledger,
             held,
             reward,

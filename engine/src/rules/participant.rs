@@ -520,6 +520,7 @@ impl Step<'_> {
             grants::Catalog {
                 plan: &engine.plan,
                 names: &engine.names.rewards,
+                calendar: engine.calendar,
             },
             &mut state.ledger,
             &mut user,
