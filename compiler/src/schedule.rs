@@ -215,7 +215,7 @@ pub fn build(plan: &Plan) -> Schedule {
                 let count = ends.len();
                 for (n, end) in ends.into_iter().enumerate() {
                     let what = format!(
-                        "award `{name}` {ranks} → {does} (period {} of {count})",
+                        "award `{name}` {ranks} → {does} (end of period {} of {count})",
                         n + 1
                     );
                     let step = if end == phase.end {

@@ -68,9 +68,18 @@ fn enroll_audience_enrolls_everyone_eligible_at_the_start_in_order_before_on_ent
     assert_eq!(count(&out, &[r#""kind":"enroll""#, r#""user":"low""#]), 0);
     // The usual sequence ran for each (`on enroll` grant and send), and every
     // enrollment comes before the phase's `on enter` sends, which reach them.
-    assert_eq!(count(&out, &[r#""reward":"hello""#, r#""cause":"enroll""#]), enrolled.len());
-    assert_eq!(count(&out, &[r#""message":"hi""#, r#""kind":"send""#]), enrolled.len());
-    assert_eq!(count(&out, &[r#""message":"news""#, r#""kind":"send""#]), enrolled.len());
+    assert_eq!(
+        count(&out, &[r#""reward":"hello""#, r#""cause":"enroll""#]),
+        enrolled.len()
+    );
+    assert_eq!(
+        count(&out, &[r#""message":"hi""#, r#""kind":"send""#]),
+        enrolled.len()
+    );
+    assert_eq!(
+        count(&out, &[r#""message":"news""#, r#""kind":"send""#]),
+        enrolled.len()
+    );
     let last_enroll = out.iter().rposition(|l| l.contains(r#""kind":"enroll""#));
     let first_news = out.iter().position(|l| l.contains(r#""message":"news""#));
     assert!(last_enroll < first_news, "{out:#?}");
@@ -84,16 +93,28 @@ fn a_user_added_or_made_eligible_while_the_campaign_runs_enrolls_then() {
     let mut s = e.start();
     let mut out = Output::default();
     e.advance(&mut s, t("2027-03-02T10:00:00+08:00"), &mut out);
-    assert!(lines(&out).iter().all(|l| !l.contains(r#""kind":"enroll""#)));
+    assert!(lines(&out)
+        .iter()
+        .all(|l| !l.contains(r#""kind":"enroll""#)));
     // Added mid-phase: enrolls at the engine's next step, at that instant.
-    let u = users(&[r#"{"id":"u1","attrs":{"level":3}}"#, r#"{"id":"low","attrs":{"level":1}}"#]);
+    let u = users(&[
+        r#"{"id":"u1","attrs":{"level":3}}"#,
+        r#"{"id":"low","attrs":{"level":1}}"#,
+    ]);
     for line in &u {
         e.user(&mut s, line).unwrap();
     }
     e.advance(&mut s, t("2027-03-02T10:00:00+08:00"), &mut out);
     let got = lines(&out);
     assert_eq!(
-        count(&got, &[r#""kind":"enroll""#, r#""user":"u1""#, r#""at":"2027-03-02T02:00:00Z""#]),
+        count(
+            &got,
+            &[
+                r#""kind":"enroll""#,
+                r#""user":"u1""#,
+                r#""at":"2027-03-02T02:00:00Z""#
+            ]
+        ),
         1,
         "{got:#?}"
     );
@@ -105,20 +126,35 @@ fn a_user_added_or_made_eligible_while_the_campaign_runs_enrolls_then() {
     e.advance(&mut s, t("2027-03-03T08:00:00+08:00"), &mut out);
     let got = lines(&out);
     assert_eq!(
-        count(&got, &[r#""kind":"enroll""#, r#""user":"low""#, r#""at":"2027-03-03T00:00:00Z""#]),
+        count(
+            &got,
+            &[
+                r#""kind":"enroll""#,
+                r#""user":"low""#,
+                r#""at":"2027-03-03T00:00:00Z""#
+            ]
+        ),
         1,
         "{got:#?}"
     );
     // Enrolled once, however often the user is updated.
     e.user(&mut s, &up[0]).unwrap();
     e.advance(&mut s, t("2027-03-04T08:00:00+08:00"), &mut out);
-    assert_eq!(count(&lines(&out), &[r#""kind":"enroll""#, r#""user":"low""#]), 1);
+    assert_eq!(
+        count(&lines(&out), &[r#""kind":"enroll""#, r#""user":"low""#]),
+        1
+    );
 }
 
 #[test]
 fn without_enroll_audience_nobody_enrolls_without_a_counted_event() {
     let e = engine(&ENROLL.replace("  enroll   audience\n", ""));
-    let out = run(&e, &users(&[r#"{"id":"u1","attrs":{"level":3}}"#]), &[], None);
+    let out = run(
+        &e,
+        &users(&[r#"{"id":"u1","attrs":{"level":3}}"#]),
+        &[],
+        None,
+    );
     assert_eq!(count(&out, &[r#""kind":"enroll""#]), 0);
 }
 
@@ -166,8 +202,20 @@ fn a_periodic_board_restarts_each_period_and_awards_every_period_end() {
         having(&out, &[r#""kind":"grant""#, at])
             .into_iter()
             .map(|l| {
-                let user = l.split(r#""user":""#).nth(1).unwrap().split('"').next().unwrap();
-                let reward = l.split(r#""reward":""#).nth(1).unwrap().split('"').next().unwrap();
+                let user = l
+                    .split(r#""user":""#)
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
+                let reward = l
+                    .split(r#""reward":""#)
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
                 format!("{user}:{reward}")
             })
             .collect()
@@ -177,7 +225,9 @@ fn a_periodic_board_restarts_each_period_and_awards_every_period_end() {
     // The last period ends with the phase, before the next phase starts.
     assert_eq!(grants("2027-03-17T16:00:00Z"), ["b:gold", "a:silver"]);
     assert_eq!(count(&out, &[r#""kind":"grant""#]), 5);
-    let last_award = out.iter().rposition(|l| l.contains(r#""cause":"award:weekly""#));
+    let last_award = out
+        .iter()
+        .rposition(|l| l.contains(r#""cause":"award:weekly""#));
     let next_phase = out.iter().position(|l| l.contains(r#""to":"after""#));
     assert!(last_award < next_phase, "{out:#?}");
     // `participant.rank` is the rank in the period that just ended.
@@ -192,10 +242,11 @@ fn the_board_shows_the_current_period_and_survives_a_snapshot() {
     for line in &users(&[r#"{"id":"a"}"#, r#"{"id":"b"}"#]) {
         e.user(&mut s, line).unwrap();
     }
-    let take = |s: &mut camp_engine::state::State, out: &mut Output, id: &str, u: &str, at: &str| {
-        let line = ev(id, "answer", u, at, "{}");
-        e.event(s, &line, t(at), out);
-    };
+    let take =
+        |s: &mut camp_engine::state::State, out: &mut Output, id: &str, u: &str, at: &str| {
+            let line = ev(id, "answer", u, at, "{}");
+            e.event(s, &line, t(at), out);
+        };
     take(&mut s, &mut out, "1", "a", "2027-03-01T10:00:00+08:00");
     take(&mut s, &mut out, "2", "a", "2027-03-02T10:00:00+08:00");
     e.advance(&mut s, t("2027-03-09T00:00:00+08:00"), &mut out);
