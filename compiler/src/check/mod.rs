@@ -11,6 +11,7 @@ mod rewards;
 mod settings;
 mod template_scope;
 mod templates;
+mod timers;
 mod usage;
 
 pub use exprs::Ty;

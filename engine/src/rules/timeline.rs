@@ -38,6 +38,8 @@ pub(crate) fn next_due(engine: &Engine, state: &State) -> Option<DateTime<Utc>> 
         state.agenda.sends.front().map(|(t, _)| *t),
         state.deferred.front().map(|d| d.due),
         state.timers.first().map(|t| t.due),
+        state.dues.first().map(|t| t.due),
+        state.agenda.grants.front().map(|(t, _)| *t),
         state.agenda.midnights.front().copied(),
     ]
     .into_iter()
@@ -70,6 +72,15 @@ impl Step<'_> {
             self.begin_step();
             self.transition();
         }
+        while let Some(&(t, grant)) = self.state.agenda.grants.front() {
+            if t > now {
+                break;
+            }
+            self.state.agenda.grants.pop_front();
+            self.state.seq += 1;
+            self.begin_step();
+            self.at_grant(grant);
+        }
         while let Some(&(t, raffle)) = self.state.agenda.raffles.front() {
             if t > now {
                 break;
@@ -96,6 +107,15 @@ impl Step<'_> {
             self.state.seq += 1;
             self.begin_step();
             self.deliver(d.user, d.message, d.phase, d.reward, d.group);
+        }
+        while let Some(d) = self.state.dues.first().copied() {
+            if d.due > now {
+                break;
+            }
+            self.state.dues.pop_first();
+            self.state.seq += 1;
+            self.begin_step();
+            self.timed_send(d);
         }
         while let Some(t) = self.state.timers.first().copied() {
             if t.due > now {
@@ -147,6 +167,8 @@ impl Step<'_> {
         }
         self.state.agenda = Agenda::default();
         self.state.timers.clear();
+        // Its timed sends can no longer fire; later phases' stay armed.
+        self.state.dues.retain(|d| d.phase > p.0);
         let Some(phase) = self.engine.plan.phases.get(next.index()) else {
             self.state.cursor = Cursor::Ended;
             self.phase_effect(Some(p), None);
@@ -224,10 +246,24 @@ impl Step<'_> {
             .filter(|(t, _)| now <= *t && *t < end)
             .collect();
         raffles.sort_by_key(|(t, _)| *t);
+        // Dated grants keep their instants; a phase that moved keeps those inside it.
+        let mut grants: Vec<(DateTime<Utc>, u32)> = phase
+            .grants
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| match &g.on {
+                GrantOn::At { times } => Some((i, times)),
+                _ => None,
+            })
+            .flat_map(|(i, times)| times.iter().map(move |t| (*t, crate::engine::id32(i))))
+            .filter(|(t, _)| now <= *t && *t < end)
+            .collect();
+        grants.sort_by_key(|(t, _)| *t);
         self.state.agenda = Agenda {
             sends: sends.into(),
             midnights,
             raffles: raffles.into(),
+            grants: grants.into(),
         };
 
         for award in &phase.awards {
@@ -270,17 +306,14 @@ impl Step<'_> {
             }
         }
 
-        let grants: Vec<_> = engine.grants_on(n.index(), GrantOn::Enter).collect();
-        if !grants.is_empty() {
-            for u in self.recipients(camp_plan::Recipients::Participants) {
-                for &r in &grants {
-                    self.grant_reward(u, r, Cause::Enter, None, None);
-                }
-            }
+        for g in engine.grants_on(n.index(), GrantOn::Enter) {
+            self.mass_grant(g, &Cause::Enter);
         }
         for s in phase.sends.iter().filter(|s| s.when == SendWhen::Enter) {
             for u in self.recipients(s.to) {
-                self.send_to(u, s.message, Some(n), None);
+                if self.meets(u, s.condition.as_ref()) {
+                    self.send_to(u, s.message, Some(n), None);
+                }
             }
         }
         if engine
@@ -293,6 +326,22 @@ impl Step<'_> {
             for u in self.recipients(camp_plan::Recipients::Participants) {
                 self.arm_inactivity(u, n, u64::MAX);
             }
+        }
+    }
+
+    /// A phase-level `at` grant.
+    fn at_grant(&mut self, grant: u32) {
+        let Some(p) = self.state.running() else {
+            return;
+        };
+        let engine = self.engine;
+        if let Some(g) = engine
+            .plan
+            .phases
+            .get(p.index())
+            .and_then(|ph| ph.grants.get(grant as usize))
+        {
+            self.mass_grant(g, &Cause::At);
         }
     }
 
@@ -311,7 +360,9 @@ impl Step<'_> {
             return;
         };
         for u in self.recipients(s.to) {
-            self.send_to(u, s.message, Some(p), None);
+            if self.meets(u, s.condition.as_ref()) {
+                self.send_to(u, s.message, Some(p), None);
+            }
         }
     }
 
@@ -416,7 +467,7 @@ impl Step<'_> {
                     .get(pos as usize)
             });
         if let Some(s) = send {
-            if self.is_recipient(t.user, s.to) {
+            if self.receives(t.user, s.to, s.condition.as_ref()) {
                 self.send_to(t.user, s.message, Some(phase), None);
             }
         }
