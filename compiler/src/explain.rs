@@ -1179,10 +1179,11 @@ phase quarter for 91d {
         Code::E0804 => CodeDoc {
             code,
             title: "`to audience` on a send that reaches participants only",
-            what: "A send `after ... inactive` (or `on enroll`) is written `to audience`. \
-                   Inactivity is measured from a participant's last counted completion (or \
-                   enrollment), and `on enroll` fires when one participant enrolls: these \
-                   sends exist only for participants.",
+            what: "A send `after ... inactive` (or `on enroll`, or `D after enroll|TASK`) is \
+                   written `to audience`. Inactivity is measured from a participant's last \
+                   counted completion (or enrollment), `on enroll` fires when one participant \
+                   enrolls, and a timed send counts from a participant's enrollment or first \
+                   completion of a task: these sends exist only for participants.",
             why: "`to audience` promises a reach the send never has: nobody outside the \
                   participants ever gets it, so a win-back message meant for everyone would \
                   silently miss most of them.",

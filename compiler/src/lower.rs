@@ -547,16 +547,45 @@ impl<'a> Lower<'a> {
                     actions: self.actions(&g.actions, None, false)?,
                 }),
                 PhaseStmtKind::Send(s) => out.sends.extend(self.sends(s, w)?),
-                PhaseStmtKind::Grant(g) => out.grants.push(PhaseGrant {
-                    reward: self.reward_id(&g.reward.name)?,
-                    on: match g.on {
-                        ast::GrantOn::Enroll => GrantOn::Enroll,
-                        ast::GrantOn::Enter => GrantOn::Enter,
-                    },
-                }),
+                PhaseStmtKind::Grant(g) => out.grants.push(self.grant(g, w)?),
             }
         }
         Ok(out)
+    }
+
+    /// A phase-level grant; `at` times become their instants, in order.
+    fn grant(&self, g: &ast::GrantStmt, w: phases::PhaseWindow) -> Lowered<PhaseGrant> {
+        let on = match g.on {
+            ast::GrantOn::Enroll => GrantOn::Enroll,
+            ast::GrantOn::Enter => GrantOn::Enter,
+            ast::GrantOn::At => {
+                let mut times = Vec::new();
+                for lit in &g.times {
+                    times.extend(self.at_instants(lit, false, w)?.1);
+                }
+                times.sort();
+                times.dedup();
+                GrantOn::At { times }
+            }
+        };
+        Ok(PhaseGrant {
+            reward: self.reward_id(&g.reward.name)?,
+            on,
+            to: self.recipients(g.to.as_ref())?,
+            condition: g
+                .condition
+                .as_ref()
+                .map(|c| self.expr(c, None))
+                .transpose()?,
+        })
+    }
+
+    /// `enroll` or a task: what a window or timer counts from.
+    fn timer_from(&self, from: &ast::Ident) -> Lowered<TimerFrom> {
+        Ok(match from.name.as_str() {
+            "enroll" => TimerFrom::Enroll,
+            task => TimerFrom::Task(self.task_id(task)?),
+        })
     }
 
     fn at_times(&self, time: NaiveTime, daily: bool, w: phases::PhaseWindow) -> Vec<DateTime<Utc>> {
@@ -601,9 +630,19 @@ impl<'a> Lower<'a> {
         };
         let to = self.recipients(s.to.as_ref())?;
         let message = self.message_id(&s.message.name)?;
+        let condition = s
+            .condition
+            .as_ref()
+            .map(|c| self.expr(c, None))
+            .transpose()?;
         Ok(whens
             .into_iter()
-            .map(|when| Send { message, when, to })
+            .map(|when| Send {
+                message,
+                when,
+                to,
+                condition: condition.clone(),
+            })
             .collect())
     }
 
@@ -615,6 +654,13 @@ impl<'a> Lower<'a> {
             ast::SendTrigger::Inactive(l) => match l.kind {
                 LitKind::Duration(after) => SendWhen::Inactive { after },
                 _ => return Err(unresolved("an inactivity duration")),
+            },
+            ast::SendTrigger::After { delay, from } => match delay.kind {
+                LitKind::Duration(after) => SendWhen::After {
+                    after,
+                    from: self.timer_from(from)?,
+                },
+                _ => return Err(unresolved("a timed send's duration")),
             },
         })
     }
@@ -807,6 +853,7 @@ impl<'a> Lower<'a> {
         let mut filter = None;
         let mut event = None;
         let mut limits = Limits::default();
+        let mut within = None;
         for s in &t.stmts {
             if let TaskStmt::On {
                 event: name,
@@ -856,6 +903,15 @@ impl<'a> Lower<'a> {
                         }
                     }
                 }
+                TaskStmt::Within { duration, of, .. } => {
+                    let LitKind::Duration(d) = duration.kind else {
+                        return Err(unresolved("a `within` duration"));
+                    };
+                    within = Some(Within {
+                        duration: d,
+                        of: self.timer_from(of)?,
+                    });
+                }
                 TaskStmt::Action(a) => actions.push(self.action(a, event, false)?),
                 TaskStmt::Streak {
                     days, actions: a, ..
@@ -879,6 +935,7 @@ impl<'a> Lower<'a> {
             on: on.ok_or_else(|| unresolved("a task's `on`"))?,
             filter,
             limits,
+            within,
             actions,
             streaks,
             after,

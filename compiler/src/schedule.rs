@@ -13,7 +13,7 @@
 use camp_plan::literal::Duration;
 use camp_plan::{
     ArithOp, GrantOn, MessageId, Metric, Phase, Plan, QuietHours, Recipients, RewardId, SendWhen,
-    Trigger, Until, Value,
+    TimerFrom, Trigger, Until, Value,
 };
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -95,6 +95,7 @@ enum Step {
     Start,
     Award,
     Enter,
+    AtGrant,
     Raffle,
     At,
     Rule,
@@ -237,19 +238,38 @@ pub fn build(plan: &Plan) -> Schedule {
                 what,
             );
         }
-        for g in phase.grants.iter().filter(|g| g.on == GrantOn::Enter) {
-            let what = format!(
-                "grant {} to every participant (on enter)",
-                reward(plan, g.reward)
-            );
-            push(
-                Step::Enter,
-                phase.start,
-                None,
-                EntryKind::Grant,
-                phase,
-                what,
-            );
+        for g in &phase.grants {
+            let to = match g.to {
+                Recipients::Participants => "every participant".to_string(),
+                other => format!("each of {}", recipients(plan, other)),
+            };
+            let cond = if g.condition.is_some() { " if …" } else { "" };
+            let head = format!("grant {} to {to}", reward(plan, g.reward));
+            match &g.on {
+                GrantOn::Enter => push(
+                    Step::Enter,
+                    phase.start,
+                    None,
+                    EntryKind::Grant,
+                    phase,
+                    format!("{head} (on enter){cond}"),
+                ),
+                GrantOn::At { times } => {
+                    for at in times {
+                        let when = format!("at {}", clock.local(*at));
+                        push(
+                            Step::AtGrant,
+                            *at,
+                            None,
+                            EntryKind::Grant,
+                            phase,
+                            format!("{head} ({when}){cond}"),
+                        );
+                    }
+                }
+                // Per participant, when they enroll: not on the clock.
+                GrantOn::Enroll => {}
+            }
         }
         for r in phase
             .raffles
@@ -312,6 +332,27 @@ pub fn build(plan: &Plan) -> Schedule {
                 SendWhen::Inactive { after } => {
                     let what = format!(
                         "{head} {after} after their last completion (rule: once per spell of inactivity, while the phase runs)"
+                    );
+                    push(
+                        Step::Rule,
+                        phase.start,
+                        Some(phase.end),
+                        EntryKind::Send,
+                        phase,
+                        what,
+                    );
+                }
+                SendWhen::After { after, from } => {
+                    let from = match from {
+                        TimerFrom::Enroll => "enroll".to_string(),
+                        TimerFrom::Task(t) => plan
+                            .tasks
+                            .get(t.index())
+                            .map_or_else(|| format!("task #{}", t.0), |t| t.name.clone()),
+                    };
+                    let what = format!(
+                        "send {} {after} after {from}, per participant (rule: once each, while the phase runs)",
+                        message(plan, s.message)
                     );
                     push(
                         Step::Rule,

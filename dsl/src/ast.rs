@@ -432,6 +432,15 @@ pub enum TaskStmt {
         /// Where the period word is.
         period_span: Span,
     },
+    /// `within DURATION of enroll|TASK`.
+    Within {
+        /// The `within` keyword.
+        keyword: Span,
+        /// How long the window lasts.
+        duration: Lit,
+        /// `enroll` (the built-in) or the task whose first counted completion opens it.
+        of: Ident,
+    },
     /// An action line: `grant x`, `send m to event.invitee`, `use 200 points`,
     /// `open team by event.team_id`, ...
     Action(Action),
@@ -641,7 +650,7 @@ pub struct GoalStmt {
     pub actions: Actions,
 }
 
-/// `send MESSAGE TRIGGER [to RECIPIENTS]`.
+/// `send MESSAGE TRIGGER [to RECIPIENTS] [if EXPR]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SendStmt {
     /// The message.
@@ -650,6 +659,8 @@ pub struct SendStmt {
     pub trigger: SendTrigger,
     /// `to audience|participants|SEGMENT`.
     pub to: Option<Ident>,
+    /// `if EXPR`: evaluated for each recipient when the send is due.
+    pub condition: Option<Expr>,
 }
 
 /// When a phase-level send goes out.
@@ -668,17 +679,30 @@ pub enum SendTrigger {
     OnEnroll(Span),
     /// `after DURATION inactive`.
     Inactive(Lit),
+    /// `DURATION after enroll|TASK`: once per participant.
+    After {
+        /// How long after.
+        delay: Lit,
+        /// `enroll` (the built-in) or the task whose first counted completion starts it.
+        from: Ident,
+    },
 }
 
-/// `grant REWARD on enroll|enter`.
+/// `grant REWARD on enroll|on enter|at TIMES [to RECIPIENTS] [if EXPR]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GrantStmt {
     /// The reward.
     pub reward: Ident,
-    /// `enroll` or `enter`.
+    /// `enroll`, `enter` or `at`.
     pub on: GrantOn,
-    /// The `enroll`/`enter` word.
+    /// The `enroll`/`enter`/`at` word.
     pub on_span: Span,
+    /// With [`GrantOn::At`], the times as written (times of day or datetimes); else empty.
+    pub times: Vec<Lit>,
+    /// `to audience|participants|SEGMENT`.
+    pub to: Option<Ident>,
+    /// `if EXPR`: evaluated for each recipient when the grant is due.
+    pub condition: Option<Expr>,
 }
 
 /// `raffle NAME at TIMES pick N [from participants|audience|SEGMENT] [where EXPR] => ACTIONS`.
@@ -709,6 +733,8 @@ pub enum GrantOn {
     Enroll,
     /// To each participant when the phase starts.
     Enter,
+    /// At the given times inside the phase.
+    At,
 }
 
 /// `tiers { ... }`.

@@ -1182,11 +1182,14 @@ impl<'s> Printer<'s> {
                         self.lit(d);
                         self.write(" inactive");
                     }
+                    SendTrigger::After { delay, from } => {
+                        self.write(" ");
+                        self.lit(delay);
+                        self.write(" after ");
+                        self.ident(from);
+                    }
                 }
-                if let Some(to) = &send.to {
-                    self.write(" to ");
-                    self.ident(to);
-                }
+                self.to_and_if(send.to.as_ref(), send.condition.as_ref());
                 self.end_line(end);
             }
             PhaseStmtKind::Grant(g) => {
@@ -1194,10 +1197,16 @@ impl<'s> Printer<'s> {
                 self.write("grant ");
                 self.ident(&g.reward);
                 self.before(g.on_span.start);
-                self.write(match g.on {
-                    GrantOn::Enroll => " on enroll",
-                    GrantOn::Enter => " on enter",
-                });
+                match g.on {
+                    GrantOn::Enroll => self.write(" on enroll"),
+                    GrantOn::Enter => self.write(" on enter"),
+                    GrantOn::At => {
+                        self.write(" at");
+                        self.touch(g.on_span.end);
+                        self.times(&g.times, false);
+                    }
+                }
+                self.to_and_if(g.to.as_ref(), g.condition.as_ref());
                 self.end_line(end);
             }
             PhaseStmtKind::Raffle(r) => {
@@ -1394,10 +1403,23 @@ impl<'s> Printer<'s> {
         }
     }
 
+    /// The `to RECIPIENTS` and `if EXPR` ending a phase-level send or grant.
+    fn to_and_if(&mut self, to: Option<&Ident>, condition: Option<&Expr>) {
+        if let Some(to) = to {
+            self.write(" to ");
+            self.ident(to);
+        }
+        if let Some(c) = condition {
+            self.write(" if ");
+            self.breakable(c);
+        }
+    }
+
     fn task_stmt(&mut self, s: &TaskStmt) {
         let keyword = match s {
             TaskStmt::On { keyword, .. }
             | TaskStmt::Limit { keyword, .. }
+            | TaskStmt::Within { keyword, .. }
             | TaskStmt::Streak { keyword, .. }
             | TaskStmt::After { keyword, .. }
             | TaskStmt::Every { keyword, .. } => *keyword,
@@ -1436,6 +1458,12 @@ impl<'s> Printer<'s> {
                     }
                 }
                 self.touch(period_span.end);
+            }
+            TaskStmt::Within { duration, of, .. } => {
+                self.write("within ");
+                self.lit(duration);
+                self.write(" of ");
+                self.ident(of);
             }
             TaskStmt::Action(a) => self.action(a),
             TaskStmt::Streak { days, actions, .. } => {

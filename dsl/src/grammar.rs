@@ -107,6 +107,8 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::kw_expired => "`expired`",
         Rule::kw_raffle => "`raffle`",
         Rule::kw_pick => "`pick`",
+        Rule::kw_of => "`of`",
+        Rule::kw_if => "`if`",
         Rule::arrow => "`=>`",
         Rule::lbrace => "`{`",
         Rule::rbrace => "`}`",
@@ -197,15 +199,21 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::goal_stmt => "`goal`",
         Rule::send_stmt => "`send`",
         Rule::send_trigger | Rule::send_at | Rule::send_on | Rule::send_inactive => {
-            "when to send: `at HH:MM [daily]`, `at DATETIME`, `on enter`, `on enroll` or `after DURATION inactive`"
+            "when to send: `at HH:MM [daily]`, `at DATETIME`, `on enter`, `on enroll`, `after DURATION inactive` or `DURATION after enroll|TASK`"
         }
+        Rule::send_timer => "`DURATION after enroll|TASK`",
         Rule::send_to => "`to`",
+        Rule::send_if => "`if`",
         Rule::grant_stmt => "`grant`",
+        Rule::grant_when | Rule::grant_on | Rule::grant_at => {
+            "when to grant: `on enroll`, `on enter`, `at HH:MM` or `at DATETIME`"
+        }
         Rule::raffle_stmt => "`raffle`",
         Rule::group_def => "a group",
         Rule::group_line => "a group line: size, within, filled or expired",
         Rule::group_size => "`size`",
         Rule::group_within => "`within`",
+        Rule::within_clause => "`within DURATION of enroll|TASK`",
         Rule::group_filled => "`filled`",
         Rule::group_expired => "`expired`",
         Rule::tiers_def => "tiers",

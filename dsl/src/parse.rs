@@ -913,31 +913,48 @@ impl<'s> Builder<'s> {
                             SendTrigger::OnEnroll(self.sp(&w))
                         }
                     }
+                    Rule::send_timer => {
+                        let delay = self.literal(t.find(Rule::literal)?)?;
+                        let _after = t.find(Rule::kw_after)?;
+                        let from = self.ident(t.find(Rule::ident)?);
+                        SendTrigger::After { delay, from }
+                    }
                     _ => SendTrigger::Inactive(self.literal(t.find(Rule::literal)?)?),
                 };
-                let to = match b.next_if(Rule::send_to) {
-                    Some(p) => Some(self.ident(Children::of(p).find(Rule::ident)?)),
-                    None => None,
-                };
+                let (to, condition) = self.to_and_if(&mut b)?;
                 PhaseStmtKind::Send(SendStmt {
                     message,
                     trigger,
                     to,
+                    condition,
                 })
             }
             Rule::grant_stmt => {
                 let reward = self.ident(b.find(Rule::ident)?);
-                let _on = b.find(Rule::kw_on)?;
-                let w = b.next()?;
-                let on = if w.as_rule() == Rule::kw_enter {
-                    GrantOn::Enter
+                let when = Children::of(b.find(Rule::grant_when)?).next()?;
+                let at = when.as_rule() == Rule::grant_at;
+                let mut w = Children::of(when);
+                let (on, on_span, times) = if at {
+                    let kw = w.next()?;
+                    (GrantOn::At, self.sp(&kw), self.times(&mut w)?)
                 } else {
-                    GrantOn::Enroll
+                    let _on = w.next()?;
+                    let word = w.next()?;
+                    let on = if word.as_rule() == Rule::kw_enter {
+                        GrantOn::Enter
+                    } else {
+                        GrantOn::Enroll
+                    };
+                    (on, self.sp(&word), Vec::new())
                 };
+                let (to, condition) = self.to_and_if(&mut b)?;
                 PhaseStmtKind::Grant(GrantStmt {
                     reward,
                     on,
-                    on_span: self.sp(&w),
+                    on_span,
+                    times,
+                    to,
+                    condition,
                 })
             }
             Rule::raffle_stmt => {
@@ -1010,6 +1027,16 @@ impl<'s> Builder<'s> {
                     period_span,
                 }
             }
+            Rule::within_clause => {
+                let duration = self.literal(c.find(Rule::literal)?)?;
+                let _of = c.find(Rule::kw_of)?;
+                let of = self.ident(c.find(Rule::ident)?);
+                TaskStmt::Within {
+                    keyword,
+                    duration,
+                    of,
+                }
+            }
             Rule::streak_clause => {
                 let days = self.literal(c.find(Rule::literal)?)?;
                 let actions = self.actions(c.find(Rule::actions)?)?;
@@ -1039,6 +1066,19 @@ impl<'s> Builder<'s> {
             }
             _ => return Err(Broken(keyword)),
         })
+    }
+
+    /// The optional `to RECIPIENTS` and `if EXPR` ending a phase-level send or grant.
+    fn to_and_if(&mut self, c: &mut Children<'_>) -> Built<(Option<Ident>, Option<Expr>)> {
+        let to = match c.next_if(Rule::send_to) {
+            Some(p) => Some(self.ident(Children::of(p).find(Rule::ident)?)),
+            None => None,
+        };
+        let condition = match c.next_if(Rule::send_if) {
+            Some(p) => Some(self.expr(Children::of(p).find(Rule::expr)?)?),
+            None => None,
+        };
+        Ok((to, condition))
     }
 
     /// The comma-separated literals of an `at` (the keyword already taken).

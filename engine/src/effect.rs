@@ -117,6 +117,8 @@ pub enum Cause {
     Enroll,
     /// `grant R on enter`.
     Enter,
+    /// `grant R at TIME`.
+    At,
 }
 
 impl fmt::Display for Cause {
@@ -133,6 +135,7 @@ impl fmt::Display for Cause {
             Cause::Tier(n) => write!(f, "tier:{n}"),
             Cause::Enroll => f.write_str("enroll"),
             Cause::Enter => f.write_str("enter"),
+            Cause::At => f.write_str("at"),
         }
     }
 }
@@ -158,6 +161,7 @@ impl<'de> Deserialize<'de> for Cause {
             Some(("tier", n)) => Cause::Tier(n.into()),
             None if s == "enroll" => Cause::Enroll,
             None if s == "enter" => Cause::Enter,
+            None if s == "at" => Cause::At,
             _ => {
                 return Err(serde::de::Error::custom(format!(
                     "`{s}` is not a grant cause"
@@ -676,7 +680,7 @@ mod tests {
         }
         for c in [
             "task:a", "streak:a", "after:a", "every:a", "award:a", "goal:a", "tier:a", "group:a",
-            "raffle:a", "enroll", "enter",
+            "raffle:a", "enroll", "enter", "at",
         ] {
             let cause: Cause = serde_json::from_str(&format!("\"{c}\"")).unwrap();
             assert_eq!(cause.to_string(), c);

@@ -27,7 +27,7 @@ use crate::EngineError;
 use crate::{eval, hashes};
 use camp_plan::calendar::Calendar;
 use camp_plan::{
-    AttrId, GrantOn, LeaderboardId, Plan, RewardId, Score, SendWhen, TaskId, Trigger, ValueType,
+    AttrId, GrantOn, LeaderboardId, Plan, Score, SendWhen, TaskId, Trigger, ValueType,
 };
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -137,8 +137,11 @@ pub(crate) struct Index {
     pub(crate) guarded: Vec<bool>,
     /// Per event type: its `user` fields, which must name known users.
     pub(crate) user_fields: Vec<Vec<u32>>,
-    /// Whether anything reads `participant.enrolled_at` (only then is it kept).
+    /// Whether anything reads `participant.enrolled_at` or a task's window counts from
+    /// enrollment (only then is the enrollment instant kept).
     pub(crate) keeps_enrolled_at: bool,
+    /// Per-participant timers (`send M D after enroll|TASK`), by what starts them.
+    pub(crate) timers: crate::rules::timers::TimerIndex,
     /// Event type name → index (looked up for every event: a fast hash, not SipHash;
     /// the names are the plan's own, so there is nothing to flood).
     pub(crate) events: HashMap<String, u32, foldhash::fast::FixedState>,
@@ -254,6 +257,7 @@ impl Index {
                     .collect()
             })
             .collect();
+        let timers = crate::rules::timers::TimerIndex::of(plan);
         let mut nudge_bit = vec![None; plan.messages.len()];
         let mut next = 0u8;
         for s in plan.phases.iter().flat_map(|p| &p.sends) {
@@ -311,7 +315,9 @@ impl Index {
                 .collect(),
             // Conditions are deep trees: their JSON says whether any reads the path.
             keeps_enrolled_at: plan_json.contains("\"enrolled_at\"")
-                || plan.messages.iter().any(|m| mentions(m, &["enrolled_at"])),
+                || plan.messages.iter().any(|m| mentions(m, &["enrolled_at"]))
+                || timers.window_from_enroll,
+            timers,
             nudge_bit,
             counting,
             scoring,
@@ -458,6 +464,7 @@ impl Engine {
             seq: 0,
             deferred: VecDeque::new(),
             timers: BTreeSet::new(),
+            dues: BTreeSet::new(),
             audience: 0,
             enrolled: Vec::new(),
             groups: crate::rules::groups::Groups {
@@ -661,17 +668,17 @@ impl Engine {
         }
     }
 
-    /// The rewards a phase grants `on enroll` or `on enter`.
+    /// The grants of a phase made `on enroll` or `on enter`.
     pub(crate) fn grants_on(
         &self,
         phase: usize,
         on: GrantOn,
-    ) -> impl Iterator<Item = RewardId> + '_ {
-        self.plan.phases.get(phase).into_iter().flat_map(move |p| {
-            p.grants
-                .iter()
-                .filter(move |g| g.on == on)
-                .map(|g| g.reward)
-        })
+    ) -> impl Iterator<Item = &camp_plan::PhaseGrant> + '_ {
+        self.plan
+            .phases
+            .get(phase)
+            .into_iter()
+            .flat_map(move |p| p.grants.iter())
+            .filter(move |g| g.on == on)
     }
 }

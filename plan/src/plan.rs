@@ -352,6 +352,9 @@ pub struct Task {
     pub filter: Option<Expr>,
     /// Completion limits.
     pub limits: Limits,
+    /// `within DURATION of enroll|TASK`: counts only inside that window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<Within>,
     /// Run on every counted completion, in the order written.
     pub actions: Vec<Action>,
     /// Consecutive local days with a completion: every `streak` line, in order, each
@@ -362,6 +365,25 @@ pub struct Task {
     /// `every N`: the N-th, 2N-th, 3N-th … completion.
     #[serde(default)]
     pub every: Vec<Milestone>,
+}
+
+/// A task's window: `within DURATION of enroll|TASK` (§6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Within {
+    /// How long it lasts.
+    pub duration: Duration,
+    /// When it opens, per participant (inclusive).
+    pub of: TimerFrom,
+}
+
+/// The per-participant instant a task window or a timed send counts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "from", content = "task", rename_all = "snake_case")]
+pub enum TimerFrom {
+    /// Their enrollment.
+    Enroll,
+    /// Their first counted completion of a task.
+    Task(TaskId),
 }
 
 /// What an action does: one line of an action block (§6).
@@ -580,6 +602,9 @@ pub struct Send {
     pub when: SendWhen,
     /// To whom.
     pub to: Recipients,
+    /// `if EXPR`, evaluated for each recipient when the send is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Expr>,
 }
 
 /// When a phase-level send goes out.
@@ -604,6 +629,14 @@ pub enum SendWhen {
         /// The spell of inactivity.
         after: Duration,
     },
+    /// Once per participant, this long after their enrollment or their first counted
+    /// completion of a task.
+    After {
+        /// How long after.
+        after: Duration,
+        /// After what.
+        from: TimerFrom,
+    },
 }
 
 /// Who receives a send.
@@ -618,23 +651,39 @@ pub enum Recipients {
     Segment(SegmentId),
 }
 
-/// `grant REWARD on enroll|enter`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// `grant REWARD on enroll|on enter|at TIMES [to RECIPIENTS] [if EXPR]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PhaseGrant {
     /// The reward.
     pub reward: RewardId,
     /// When.
     pub on: GrantOn,
+    /// To whom (a mass grant; `on enroll` reaches the enrolling participant if they
+    /// are among these).
+    #[serde(default = "participants")]
+    pub to: Recipients,
+    /// `if EXPR`, evaluated for each recipient when the grant is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Expr>,
+}
+
+fn participants() -> Recipients {
+    Recipients::Participants
 }
 
 /// When a phase-level grant fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantOn {
     /// To each participant enrolling in the phase.
     Enroll,
-    /// To each participant when the phase starts.
+    /// To each recipient when the phase starts.
     Enter,
+    /// To each recipient at these instants.
+    At {
+        /// The instants, in UTC, in order, inside the phase as planned.
+        times: Vec<DateTime<Utc>>,
+    },
 }
 
 /// A tier.

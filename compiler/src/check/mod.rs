@@ -12,6 +12,7 @@ mod rewards;
 mod settings;
 mod template_scope;
 mod templates;
+mod timers;
 mod usage;
 
 pub use exprs::Ty;

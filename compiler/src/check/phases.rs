@@ -6,6 +6,7 @@ use super::actions::{self, Site};
 use super::exprs::{self, Scope};
 use super::kpis;
 use super::settings::type_error;
+use super::timers::{self, Reaches};
 use super::Ctx;
 use crate::suggest;
 use camp_dsl::ast::*;
@@ -218,9 +219,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
                     send(ctx, def.file, &def.node.name.name, s, reach, window)
                 }
                 PhaseStmtKind::Raffle(r) => raffle(ctx, def.file, r, window),
-                PhaseStmtKind::Grant(g) => {
-                    reward_ref(ctx, def.file, &g.reward);
-                }
+                PhaseStmtKind::Grant(g) => timers::grant(ctx, def.file, g, window),
             }
         }
     }
@@ -413,6 +412,26 @@ fn task(
                     );
                 }
                 positive(ctx, file, count, "a limit");
+            }
+            TaskStmt::Within {
+                keyword,
+                duration,
+                of,
+            } => {
+                if let Some(first) = limits.insert("within", *keyword) {
+                    ctx.report(
+                        Diagnostic::new(
+                            Code::E0101,
+                            Loc::new(file, *keyword),
+                            format!("the task `{}` has two `within` lines", t.name.name),
+                            "second `within`",
+                        )
+                        .with_label(Loc::new(file, first), "first `within`")
+                        .with_help("keep one of them"),
+                    );
+                }
+                timers::duration(ctx, file, duration, "`within`");
+                timers::anchor(ctx, file, of);
             }
             TaskStmt::Action(a) => {
                 let grants = t.stmts.iter().any(|s| {
@@ -774,55 +793,25 @@ fn send(
                 other,
             ),
         },
+        SendTrigger::After { delay, from } => {
+            timers::duration(ctx, file, delay, "a timed send (`DURATION after ...`)");
+            timers::anchor(ctx, file, from);
+        }
         SendTrigger::OnEnter(_) | SendTrigger::OnEnroll(_) => {}
     }
     let per_participant = match s.trigger {
         SendTrigger::Inactive(_) => Some("an inactivity send (`after ... inactive`)"),
         SendTrigger::OnEnroll(_) => Some("a send `on enroll`"),
+        SendTrigger::After { .. } => Some("a per-participant send (`DURATION after ...`)"),
         SendTrigger::At { .. } | SendTrigger::OnEnter(_) => None,
     };
-    let to_participants = match &s.to {
-        None => true,
-        Some(r) if r.name == "participants" => true,
-        Some(r) if r.name == "audience" => {
-            if let Some(what) = per_participant {
-                ctx.report(
-                    Diagnostic::new(
-                        Code::E0804,
-                        Loc::new(file, r.span),
-                        format!("{what} reaches participants only, never the whole audience"),
-                        "no one outside the participants gets it",
-                    )
-                    .with_help(format!(
-                        "remove `to audience`, or send `{}` `on enter` or `at` a time to reach the audience",
-                        s.message.name
-                    )),
-                );
-            }
-            false
-        }
-        Some(r) => {
-            if ctx.syms.segments.get(&r.name).is_some() {
-                ctx.used.segments.insert(r.name.clone());
-            } else {
-                let names: Vec<&str> = ["audience", "participants"]
-                    .into_iter()
-                    .chain(ctx.syms.segments.names())
-                    .collect();
-                let help = suggest::did_you_mean(&r.name, names);
-                ctx.report(
-                    Diagnostic::new(
-                        Code::E0102,
-                        Loc::new(file, r.span),
-                        format!("unknown recipients `{}`", r.name),
-                        "not `audience`, `participants` or a segment",
-                    )
-                    .with_help_opt(help),
-                );
-            }
-            false
-        }
-    };
+    let instead = format!(
+        "remove `to audience`, or send `{}` `on enter` or `at` a time to reach the audience",
+        s.message.name
+    );
+    let to_participants = timers::recipients(ctx, file, s.to.as_ref(), per_participant, &instead)
+        == Reaches::Participants;
+    timers::condition(ctx, file, s.condition.as_ref(), "a send's `if`");
     // `on enter` fires at the phase's first instant, before anyone can enroll in it;
     // `on enroll` only in the phase itself; the others whenever the phase runs.
     // With `enroll audience` everyone eligible is a participant from the first phase's
@@ -854,7 +843,7 @@ fn send(
 /// The times of an `at` (a send or a raffle): times of day (W0305 in the quiet hours
 /// when `quiet_warning`, E0304 when none falls inside the phase) or dates and times
 /// (E0304 outside the phase's window).
-fn at_times(
+pub(super) fn at_times(
     ctx: &mut Ctx<'_>,
     file: FileId,
     times: &[Lit],

@@ -320,6 +320,7 @@ fn cause(out: &mut Vec<u8>, c: &Cause) {
         Cause::Tier(n) => ("tier:", Some(n)),
         Cause::Enroll => ("enroll", None),
         Cause::Enter => ("enter", None),
+        Cause::At => ("at", None),
     };
     match name {
         None => string(out, prefix),
@@ -361,7 +362,8 @@ mod tests {
     }
 
     fn cause() -> impl Strategy<Value = Cause> {
-        (0u8..11, name()).prop_map(|(k, n)| match k {
+        (0u8..12, name()).prop_map(|(k, n)| match k {
+            11 => Cause::At,
             8 => Cause::Every(n),
             9 => Cause::Group(n),
             10 => Cause::Raffle(n),

@@ -4,6 +4,8 @@
 //!   streaks and `after` milestones, tiers, goals, leaderboard scores;
 //! - [`timeline`]: phase changes, awards, `on enter`, `at` sends, deferred sends,
 //!   inactivity, birthdays, `until`;
+//! - [`timers`]: task windows (`within`), per-participant timed sends, the `if` of
+//!   phase-level sends and grants, mass grants;
 //! - [`sends`]: holdout, quiet hours, the cap, rendering;
 //! - [`grants`]: `per_user` → stock → budget, seeded draws, the ledger;
 //! - [`board`]: the ordered leaderboard index;
@@ -22,3 +24,4 @@ pub(crate) mod periods;
 pub(crate) mod raffles;
 pub(crate) mod sends;
 pub(crate) mod timeline;
+pub(crate) mod timers;

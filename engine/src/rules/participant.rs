@@ -120,7 +120,9 @@ impl Step<'_> {
         let mut first = None;
         if !self.state.user(u).is_some_and(|x| x.enrolled()) {
             first = candidates.iter().position(|&t| {
-                self.counts(u, t, &fields, candidates, 0) && self.can_complete(u, t, &fields)
+                self.counts(u, t, &fields, candidates, 0)
+                    && self.task_in_window(u, t)
+                    && self.can_complete(u, t, &fields)
             });
             if first.is_none() && scoring.is_empty() {
                 for &t in candidates {
@@ -216,6 +218,9 @@ impl Step<'_> {
         if !self.counts(u, t, fields, candidates, mask) {
             return Why::Where;
         }
+        if !self.task_in_window(u, t) {
+            return Why::Window;
+        }
         match self.engine.plan.tasks.get(t.index()) {
             Some(task) if !self.can_complete(u, t, fields) => self
                 .feasible(u, &task.actions, fields)
@@ -223,6 +228,15 @@ impl Step<'_> {
                 .unwrap_or(Why::Where),
             _ => Why::Limit,
         }
+    }
+
+    /// Whether task `t`'s window (if any) holds now for `u`.
+    fn task_in_window(&self, u: u32, t: TaskId) -> bool {
+        self.engine
+            .plan
+            .tasks
+            .get(t.index())
+            .is_some_and(|task| self.in_window(u, task))
     }
 
     /// Notes a task whose `on` matched the event but did not count it, and why.
@@ -279,9 +293,11 @@ impl Step<'_> {
             self.climb_tiers(u, event);
         }
         let p = phase.index();
-        let grants: Vec<RewardId> = self.engine.grants_on(p, GrantOn::Enroll).collect();
-        for r in grants {
-            self.grant_reward(u, r, Cause::Enroll, event, None);
+        let engine = self.engine;
+        for g in engine.grants_on(p, GrantOn::Enroll) {
+            if self.receives(u, g.to, g.condition.as_ref()) {
+                self.grant_reward(u, g.reward, Cause::Enroll, event, None);
+            }
         }
         let tasks = self
             .engine
@@ -294,25 +310,18 @@ impl Step<'_> {
             // An `on enroll` task has no event fields; what it cannot do, it skips.
             let _ = self.complete(u, t, event, &[]);
         }
-        let sends: Vec<(camp_plan::MessageId, camp_plan::Recipients)> = self
-            .engine
+        let sends = engine
             .plan
             .phases
             .get(p)
-            .map(|ph| {
-                ph.sends
-                    .iter()
-                    .filter(|s| s.when == SendWhen::Enroll)
-                    .map(|s| (s.message, s.to))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (m, to) in sends {
-            if self.is_recipient(u, to) {
-                self.send_to(u, m, Some(phase), None);
+            .map_or(&[][..], |ph| ph.sends.as_slice());
+        for s in sends.iter().filter(|s| s.when == SendWhen::Enroll) {
+            if self.receives(u, s.to, s.condition.as_ref()) {
+                self.send_to(u, s.message, Some(phase), None);
             }
         }
         self.arm_inactivity(u, phase, u64::MAX);
+        self.arm_timers(u, &engine.index.timers.from_enroll);
         self.check_goals(u, event);
     }
 
@@ -345,6 +354,9 @@ impl Step<'_> {
                 },
             ),
         };
+        if !self.in_window(u, t) {
+            return Err(Why::Window);
+        }
         let limit = |n: Option<u32>, used: u32| n.is_some_and(|n| used >= n);
         let today = if progress.day == day {
             progress.today
@@ -410,6 +422,7 @@ impl Step<'_> {
             return Err(Why::Limit);
         }
         let (count, streak) = (progress.count, progress.streak);
+        let first = count == 1;
         // A birthday is not activity: it neither ends a spell of inactivity nor restarts
         // its clock (§6).
         let rearm = if t.on == Trigger::Birthday {
@@ -425,6 +438,9 @@ impl Step<'_> {
             }
         }
 
+        if first {
+            self.first_completion(u, task);
+        }
         let name = engine
             .names
             .tasks

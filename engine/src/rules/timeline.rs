@@ -41,6 +41,8 @@ pub(crate) fn next_due(engine: &Engine, state: &State) -> Option<DateTime<Utc>> 
         state.agenda.sends.front().map(|(t, _)| *t),
         state.deferred.front().map(|d| d.due),
         state.timers.first().map(|t| t.due),
+        state.dues.first().map(|t| t.due),
+        state.agenda.grants.front().map(|(t, _)| *t),
         state.agenda.midnights.front().copied(),
     ]
     .into_iter()
@@ -75,6 +77,15 @@ impl Step<'_> {
             self.transition();
         }
         self.fire_periods();
+        while let Some(&(t, grant)) = self.state.agenda.grants.front() {
+            if t > now {
+                break;
+            }
+            self.state.agenda.grants.pop_front();
+            self.state.seq += 1;
+            self.begin_step();
+            self.at_grant(grant);
+        }
         while let Some(&(t, raffle)) = self.state.agenda.raffles.front() {
             if t > now {
                 break;
@@ -101,6 +112,15 @@ impl Step<'_> {
             self.state.seq += 1;
             self.begin_step();
             self.deliver(d.user, d.message, d.phase, d.reward, d.group);
+        }
+        while let Some(d) = self.state.dues.first().copied() {
+            if d.due > now {
+                break;
+            }
+            self.state.dues.pop_first();
+            self.state.seq += 1;
+            self.begin_step();
+            self.timed_send(d);
         }
         while let Some(t) = self.state.timers.first().copied() {
             if t.due > now {
@@ -153,6 +173,8 @@ impl Step<'_> {
         }
         self.state.agenda = Agenda::default();
         self.state.timers.clear();
+        // Its timed sends can no longer fire; later phases' stay armed.
+        self.state.dues.retain(|d| d.phase > p.0);
         let Some(phase) = self.engine.plan.phases.get(next.index()) else {
             self.state.cursor = Cursor::Ended;
             self.phase_effect(Some(p), None);
@@ -231,11 +253,25 @@ impl Step<'_> {
             .collect();
         raffles.sort_by_key(|(t, _)| *t);
         let periods = self.first_period_ends(n, end);
+        // Dated grants keep their instants; a phase that moved keeps those inside it.
+        let mut grants: Vec<(DateTime<Utc>, u32)> = phase
+            .grants
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| match &g.on {
+                GrantOn::At { times } => Some((i, times)),
+                _ => None,
+            })
+            .flat_map(|(i, times)| times.iter().map(move |t| (*t, crate::engine::id32(i))))
+            .filter(|(t, _)| now <= *t && *t < end)
+            .collect();
+        grants.sort_by_key(|(t, _)| *t);
         self.state.agenda = Agenda {
             sends: sends.into(),
             midnights,
             raffles: raffles.into(),
             periods,
+            grants: grants.into(),
         };
         if n.0 == 0 {
             self.enroll_known();
@@ -248,17 +284,14 @@ impl Step<'_> {
             }
         }
 
-        let grants: Vec<_> = engine.grants_on(n.index(), GrantOn::Enter).collect();
-        if !grants.is_empty() {
-            for u in self.recipients(camp_plan::Recipients::Participants) {
-                for &r in &grants {
-                    self.grant_reward(u, r, Cause::Enter, None, None);
-                }
-            }
+        for g in engine.grants_on(n.index(), GrantOn::Enter) {
+            self.mass_grant(g, &Cause::Enter);
         }
         for s in phase.sends.iter().filter(|s| s.when == SendWhen::Enter) {
             for u in self.recipients(s.to) {
-                self.send_to(u, s.message, Some(n), None);
+                if self.meets(u, s.condition.as_ref()) {
+                    self.send_to(u, s.message, Some(n), None);
+                }
             }
         }
         if engine
@@ -271,6 +304,22 @@ impl Step<'_> {
             for u in self.recipients(camp_plan::Recipients::Participants) {
                 self.arm_inactivity(u, n, u64::MAX);
             }
+        }
+    }
+
+    /// A phase-level `at` grant.
+    fn at_grant(&mut self, grant: u32) {
+        let Some(p) = self.state.running() else {
+            return;
+        };
+        let engine = self.engine;
+        if let Some(g) = engine
+            .plan
+            .phases
+            .get(p.index())
+            .and_then(|ph| ph.grants.get(grant as usize))
+        {
+            self.mass_grant(g, &Cause::At);
         }
     }
 
@@ -289,7 +338,9 @@ impl Step<'_> {
             return;
         };
         for u in self.recipients(s.to) {
-            self.send_to(u, s.message, Some(p), None);
+            if self.meets(u, s.condition.as_ref()) {
+                self.send_to(u, s.message, Some(p), None);
+            }
         }
     }
 
@@ -394,7 +445,7 @@ impl Step<'_> {
                     .get(pos as usize)
             });
         if let Some(s) = send {
-            if self.is_recipient(t.user, s.to) {
+            if self.receives(t.user, s.to, s.condition.as_ref()) {
                 self.send_to(t.user, s.message, Some(phase), None);
             }
         }

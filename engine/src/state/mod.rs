@@ -339,6 +339,19 @@ pub struct Timer {
     pub send: u32,
 }
 
+/// A pending per-participant timed send (`send M D after enroll|TASK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Due {
+    /// When it is due.
+    pub due: DateTime<Utc>,
+    /// Who (index into the users).
+    pub user: u32,
+    /// The phase whose statement it is: it fires only while that phase runs.
+    pub phase: u32,
+    /// The send's position among the phase's sends.
+    pub send: u32,
+}
+
 /// Time-driven steps of the running phase not yet fired, in time order.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Agenda {
@@ -353,6 +366,9 @@ pub struct Agenda {
     /// end, which ends the last period): when, and the board; in time order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub periods: Vec<(DateTime<Utc>, u32)>,
+    /// `at` grants: when, and the grant's position among the phase's grants.
+    #[serde(default)]
+    pub grants: VecDeque<(DateTime<Utc>, u32)>,
 }
 
 /// Everything the engine knows: the whole campaign's state at one instant.
@@ -387,6 +403,9 @@ pub struct State {
     pub(crate) deferred: VecDeque<Deferred>,
     /// Pending inactivity checks.
     pub(crate) timers: BTreeSet<Timer>,
+    /// Pending per-participant timed sends, of the running phase and later ones.
+    #[serde(default)]
+    pub(crate) dues: BTreeSet<Due>,
     /// How many users are eligible (the `audience` metric).
     pub(crate) audience: u64,
     /// Participants' user numbers, in the order they enrolled: mass grants serve them
@@ -553,6 +572,7 @@ mod tests {
             seq: 0,
             deferred: VecDeque::new(),
             timers: BTreeSet::new(),
+            dues: BTreeSet::new(),
             audience: 0,
             enrolled: Vec::new(),
             groups: Default::default(),

@@ -49,6 +49,12 @@ pub fn units_out(reward: RewardId) -> u32 {
     reward.0.saturating_add(2)
 }
 
+/// Counter: the first counted completion of `task` (seconds since the epoch), kept only
+/// when a task's `within` counts from it. Above every [`units_out`] key.
+pub fn first_done(task: TaskId) -> u32 {
+    task.0 | (1 << 31)
+}
+
 /// Seen fingerprints a block makes room for at a time.
 const SEEN_ROOM: usize = 4;
 /// A user's seen fingerprints are a sorted list up to this many, then a table.
