@@ -1,4 +1,5 @@
 //! `enroll audience` (§2, §13.2) and periodic leaderboards (§9), compiled from source.
+#![allow(clippy::restriction)] // Tests may unwrap, panic and index.
 
 mod common;
 
