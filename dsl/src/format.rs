@@ -1189,7 +1189,7 @@ impl<'s> Printer<'s> {
                         self.ident(from);
                     }
                 }
-                self.to_and_if(send.to.as_ref(), send.condition.as_ref());
+                self.recipients_and_if(send.to.as_ref(), send.condition.as_ref());
                 self.end_line(end);
             }
             PhaseStmtKind::Grant(g) => {
@@ -1206,7 +1206,7 @@ impl<'s> Printer<'s> {
                         self.times(&g.times, false);
                     }
                 }
-                self.to_and_if(g.to.as_ref(), g.condition.as_ref());
+                self.recipients_and_if(g.to.as_ref(), g.condition.as_ref());
                 self.end_line(end);
             }
             PhaseStmtKind::Raffle(r) => {
@@ -1404,7 +1404,7 @@ impl<'s> Printer<'s> {
     }
 
     /// The `to RECIPIENTS` and `if EXPR` ending a phase-level send or grant.
-    fn to_and_if(&mut self, to: Option<&Ident>, condition: Option<&Expr>) {
+    fn recipients_and_if(&mut self, to: Option<&Ident>, condition: Option<&Expr>) {
         if let Some(to) = to {
             self.write(" to ");
             self.ident(to);

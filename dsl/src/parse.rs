@@ -921,7 +921,7 @@ impl<'s> Builder<'s> {
                     }
                     _ => SendTrigger::Inactive(self.literal(t.find(Rule::literal)?)?),
                 };
-                let (to, condition) = self.to_and_if(&mut b)?;
+                let (to, condition) = self.recipients_and_if(&mut b)?;
                 PhaseStmtKind::Send(SendStmt {
                     message,
                     trigger,
@@ -947,7 +947,7 @@ impl<'s> Builder<'s> {
                     };
                     (on, self.sp(&word), Vec::new())
                 };
-                let (to, condition) = self.to_and_if(&mut b)?;
+                let (to, condition) = self.recipients_and_if(&mut b)?;
                 PhaseStmtKind::Grant(GrantStmt {
                     reward,
                     on,
@@ -1069,7 +1069,7 @@ impl<'s> Builder<'s> {
     }
 
     /// The optional `to RECIPIENTS` and `if EXPR` ending a phase-level send or grant.
-    fn to_and_if(&mut self, c: &mut Children<'_>) -> Built<(Option<Ident>, Option<Expr>)> {
+    fn recipients_and_if(&mut self, c: &mut Children<'_>) -> Built<(Option<Ident>, Option<Expr>)> {
         let to = match c.next_if(Rule::send_to) {
             Some(p) => Some(self.ident(Children::of(p).find(Rule::ident)?)),
             None => None,
