@@ -282,24 +282,19 @@ fn participant(plan: &Plan) -> StateMachine {
         );
         let id = u32::try_from(gi).ok().map(GroupId);
         for t in &plan.tasks {
+            let ev = match t.on {
+                Trigger::Event(e) => Some(e),
+                Trigger::Enroll | Trigger::Birthday => None,
+            };
             for a in &t.actions {
-                let ev = match t.on {
-                    Trigger::Event(e) => Some(e),
-                    Trigger::Enroll | Trigger::Birthday => None,
+                // Opening enters the open state; joining stays in it.
+                let from = match a {
+                    Action::Open { group, .. } if Some(*group) == id => &enrolled,
+                    Action::Join { group, .. } if Some(*group) == id => &open,
+                    _ => continue,
                 };
-                match a {
-                    Action::Open { group: og, .. } if Some(*og) == id => g.edge(
-                        &enrolled,
-                        &open,
-                        format!("task {}: {}", t.name, crate::describe::action(plan, a, ev)),
-                    ),
-                    Action::Join { group: jg, .. } if Some(*jg) == id => g.edge(
-                        &open,
-                        &open,
-                        format!("task {}: {}", t.name, crate::describe::action(plan, a, ev)),
-                    ),
-                    _ => {}
-                }
+                let label = format!("task {}: {}", t.name, crate::describe::action(plan, a, ev));
+                g.edge(from, &open, label);
             }
         }
         let then = |list: &[Action]| {
