@@ -1672,3 +1672,141 @@ fn groups_are_served_and_answers_say_why_a_task_did_not_count() {
     );
     assert!(daemon.stop().success());
 }
+
+/// Per-participant timers (`D after enroll|TASK`), inactivity spells, a dated grant and
+/// the period ends of a weekly board each fire exactly once, as `camp run` has them,
+/// however the daemon is killed or stopped between them and however far its clock
+/// jumps at once (a catch-up over several of them).
+#[test]
+fn timers_and_board_periods_fire_once_across_restarts_and_catch_up() {
+    let d = dir("timers");
+    let campaign = root().join("tests/fixtures/timers.camp");
+    let users = [("u1", "Lin"), ("u2", "Bo"), ("u3", "Ana")];
+    // Clock instants, with the check-ins sent at each.
+    let steps: [(&str, &[(&str, &str)]); 8] = [
+        ("2027-01-03T00:00:00Z", &[]),
+        ("2027-01-04T09:00:00Z", &[("e1", "u1"), ("e2", "u2")]),
+        ("2027-01-05T10:00:00Z", &[("e3", "u1")]),
+        // Past the welcomes, both follow-ups, the dated badge and three inactivity sends.
+        ("2027-01-10T00:00:00Z", &[("e4", "u3")]),
+        // Past the first week's end.
+        ("2027-01-12T08:00:00Z", &[("e5", "u3"), ("e6", "u2")]),
+        ("2027-01-13T08:00:00Z", &[("e7", "u3")]),
+        ("2027-01-20T08:00:00Z", &[("e8", "u2")]),
+        // Past the second week's end, the third's (the phase's end) and the campaign's.
+        ("2027-01-30T00:00:00Z", &[]),
+    ];
+    let window = ["--catch-up-window", "36600d"];
+    let mut daemon = Daemon::start(&campaign, &d, &window);
+    for (id, name) in users {
+        let (status, _) = daemon.put(
+            &format!("/v1/users/{id}"),
+            &json!({ "nickname": name }).to_string(),
+        );
+        assert_eq!(status, 200);
+    }
+    let mut events = String::new();
+    for (n, (at, sent)) in steps.iter().enumerate() {
+        daemon.clock(at);
+        for (id, user) in sent.iter() {
+            let (status, answer) = daemon.post(
+                "/v1/events",
+                &json!({ "id": id, "type": "checkin", "user": user }).to_string(),
+            );
+            assert_eq!(
+                (status, answer["result"].as_str()),
+                (200, Some("accepted")),
+                "{answer}"
+            );
+            events += &(json!({ "id": id, "type": "checkin", "user": user, "at": at }).to_string()
+                + "\n");
+        }
+        // Between steps: killed, stopped, or restarted from the log alone.
+        match n % 3 {
+            0 => daemon.kill(),
+            1 => assert!(daemon.stop().success()),
+            _ => {
+                daemon.kill();
+                std::fs::remove_file(d.join("camp.db.snapshot")).ok();
+            }
+        }
+        daemon = Daemon::start(&campaign, &d, &window);
+    }
+    daemon.drained();
+    assert!(daemon.stop().success());
+
+    let user_lines: String = users
+        .iter()
+        .map(|(id, name)| json!({ "id": id, "attrs": { "nickname": name } }).to_string() + "\n")
+        .collect();
+    std::fs::write(d.join("users.jsonl"), user_lines).unwrap();
+    std::fs::write(d.join("events.jsonl"), events).unwrap();
+    let replay = Command::new(BIN)
+        .arg("run")
+        .arg(&campaign)
+        .arg("--users")
+        .arg(d.join("users.jsonl"))
+        .arg("--events")
+        .arg(d.join("events.jsonl"))
+        .args(["--until", "2027-01-30T00:00:00Z"])
+        .output()
+        .unwrap();
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let expected: Vec<Value> = String::from_utf8(replay.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let logged = logged_effects(&d);
+    assert_eq!(logged, expected, "the daemon's effects are camp run's");
+
+    // Each timer fired once per participant, and each board period awarded once.
+    let count = |kind: &str, field: &str, name: &str, user: &str| {
+        logged
+            .iter()
+            .filter(|e| e["kind"] == kind && e[field] == name && e["user"] == user)
+            .count()
+    };
+    for (user, _) in users {
+        assert_eq!(
+            count("send", "message", "welcome", user),
+            1,
+            "welcome to {user}"
+        );
+        assert_eq!(
+            count("grant", "reward", "badge_gift", user),
+            1,
+            "badge to {user}"
+        );
+    }
+    assert_eq!(count("send", "message", "follow_up", "u1"), 1);
+    assert_eq!(count("send", "message", "follow_up", "u2"), 1);
+    assert_eq!(count("send", "message", "follow_up", "u3"), 1);
+    // u3: inactive from enrollment until the 10th, then again after the 13th.
+    assert_eq!(count("send", "message", "miss_you", "u3"), 2);
+    let hampers: Vec<&str> = logged
+        .iter()
+        .filter(|e| e["kind"] == "grant" && e["reward"] == "hamper")
+        .map(|e| e["at"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        hampers,
+        [
+            "2027-01-11T00:00:00Z",
+            "2027-01-18T00:00:00Z",
+            "2027-01-25T00:00:00Z"
+        ],
+        "one award at each week's end"
+    );
+    // Every send reached the sink (at least once; a kill may repeat a delivery).
+    let sends = logged.iter().filter(|e| e["kind"] == "send").count();
+    let keys: std::collections::BTreeSet<String> = sink_lines(&d)
+        .iter()
+        .map(|l| l["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys.len(), sends);
+}

@@ -24,6 +24,27 @@ pub fn time_camp_run(
     events: &std::path::Path,
     out: &std::path::Path,
 ) -> (f64, String) {
+    time_camp_run_with(campaign, users, events, &[], out)
+}
+
+/// [`time_camp_run`] with `--until UNTIL`.
+pub fn time_camp_run_until(
+    campaign: &std::path::Path,
+    users: &std::path::Path,
+    events: &std::path::Path,
+    until: &str,
+    out: &std::path::Path,
+) -> (f64, String) {
+    time_camp_run_with(campaign, users, events, &["--until", until], out)
+}
+
+fn time_camp_run_with(
+    campaign: &std::path::Path,
+    users: &std::path::Path,
+    events: &std::path::Path,
+    extra: &[&str],
+    out: &std::path::Path,
+) -> (f64, String) {
     let camp = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/camp");
     let started = std::time::Instant::now();
     let run = std::process::Command::new("/usr/bin/time")
@@ -36,6 +57,7 @@ pub fn time_camp_run(
         .arg(users)
         .arg("--events")
         .arg(events)
+        .args(extra)
         .stdout(std::fs::File::create(out).unwrap())
         .output()
         .unwrap();
