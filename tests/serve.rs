@@ -1810,3 +1810,59 @@ fn timers_and_board_periods_fire_once_across_restarts_and_catch_up() {
         .collect();
     assert_eq!(keys.len(), sends);
 }
+
+#[test]
+fn a_streak_freeze_without_one_held_is_answered_balance() {
+    let d = dir("freeze");
+    let daemon = Daemon::start(&root().join("examples/streak_challenge.camp"), &d, &[]);
+    let (status, _) = daemon.put("/v1/users/lea", &json!({"name": "Lea"}).to_string());
+    assert_eq!(status, 200);
+    // Asia/Singapore, +08:00: lessons on 01-04 and 01-05, two days without one after.
+    daemon.clock("2027-01-04T11:00:00Z");
+    let (_, answer) = daemon.post(
+        "/v1/events",
+        r#"{"id": "l1", "type": "practice", "user": "lea", "data": {"frozen": false}}"#,
+    );
+    assert_eq!(answer["result"], "accepted", "{answer}");
+    daemon.clock("2027-01-05T11:00:00Z");
+    daemon.post(
+        "/v1/events",
+        r#"{"id": "l2", "type": "practice", "user": "lea", "data": {"frozen": false}}"#,
+    );
+    // 01-06 23:55: the freeze Lea got on joining saves the day.
+    daemon.clock("2027-01-06T15:55:00Z");
+    let (_, saved) = daemon.post(
+        "/v1/events",
+        r#"{"id": "f1", "type": "practice", "user": "lea", "data": {"frozen": true}}"#,
+    );
+    assert_eq!(saved["result"], "accepted", "{saved}");
+    let unmatched = saved["unmatched"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !unmatched.iter().any(|u| u["task"] == "spend_freeze"),
+        "{saved}"
+    );
+    // 01-07 23:55: none left. The event is accepted, but the freeze task says why it did
+    // not count, and so does the streak (its `where` needs the freeze to have counted).
+    daemon.clock("2027-01-07T15:55:00Z");
+    let (_, refused) = daemon.post(
+        "/v1/events",
+        r#"{"id": "f2", "type": "practice", "user": "lea", "data": {"frozen": true}}"#,
+    );
+    assert_eq!(refused["result"], "accepted", "{refused}");
+    let unmatched = refused["unmatched"].as_array().cloned().unwrap_or_default();
+    assert!(
+        unmatched.contains(&json!({"task": "spend_freeze", "why": "balance"})),
+        "{refused}"
+    );
+    assert!(
+        unmatched.contains(&json!({"task": "streak_day", "why": "where"})),
+        "{refused}"
+    );
+    assert!(daemon.stop().success());
+    let uses: Vec<Value> = logged_effects(&d)
+        .into_iter()
+        .filter(|e| e["kind"] == "use")
+        .collect();
+    assert_eq!(uses.len(), 1, "{uses:?}");
+    assert_eq!(uses[0]["event"], "f1");
+}

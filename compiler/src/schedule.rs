@@ -783,8 +783,10 @@ pub fn to_ics(s: &Schedule) -> String {
         .append_property(Property::new("PRODID", PRODID))
         .append_property(Property::new("CALSCALE", "GREGORIAN"))
         .append_property(Property::new("METHOD", "PUBLISH"))
+        // The crate escapes the TEXT of the properties it knows (X- ones included), but
+        // writes NAME (RFC 7986) verbatim.
         .append_property(Property::new("NAME", escape_text(&s.campaign)))
-        .append_property(Property::new("X-WR-CALNAME", escape_text(&s.campaign)))
+        .append_property(Property::new("X-WR-CALNAME", s.campaign.as_str()))
         .append_property(Property::new("X-WR-TIMEZONE", s.timezone.as_str()));
     for (index, e) in s.entries.iter().enumerate() {
         let kind = e.kind.as_str();
@@ -808,10 +810,40 @@ pub fn to_ics(s: &Schedule) -> String {
         cal.push(event.done());
     }
     // Writing into a String cannot fail.
-    TryInto::<String>::try_into(&cal).unwrap_or_default()
+    let written = TryInto::<String>::try_into(&cal).unwrap_or_default();
+    refold(&written)
 }
 
-/// TEXT escaping (RFC 5545 §3.3.11) for properties the icalendar crate writes verbatim.
+/// The longest content line RFC 5545 §3.1 allows, in octets, not counting its CRLF.
+const MAX_LINE_OCTETS: usize = 75;
+
+/// Folds every content line of `ics` anew, so that no physical line is longer than
+/// [`MAX_LINE_OCTETS`] octets: the icalendar crate's own folding can leave a last
+/// continuation line of 76. Lines are first unfolded (RFC 5545 §3.1: a CRLF followed
+/// by one space or tab is removed), then cut before the character that would pass the
+/// limit, counting the octets of the escaped text as written and the space that starts
+/// each continuation line; a UTF-8 character is never split.
+fn refold(ics: &str) -> String {
+    let unfolded = ics.replace("\r\n ", "").replace("\r\n\t", "");
+    let mut out = String::with_capacity(unfolded.len() + unfolded.len() / 25);
+    for line in unfolded.split_terminator("\r\n") {
+        let mut used = 0;
+        for c in line.chars() {
+            let octets = c.len_utf8();
+            if used + octets > MAX_LINE_OCTETS {
+                out.push_str("\r\n ");
+                used = 1;
+            }
+            out.push(c);
+            used += octets;
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// TEXT escaping (RFC 5545 §3.3.11) for the properties the icalendar crate writes
+/// verbatim (NAME: the crate escapes only the properties it knows as TEXT).
 fn escape_text(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace(';', "\\;")

@@ -432,3 +432,95 @@ fn a_send_in_the_spring_forward_gap_moves_by_the_gap() {
         ]
     );
 }
+
+/// Undoes RFC 5545 §3.1 folding: a CRLF followed by one space is removed.
+fn unfold(ics: &str) -> String {
+    ics.replace("\r\n ", "")
+}
+
+/// Undoes RFC 5545 §3.3.11 TEXT escaping.
+fn unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n' | 'N') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => panic!("a trailing backslash in {text:?}"),
+        }
+    }
+    out
+}
+
+#[test]
+fn long_escaped_lines_fold_within_75_octets_and_unfold_to_the_text() {
+    // Escapes (`\n`, `\,`, `\;`, `\\`) take two octets for one character and Chinese
+    // characters three: every alignment of them against the fold points is tried by
+    // shifting the text one octet at a time.
+    let body = "新春签到节, day one; a line\nthen \\ a backslash, 再来一行\n\
+                and a long tail of text with commas, semicolons; and 汉字汉字汉字 to \
+                push it over several folds, 然后结束。";
+    for shift in 0..90 {
+        let campaign = format!("{}{body}", "x".repeat(shift));
+        let what = format!("send `recap`: {}{body}", "y".repeat(shift));
+        let at = Utc.with_ymd_and_hms(2027, 1, 20, 12, 0, 0).unwrap();
+        let s = Schedule {
+            campaign: campaign.clone(),
+            campaign_id: "fold_test".into(),
+            timezone: "Asia/Shanghai".into(),
+            source_hash: "0123456789abcdef0123456789abcdef".into(),
+            entries: vec![schedule::Entry {
+                at,
+                local: "2027-01-20 20:00".into(),
+                until: None,
+                kind: EntryKind::Send,
+                phase: "main".into(),
+                what: what.clone(),
+            }],
+        };
+        let ics = schedule::to_ics(&s);
+        assert!(ics.ends_with("\r\n"), "{shift}");
+        for line in ics.split_terminator("\r\n") {
+            assert!(
+                line.len() <= 75,
+                "shift {shift}: a line of {} octets: {line:?}",
+                line.len()
+            );
+        }
+        // Every line is valid UTF-8 on its own: no character is split by a fold.
+        for line in ics.as_bytes().split(|b| *b == b'\n') {
+            assert!(std::str::from_utf8(line).is_ok(), "shift {shift}");
+        }
+        let unfolded = unfold(&ics);
+        let value = |key: &str| -> String {
+            let line = unfolded
+                .split("\r\n")
+                .find(|l| l.starts_with(&format!("{key}:")))
+                .unwrap_or_else(|| panic!("no {key} in {unfolded}"));
+            unescape(&line[key.len() + 1..])
+        };
+        assert_eq!(value("NAME"), campaign, "shift {shift}");
+        assert_eq!(value("X-WR-CALNAME"), campaign, "shift {shift}");
+        assert_eq!(
+            value("SUMMARY"),
+            format!("{campaign}: {}", what.replace('`', "")),
+            "shift {shift}"
+        );
+        assert_eq!(
+            value("DESCRIPTION"),
+            format!(
+                "{what}\n\nLocal time: 2027-01-20 20:00 (Asia/Shanghai)\nPhase: main\n\
+                 Campaign: {campaign} (fold_test)"
+            ),
+            "shift {shift}"
+        );
+        // The icalendar crate reads it back, too.
+        let cal: Calendar = ics.parse().unwrap_or_else(|e| panic!("shift {shift}: {e}"));
+        assert_eq!(cal.components.len(), 1, "shift {shift}");
+        python_parses(&format!("shift {shift}"), &ics, 1);
+    }
+}
