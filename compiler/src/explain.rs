@@ -1437,7 +1437,7 @@ phase season for 28d {
             code,
             title: "a pool granted other than by a mass grant",
             what: "A `pool` reward is granted by a task, a streak, an `after` or `every` milestone, \
-                   a goal, a tier, or `grant … on enroll`. A pool may only be granted by a mass \
+                   a goal, a tier, or `grant … on enroll`, or a draw can win it. A pool may only be granted by a mass \
                    grant: a raffle, an award, a group's outcome, `grant … on enter` or `grant … at`.",
             why: "A pool's amount is shared equally among everyone one firing reaches. A task or a \
                   goal reaches one participant at a time, so there is nothing to share: each \

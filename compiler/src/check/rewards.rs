@@ -502,8 +502,23 @@ fn draw(ctx: &mut Ctx<'_>, file: FileId, r: &RewardDef, entries: &[camp_dsl::ast
         }
         match ctx.syms.rewards.get(&e.reward.name) {
             Some(won) => {
+                let (pool, draw) = (
+                    matches!(won.node.kind, RewardKind::Pool(_)),
+                    matches!(won.node.kind, RewardKind::Draw(_)),
+                );
                 ctx.used.rewards.insert(e.reward.name.clone());
-                if matches!(won.node.kind, RewardKind::Draw(_)) {
+                if pool {
+                    ctx.report(
+                        Diagnostic::new(
+                            Code::E0406,
+                            Loc::new(file, e.reward.span),
+                            format!("`{}` is a pool, which a draw cannot win", e.reward.name),
+                            "not a mass grant",
+                        )
+                        .with_help("a pool is shared among everyone one firing of a mass grant reaches: grant it from a raffle, an award, a group's outcome, or `grant … on enter` / `grant … at`"),
+                    );
+                }
+                if draw {
                     ctx.report(
                         Diagnostic::new(
                             Code::E0201,
