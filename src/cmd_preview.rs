@@ -146,8 +146,7 @@ fn sample_user(plan: &Plan, renderer: &Renderer) -> Map<String, Value> {
     let currency = plan
         .campaign
         .budget
-        .as_ref()
-        .or_else(|| plan.rewards.iter().find_map(|r| r.cost.as_ref()))
+        .or_else(|| plan.rewards.iter().find_map(camp_plan::Reward::money))
         .map_or_else(|| "USD".to_string(), |m| m.currency.to_string());
     let first_locale = plan.campaign.locales.first();
     plan.attrs
@@ -197,6 +196,7 @@ fn sample_context(plan: &Plan, message: MessageId, user: Map<String, Value>) -> 
         streaks: per_task(3),
         phase: sender.phase,
         reward: sender.reward,
+        share: None,
         group: sender
             .group
             .and_then(|g| plan.groups.get(g.index()))

@@ -1433,11 +1433,51 @@ phase season for 28d {
   award weekly rank 1 => grant trophy
 }"#,
         },
+        Code::E0406 => CodeDoc {
+            code,
+            title: "a pool granted other than by a mass grant",
+            what: "A `pool` reward is granted by a task, a streak, an `after` or `every` milestone, \
+                   a goal, a tier, or `grant … on enroll`, or a draw can win it. A pool may only be granted by a mass \
+                   grant: a raffle, an award, a group's outcome, `grant … on enter` or `grant … at`.",
+            why: "A pool's amount is shared equally among everyone one firing reaches. A task or a \
+                  goal reaches one participant at a time, so there is nothing to share: each \
+                  completion would pay the whole amount again.",
+            example: r#"campaign new_year {
+  timezone "Asia/Shanghai"
+  start    2027-02-01T00:00
+  budget   10_000 CNY
+}
+
+event checkin {}
+
+reward cash = pool 1_000 CNY
+
+phase main for 7d {
+  task daily {
+    on checkin
+    grant cash
+  }
+}"#,
+            fix: r#"campaign new_year {
+  timezone "Asia/Shanghai"
+  start    2027-02-01T00:00
+  budget   10_000 CNY
+}
+
+event checkin {}
+
+reward cash = pool 1_000 CNY
+
+phase main for 7d {
+  task daily { on checkin }
+  grant cash at 2027-02-07T20:00
+}"#,
+        },
         Code::E0407 => CodeDoc {
             code,
-            title: "a draw used, given or revoked, or a use of no points",
-            what: "`use`, `give` or `revoke` names a `draw` reward, or `use N points` has N of zero or less.",
-            why: "A draw is never held: what a participant holds is the reward the draw won. Using no points would let a redemption through for free.",
+            title: "a draw or a pool used, given or revoked, or a use of no points",
+            what: "`use`, `give` or `revoke` names a `draw` or a `pool` reward, or `use N points` has N of zero or less.",
+            why: "A draw is never held: what a participant holds is the reward the draw won. A pool's shares are money paid out, not units held. Using no points would let a redemption through for free.",
             example: r#"campaign social {
   timezone "Asia/Shanghai"
   start    2027-06-01T00:00

@@ -421,6 +421,11 @@ impl<'a> Lower<'a> {
                     .collect::<Lowered<_>>()?;
                 (RewardKind::Draw { outcomes }, None, None)
             }
+            // `reward.value` of a pool is the share, known only when a firing grants it.
+            AstReward::Pool(l) => {
+                let amount = money(&l.kind).ok_or_else(|| unresolved("a pool amount"))?;
+                (RewardKind::Pool { amount }, None, None)
+            }
         };
         let cost = match &kind {
             RewardKind::Coupon { value, .. } => Some(*value),

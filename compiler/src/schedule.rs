@@ -239,12 +239,32 @@ pub fn build(plan: &Plan) -> Schedule {
             );
         }
         for g in &phase.grants {
-            let to = match g.to {
-                Recipients::Participants => "every participant".to_string(),
-                other => format!("each of {}", recipients(plan, other)),
-            };
+            let pool = plan
+                .rewards
+                .get(g.reward.index())
+                .and_then(|r| match &r.kind {
+                    camp_plan::RewardKind::Pool { amount } => Some(*amount),
+                    _ => None,
+                });
             let cond = if g.condition.is_some() { " if …" } else { "" };
-            let head = format!("grant {} to {to}", reward(plan, g.reward));
+            let head = match pool {
+                // One firing shares the amount among everyone it reaches.
+                Some(amount) => format!(
+                    "grant {} ({amount} shared) among {}",
+                    reward(plan, g.reward),
+                    match g.to {
+                        Recipients::Participants => "the participants".to_string(),
+                        other => recipients(plan, other),
+                    }
+                ),
+                None => {
+                    let to = match g.to {
+                        Recipients::Participants => "every participant".to_string(),
+                        other => format!("each of {}", recipients(plan, other)),
+                    };
+                    format!("grant {} to {to}", reward(plan, g.reward))
+                }
+            };
             match &g.on {
                 GrantOn::Enter => push(
                     Step::Enter,

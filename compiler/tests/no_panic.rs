@@ -120,7 +120,7 @@ fn parse_invariants(src: &str) {
 #[rustfmt::skip]
 const VOCABULARY: &[&str] = &[
     // keywords and contextual words
-    "campaign", "phase", "task", "reward", "coupon", "draw", "on", "limit", "per", "grant",
+    "campaign", "phase", "task", "reward", "coupon", "draw", "pool", "on", "limit", "per", "grant",
     "streak", "after", "send", "at", "daily", "award", "rank", "goal", "when", "kpi", "target",
     "import", "user", "event", "segment", "message", "via", "leaderboard", "score", "show",
     "top", "tiers", "points", "badge", "item", "stock", "per_user", "value", "expires", "cost",

@@ -267,6 +267,8 @@ pub enum RewardKind {
     Badge(StrLit),
     /// `draw { weight reward ... }`.
     Draw(Vec<DrawEntry>),
+    /// `pool AMOUNT`: money shared among the recipients of one firing of a mass grant.
+    Pool(Lit),
 }
 
 /// `30% fu_wealth`.

@@ -101,7 +101,10 @@ codes! {
     W0404 = Warning,
     /// Award ranks beyond `show top N`, or overlapping rank ranges.
     E0405 = Error,
-    /// `use`, `give` or `revoke` of a draw; `use N points` with N ≤ 0.
+    /// A `pool` granted other than by a mass grant (raffle, award, group outcome,
+    /// `on enter`, `at`).
+    E0406 = Error,
+    /// `use`, `give` or `revoke` of a draw or a pool; `use N points` with N ≤ 0.
     E0407 = Error,
     /// Template syntax error.
     E0501 = Error,

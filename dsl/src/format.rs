@@ -937,6 +937,10 @@ impl<'s> Printer<'s> {
                 self.lit(n);
             }
             RewardKind::Coupon => self.write("coupon"),
+            RewardKind::Pool(amount) => {
+                self.write("pool ");
+                self.lit(amount);
+            }
             RewardKind::Item(label) => {
                 self.write("item ");
                 self.string(label);

@@ -57,6 +57,7 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::kw_item => "`item`",
         Rule::kw_badge => "`badge`",
         Rule::kw_draw => "`draw`",
+        Rule::kw_pool => "`pool`",
         Rule::kw_stock => "`stock`",
         Rule::kw_per_user => "`per_user`",
         Rule::kw_label => "`label`",
@@ -142,8 +143,8 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::field => "a field like `name: string`",
         Rule::type_ref | Rule::list_type => "a type: int, decimal, bool, string, date, datetime, money, duration or list<string>",
         Rule::reward_def => "a reward",
-        Rule::reward_kind | Rule::points_kind | Rule::coupon_kind | Rule::item_kind | Rule::badge_kind | Rule::draw_kind => {
-            "a reward kind: points, coupon, item, badge or draw"
+        Rule::reward_kind | Rule::points_kind | Rule::coupon_kind | Rule::item_kind | Rule::badge_kind | Rule::draw_kind | Rule::pool_kind => {
+            "a reward kind: points, coupon, item, badge, draw or pool"
         }
         Rule::draw_entry => "a weight and a reward, like `30% fu_wealth`",
         Rule::reward_props => "reward properties in `{ }`",

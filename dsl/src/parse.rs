@@ -706,6 +706,7 @@ impl<'s> Builder<'s> {
                 }
                 RewardKind::Draw(entries)
             }
+            Rule::pool_kind => RewardKind::Pool(self.literal(k.find(Rule::literal)?)?),
             _ => return Err(Broken(kind_span)),
         };
         if let Some(p) = k.next_if(Rule::reward_props) {

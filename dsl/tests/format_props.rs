@@ -178,6 +178,7 @@ fn reward() -> impl Strategy<Value = Toks> {
         Just(words(&["coupon"])),
         string().prop_map(|s| words(&["item", s])),
         Just(words(&["badge", "\"Early bird\""])),
+        select(vec!["5_000_000 CNY", "100 JPY"]).prop_map(|m| words(&["pool", m])),
         prop::collection::vec((select(vec!["30%", "1%", "0.5%"]), name()), 0..3).prop_map(
             |entries| {
                 let mut out = words(&["draw", "{"]);

@@ -2,6 +2,7 @@
 //! the daemon's answers, with exactly the fields and strings of the contract
 //! (`cli-and-runtime.md`, "Effects").
 
+use camp_plan::literal::Money;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
@@ -293,6 +294,9 @@ pub enum Effect {
         /// For a draw: the reward won (null when nothing was won); absent otherwise.
         #[serde(default, skip_serializing_if = "Option::is_none", with = "drawn")]
         drawn: Option<Option<Name>>,
+        /// For a pool: the share paid (`12.5 CNY`); absent otherwise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<Money>,
     },
     /// A grant that would break stock, `per_user` or the budget, not issued.
     Deny {
@@ -509,7 +513,9 @@ pub const KINDS: &[(&str, &[&str])] = &[
     ("complete", &["at", "user", "task", "event"]),
     (
         "grant",
-        &["at", "user", "reward", "cause", "event", "by", "drawn"],
+        &[
+            "at", "user", "reward", "cause", "event", "by", "drawn", "value",
+        ],
     ),
     ("deny", &["at", "user", "reward", "cause", "reason"]),
     ("tier", &["at", "user", "from", "to"]),
@@ -590,6 +596,7 @@ mod tests {
                 event: Some("e1".into()),
                 by: None,
                 drawn: None,
+                value: None,
             }),
             r#"{"kind":"grant","at":"2027-03-01T05:00:00Z","user":"u1","reward":"points_10","cause":"task:daily_checkin","event":"e1"}"#
         );
@@ -602,8 +609,22 @@ mod tests {
                 event: None,
                 by: None,
                 drawn: Some(None),
+                value: None,
             }),
             r#"{"kind":"grant","at":"2027-03-01T05:00:00Z","user":"u1","reward":"fu_draw","cause":"enter","event":null,"drawn":null}"#
+        );
+        assert_eq!(
+            line(&Effect::Grant {
+                at: at(),
+                user: "u1".into(),
+                reward: "fu_cash".into(),
+                cause: Cause::At,
+                event: None,
+                by: None,
+                drawn: None,
+                value: Some("12.5 CNY".parse().unwrap()),
+            }),
+            r#"{"kind":"grant","at":"2027-03-01T05:00:00Z","user":"u1","reward":"fu_cash","cause":"at","event":null,"value":"12.5 CNY"}"#
         );
         assert_eq!(
             line(&Effect::Deny {
@@ -656,6 +677,17 @@ mod tests {
                 event: None,
                 by: Some("v".into()),
                 drawn: Some(Some("x".into())),
+                value: None,
+            },
+            Effect::Grant {
+                at: at(),
+                user: "u".into(),
+                reward: "p".into(),
+                cause: Cause::Raffle("r".into()),
+                event: None,
+                by: None,
+                drawn: None,
+                value: Some("33.33 CNY".parse().unwrap()),
             },
             Effect::Tier {
                 at: at(),
@@ -716,6 +748,7 @@ mod tests {
                 event: None,
                 by: Some(u.clone()),
                 drawn: Some(None),
+                value: Some("1 CNY".parse().unwrap()),
             },
             Effect::Deny {
                 at: at(),

@@ -112,7 +112,7 @@ pub struct Totals<'a> {
 pub(crate) fn spend_currency(plan: &Plan) -> Option<Money> {
     plan.campaign
         .budget
-        .or_else(|| plan.rewards.iter().find_map(|r| r.cost))
+        .or_else(|| plan.rewards.iter().find_map(camp_plan::Reward::money))
 }
 
 fn count(n: u64) -> Value {

@@ -42,6 +42,10 @@ pub struct RenderContext {
     /// The reward granted with the send (`reward.*`): the task's first, or what a draw won.
     #[serde(default)]
     pub reward: Option<RewardId>,
+    /// When that reward is a pool: the share paid, which `reward.value` and
+    /// `reward.amount` show (without it, the pool's whole amount).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<Money>,
     /// `participant.earned`: points ever granted less those revoked.
     #[serde(default)]
     pub participant_earned: i64,
@@ -108,18 +112,29 @@ struct RewardVars {
 }
 
 /// `reward.value` (as the plan gives it: a coupon's value, an item's cost, a points
-/// amount) and `reward.amount` (the number: points, or a money amount without its code).
+/// amount; a pool's whole amount, which a send with a share replaces by the share) and
+/// `reward.amount` (the number: points, or a money amount without its code).
 fn reward_vars(r: &camp_plan::Reward) -> RewardVars {
     use camp_plan::RewardKind;
-    let amount = match &r.kind {
-        RewardKind::Points { amount } => Some(serde_json::Value::from(*amount)),
-        RewardKind::Coupon { value, .. } => Some(crate::run_report::number(value.amount)),
-        _ => r.cost.map(|m| crate::run_report::number(m.amount)),
+    let (value, amount) = match &r.kind {
+        RewardKind::Points { amount } => (r.value.clone(), Some(serde_json::Value::from(*amount))),
+        RewardKind::Coupon { value, .. } => (
+            r.value.clone(),
+            Some(crate::run_report::number(value.amount)),
+        ),
+        RewardKind::Pool { amount } => (
+            Some(amount.to_string()),
+            Some(crate::run_report::number(amount.amount)),
+        ),
+        _ => (
+            r.value.clone(),
+            r.cost.map(|m| crate::run_report::number(m.amount)),
+        ),
     };
     RewardVars {
         name: r.name.clone(),
         label: r.label.clone(),
-        value: r.value.clone(),
+        value,
         amount,
     }
 }
@@ -148,7 +163,7 @@ struct Vars<'a> {
     phase: Option<&'a Window>,
     participant: ParticipantVars<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reward: Option<&'a RewardVars>,
+    reward: Option<std::borrow::Cow<'a, RewardVars>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     group: Option<&'a GroupVars>,
 }
@@ -222,8 +237,7 @@ fn local_rfc3339(t: DateTime<Utc>, tz: Tz) -> String {
 fn default_currency(plan: &Plan) -> Option<String> {
     plan.campaign
         .budget
-        .as_ref()
-        .or_else(|| plan.rewards.iter().find_map(|r| r.cost.as_ref()))
+        .or_else(|| plan.rewards.iter().find_map(camp_plan::Reward::money))
         .map(|m| m.currency.to_string())
 }
 
@@ -398,7 +412,15 @@ impl Renderer {
                     index: id.0,
                 })
             })
-            .transpose()?;
+            .transpose()?
+            .map(|r| match ctx.share {
+                Some(share) => std::borrow::Cow::Owned(RewardVars {
+                    value: Some(share.to_string()),
+                    amount: Some(crate::run_report::number(share.amount)),
+                    ..r.clone()
+                }),
+                None => std::borrow::Cow::Borrowed(r),
+            });
         let rank = ctx
             .ranks
             .iter()

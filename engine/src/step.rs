@@ -142,6 +142,9 @@ pub(crate) struct Step<'a> {
     /// Sends due before this instant are suppressed as `stale`, not delivered
     /// ([`Engine::catch_up`]); none for every other step.
     pub(crate) stale_before: Option<DateTime<Utc>>,
+    /// The share each recipient of the mass grant firing now gets of each pool it
+    /// grants (§3); empty outside a firing ([`Step::firing`]).
+    pub(crate) shares: Vec<(camp_plan::RewardId, camp_plan::literal::Money)>,
 }
 
 impl<'a> Step<'a> {
@@ -158,6 +161,7 @@ impl<'a> Step<'a> {
             now,
             draws_made: 0,
             stale_before: None,
+            shares: Vec::new(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! runtime (event and user data, `"5 SGD"`) read them with the same functions.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -23,6 +23,25 @@ impl fmt::Display for Money {
     /// `20 CNY`, `4.99 USD`: the amount without trailing zeros, then the code.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.amount.normalize(), self.currency)
+    }
+}
+
+impl Money {
+    /// One of `recipients` equal shares of this amount, rounded down to the currency's
+    /// minor unit (the remainder is not paid out); zero for no recipients.
+    pub fn share(&self, recipients: u64) -> Money {
+        let amount = match recipients {
+            0 => Decimal::ZERO,
+            n => self
+                .amount
+                .checked_div(Decimal::from(n))
+                .unwrap_or(Decimal::ZERO)
+                .round_dp_with_strategy(self.currency.minor_digits(), RoundingStrategy::ToZero),
+        };
+        Money {
+            amount,
+            currency: self.currency,
+        }
     }
 }
 
@@ -97,6 +116,15 @@ impl Currency {
     /// The code.
     pub fn code(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+
+    /// How many decimal places its minor unit has (ISO 4217: 2 for CNY, USD and EUR,
+    /// 0 for JPY and KRW, 3 for KWD); 0 for a code without a minor unit (`XAU`), whose
+    /// amounts are counted in whole units.
+    pub fn minor_digits(&self) -> u32 {
+        iso_currency::Currency::from_code(self.code())
+            .and_then(|c| c.exponent())
+            .map_or(0, u32::from)
     }
 }
 
@@ -493,6 +521,18 @@ pub fn parse_datetime(text: &str) -> Result<DateTimeLit, LiteralError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares_round_down_to_the_minor_unit() {
+        let m = |s: &str| Money::from_str(s).unwrap();
+        assert_eq!(m("100 CNY").share(3).to_string(), "33.33 CNY");
+        assert_eq!(m("100 JPY").share(3).to_string(), "33 JPY");
+        assert_eq!(m("1 KWD").share(3).to_string(), "0.333 KWD");
+        assert_eq!(m("5_000_000 CNY").share(7).to_string(), "714285.71 CNY");
+        assert_eq!(m("0.05 USD").share(10).to_string(), "0 USD");
+        assert_eq!(m("10 USD").share(1).to_string(), "10 USD");
+        assert_eq!(m("10 USD").share(0).to_string(), "0 USD");
+    }
 
     #[test]
     fn numbers() {

@@ -215,7 +215,8 @@ pub struct Reward {
     pub stock_per_day: Option<u64>,
     /// Per participant; `None`: unlimited (a badge: 1).
     pub per_user: Option<u64>,
-    /// What one grant costs against the budget (a coupon's value, an item's cost).
+    /// What one grant costs against the budget (a coupon's value, an item's cost);
+    /// `None` for a pool, whose grants cost their share.
     pub cost: Option<Money>,
     /// `reward.value` in templates: a coupon's value, an item's cost, `N points` for points.
     pub value: Option<String>,
@@ -246,6 +247,25 @@ pub enum RewardKind {
         /// Each possible win with its chance in percent; the rest wins nothing.
         outcomes: Vec<DrawOutcome>,
     },
+    /// Money shared equally among the recipients of one firing of a mass grant (a
+    /// raffle round, an award, a group outcome, an `on enter` or `at` grant): each
+    /// share is the amount divided by their number, rounded down to the currency's
+    /// minor unit ([`Money::share`]).
+    Pool {
+        /// What one firing shares out.
+        amount: Money,
+    },
+}
+
+impl Reward {
+    /// The money the reward is in, if any: a coupon's value, an item's cost, a pool's
+    /// amount (what one firing shares, not what one grant costs).
+    pub fn money(&self) -> Option<Money> {
+        match &self.kind {
+            RewardKind::Pool { amount } => Some(*amount),
+            _ => self.cost,
+        }
+    }
 }
 
 /// One possible win of a draw.

@@ -1,6 +1,6 @@
 //! Action lists (§6): the rewards, messages and groups each action names, whom it is
-//! for (E0205), how a group is opened or joined (E0206), and what may be used, given or
-//! taken back (E0407).
+//! for (E0205), how a group is opened or joined (E0206), where a pool may be granted
+//! (E0406), and what may be used, given or taken back (E0407).
 
 use super::exprs::Ty;
 use super::phases::{message_ref, positive, reward_ref};
@@ -17,6 +17,9 @@ pub(super) struct Site<'a> {
     pub event: Option<&'a EventDef>,
     /// A group's outcome: `members` and `opener` are targets here, and the default.
     pub group: bool,
+    /// A mass grant's actions (a raffle, an award, a group's outcome): one firing
+    /// reaches many, so a pool may be granted here (E0406 elsewhere).
+    pub mass: bool,
     /// What the list belongs to, for messages ("an award").
     pub context: &'static str,
 }
@@ -34,7 +37,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>, file: FileId, list: &[Action], site: Site
 fn action(ctx: &mut Ctx<'_>, file: FileId, a: &Action, site: Site<'_>, grants: bool) {
     match &a.kind {
         ActionKind::Grant { reward, to } => {
-            reward_ref(ctx, file, reward);
+            if reward_ref(ctx, file, reward) && !site.mass {
+                pool_outside_mass_grant(ctx, file, reward, site.context);
+            }
             if let Some(t) = to {
                 target(ctx, file, t, site);
             }
@@ -70,6 +75,38 @@ fn action(ctx: &mut Ctx<'_>, file: FileId, a: &Action, site: Site<'_>, grants: b
     }
 }
 
+/// Whether `name` is a `pool` reward.
+pub(super) fn is_pool(ctx: &Ctx<'_>, name: &str) -> bool {
+    ctx.syms
+        .rewards
+        .get(name)
+        .is_some_and(|d| matches!(d.node.kind, RewardKind::Pool(_)))
+}
+
+/// E0406 when `reward` is a pool granted by `context`, which is not a mass grant.
+pub(super) fn pool_outside_mass_grant(
+    ctx: &mut Ctx<'_>,
+    file: FileId,
+    reward: &Ident,
+    context: &str,
+) {
+    if !is_pool(ctx, &reward.name) {
+        return;
+    }
+    ctx.report(
+        Diagnostic::new(
+            Code::E0406,
+            Loc::new(file, reward.span),
+            format!("the pool `{}` is granted by {context}", reward.name),
+            "not a mass grant",
+        )
+        .with_help(
+            "a pool is shared among everyone one firing reaches: grant it from a raffle, an \
+             award, a group's outcome, or `grant … on enter` / `grant … at` in a phase",
+        ),
+    );
+}
+
 /// Resolves a group kind's name (E0102 with a suggestion).
 pub(super) fn group_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident) -> bool {
     if ctx.syms.groups.get(&id.name).is_some() {
@@ -89,7 +126,7 @@ pub(super) fn group_ref(ctx: &mut Ctx<'_>, file: FileId, id: &Ident) -> bool {
     false
 }
 
-/// `use`, `give`, `revoke`: the reward (never a draw, E0407) and the count.
+/// `use`, `give`, `revoke`: the reward (never a draw or a pool, E0407) and the count.
 fn moved(
     ctx: &mut Ctx<'_>,
     file: FileId,
@@ -106,6 +143,19 @@ fn moved(
                     .rewards
                     .get(&r.name)
                     .is_some_and(|d| matches!(d.node.kind, RewardKind::Draw(_)));
+                if is_pool(ctx, &r.name) {
+                    ctx.report(
+                        Diagnostic::new(
+                            Code::E0407,
+                            Loc::new(file, r.span),
+                            format!("`{verb}` of the pool `{}`", r.name),
+                            "a pool is paid out, not held",
+                        )
+                        .with_help(
+                            "a pool's shares are money paid to its recipients: nothing is left to use, give or take back",
+                        ),
+                    );
+                }
                 if draw {
                     ctx.report(
                         Diagnostic::new(

@@ -80,6 +80,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                         Site {
                             event: None,
                             group: true,
+                            mass: true,
                             context: "a group's outcome",
                         },
                     );

@@ -8,6 +8,7 @@ mod groups;
 mod kpis;
 mod periods;
 pub mod phases;
+mod pools;
 mod rewards;
 mod settings;
 mod template_scope;

@@ -213,7 +213,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
                 PhaseStmtKind::Goal(g) => {
                     let scope = Scope::of("a goal");
                     exprs::check_condition(ctx, def.file, &g.condition, &scope);
-                    actions::check(ctx, def.file, &g.actions.list, site("a goal"));
+                    actions::check(ctx, def.file, &g.actions.list, site("a goal", false));
                 }
                 PhaseStmtKind::Send(s) => {
                     send(ctx, def.file, &def.node.name.name, s, reach, window)
@@ -226,11 +226,13 @@ pub(super) fn check(ctx: &mut Ctx<'_>) -> Vec<Option<PhaseWindow>> {
     windows
 }
 
-/// An action list's site outside a task and a group.
-fn site(context: &'static str) -> Site<'static> {
+/// An action list's site outside a task and a group; `mass` for a raffle or an award,
+/// whose one firing reaches many (a pool may be granted there, E0406).
+fn site(context: &'static str, mass: bool) -> Site<'static> {
     Site {
         event: None,
         group: false,
+        mass,
         context,
     }
 }
@@ -508,6 +510,7 @@ fn task_site(event: Option<&EventDef>) -> Site<'_> {
     Site {
         event,
         group: false,
+        mass: false,
         context: "a task",
     }
 }
@@ -654,7 +657,7 @@ fn award(
     a: &AwardStmt,
     ranges: &mut HashMap<String, Vec<(i64, i64, Loc)>>,
 ) {
-    actions::check(ctx, file, &a.actions.list, site("an award"));
+    actions::check(ctx, file, &a.actions.list, site("an award", true));
     let Some(lb) = ctx.syms.leaderboards.get(&a.leaderboard.name).copied() else {
         let help = suggest::did_you_mean(&a.leaderboard.name, ctx.syms.leaderboards.names());
         ctx.report(
@@ -1005,5 +1008,5 @@ fn raffle(ctx: &mut Ctx<'_>, file: FileId, r: &RaffleStmt, window: Option<PhaseW
             );
         }
     }
-    actions::check(ctx, file, &r.actions.list, site("a raffle"));
+    actions::check(ctx, file, &r.actions.list, site("a raffle", true));
 }

@@ -2,9 +2,16 @@
 //! (E0401), unbounded liability (E0403) and the worst-case spend against the budget
 //! (W0404). A daily stock (`stock N per day`) bounds the worst case by N for every local
 //! day a phase runs, capped by the total stock.
+//!
+//! A pool counts its amount once per possible firing ([`super::pools`]), capped by its
+//! stock (each share is at most the amount, so N shares cost at most N amounts). A pool
+//! a group's outcome grants can fire without bound: without a stock it is E0403 when
+//! the campaign has no budget, and, like any unlimited reward under a budget, it is left
+//! out of the worst case (the budget caps it).
 
 use super::exprs::report_currency_at;
 use super::phases::PhaseWindow;
+use super::pools::{self, Firings};
 use super::settings::type_error;
 use super::Ctx;
 use crate::suggest;
@@ -34,6 +41,7 @@ pub(super) struct Props {
 /// grant.
 pub(super) fn check(ctx: &mut Ctx<'_>, windows: &[Option<PhaseWindow>]) {
     let days = campaign_days(ctx, windows);
+    let firings = pools::firings(ctx, windows);
     let rewards: Vec<_> = ctx.syms.rewards.iter().copied().collect();
     // `None` once the sum no longer fits (reported as E0002): no W0404 then.
     let mut worst = Some(Decimal::ZERO);
@@ -41,7 +49,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, windows: &[Option<PhaseWindow>]) {
     for def in &rewards {
         let r = def.node;
         let props = props(ctx, def.file, r);
-        let monetary = props.value.or(props.cost);
+        let mut monetary = props.value.or(props.cost).map(|m| (m, units(&props, days)));
         match &r.kind {
             RewardKind::Points(lit) => match &lit.kind {
                 LitKind::Int(n) if *n > 0 => {}
@@ -75,18 +83,30 @@ pub(super) fn check(ctx: &mut Ctx<'_>, windows: &[Option<PhaseWindow>]) {
                 )),
             ),
             RewardKind::Draw(entries) => draw(ctx, def.file, r, entries),
+            RewardKind::Pool(lit) => {
+                let fires = firings
+                    .get(&r.name.name)
+                    .copied()
+                    .unwrap_or(Firings::AtMost(0));
+                monetary = money(ctx, def.file, lit, "a pool's amount")
+                    .map(|m| (m, pool_units(&props, days, fires)));
+            }
             _ => {}
         }
-        if let Some(m) = monetary {
-            match worst_units(&props, days) {
-                Some(stock) => {
+        if let Some((m, liability)) = monetary {
+            let money_span = props.money_span.or(match &r.kind {
+                RewardKind::Pool(lit) => Some(lit.span),
+                _ => None,
+            });
+            match liability {
+                Liability::Units(stock) => {
                     let total = m.amount.checked_mul(Decimal::from(stock));
-                    match (total, props.money_span, props.stock_span) {
+                    match (total, money_span, props.stock_span) {
                         (Some(total), _, _) => {
                             if let Some(sum) = worst {
                                 worst = sum.checked_add(total);
                                 if worst.is_none() {
-                                    if let Some(span) = props.money_span {
+                                    if let Some(span) = money_span {
                                         let d = ctx.too_large(def.file, span, format!("with `{}`, the worst case of all rewards (every stock granted) is more than camp can compute with: lower stocks or values", r.name.name));
                                         ctx.report(d);
                                     }
@@ -104,24 +124,29 @@ pub(super) fn check(ctx: &mut Ctx<'_>, windows: &[Option<PhaseWindow>]) {
                         (None, _, _) => worst = None,
                     }
                 }
-                // A daily stock whose days are unknown: the missing time zone or
-                // window is already reported, and the worst case cannot be counted.
-                None if props.stock_per_day.is_some() => worst = None,
-                None if ctx.settings.budget.is_none() => ctx.report(
-                    Diagnostic::new(
-                        Code::E0403,
-                        def.loc(),
-                        format!(
-                            "`{}` is worth {m} with no stock limit, and the campaign has no budget",
-                            r.name.name
-                        ),
-                        "unbounded liability",
-                    )
-                    .with_help(
-                        "give it a `stock`, or give the campaign a `budget` that caps all spend",
-                    ),
-                ),
-                None => {}
+                // A daily stock whose days (or a pool whose firings) are unknown: the
+                // missing time zone or window is already reported, and the worst case
+                // cannot be counted.
+                Liability::Unknown => worst = None,
+                Liability::Unbounded if ctx.settings.budget.is_none() => {
+                    let name = &r.name.name;
+                    let (message, help) = if matches!(r.kind, RewardKind::Pool(_)) {
+                        (
+                            format!("`{name}` shares {m} at every group outcome, which can fire without limit, and the campaign has no budget"),
+                            "give it a `stock` (the shares ever paid), or give the campaign a `budget` that caps all spend",
+                        )
+                    } else {
+                        (
+                            format!("`{name}` is worth {m} with no stock limit, and the campaign has no budget"),
+                            "give it a `stock`, or give the campaign a `budget` that caps all spend",
+                        )
+                    };
+                    ctx.report(
+                        Diagnostic::new(Code::E0403, def.loc(), message, "unbounded liability")
+                            .with_help(help),
+                    );
+                }
+                Liability::Unbounded => {}
             }
         }
     }
@@ -183,6 +208,40 @@ fn campaign_days(ctx: &Ctx<'_>, windows: &[Option<PhaseWindow>]) -> Option<i64> 
     i64::try_from(days.len()).ok()
 }
 
+/// What a monetary reward can cost at most, in units of its amount.
+#[derive(Debug, Clone, Copy)]
+enum Liability {
+    /// At most this many times its amount.
+    Units(i64),
+    /// Without bound.
+    Unbounded,
+    /// Not computable (a window or the time zone is unknown, already reported).
+    Unknown,
+}
+
+/// A coupon's or item's liability: its stock, else unbounded.
+fn units(props: &Props, days: Option<i64>) -> Liability {
+    match worst_units(props, days) {
+        Some(n) => Liability::Units(n),
+        None if props.stock_per_day.is_some() => Liability::Unknown,
+        None => Liability::Unbounded,
+    }
+}
+
+/// A pool's liability: its amount once per possible firing, and never more than its
+/// stock (each share is at most the amount).
+fn pool_units(props: &Props, days: Option<i64>, fires: Firings) -> Liability {
+    let stock = units(props, days);
+    match (fires, stock) {
+        (Firings::Unknown, _) => Liability::Unknown,
+        (Firings::AtMost(n), Liability::Units(s)) => {
+            Liability::Units(i64::try_from(n).unwrap_or(i64::MAX).min(s))
+        }
+        (Firings::AtMost(n), _) => Liability::Units(i64::try_from(n).unwrap_or(i64::MAX)),
+        (Firings::Unbounded, stock) => stock,
+    }
+}
+
 /// The most units of a reward that can ever be granted: the total stock, or the daily
 /// stock on every day of the campaign, whichever is less; `None` when unlimited (or the
 /// days are unknown, already reported).
@@ -207,6 +266,7 @@ fn kind_name(k: &RewardKind) -> &'static str {
         RewardKind::Item(_) => "item",
         RewardKind::Badge(_) => "badge",
         RewardKind::Draw(_) => "draw",
+        RewardKind::Pool(_) => "pool",
     }
 }
 
@@ -442,8 +502,23 @@ fn draw(ctx: &mut Ctx<'_>, file: FileId, r: &RewardDef, entries: &[camp_dsl::ast
         }
         match ctx.syms.rewards.get(&e.reward.name) {
             Some(won) => {
+                let (pool, draw) = (
+                    matches!(won.node.kind, RewardKind::Pool(_)),
+                    matches!(won.node.kind, RewardKind::Draw(_)),
+                );
                 ctx.used.rewards.insert(e.reward.name.clone());
-                if matches!(won.node.kind, RewardKind::Draw(_)) {
+                if pool {
+                    ctx.report(
+                        Diagnostic::new(
+                            Code::E0406,
+                            Loc::new(file, e.reward.span),
+                            format!("`{}` is a pool, which a draw cannot win", e.reward.name),
+                            "not a mass grant",
+                        )
+                        .with_help("a pool is shared among everyone one firing of a mass grant reaches: grant it from a raffle, an award, a group's outcome, or `grant … on enter` / `grant … at`"),
+                    );
+                }
+                if draw {
                     ctx.report(
                         Diagnostic::new(
                             Code::E0201,
@@ -503,6 +578,7 @@ fn tiers(ctx: &mut Ctx<'_>) {
                 super::actions::Site {
                     event: None,
                     group: false,
+                    mass: false,
                     context: "a tier",
                 },
             );

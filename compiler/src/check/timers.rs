@@ -121,7 +121,10 @@ pub(super) fn recipients(
 /// `grant REWARD on enroll|on enter|at TIMES [to …] [if …]`: the reward, the times
 /// (inside the phase: E0304), the recipients and the condition.
 pub(super) fn grant(ctx: &mut Ctx<'_>, file: FileId, g: &GrantStmt, window: Option<PhaseWindow>) {
-    phases::reward_ref(ctx, file, &g.reward);
+    if phases::reward_ref(ctx, file, &g.reward) && g.on == GrantOn::Enroll {
+        // Each enrollment is its own firing of one: nothing to share.
+        super::actions::pool_outside_mass_grant(ctx, file, &g.reward, "`grant … on enroll`");
+    }
     if g.on == GrantOn::At {
         phases::at_times(ctx, file, &g.times, false, window, false);
     }

@@ -111,6 +111,7 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             event,
             by,
             drawn,
+            value,
         } => {
             instant(out, *at);
             granted(out, user, reward, cause);
@@ -123,6 +124,10 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             if let Some(drawn) = drawn {
                 key(out, "drawn");
                 maybe(out, drawn.as_deref());
+            }
+            if let Some(value) = value {
+                key(out, "value");
+                string(out, &value.to_string());
             }
         }
         Effect::Deny {
@@ -420,6 +425,7 @@ mod tests {
                         cause,
                         event: maybe.as_deref().map(EventId::from),
                         by: maybe.clone(),
+                        value: drawn.is_none().then(|| "12.5 CNY".parse().ok()).flatten(),
                         drawn,
                     },
                     4 => Effect::Deny {

@@ -1,13 +1,15 @@
 //! Granting a reward: the checks run `per_user`, then stock (the total, then the local
 //! day's), then budget, and the first that fails denies the grant. Nothing is ever issued beyond any of them. A draw rolls
 //! a seeded number, so a replay draws the same; the reward won then goes through the
-//! same checks.
+//! same checks. A pool's grant pays the share its firing computed ([`Request::share`]):
+//! that share is what the budget check and the spend count.
 
 use crate::effect::{At, Cause, DenyReason, Effect, EventId, Name, UserId};
 use crate::invariant::guaranteed;
 use crate::random::{Choice, Draws};
 use crate::state::packed::Write;
 use camp_plan::calendar::{Calendar, Day};
+use camp_plan::literal::Money;
 use camp_plan::{Plan, Reward, RewardId, RewardKind};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -103,6 +105,18 @@ pub struct Request {
     pub event: Option<EventId>,
     /// The participant whose completion caused it, when that is someone else.
     pub by: Option<UserId>,
+    /// For a pool: this recipient's share of its firing. A pool granted without one
+    /// (never from a checked campaign) pays its whole amount, as a firing of one would.
+    pub share: Option<Money>,
+}
+
+/// What one grant of `r` costs against the budget: a coupon's value, an item's cost,
+/// a pool's share.
+fn cost_of(r: &Reward, share: Option<Money>) -> Option<Money> {
+    match &r.kind {
+        RewardKind::Pool { amount } => Some(share.unwrap_or(*amount)),
+        _ => r.cost,
+    }
 }
 
 /// What a grant issued or denied: the reward asked for and, for a draw, the reward
@@ -147,6 +161,7 @@ fn check(
     reward: RewardId,
     r: &Reward,
     day: Day,
+    share: Option<Money>,
 ) -> Result<(), DenyReason> {
     if r.per_user
         .is_some_and(|n| held.packed().received(reward) >= n)
@@ -161,7 +176,7 @@ fn check(
     {
         return Err(DenyReason::Stock);
     }
-    if let (Some(cost), Some(budget)) = (r.cost, plan.campaign.budget) {
+    if let (Some(cost), Some(budget)) = (cost_of(r, share), plan.campaign.budget) {
         if ledger
             .spend
             .checked_add(cost.amount)
@@ -173,7 +188,14 @@ fn check(
     Ok(())
 }
 
-fn issue(plan: &Plan, ledger: &mut Ledger, held: &mut impl Write, reward: RewardId, day: Day) {
+fn issue(
+    plan: &Plan,
+    ledger: &mut Ledger,
+    held: &mut impl Write,
+    reward: RewardId,
+    day: Day,
+    share: Option<Money>,
+) {
     if let Some(n) = ledger.issued.get_mut(reward.index()) {
         *n += 1;
     }
@@ -181,7 +203,7 @@ fn issue(plan: &Plan, ledger: &mut Ledger, held: &mut impl Write, reward: Reward
     if r.is_some_and(|r| r.stock_per_day.is_some()) {
         ledger.count_day(reward, day);
     }
-    if let Some(cost) = r.and_then(|r| r.cost) {
+    if let Some(cost) = r.and_then(|r| cost_of(r, share)) {
         ledger.spend = ledger.spend.saturating_add(cost.amount);
     }
     held.hold(reward);
@@ -236,7 +258,11 @@ pub fn grant(
         }
     };
     guaranteed!(let Some(r) = plan.rewards.get(reward.index()), "a reward id indexes the plan" else return out);
-    if let Err(reason) = check(plan, ledger, &*held, reward, r, day) {
+    let share = match r.kind {
+        RewardKind::Pool { amount } => Some(req.share.unwrap_or(amount)),
+        _ => None,
+    };
+    if let Err(reason) = check(plan, ledger, &*held, reward, r, day, share) {
         effects.push(deny(reward, reason, ledger));
         out.denied.push(reward);
         return out;
@@ -245,7 +271,7 @@ pub fn grant(
         RewardKind::Draw { outcomes } => Some(outcomes),
         _ => None,
     };
-    issue(plan, ledger, held, reward, day);
+    issue(plan, ledger, held, reward, day, share);
     out.issued.push(reward);
     let Some(outcomes) = outcomes else {
         effects.push(Effect::Grant {
@@ -256,6 +282,7 @@ pub fn grant(
             event: req.event.clone(),
             by: req.by.clone(),
             drawn: None,
+            value: share,
         });
         return out;
     };
@@ -268,12 +295,13 @@ pub fn grant(
         event: req.event.clone(),
         by: req.by.clone(),
         drawn: Some(won.map(|w| name(names, w))),
+        value: None,
     });
     if let Some(won) = won {
         guaranteed!(let Some(w) = plan.rewards.get(won.index()), "a draw's outcome indexes the plan" else return out);
-        match check(plan, ledger, &*held, won, w, day) {
+        match check(plan, ledger, &*held, won, w, day, None) {
             Ok(()) => {
-                issue(plan, ledger, held, won, day);
+                issue(plan, ledger, held, won, day, None);
                 out.issued.push(won);
             }
             Err(reason) => {
@@ -358,6 +386,7 @@ phase p for 1d {
             cause: Cause::Task("t".into()),
             event: Some(event.into()),
             by: None,
+            share: None,
         }
     }
 

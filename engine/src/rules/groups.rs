@@ -266,7 +266,9 @@ impl Step<'_> {
             group: Some((kind, n)),
             phase: self.state.running(),
         };
-        self.run_actions(actions, &cause, &scope);
+        // One outcome is one firing: a pool is shared among the members it reaches.
+        let pools = self.pool_recipients(actions, 1, Some((kind, n)));
+        self.firing(&pools, |step| step.run_actions(actions, &cause, &scope));
     }
 
     /// Expires every group whose time is up by now, in expiry order (§13.4: the first

@@ -13,7 +13,8 @@
 //!   `revoke`, `open`, `join`), and whether a task's can be carried out;
 //! - [`groups`]: groups opened, joined, filled and expired;
 //! - [`raffles`]: raffle rounds drawn from the seed;
-//! - [`periods`]: periodic leaderboards' period ends, awards, and `enroll audience`.
+//! - [`periods`]: periodic leaderboards' period ends, awards, and `enroll audience`;
+//! - [`pools`]: the share each recipient of one firing of a mass grant gets of a pool.
 
 pub(crate) mod actions;
 pub mod board;
@@ -21,6 +22,7 @@ pub mod grants;
 pub mod groups;
 pub(crate) mod participant;
 pub(crate) mod periods;
+pub(crate) mod pools;
 pub(crate) mod raffles;
 pub(crate) mod sends;
 pub(crate) mod timeline;

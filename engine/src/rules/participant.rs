@@ -531,6 +531,11 @@ impl Step<'_> {
             cause,
             event: event.cloned(),
             by,
+            share: self
+                .shares
+                .iter()
+                .find(|(r, _)| *r == reward)
+                .map(|(_, m)| *m),
         };
         let outcome = grants::grant(
             grants::Catalog {

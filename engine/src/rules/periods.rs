@@ -154,17 +154,21 @@ impl Step<'_> {
                 .cloned()
                 .unwrap_or_else(|| Name::from("")),
         );
-        for u in winners {
-            let scope = Scope {
-                own: u,
-                by: None,
-                event: None,
-                fields: &[],
-                group: None,
-                phase: Some(phase),
-            };
-            self.run_actions(&award.actions, &cause, &scope);
-        }
+        // One award is one firing: a pool is shared among its ranked winners.
+        let pools = self.pool_recipients(&award.actions, winners.len() as u64, None);
+        self.firing(&pools, |step| {
+            for u in winners {
+                let scope = Scope {
+                    own: u,
+                    by: None,
+                    event: None,
+                    fields: &[],
+                    group: None,
+                    phase: Some(phase),
+                };
+                step.run_actions(&award.actions, &cause, &scope);
+            }
+        });
     }
 
     /// `enroll audience` at the campaign start: every eligible, non-holdout user known

@@ -71,23 +71,27 @@ impl Step<'_> {
         if let Some(n) = self.state.metrics.winners.get_mut(r as usize) {
             *n += drawn.len() as u64;
         }
-        for w in drawn {
-            if self
-                .state
-                .user(w)
-                .is_some_and(|u| u.standing == Standing::Eligible)
-            {
-                self.enroll(w, None);
+        // One round is one firing: a pool is shared among its winners.
+        let pools = self.pool_recipients(&raffle.actions, drawn.len() as u64, None);
+        self.firing(&pools, |step| {
+            for w in drawn {
+                if step
+                    .state
+                    .user(w)
+                    .is_some_and(|u| u.standing == Standing::Eligible)
+                {
+                    step.enroll(w, None);
+                }
+                let scope = Scope {
+                    own: w,
+                    by: None,
+                    event: None,
+                    fields: &[],
+                    group: None,
+                    phase: Some(phase),
+                };
+                step.run_actions(&raffle.actions, &cause, &scope);
             }
-            let scope = Scope {
-                own: w,
-                by: None,
-                event: None,
-                fields: &[],
-                group: None,
-                phase: Some(phase),
-            };
-            self.run_actions(&raffle.actions, &cause, &scope);
-        }
+        });
     }
 }

@@ -8,6 +8,7 @@ use crate::render::RenderContext;
 use crate::state::{Deferred, Standing, UserRef};
 use crate::step::{Facts, Step};
 use crate::EngineError;
+use camp_plan::literal::Money;
 use camp_plan::{MessageId, PhaseId, Recipients, RewardId, Value};
 use serde_json::{Map, Value as Json};
 
@@ -90,6 +91,8 @@ impl Step<'_> {
         reward: Option<RewardId>,
         group: Option<(u32, u32)>,
     ) {
+        // A pool's share is known only while its firing runs: kept with a deferred send.
+        let share = reward.and_then(|r| self.shares.iter().find(|(p, _)| *p == r).map(|(_, m)| *m));
         guaranteed!(let Some(user) = self.state.user(u), "a user number names a user" else return);
         if user.standing == Standing::Holdout {
             let user = user.id.clone();
@@ -113,11 +116,12 @@ impl Step<'_> {
                     phase,
                     reward,
                     group,
+                    share,
                 });
                 return;
             }
         }
-        self.deliver(u, message, phase, reward, group);
+        self.deliver(u, message, phase, reward, group, share);
     }
 
     /// Delivers now, within the daily cap.
@@ -128,6 +132,7 @@ impl Step<'_> {
         phase: Option<PhaseId>,
         reward: Option<RewardId>,
         group: Option<(u32, u32)>,
+        share: Option<Money>,
     ) {
         let engine = self.engine;
         let day = engine.calendar.day(self.now);
@@ -157,7 +162,8 @@ impl Step<'_> {
             self.emit(e);
             return;
         }
-        let ctx = self.context(u, user, message, phase, reward, group);
+        let mut ctx = self.context(u, user, message, phase, reward, group);
+        ctx.share = share;
         let wanted = engine
             .index
             .locale_attr
@@ -304,6 +310,7 @@ impl Step<'_> {
             ranks,
             phase,
             reward,
+            share: None,
         }
     }
 }

@@ -111,7 +111,7 @@ impl Step<'_> {
             self.state.deferred.pop_front();
             self.state.seq += 1;
             self.begin_step();
-            self.deliver(d.user, d.message, d.phase, d.reward, d.group);
+            self.deliver(d.user, d.message, d.phase, d.reward, d.group, d.share);
         }
         while let Some(d) = self.state.dues.first().copied() {
             if d.due > now {

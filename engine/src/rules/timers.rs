@@ -196,9 +196,8 @@ impl Step<'_> {
 
     /// A mass grant (`on enter`, `at`): to each recipient meeting its `if`, in the
     /// order they enrolled, then users not enrolled yet in the order they became known
-    /// (enrolled first; the holdout never receives). Every mass grant goes through
-    /// here: a `pool`'s share would be computed from `reach.len()`, the firing's
-    /// recipient count, before the loop.
+    /// (enrolled first; the holdout never receives). A pool is shared among them all:
+    /// one firing, `reach.len()` recipients.
     pub(crate) fn mass_grant(&mut self, g: &PhaseGrant, cause: &Cause) {
         let reach: Vec<u32> = self
             .recipients(g.to)
@@ -210,15 +209,22 @@ impl Step<'_> {
                     && self.meets(u, g.condition.as_ref())
             })
             .collect();
-        for u in reach {
-            if self
-                .state
-                .user(u)
-                .is_some_and(|x| x.standing == Standing::Eligible)
-            {
-                self.enroll(u, None);
+        let pools = if self.is_pool(g.reward) {
+            vec![(g.reward, reach.len() as u64)]
+        } else {
+            Vec::new()
+        };
+        self.firing(&pools, |step| {
+            for u in reach {
+                if step
+                    .state
+                    .user(u)
+                    .is_some_and(|x| x.standing == Standing::Eligible)
+                {
+                    step.enroll(u, None);
+                }
+                step.grant_reward(u, g.reward, cause.clone(), None, None);
             }
-            self.grant_reward(u, g.reward, cause.clone(), None, None);
-        }
+        });
     }
 }

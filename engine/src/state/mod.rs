@@ -326,6 +326,9 @@ pub struct Deferred {
     /// The group whose outcome sent it (`group.*`): its kind and number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<(u32, u32)>,
+    /// The share of a pool it tells about (`reward.value`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<camp_plan::literal::Money>,
 }
 
 /// A pending `after D inactive` check for one participant.
