@@ -151,7 +151,11 @@ fn variant_flag_picks_the_body_of_a_message_by_an_experiment() {
     );
     let o = preview(&[file.to_str().unwrap(), "launch", "--variant", "bolt"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("did you mean `bold`?"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("did you mean `bold`?"),
+        "{}",
+        stderr(&o)
+    );
     let o = preview(&[file.to_str().unwrap(), "bonus_sent", "--variant", "bold"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("has no variants"), "{}", stderr(&o));
