@@ -76,7 +76,7 @@ pub fn two_proportions(control: Proportion, treatment: Proportion) -> Option<Com
     let pooled = (control.x + treatment.x) as f64 / (n1 + n2);
     let se_pooled = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
     let se = (p1 * (1.0 - p1) / n1 + p2 * (1.0 - p2) / n2).sqrt();
-    if !(se_pooled > 0.0) {
+    if se_pooled.is_nan() || se_pooled <= 0.0 {
         return None;
     }
     let normal = Normal::standard();
@@ -101,7 +101,7 @@ pub fn welch(control: Sample, treatment: Sample) -> Option<Comparison> {
     let (n1, n2) = (control.n as f64, treatment.n as f64);
     let (a, b) = (control.variance() / n1, treatment.variance() / n2);
     let se2 = a + b;
-    if !(se2 > 0.0) || !se2.is_finite() {
+    if se2.is_nan() || se2 <= 0.0 || !se2.is_finite() {
         return None;
     }
     let se = se2.sqrt();
