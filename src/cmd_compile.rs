@@ -52,25 +52,37 @@ fn jobs(plan: &Plan) -> Vec<Job<'_>> {
         jobs.push(Box::new(move |out: &Path| {
             let mut written = 0;
             for m in chunk {
-                for t in &m.templates {
-                    written += write(
-                        out,
-                        &format!("messages/{}.{}.txt", m.name, t.locale),
-                        &with_newline(&t.body),
-                    )?;
-                    if let Some(subject) = &t.subject {
-                        written += write(
-                            out,
-                            &format!("messages/{}.{}.subject.txt", m.name, t.locale),
-                            &with_newline(subject),
-                        )?;
-                    }
+                for (name, text) in template_files(plan, m) {
+                    written += write(out, &format!("messages/{name}"), &with_newline(text))?;
                 }
             }
             Ok(written)
         }));
     }
     jobs
+}
+
+/// The files of a message's templates in `messages/`: `<message>.<locale>.txt` and
+/// `<message>.<locale>.subject.txt`; for a message `by` an experiment, one of each per
+/// variant, `<message>.<variant>.<locale>.txt` (names hold no dots, so these never
+/// collide).
+fn template_files<'p>(plan: &'p Plan, m: &'p camp_plan::Message) -> Vec<(String, &'p str)> {
+    let mut files = Vec::new();
+    for (v, t) in m.all_templates() {
+        let variant =
+            m.by.as_ref()
+                .and_then(|by| plan.experiments.get(by.experiment.index()))
+                .and_then(|x| x.variants.get(v?));
+        let stem = match variant {
+            Some(v) => format!("{}.{}.{}", m.name, v.name, t.locale),
+            None => format!("{}.{}", m.name, t.locale),
+        };
+        files.push((format!("{stem}.txt"), t.body.as_str()));
+        if let Some(subject) = &t.subject {
+            files.push((format!("{stem}.subject.txt"), subject.as_str()));
+        }
+    }
+    files
 }
 
 fn with_newline(s: &str) -> String {
@@ -125,13 +137,8 @@ pub fn run(file: &Path, out: &Path) -> Outcome {
         let keep: std::collections::HashSet<String> = plan
             .messages
             .iter()
-            .flat_map(|m| m.templates.iter().map(move |t| (m, t)))
-            .flat_map(|(m, t)| {
-                [
-                    format!("{}.{}.txt", m.name, t.locale),
-                    format!("{}.{}.subject.txt", m.name, t.locale),
-                ]
-            })
+            .flat_map(|m| template_files(&plan, m))
+            .map(|(name, _)| name)
             .collect();
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();

@@ -9,7 +9,13 @@ use camp_plan::{Action, MessageId, PhaseId, Plan, RewardId, RewardKind, ValueTyp
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
-pub fn run(file: &Path, message: &str, locale: Option<&str>, user: Option<&Path>) -> Outcome {
+pub fn run(
+    file: &Path,
+    message: &str,
+    locale: Option<&str>,
+    user: Option<&Path>,
+    variant: Option<&str>,
+) -> Outcome {
     let plan = match compiled::plan(file) {
         Ok(p) => p,
         Err(o) => return o,
@@ -27,6 +33,33 @@ pub fn run(file: &Path, message: &str, locale: Option<&str>, user: Option<&Path>
         );
     };
     let id = MessageId(u32::try_from(index).unwrap_or(u32::MAX));
+    // The experiment the message's bodies are by, and the variant to show.
+    let experiment = plan
+        .messages
+        .get(index)
+        .and_then(|m| m.by.as_ref())
+        .and_then(|by| plan.experiments.get(by.experiment.index()));
+    let shown = match (experiment, variant) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            eprintln!("error: the message `{message}` has no variants");
+            eprintln!("  help: `--variant` applies to a message `by` an experiment");
+            return Outcome::Usage;
+        }
+        (Some(x), None) => x.variants.first().map(|v| (x, v.name.clone())),
+        (Some(x), Some(v)) => {
+            let names: Vec<&str> = x.variants.iter().map(|v| v.name.as_str()).collect();
+            if !names.contains(&v) {
+                return usage(
+                    &format!("`{v}` is not a variant of the experiment `{}`", x.name),
+                    did_you_mean(v, names.iter().copied()),
+                    &names,
+                    "its variants are",
+                );
+            }
+            Some((x, v.to_string()))
+        }
+    };
     if let Some(l) = locale {
         if !plan.campaign.locales.iter().any(|c| c == l) {
             return usage(
@@ -66,7 +99,10 @@ pub fn run(file: &Path, message: &str, locale: Option<&str>, user: Option<&Path>
     let locale = locale
         .unwrap_or_else(|| renderer.pick_locale(user_locale))
         .to_string();
-    let ctx = sample_context(&plan, id, attrs);
+    let mut ctx = sample_context(&plan, id, attrs);
+    if let Some((x, v)) = &shown {
+        ctx.variants.insert(x.name.clone(), v.clone());
+    }
     let rendered = match renderer.render(id, &locale, &ctx) {
         Ok(r) => r,
         Err(e) => {
@@ -75,7 +111,13 @@ pub fn run(file: &Path, message: &str, locale: Option<&str>, user: Option<&Path>
         }
     };
     let channel = renderer.channel(id).unwrap_or("");
-    println!("# {message} via {channel} ({})", rendered.locale);
+    match &shown {
+        Some((_, v)) => println!(
+            "# {message} via {channel}, variant {v} ({})",
+            rendered.locale
+        ),
+        None => println!("# {message} via {channel} ({})", rendered.locale),
+    }
     if let Some(subject) = &rendered.subject {
         println!("Subject: {subject}");
     }
@@ -175,6 +217,7 @@ fn sample_user(plan: &Plan, renderer: &Renderer) -> Map<String, Value> {
 }
 
 /// The sample participant: 120 points (150 earned), the first tier, rank 1 everywhere,
+/// the first variant of every experiment,
 /// 3 completions of every task (1 today, a 3-day streak), in the phase that sends the
 /// message, with the reward that sender grants; a group's outcome shows a group with
 /// the key `sample-key`, full when it filled, one short when it expired.
@@ -191,6 +234,11 @@ fn sample_context(plan: &Plan, message: MessageId, user: Map<String, Value>) -> 
             .leaderboards
             .iter()
             .map(|l| (l.name.clone(), 1))
+            .collect(),
+        variants: plan
+            .experiments
+            .iter()
+            .filter_map(|x| Some((x.name.clone(), x.variants.first()?.name.clone())))
             .collect(),
         counts: per_task(3),
         today: per_task(1),

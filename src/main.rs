@@ -85,6 +85,10 @@ enum Command {
         /// A JSON file with the user's attributes (default: documented sample values).
         #[arg(long)]
         user: Option<PathBuf>,
+        /// For a message `by` an experiment: the variant whose body to show (default:
+        /// the first).
+        #[arg(long)]
+        variant: Option<String>,
     },
     /// Replay recorded users and events through a campaign; effects as JSON Lines.
     Run {
@@ -186,7 +190,14 @@ fn main() -> ExitCode {
             message,
             locale,
             user,
-        } => cmd_preview::run(&file, &message, locale.as_deref(), user.as_deref()),
+            variant,
+        } => cmd_preview::run(
+            &file,
+            &message,
+            locale.as_deref(),
+            user.as_deref(),
+            variant.as_deref(),
+        ),
         Command::Graph { file, format } => cmd_graph::run(&file, format),
         Command::Test { paths } => cmd_test::run(&paths),
         Command::Serve(args) => cmd_serve::run(args),

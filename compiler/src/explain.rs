@@ -817,6 +817,53 @@ phase wrapup for 3d {
   award top_inviters rank 1..100 => grant top_100
 }"#,
         },
+        Code::E0409 => CodeDoc {
+            code,
+            title: "experiment variants that do not share 100%",
+            what: "An experiment's variants do not add up to exactly 100%, or one variant is \
+                   named twice.",
+            why: "Every participant gets exactly one variant: shares under 100% would leave \
+                  some with none, shares over it cannot be honoured, and a name written twice \
+                  could not tell the two arms apart in conditions, messages and reports.",
+            example: r#"campaign launch {
+  timezone "Asia/Shanghai"
+  start    2027-05-10T00:00
+}
+
+event purchase {}
+
+reward bonus = points 50
+
+experiment launch_copy {
+  variants control 50%, bold 40%
+}
+
+phase main for 3d {
+  task bold_bonus {
+    on purchase where participant.variant.launch_copy == "bold"
+    grant bonus
+  }
+}"#,
+            fix: r#"campaign launch {
+  timezone "Asia/Shanghai"
+  start    2027-05-10T00:00
+}
+
+event purchase {}
+
+reward bonus = points 50
+
+experiment launch_copy {
+  variants control 50%, bold 50%
+}
+
+phase main for 3d {
+  task bold_bonus {
+    on purchase where participant.variant.launch_copy == "bold"
+    grant bonus
+  }
+}"#,
+        },
         Code::E0501 => CodeDoc {
             code,
             title: "broken message template",
@@ -974,6 +1021,53 @@ message teaser via sms {
 
 phase warmup for 6d {
   send teaser at 20:00 to audience
+}"#,
+        },
+        Code::E0505 => CodeDoc {
+            code,
+            title: "variant bodies that do not match the experiment",
+            what: "A message `by` an experiment does not have exactly one `variant` block for \
+                   each of the experiment's variants, a block misses a body (or, for email, a \
+                   subject) for a campaign locale, or bodies stand outside the variant blocks.",
+            why: "Each participant gets the body of their own variant: a variant without one \
+                  would leave part of the experiment without the message, and the arms \
+                  could not be compared.",
+            example: r#"campaign launch {
+  timezone "Asia/Shanghai"
+  start    2027-05-10T00:00
+  locales  en
+  enroll   audience
+}
+
+experiment launch_copy {
+  variants control 50%, bold 50%
+}
+
+message launch via push by launch_copy {
+  variant control { en "New arrivals are in." }
+}
+
+phase main for 3d {
+  send launch on enroll
+}"#,
+            fix: r#"campaign launch {
+  timezone "Asia/Shanghai"
+  start    2027-05-10T00:00
+  locales  en
+  enroll   audience
+}
+
+experiment launch_copy {
+  variants control 50%, bold 50%
+}
+
+message launch via push by launch_copy {
+  variant control { en "New arrivals are in." }
+  variant bold    { en "24 hours only! Grab yours now!" }
+}
+
+phase main for 3d {
+  send launch on enroll
 }"#,
         },
         Code::E0601 => CodeDoc {

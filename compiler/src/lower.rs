@@ -172,6 +172,12 @@ pub fn lower_with<'a>(
         .iter()
         .map(|g| l.group(g.node, g.docs.and_then(|d| d.text())))
         .collect::<Lowered<_>>()?;
+    let experiments = l
+        .syms
+        .experiments
+        .iter()
+        .map(|x| l.experiment(x.node, x.docs.and_then(|d| d.text())))
+        .collect::<Lowered<_>>()?;
     let tiers = l
         .syms
         .tiers
@@ -229,6 +235,7 @@ pub fn lower_with<'a>(
         leaderboards,
         groups,
         raffles,
+        experiments,
         tiers,
         kpis,
         measures,
@@ -458,18 +465,58 @@ impl<'a> Lower<'a> {
     }
 
     fn message(&self, m: &ast::MessageDef) -> Lowered<Message> {
-        let templates = self
-            .settings
+        let by = match &m.experiment {
+            None => None,
+            Some(x) => {
+                let experiment = self.experiment_id(&x.name)?;
+                let def = self
+                    .syms
+                    .experiments
+                    .get(&x.name)
+                    .ok_or_else(|| unresolved("an experiment"))?;
+                let templates = def
+                    .node
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        let body = m
+                            .variants
+                            .iter()
+                            .find(|b| b.name.name == v.name.name)
+                            .ok_or_else(|| unresolved(format!("a body for `{}`", v.name.name)))?;
+                        self.templates(&body.entries)
+                    })
+                    .collect::<Lowered<_>>()?;
+                Some(MessageVariants {
+                    experiment,
+                    templates,
+                })
+            }
+        };
+        let templates = if by.is_some() {
+            Vec::new()
+        } else {
+            self.templates(&m.entries)?
+        };
+        Ok(Message {
+            name: m.name.name.clone(),
+            channel: m.channel.name.clone(),
+            templates,
+            by,
+        })
+    }
+
+    /// One template per campaign locale from a message's (or a variant's) entries.
+    fn templates(&self, entries: &[ast::MessageEntry]) -> Lowered<Vec<Template>> {
+        self.settings
             .locales
             .iter()
             .map(|loc| {
-                let body = m
-                    .entries
+                let body = entries
                     .iter()
                     .find(|e| !e.subject && e.locale.name == *loc)
                     .map(|e| e.text.value.clone());
-                let subject = m
-                    .entries
+                let subject = entries
                     .iter()
                     .find(|e| e.subject && e.locale.name == *loc)
                     .map(|e| e.text.value.clone());
@@ -479,11 +526,37 @@ impl<'a> Lower<'a> {
                     body: body.ok_or_else(|| unresolved(format!("a body for `{loc}`")))?,
                 })
             })
+            .collect()
+    }
+
+    fn experiment_id(&self, name: &str) -> Lowered<ExperimentId> {
+        self.syms
+            .experiments
+            .position(name)
+            .and_then(|i| u32::try_from(i).ok())
+            .map(ExperimentId)
+            .ok_or_else(|| unresolved(format!("experiment `{name}`")))
+    }
+
+    fn experiment(&self, x: &ast::ExperimentDef, docs: Option<String>) -> Lowered<Experiment> {
+        let variants = x
+            .variants
+            .iter()
+            .map(|v| {
+                let weight = match v.weight.kind {
+                    LitKind::Percent(p) => p,
+                    _ => return Err(unresolved("a variant weight")),
+                };
+                Ok(Variant {
+                    name: v.name.name.clone(),
+                    weight,
+                })
+            })
             .collect::<Lowered<_>>()?;
-        Ok(Message {
-            name: m.name.name.clone(),
-            channel: m.channel.name.clone(),
-            templates,
+        Ok(Experiment {
+            name: x.name.name.clone(),
+            docs,
+            variants,
         })
     }
 
@@ -1104,6 +1177,9 @@ impl<'a> Lower<'a> {
                                 .position(&name.name)
                                 .map(|i| LeaderboardId(i as u32))
                                 .ok_or_else(|| unresolved("a leaderboard"))?,
+                        },
+                        "variant" => Expr::Variant {
+                            experiment: self.experiment_id(&name.name)?,
                         },
                         _ => return Err(unresolved("a participant path")),
                     }

@@ -163,6 +163,8 @@ pub struct Symbols<'a> {
     pub groups: Table<'a, GroupDef>,
     /// Raffles, with their phase.
     pub raffles: Table<'a, RaffleStmt>,
+    /// Experiments.
+    pub experiments: Table<'a, ExperimentDef>,
     /// Item spans (file, span) of every definition in the root file, for "unused" checks.
     pub root: FileId,
 }
@@ -186,6 +188,7 @@ pub fn collect<'a>(program: &'a Program, diags: &mut Vec<Diagnostic>) -> Symbols
         kpis: Table::new("kpi"),
         groups: Table::new("group"),
         raffles: Table::new("raffle"),
+        experiments: Table::new("experiment"),
         root: program.root,
     };
     let mut visited = HashSet::new();
@@ -297,6 +300,9 @@ fn walk<'a>(
             ItemKind::Group(g) => s
                 .groups
                 .insert(def_at(id, &g.name, g, 0, &item.docs), diags),
+            ItemKind::Experiment(x) => s
+                .experiments
+                .insert(def_at(id, &x.name, x, 0, &item.docs), diags),
             ItemKind::Tiers(t) => {
                 if s.tiers_block.is_none() {
                     s.tiers_block = Some((id, t));

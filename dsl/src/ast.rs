@@ -95,6 +95,8 @@ pub enum ItemKind {
     Kpi(KpiDef),
     /// `group NAME { size N  within D  filled => ACTIONS  expired => ACTIONS }`.
     Group(GroupDef),
+    /// `experiment NAME { variants A 50%, B 50% }`.
+    Experiment(ExperimentDef),
 }
 
 /// `import "lib/rewards.camp"`.
@@ -317,15 +319,50 @@ pub struct SegmentDef {
     pub condition: Expr,
 }
 
-/// `message NAME via CHANNEL { entries }`.
+/// `message NAME via CHANNEL [by EXPERIMENT] { entries | variant blocks }`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageDef {
     /// The message's name.
     pub name: Ident,
     /// The channel as written.
     pub channel: Ident,
-    /// Bodies and subjects.
+    /// `by EXPERIMENT`: the experiment whose variants have a body each.
+    pub experiment: Option<Ident>,
+    /// Bodies and subjects outside variant blocks.
     pub entries: Vec<MessageEntry>,
+    /// `variant NAME { ... }` blocks, in source order.
+    pub variants: Vec<VariantBody>,
+}
+
+/// `variant NAME { entries }` in a message `by` an experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantBody {
+    /// The variant's name.
+    pub name: Ident,
+    /// Its bodies and subjects.
+    pub entries: Vec<MessageEntry>,
+    /// From `variant` to the closing brace.
+    pub span: Span,
+}
+
+/// `experiment NAME { variants A 50%, B 50% }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExperimentDef {
+    /// The experiment's name.
+    pub name: Ident,
+    /// The `variants` keyword.
+    pub keyword: Span,
+    /// Its variants in the order written.
+    pub variants: Vec<VariantWeight>,
+}
+
+/// `bold 50%`: a variant and the share of participants it gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantWeight {
+    /// The variant's name.
+    pub name: Ident,
+    /// Its weight (a percent).
+    pub weight: Lit,
 }
 
 /// A body or subject for one locale.

@@ -103,6 +103,8 @@ codes! {
     E0405 = Error,
     /// `use`, `give` or `revoke` of a draw; `use N points` with N ≤ 0.
     E0407 = Error,
+    /// Experiment weights that do not total 100%; a variant named twice.
+    E0409 = Error,
     /// Template syntax error.
     E0501 = Error,
     /// Unknown template variable or filter.
@@ -111,6 +113,9 @@ codes! {
     E0503 = Error,
     /// An SMS body longer than one segment.
     W0504 = Warning,
+    /// A message's variant bodies that are not exactly its experiment's variants, or a
+    /// variant missing a locale.
+    E0505 = Error,
     /// A KPI target whose unit does not match its formula.
     E0601 = Error,
     /// A KPI over an unknown metric, event or field.

@@ -775,6 +775,7 @@ impl<'s> Printer<'s> {
             ItemKind::Phase(p) => self.phase(p, end),
             ItemKind::Tiers(t) => self.tiers(t, end),
             ItemKind::Group(g) => self.group(g, end),
+            ItemKind::Experiment(x) => self.experiment(x, end),
             ItemKind::Kpi(k) => {
                 self.before(k.name.span.start);
                 self.write("kpi ");
@@ -1003,41 +1004,122 @@ impl<'s> Printer<'s> {
         self.ident(&m.name);
         self.write(" via ");
         self.ident(&m.channel);
-        if !self.open_block(m.entries.is_empty(), m.channel.span.end, end) {
+        let mut header_end = m.channel.span.end;
+        if let Some(e) = &m.experiment {
+            self.write(" by ");
+            self.ident(e);
+            header_end = e.span.end;
+        }
+        if !self.open_block(
+            m.entries.is_empty() && m.variants.is_empty(),
+            header_end,
+            end,
+        ) {
             return;
         }
-        let src = self.src;
-        let one_line = |e: &MessageEntry| {
-            !src.get(e.text.span.start as usize..e.text.span.end as usize)
-                .unwrap_or("")
-                .contains('\n')
-        };
+        // Entries and variant blocks in the order written (only a campaign with an
+        // error mixes them).
+        let mut variants = m.variants.iter().peekable();
+        let mut entries = m.entries.iter().peekable();
+        let width = self.entry_widths(&m.entries);
+        loop {
+            let next_variant = variants.peek().map(|v| v.span.start);
+            let next_entry = entries.peek().map(|e| e.locale.span.start);
+            match (next_entry, next_variant) {
+                (Some(e), v) if v.is_none_or(|v| e < v) => {
+                    if let Some(entry) = entries.next() {
+                        self.entry(entry, width);
+                    }
+                }
+                (_, Some(_)) => {
+                    if let Some(v) = variants.next() {
+                        self.variant_body(v);
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.close_block(None, end, Gap::Tight);
+    }
+
+    /// `variant NAME { entries }`, one entry a line.
+    fn variant_body(&mut self, v: &VariantBody) {
+        self.gap(None, v.span.start, Gap::Tight);
+        self.before(v.span.start);
+        self.write("variant ");
+        self.ident(&v.name);
+        if !self.open_block(v.entries.is_empty(), v.name.span.end, v.span.end) {
+            return;
+        }
+        let width = self.entry_widths(&v.entries);
+        for e in &v.entries {
+            self.entry(e, width);
+        }
+        self.close_block(None, v.span.end, Gap::Tight);
+    }
+
+    /// Whether an entry's text is written on one line.
+    fn one_line(&self, e: &MessageEntry) -> bool {
+        !self
+            .src
+            .get(e.text.span.start as usize..e.text.span.end as usize)
+            .unwrap_or("")
+            .contains('\n')
+    }
+
+    /// The column widths of subject and body locales among one-line entries.
+    fn entry_widths(&self, entries: &[MessageEntry]) -> (usize, usize) {
         let width = |subject: bool| {
-            m.entries
+            entries
                 .iter()
-                .filter(|e| e.subject == subject && one_line(e))
+                .filter(|e| e.subject == subject && self.one_line(e))
                 .map(|e| e.locale.name.chars().count())
                 .max()
                 .unwrap_or(0)
                 + 1
         };
-        let (subject_width, body_width) = (width(true), width(false));
-        for e in &m.entries {
-            self.gap(None, e.locale.span.start, Gap::Tight);
-            if e.subject {
-                self.write("subject ");
-            }
-            let w = match (one_line(e), e.subject) {
-                (false, _) => 0,
-                (true, true) => subject_width,
-                (true, false) => body_width,
-            };
-            self.before(e.locale.span.start);
-            self.padded(&e.locale.name, w.max(e.locale.name.chars().count() + 1));
-            self.touch(e.locale.span.end);
-            self.string(&e.text);
-            self.end_line(e.text.span.end);
+        (width(true), width(false))
+    }
+
+    /// One body or subject line, its locale padded to `(subject, body)` widths.
+    fn entry(&mut self, e: &MessageEntry, (subject_width, body_width): (usize, usize)) {
+        self.gap(None, e.locale.span.start, Gap::Tight);
+        if e.subject {
+            self.write("subject ");
         }
+        let w = match (self.one_line(e), e.subject) {
+            (false, _) => 0,
+            (true, true) => subject_width,
+            (true, false) => body_width,
+        };
+        self.before(e.locale.span.start);
+        self.padded(&e.locale.name, w.max(e.locale.name.chars().count() + 1));
+        self.touch(e.locale.span.end);
+        self.string(&e.text);
+        self.end_line(e.text.span.end);
+    }
+
+    /// `experiment NAME { variants A 50%, B 50% }`, on three lines.
+    fn experiment(&mut self, x: &ExperimentDef, end: u32) {
+        self.before(x.name.span.start);
+        self.write("experiment ");
+        self.ident(&x.name);
+        self.write(" {");
+        self.newline();
+        self.indent += 2;
+        self.gap(None, x.keyword.start, Gap::Tight);
+        self.before(x.keyword.start);
+        self.write("variants ");
+        self.touch(x.keyword.end);
+        for (i, v) in x.variants.iter().enumerate() {
+            if i > 0 {
+                self.write(", ");
+            }
+            self.ident(&v.name);
+            self.write(" ");
+            self.lit(&v.weight);
+        }
+        self.newline();
         self.close_block(None, end, Gap::Tight);
     }
 

@@ -16,7 +16,7 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::EOI => "the end of the file",
         Rule::WHITESPACE | Rule::COMMENT => "a comment",
         Rule::file | Rule::item_only | Rule::item | Rule::junk | Rule::item_start => {
-            "an item: import, campaign, user, event, reward, segment, message, phase, tiers, kpi or group"
+            "an item: import, campaign, user, event, reward, segment, message, phase, tiers, kpi, group or experiment"
         }
         Rule::doc_comment => "a doc comment",
         Rule::ident => "a name",
@@ -109,6 +109,9 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::kw_pick => "`pick`",
         Rule::kw_of => "`of`",
         Rule::kw_if => "`if`",
+        Rule::kw_experiment => "`experiment`",
+        Rule::kw_variants => "`variants`",
+        Rule::kw_variant => "`variant`",
         Rule::arrow => "`=>`",
         Rule::lbrace => "`{`",
         Rule::rbrace => "`}`",
@@ -154,6 +157,10 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::message_def => "a message",
         Rule::message_entry | Rule::body_entry => "a locale and its text, like `en \"...\"`",
         Rule::subject_entry => "`subject`",
+        Rule::message_by => "`by`",
+        Rule::variant_body => "a variant's bodies, like `variant bold { en \"...\" }`",
+        Rule::experiment_def => "an experiment",
+        Rule::variant_weight => "a variant and its weight, like `bold 50%`",
         Rule::phase_def => "a phase",
         Rule::phase_timing => "`for DURATION` or `from DATETIME to DATETIME`",
         Rule::for_timing => "`for`",

@@ -628,6 +628,7 @@ impl<'s> Builder<'s> {
             Rule::tiers_def => ItemKind::Tiers(self.tiers(body)?),
             Rule::kpi_def => ItemKind::Kpi(self.kpi(body)?),
             Rule::group_def => ItemKind::Group(self.group(body)?),
+            Rule::experiment_def => ItemKind::Experiment(self.experiment(body)?),
             _ => return Err(Broken(self.sp(&body))),
         };
         Ok(Item { docs, kind, span })
@@ -741,23 +742,69 @@ impl<'s> Builder<'s> {
         let mut c = Children::of(pair);
         let name = self.ident(c.find(Rule::ident)?);
         let channel = self.ident(c.find(Rule::ident)?);
+        let experiment = match c.next_if(Rule::message_by) {
+            Some(by) => Some(self.ident(Children::of(by).find(Rule::ident)?)),
+            None => None,
+        };
         let mut entries = Vec::new();
-        for e in c.pairs.filter(|p| p.as_rule() == Rule::message_entry) {
-            let inner = Children::of(e).next()?;
-            let subject = inner.as_rule() == Rule::subject_entry;
-            let mut c = Children::of(inner);
-            let locale = self.ident(c.find(Rule::locale)?);
-            let text = self.string(c.find(Rule::string)?);
-            entries.push(MessageEntry {
-                subject,
-                locale,
-                text,
-            });
+        let mut variants = Vec::new();
+        for e in c.pairs {
+            match e.as_rule() {
+                Rule::message_entry => entries.push(self.message_entry(e)?),
+                Rule::variant_body => {
+                    let span = self.tight(&e);
+                    let mut v = Children::of(e);
+                    let name = self.ident(v.find(Rule::ident)?);
+                    let mut entries = Vec::new();
+                    for e in v.pairs.filter(|p| p.as_rule() == Rule::message_entry) {
+                        entries.push(self.message_entry(e)?);
+                    }
+                    variants.push(VariantBody {
+                        name,
+                        entries,
+                        span,
+                    });
+                }
+                _ => {}
+            }
         }
         Ok(MessageDef {
             name,
             channel,
+            experiment,
             entries,
+            variants,
+        })
+    }
+
+    fn message_entry(&mut self, e: Pair<'_, Rule>) -> Built<MessageEntry> {
+        let inner = Children::of(e).next()?;
+        let subject = inner.as_rule() == Rule::subject_entry;
+        let mut c = Children::of(inner);
+        let locale = self.ident(c.find(Rule::locale)?);
+        let text = self.string(c.find(Rule::string)?);
+        Ok(MessageEntry {
+            subject,
+            locale,
+            text,
+        })
+    }
+
+    fn experiment(&mut self, pair: Pair<'_, Rule>) -> Built<ExperimentDef> {
+        let mut c = Children::of(pair);
+        let name = self.ident(c.find(Rule::ident)?);
+        let keyword = self.sp(&c.find(Rule::kw_variants)?);
+        let mut variants = Vec::new();
+        for v in c.pairs.filter(|p| p.as_rule() == Rule::variant_weight) {
+            let mut v = Children::of(v);
+            let name = self.ident(v.find(Rule::ident)?);
+            let weight = self.literal(v.find(Rule::literal)?)?;
+            variants.push(VariantWeight { name, weight });
+        }
+        Ok(ExperimentDef {
+            name,
+            keyword,
+            variants,
         })
     }
 

@@ -264,6 +264,17 @@ pub enum Effect {
         /// Who.
         user: UserId,
     },
+    /// A participant got their variant of an experiment, at enrollment (§11).
+    Assign {
+        /// When.
+        at: At,
+        /// Who.
+        user: UserId,
+        /// The experiment.
+        experiment: Name,
+        /// Their variant.
+        variant: Name,
+    },
     /// A task counted a completion.
     Complete {
         /// When.
@@ -453,6 +464,7 @@ impl Effect {
             | Effect::Grant { at, .. }
             | Effect::Deny { at, .. }
             | Effect::Tier { at, .. }
+            | Effect::Assign { at, .. }
             | Effect::Send { at, .. }
             | Effect::Suppress { at, .. }
             | Effect::Use { at, .. }
@@ -472,6 +484,7 @@ impl Effect {
             Effect::Grant { .. } => "grant",
             Effect::Deny { .. } => "deny",
             Effect::Tier { .. } => "tier",
+            Effect::Assign { .. } => "assign",
             Effect::Send { .. } => "send",
             Effect::Suppress { .. } => "suppress",
             Effect::Use { .. } => "use",
@@ -490,6 +503,7 @@ impl Effect {
             | Effect::Grant { user, .. }
             | Effect::Deny { user, .. }
             | Effect::Tier { user, .. }
+            | Effect::Assign { user, .. }
             | Effect::Send { user, .. }
             | Effect::Suppress { user, .. }
             | Effect::Use { user, .. }
@@ -506,6 +520,7 @@ impl Effect {
 pub const KINDS: &[(&str, &[&str])] = &[
     ("phase", &["at", "from", "to"]),
     ("enroll", &["at", "user"]),
+    ("assign", &["at", "user", "experiment", "variant"]),
     ("complete", &["at", "user", "task", "event"]),
     (
         "grant",
@@ -663,6 +678,12 @@ mod tests {
                 from: None,
                 to: "bronze".into(),
             },
+            Effect::Assign {
+                at: at(),
+                user: "u".into(),
+                experiment: "copy".into(),
+                variant: "bold".into(),
+            },
             Effect::Send {
                 at: at(),
                 user: "u".into(),
@@ -701,6 +722,12 @@ mod tests {
             Effect::Enroll {
                 at: at(),
                 user: u.clone(),
+            },
+            Effect::Assign {
+                at: at(),
+                user: u.clone(),
+                experiment: n.clone(),
+                variant: n.clone(),
             },
             Effect::Complete {
                 at: at(),

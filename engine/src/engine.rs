@@ -27,7 +27,7 @@ use crate::EngineError;
 use crate::{eval, hashes};
 use camp_plan::calendar::Calendar;
 use camp_plan::{
-    AttrId, GrantOn, LeaderboardId, Plan, Score, SendWhen, TaskId, Trigger, ValueType,
+    AttrId, ExperimentId, GrantOn, LeaderboardId, Plan, Score, SendWhen, TaskId, Trigger, ValueType,
 };
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -96,11 +96,18 @@ pub(crate) struct Names {
     /// Goals of all phases, in phase order.
     pub(crate) goals: Vec<Name>,
     pub(crate) locales: Vec<Name>,
+    /// Experiments, in the plan's order.
+    pub(crate) experiments: Vec<Name>,
+    /// [experiment]: its variants' names, in order.
+    pub(crate) variants: Vec<Vec<Name>>,
 }
 
 /// Lookups built once from the plan, so a step never searches it.
 #[derive(Debug)]
 pub(crate) struct Index {
+    /// [experiment]: where each variant's share ends, in parts per million, the shares
+    /// laid end to end in order (the last ends at a million whatever the weights).
+    pub(crate) arms: Vec<Vec<u64>>,
     /// [phase][event]: tasks of the phase that count the event type.
     pub(crate) counting: Vec<Vec<Vec<TaskId>>>,
     /// [phase][event]: leaderboards of the phase that score the event type.
@@ -273,14 +280,34 @@ impl Index {
             }
         }
         let mentions = |m: &camp_plan::Message, words: &[&str]| {
-            m.templates.iter().any(|t| {
+            m.all_templates().any(|(_, t)| {
                 words.iter().any(|w| {
                     t.body.contains(w) || t.subject.as_deref().is_some_and(|s| s.contains(w))
                 })
             })
         };
         let plan_json = serde_json::to_string(plan).unwrap_or_default();
+        let arms = plan
+            .experiments
+            .iter()
+            .map(|x| {
+                let mut end = 0u64;
+                let mut bounds: Vec<u64> = x
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        end = end.saturating_add(grants::ppm(v.weight)).min(1_000_000);
+                        end
+                    })
+                    .collect();
+                if let Some(last) = bounds.last_mut() {
+                    *last = 1_000_000;
+                }
+                bounds
+            })
+            .collect();
         Index {
+            arms,
             task_boards,
             holds_boards,
             uses_progress: plan
@@ -339,7 +366,7 @@ impl Index {
                 .messages
                 .iter()
                 .map(|m| {
-                    m.templates.iter().any(|t| {
+                    m.all_templates().any(|(_, t)| {
                         t.body.contains("rank")
                             || t.subject.as_deref().is_some_and(|s| s.contains("rank"))
                     })
@@ -394,6 +421,7 @@ impl Engine {
             ("leaderboards", plan.leaderboards.len()),
             ("goals", goals),
             ("event types", plan.events.len()),
+            ("experiments", plan.experiments.len()),
         ] {
             if count > crate::state::packed::MAX_ENTRIES {
                 return Err(EngineError::TooMany {
@@ -402,6 +430,17 @@ impl Engine {
                     max: crate::state::packed::MAX_ENTRIES,
                 });
             }
+        }
+        if let Some(x) = plan
+            .experiments
+            .iter()
+            .find(|x| x.variants.len() > crate::state::users::MAX_VARIANTS)
+        {
+            return Err(EngineError::TooMany {
+                what: "variants in an experiment",
+                count: x.variants.len(),
+                max: crate::state::users::MAX_VARIANTS,
+            });
         }
         let renderer = Renderer::new(&plan)?;
         let names = Names {
@@ -418,6 +457,12 @@ impl Engine {
                 .flat_map(|p| p.goals.iter().map(|g| Name::from(g.name.as_str())))
                 .collect(),
             locales: names(&plan.campaign.locales, String::as_str),
+            experiments: names(&plan.experiments, |x| &x.name),
+            variants: plan
+                .experiments
+                .iter()
+                .map(|x| names(&x.variants, |v| &v.name))
+                .collect(),
         };
         let index = Index::new(&plan);
         let holdout_ppm = grants::ppm(plan.campaign.holdout_percent);
@@ -457,7 +502,7 @@ impl Engine {
             cursor: Cursor::Before,
             windows: vec![None; self.plan.phases.len()],
             agenda: Agenda::default(),
-            users: crate::state::Users::default(),
+            users: crate::state::Users::with_experiments(self.plan.experiments.len()),
             index: crate::state::UserIndex::default(),
             ledger: grants::Ledger::new(&self.plan),
             denied: vec![0; self.plan.rewards.len()],
@@ -507,8 +552,16 @@ impl Engine {
         state.winners.resize_with(self.plan.raffles.len(), Vec::new);
         state.ledger.returned.resize(self.plan.rewards.len(), 0);
         state.metrics.fit(&self.plan);
+        state.users.fit_experiments(self.plan.experiments.len());
         state.reindex();
         Ok(state)
+    }
+
+    /// User number `user`'s variant of `experiment` (its index among the experiment's
+    /// variants), if they have one: participants get one of each experiment when they
+    /// enroll; no one else has any.
+    pub fn variant_of(&self, state: &State, user: u32, experiment: ExperimentId) -> Option<u16> {
+        state.variant(user, experiment)
     }
 
     /// Adds a user or updates their attributes. Eligibility is decided again for users

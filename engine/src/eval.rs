@@ -5,7 +5,9 @@
 //! a comparison with null is false, `and`/`or` treat it as false, and `not` of a false
 //! condition is true.
 
-use camp_plan::{ArithOp, AttrId, CompareOp, Expr, LeaderboardId, Plan, RewardId, TaskId, Value};
+use camp_plan::{
+    ArithOp, AttrId, CompareOp, ExperimentId, Expr, LeaderboardId, Plan, RewardId, TaskId, Value,
+};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
@@ -61,6 +63,11 @@ pub trait Facts {
     fn counted(&self, _task: TaskId) -> bool {
         false
     }
+    /// `participant.variant.EXPERIMENT`: the participant's variant's name (null for a
+    /// user who has none).
+    fn variant(&self, _experiment: ExperimentId) -> Option<&str> {
+        None
+    }
 }
 
 /// Whether a condition holds.
@@ -88,6 +95,7 @@ pub fn value(plan: &Plan, expr: &Expr, facts: &dyn Facts, depth: u32) -> Option<
         Expr::Rank { leaderboard } => Value::Int(i64::from(facts.rank(*leaderboard)?)),
         Expr::Counted { task } => Value::Bool(facts.counted(*task)),
         Expr::Tier => Value::String(facts.tier()?.to_string()),
+        Expr::Variant { experiment } => Value::String(facts.variant(*experiment)?.to_string()),
         Expr::Enrolled => Value::Bool(facts.enrolled()),
         Expr::Holds { reward } => {
             Value::Int(i64::try_from(facts.holds(*reward)).unwrap_or(i64::MAX))

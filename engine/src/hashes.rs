@@ -42,6 +42,27 @@ pub(crate) fn holdout_point(campaign: &str, user: &str) -> u64 {
     mix(h.finish()) % 1_000_000
 }
 
+/// Where (campaign, experiment, user) falls in a million: the participant gets the
+/// variant whose share, the variants' shares laid end to end in order, covers it
+/// (§13.6). SHA-256 over the three, in a domain of its own, so the arms are independent
+/// of the holdout and of each other experiment's arms; the seed plays no part, so the
+/// same user is in the same arm in every run.
+pub(crate) fn variant_point(campaign: &str, experiment: &str, user: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"camp experiment arm\0");
+    for field in [campaign, experiment, user] {
+        h.update((field.len() as u64).to_le_bytes());
+        h.update(field.as_bytes());
+    }
+    let digest = h.finalize();
+    digest
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_le_bytes)
+        % 1_000_000
+}
+
 /// A 64-bit fingerprint of an event id, for duplicate detection without keeping the ids.
 /// Seeded from the campaign's secret seed ([`crate::random::Seed::fingerprint_key`]), so ids
 /// cannot be crafted to collide.
@@ -77,6 +98,9 @@ mod tests {
         b.write(b"bc");
         assert_ne!(a.finish(), b.finish());
         assert_eq!(fingerprint(1, "e1"), fingerprint(1, "e1"));
+        // Fixed: changing it moves participants between arms of running experiments.
+        assert_eq!(variant_point("c", "x", "u1"), variant_point("c", "x", "u1"));
+        assert_ne!(variant_point("c", "x", "u1"), variant_point("c", "y", "u1"));
         assert_ne!(fingerprint(1, "e1"), fingerprint(2, "e1"));
     }
 }

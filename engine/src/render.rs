@@ -60,6 +60,11 @@ pub struct RenderContext {
     /// `group.*` in a group's outcome.
     #[serde(default)]
     pub group: Option<GroupVars>,
+    /// `participant.variant.<experiment>`: the participant's variant of each
+    /// experiment, by experiment name. A message `by` an experiment renders this
+    /// variant's body, else the first variant's.
+    #[serde(default)]
+    pub variants: BTreeMap<String, String>,
 }
 
 /// `group.name|key|size|members`: the group whose outcome sends the message.
@@ -137,6 +142,7 @@ struct ParticipantVars<'a> {
     count: &'a BTreeMap<String, u32>,
     today: &'a BTreeMap<String, u32>,
     streak: &'a BTreeMap<String, u32>,
+    variant: &'a BTreeMap<String, String>,
 }
 
 /// Everything a template sees. Absent parts are left out, so they are undefined (empty).
@@ -158,8 +164,12 @@ struct Vars<'a> {
 struct MessageInfo {
     name: String,
     channel: String,
-    /// The locales it has a template for, with whether that template has a subject.
-    locales: Vec<(String, bool)>,
+    /// The experiment whose variants have a body each (`by`).
+    experiment: Option<String>,
+    /// One entry per variant of that experiment, in its order (a single unnamed one
+    /// for a message without an experiment): the variant's name and the locales it has
+    /// a template for, with whether that template has a subject.
+    variants: Vec<(Option<String>, Vec<(String, bool)>)>,
 }
 
 /// The templates of one plan, parsed once, with the data their variables come from.
@@ -186,14 +196,23 @@ impl std::fmt::Debug for Renderer {
     }
 }
 
+/// What a template is registered under: the message, its variant (when it has an
+/// experiment) and the locale. Names hold no dots, so no two of these collide.
+fn template_key(message: &str, variant: Option<&str>, locale: &str) -> String {
+    match variant {
+        None => format!("{message}.{locale}"),
+        Some(v) => format!("{message}.{v}.{locale}"),
+    }
+}
+
 /// The name a message's body is registered under.
-fn body_name(message: &str, locale: &str) -> String {
-    format!("{message}.{locale}.body")
+fn body_name(key: &str) -> String {
+    format!("{key}.body")
 }
 
 /// The name a message's subject is registered under.
-fn subject_name(message: &str, locale: &str) -> String {
-    format!("{message}.{locale}.subject")
+fn subject_name(key: &str) -> String {
+    format!("{key}.subject")
 }
 
 fn template_error(message: &str, locale: &str, e: &Error) -> EngineError {
@@ -249,7 +268,11 @@ impl Renderer {
             .messages
             .iter()
             .filter(|m| m.channel == "email")
-            .flat_map(|m| m.templates.iter().map(|t| body_name(&m.name, &t.locale)))
+            .flat_map(|m| {
+                m.all_templates().map(|(v, t)| {
+                    body_name(&template_key(&m.name, variant_name(plan, m, v), &t.locale))
+                })
+            })
             .collect();
         env.set_auto_escape_callback(move |name| {
             if escaped.contains(name) {
@@ -261,7 +284,7 @@ impl Renderer {
 
         let mut messages = Vec::with_capacity(plan.messages.len());
         for m in &plan.messages {
-            messages.push(add_message(&mut env, m)?);
+            messages.push(add_message(&mut env, plan, m)?);
         }
 
         let window = |name: &str, start, end| Window {
@@ -307,7 +330,9 @@ impl Renderer {
     }
 
     /// Renders `message` in `locale` (a locale the message has no text for falls back to
-    /// the first campaign locale) for the participant described by `ctx`.
+    /// the first campaign locale) for the participant described by `ctx`. A message
+    /// `by` an experiment renders the body of the participant's variant
+    /// ([`RenderContext::variants`]), the first variant's for anyone without one.
     pub fn render(
         &self,
         message: MessageId,
@@ -321,19 +346,32 @@ impl Renderer {
                 what: "message",
                 index: message.0,
             })?;
-        let (locale, has_subject) = info
-            .locales
+        let chosen = info
+            .experiment
+            .as_ref()
+            .and_then(|x| ctx.variants.get(x))
+            .and_then(|v| {
+                info.variants
+                    .iter()
+                    .find(|(name, _)| name.as_deref() == Some(v.as_str()))
+            })
+            .or_else(|| info.variants.first());
+        let (variant, locales) = chosen.ok_or_else(|| EngineError::NoTemplate {
+            message: info.name.clone(),
+        })?;
+        let (locale, has_subject) = locales
             .iter()
             .find(|(l, _)| l == locale)
             .or_else(|| {
                 let first = self.locales.first()?;
-                info.locales.iter().find(|(l, _)| l == first)
+                locales.iter().find(|(l, _)| l == first)
             })
-            .or_else(|| info.locales.first())
+            .or_else(|| locales.first())
             .ok_or_else(|| EngineError::NoTemplate {
                 message: info.name.clone(),
             })?;
         let vars = Value::from_serialize(self.vars(ctx)?);
+        let key = template_key(&info.name, variant.as_deref(), locale);
         let run = |name: String| -> Result<String, EngineError> {
             self.env
                 .get_template(&name)
@@ -341,11 +379,11 @@ impl Renderer {
                 .map_err(|e| template_error(&info.name, locale, &e))
         };
         let subject = if *has_subject {
-            Some(run(subject_name(&info.name, locale))?)
+            Some(run(subject_name(&key))?)
         } else {
             None
         };
-        let body = run(body_name(&info.name, locale))?;
+        let body = run(body_name(&key))?;
         Ok(Rendered {
             locale: locale.clone(),
             subject,
@@ -420,6 +458,7 @@ impl Renderer {
                 count: &ctx.counts,
                 today: &ctx.today,
                 streak: &ctx.streaks,
+                variant: &ctx.variants,
             },
             reward,
             group: ctx.group.as_ref(),
@@ -427,21 +466,61 @@ impl Renderer {
     }
 }
 
-fn add_message(env: &mut Environment<'static>, m: &Message) -> Result<MessageInfo, EngineError> {
-    let mut locales = Vec::with_capacity(m.templates.len());
-    for t in &m.templates {
-        env.add_template_owned(body_name(&m.name, &t.locale), t.body.clone())
-            .map_err(|e| template_error(&m.name, &t.locale, &e))?;
-        if let Some(subject) = &t.subject {
-            env.add_template_owned(subject_name(&m.name, &t.locale), subject.clone())
-                .map_err(|e| template_error(&m.name, &t.locale, &e))?;
+/// The name of variant `v` of `m`'s experiment, if `m` has one.
+fn variant_name<'p>(plan: &'p Plan, m: &Message, v: Option<usize>) -> Option<&'p str> {
+    let by = m.by.as_ref()?;
+    plan.experiments
+        .get(by.experiment.index())?
+        .variants
+        .get(v?)
+        .map(|v| v.name.as_str())
+}
+
+fn add_message(
+    env: &mut Environment<'static>,
+    plan: &Plan,
+    m: &Message,
+) -> Result<MessageInfo, EngineError> {
+    let experiment =
+        m.by.as_ref()
+            .and_then(|by| plan.experiments.get(by.experiment.index()))
+            .map(|x| x.name.clone());
+    let lists: Vec<(Option<usize>, &[camp_plan::Template])> = match &m.by {
+        None => vec![(None, m.templates.as_slice())],
+        Some(by) => by
+            .templates
+            .iter()
+            .enumerate()
+            .map(|(v, ts)| (Some(v), ts.as_slice()))
+            .collect(),
+    };
+    let mut variants = Vec::with_capacity(lists.len());
+    for (v, templates) in lists {
+        let variant = variant_name(plan, m, v);
+        if v.is_some() && variant.is_none() {
+            return Err(EngineError::UnknownId {
+                what: "variant",
+                index: v.and_then(|v| u32::try_from(v).ok()).unwrap_or(u32::MAX),
+            });
         }
-        locales.push((t.locale.clone(), t.subject.is_some()));
+        let mut locales = Vec::with_capacity(templates.len());
+        for t in templates {
+            let key = template_key(&m.name, variant, &t.locale);
+            env.add_template_owned(body_name(&key), t.body.clone())
+                .map_err(|e| template_error(&m.name, &t.locale, &e))?;
+            if let Some(subject) = &t.subject {
+                env.add_template_owned(subject_name(&key), subject.clone())
+                    .map_err(|e| template_error(&m.name, &t.locale, &e))?;
+            }
+            locales.push((t.locale.clone(), t.subject.is_some()));
+        }
+        variants.push((variant.map(str::to_string), locales));
     }
     Ok(MessageInfo {
         name: m.name.clone(),
         channel: m.channel.clone(),
-        locales,
+        experiment,
+        variants,
     })
 }
 

@@ -208,6 +208,10 @@ pub struct ParticipantReport {
     pub rewards: serde_json::Map<String, Json>,
     /// Ranks on leaderboards they are ranked on.
     pub ranks: serde_json::Map<String, Json>,
+    /// Their variant of each experiment, by experiment (participants only; left out
+    /// when the campaign has no experiments).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub variants: serde_json::Map<String, Json>,
 }
 
 /// Progress in one task.
@@ -695,6 +699,15 @@ impl Engine {
                     let within = lb.show_top.map_or(usize::MAX, |n| n as usize);
                     let rank = state.boards.get(i)?.rank_of(u, within)?;
                     Some((lb.name.clone(), Json::from(rank)))
+                })
+                .collect(),
+            variants: plan
+                .experiments
+                .iter()
+                .enumerate()
+                .filter_map(|(e, x)| {
+                    let v = x.variants.get(usize::from(user.variant(e)?))?;
+                    Some((x.name.clone(), Json::from(v.name.clone())))
                 })
                 .collect(),
         })

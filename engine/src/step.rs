@@ -7,7 +7,7 @@ use crate::eval;
 use crate::state::packed::{ENROLLED_AT, POINTS_SPENT};
 use crate::state::{State, UserRef};
 use camp_plan::calendar::Day;
-use camp_plan::{AttrId, LeaderboardId, RewardId, TaskId, Value};
+use camp_plan::{AttrId, ExperimentId, LeaderboardId, RewardId, TaskId, Value};
 use chrono::{DateTime, Utc};
 
 /// What a condition sees of one user (and, in a task's `where`, one event).
@@ -118,6 +118,15 @@ impl eval::Facts for Facts<'_> {
             .show_top
             .map_or(usize::MAX, |n| n as usize);
         state.boards.get(board.index())?.rank_of(u, within)
+    }
+    fn variant(&self, experiment: ExperimentId) -> Option<&str> {
+        let v = self.user.variant(experiment.index())?;
+        self.engine
+            .names
+            .variants
+            .get(experiment.index())?
+            .get(usize::from(v))
+            .map(|n| &**n)
     }
     fn counted(&self, task: TaskId) -> bool {
         let (candidates, mask) = self.counted;

@@ -56,6 +56,8 @@ ids! {
     GroupId;
     /// Index into [`Plan::raffles`].
     RaffleId;
+    /// Index into [`Plan::experiments`].
+    ExperimentId;
 }
 
 /// A compiled campaign.
@@ -99,6 +101,9 @@ pub struct Plan {
     /// Raffles of all phases (§8).
     #[serde(default)]
     pub raffles: Vec<Raffle>,
+    /// Experiments (§11), in declaration order: the order of `assign` effects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub experiments: Vec<Experiment>,
     /// The campaign's and the participant's state machines.
     pub machines: Machines,
 }
@@ -280,8 +285,71 @@ pub struct Message {
     pub name: String,
     /// `push`, `sms`, `email`, `in_app`, `wechat` or `webhook`.
     pub channel: String,
-    /// One template per campaign locale, in the campaign's locale order.
+    /// One template per campaign locale, in the campaign's locale order; empty for a
+    /// message `by` an experiment (its templates are in `by`).
     pub templates: Vec<Template>,
+    /// `by EXPERIMENT`: a body per variant.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub by: Option<MessageVariants>,
+}
+
+/// The bodies of a message `by` an experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageVariants {
+    /// The experiment.
+    pub experiment: ExperimentId,
+    /// For each variant of the experiment, in its order, one template per campaign
+    /// locale, in the campaign's locale order.
+    pub templates: Vec<Vec<Template>>,
+}
+
+impl Message {
+    /// The templates of variant `variant` of the message's experiment (its index among
+    /// the experiment's variants); the first variant's for `None` or a variant out of
+    /// range, and the message's only templates when it has no experiment.
+    pub fn templates_for(&self, variant: Option<usize>) -> &[Template] {
+        match &self.by {
+            None => &self.templates,
+            Some(by) => variant
+                .and_then(|v| by.templates.get(v))
+                .or_else(|| by.templates.first())
+                .map_or(&[][..], Vec::as_slice),
+        }
+    }
+
+    /// Every template, each with its variant's index (`None` when the message has no
+    /// experiment).
+    pub fn all_templates(&self) -> impl Iterator<Item = (Option<usize>, &Template)> + '_ {
+        let plain = self.templates.iter().map(|t| (None, t));
+        let variants = self.by.iter().flat_map(|by| {
+            by.templates
+                .iter()
+                .enumerate()
+                .flat_map(|(v, ts)| ts.iter().map(move |t| (Some(v), t)))
+        });
+        plain.chain(variants)
+    }
+}
+
+/// An experiment (§11): each participant gets one of its variants when they enroll.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Experiment {
+    /// Its name.
+    pub name: String,
+    /// Its doc comment.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub docs: Option<String>,
+    /// Its variants, in the order written; their weights total 100.
+    pub variants: Vec<Variant>,
+}
+
+/// One variant of an experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Variant {
+    /// Its name.
+    pub name: String,
+    /// The percent of participants it gets (50 for 50%).
+    pub weight: Decimal,
 }
 
 /// A message's text in one locale: minijinja templates, checked at compile time.
@@ -996,6 +1064,12 @@ pub enum Expr {
     },
     /// `participant.tier` (the tier's name; empty before enrollment).
     Tier,
+    /// `participant.variant.EXPERIMENT`: the name of the participant's variant, null
+    /// for a user who has none (not enrolled).
+    Variant {
+        /// The experiment.
+        experiment: ExperimentId,
+    },
     /// `participant.enrolled`.
     Enrolled,
     /// `holds(REWARD)`: how many the participant holds now (received, less used,

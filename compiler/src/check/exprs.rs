@@ -577,6 +577,8 @@ fn binary_ty(
     if matches!(op, BinOp::Compare(_) | BinOp::In) {
         tier_names(ctx, file, l, r);
         tier_names(ctx, file, r, l);
+        variant_names(ctx, file, l, r);
+        variant_names(ctx, file, r, l);
     }
     match op {
         BinOp::And | BinOp::Or => {
@@ -730,6 +732,73 @@ fn tier_names(ctx: &mut Ctx<'_>, file: FileId, tier: &Expr, other: &Expr) {
     }
 }
 
+/// The experiment of `participant.variant.EXPERIMENT`, when `e` is that path.
+fn variant_path(e: &Expr) -> Option<&Ident> {
+    match &e.kind {
+        ExprKind::Path(p) => match p.as_slice() {
+            [a, b, x] if a.name == "participant" && b.name == "variant" => Some(x),
+            _ => None,
+        },
+        ExprKind::Paren(inner) => variant_path(inner),
+        _ => None,
+    }
+}
+
+/// E0202 for a text compared with `participant.variant.EXPERIMENT` (`==`, `!=`,
+/// `in [...]`) that is not the name of one of the experiment's variants.
+fn variant_names(ctx: &mut Ctx<'_>, file: FileId, path: &Expr, other: &Expr) {
+    let Some(x) = variant_path(path) else { return };
+    let Some(def) = ctx.syms.experiments.get(&x.name).copied() else {
+        return;
+    };
+    let names: Vec<&str> = def
+        .node
+        .variants
+        .iter()
+        .map(|v| v.name.name.as_str())
+        .collect();
+    for t in texts(other) {
+        let ExprKind::Str(name) = &t.kind else {
+            continue;
+        };
+        if names.contains(&name.as_str()) {
+            continue;
+        }
+        let help = suggest::closest(name, names.iter().copied())
+            .map(|c| format!("did you mean `\"{c}\"`?"))
+            .unwrap_or_else(|| {
+                format!(
+                    "the variants of `{}` are {}",
+                    x.name,
+                    names
+                        .iter()
+                        .map(|n| format!("`\"{n}\"`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+        ctx.report(
+            Diagnostic::new(
+                Code::E0202,
+                Loc::new(file, t.span),
+                format!("`{name}` is not a variant of the experiment `{}`", x.name),
+                "not a variant",
+            )
+            .with_help(help),
+        );
+    }
+}
+
+/// The strings a path is compared with: the string itself, or a list's items.
+fn texts(other: &Expr) -> Vec<&Expr> {
+    match &other.kind {
+        ExprKind::Str(_) => vec![other],
+        ExprKind::List(items) => items.iter().collect(),
+        ExprKind::Paren(inner) if matches!(inner.kind, ExprKind::Str(_)) => vec![&**inner],
+        _ => Vec::new(),
+    }
+}
+
 fn arith_ty(
     ctx: &mut Ctx<'_>,
     file: FileId,
@@ -849,16 +918,37 @@ fn path_ty(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, parts: &[Ident], scope: &S
             participant_of(ctx, file, kind, name);
             Ty::Int
         }
+        [root, kind, name] if root.name == "participant" && kind.name == "variant" => {
+            if ctx.syms.experiments.get(&name.name).is_none() {
+                let help = suggest::did_you_mean(&name.name, ctx.syms.experiments.names())
+                    .unwrap_or_else(|| {
+                        format!(
+                            "define it: `experiment {} {{ variants a 50%, b 50% }}`",
+                            name.name
+                        )
+                    });
+                ctx.report(
+                    Diagnostic::new(
+                        Code::E0102,
+                        Loc::new(file, name.span),
+                        format!("unknown experiment `{}`", name.name),
+                        "not defined",
+                    )
+                    .with_help(help),
+                );
+            }
+            Ty::Str
+        }
         [root, attr] if root.name == "participant" => match attr.name.as_str() {
             "points" | "earned" => Ty::Int,
             "tier" => Ty::Str,
             "enrolled" => Ty::Bool,
             "enrolled_at" => Ty::DateTime,
-            "count" | "today" | "streak" | "rank" => {
-                let what = if attr.name == "rank" {
-                    "LEADERBOARD"
-                } else {
-                    "TASK"
+            "count" | "today" | "streak" | "rank" | "variant" => {
+                let what = match attr.name.as_str() {
+                    "rank" => "LEADERBOARD",
+                    "variant" => "EXPERIMENT",
+                    _ => "TASK",
                 };
                 ctx.report(
                     Diagnostic::new(
@@ -947,6 +1037,7 @@ const PARTICIPANT_PATHS: &[&str] = &[
     "today",
     "streak",
     "rank",
+    "variant",
 ];
 
 /// Resolves the task (or leaderboard, for `rank`) of `participant.KIND.NAME`.

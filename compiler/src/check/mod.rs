@@ -3,6 +3,7 @@
 
 mod actions;
 mod cascade;
+mod experiments;
 mod exprs;
 mod groups;
 mod kpis;
@@ -134,6 +135,7 @@ pub fn run_with_symbols(program: &Program) -> (Vec<Diagnostic>, CheckedCampaign,
     // After the phases: a daily stock's worst case counts the days they run.
     rewards::check(&mut ctx, &windows);
     groups::check(&mut ctx);
+    experiments::check(&mut ctx);
     templates::check(&mut ctx);
     kpis::check(&mut ctx);
     usage::check(&mut ctx);

@@ -1,10 +1,11 @@
-//! Messages: channels, a body (and subject) per campaign locale (E0503), template
-//! syntax (E0501), variables and filters (E0502), SMS length (W0504). Template
-//! problems point at the character inside the string.
+//! Messages: channels, a body (and subject) per campaign locale (E0503), a block per
+//! variant of a message's experiment (E0505), template syntax (E0501), variables and
+//! filters (E0502), SMS length (W0504). Template problems point at the character
+//! inside the string.
 
 use super::Ctx;
 use crate::suggest;
-use camp_dsl::ast::{MessageDef, StrLit};
+use camp_dsl::ast::{Ident, MessageDef, MessageEntry, StrLit};
 use camp_dsl::diag::{Code, Diagnostic};
 use camp_dsl::span::{FileId, Loc, Span};
 use minijinja::machinery::{tokenize, Token, WhitespaceConfig};
@@ -104,15 +105,185 @@ fn message(ctx: &mut Out<'_, '_>, file: FileId, m: &MessageDef) {
             .with_help(help),
         );
     }
-    let email = channel == "email";
-    let locales = &ctx.ctx.settings.locales;
-    let mut bodies: HashMap<&str, Span> = HashMap::new();
-    let mut subjects: HashMap<&str, Span> = HashMap::new();
     let sender = Sender {
         reward: !ctx.ctx.used.messages_without_reward.contains(&m.name.name),
         group: !ctx.ctx.used.messages_without_group.contains(&m.name.name),
     };
+    let Some(x) = &m.experiment else {
+        let (bodies, subjects) = entries(ctx, file, m, &m.entries, sender);
+        // Variant blocks without an experiment are reported below, once.
+        if m.variants.is_empty() {
+            missing(ctx, file, m, None, (&bodies, &subjects));
+        }
+        for v in &m.variants {
+            ctx.report(
+                Diagnostic::new(
+                    Code::E0505,
+                    Loc::new(file, v.name.span),
+                    format!(
+                        "the message `{}` has a body for the variant `{}`, but no experiment",
+                        m.name.name, v.name.name
+                    ),
+                    "variant without an experiment",
+                )
+                .with_help(format!(
+                    "name the experiment after the channel: `message {} via {} by EXPERIMENT {{ … }}`",
+                    m.name.name, m.channel.name
+                )),
+            );
+            entries(ctx, file, m, &v.entries, sender);
+        }
+        return;
+    };
+    // A message `by` an experiment: a `variant` block for each of its variants, and
+    // no bodies outside them.
     for e in &m.entries {
+        ctx.report(
+            Diagnostic::new(
+                Code::E0505,
+                Loc::new(file, e.locale.span),
+                format!(
+                    "the message `{}` is by the experiment `{}`: its bodies go in `variant` blocks",
+                    m.name.name, x.name
+                ),
+                "outside a variant block",
+            )
+            .with_help("move this line into a `variant NAME { … }` block, one for each variant"),
+        );
+    }
+    let def = ctx.ctx.syms.experiments.get(&x.name).copied();
+    let variants: Vec<&str> = def.map_or_else(Vec::new, |d| {
+        d.node
+            .variants
+            .iter()
+            .map(|v| v.name.name.as_str())
+            .collect()
+    });
+    if def.is_none() {
+        ctx.report(
+            Diagnostic::new(
+                Code::E0102,
+                Loc::new(file, x.span),
+                format!("unknown experiment `{}`", x.name),
+                "not defined",
+            )
+            .with_help_opt(
+                suggest::did_you_mean(&x.name, ctx.ctx.syms.experiments.names()).or_else(|| {
+                    Some(format!(
+                        "define it: `experiment {} {{ variants a 50%, b 50% }}`",
+                        x.name
+                    ))
+                }),
+            ),
+        );
+    }
+    let mut blocks: HashMap<&str, Span> = HashMap::new();
+    for v in &m.variants {
+        let (bodies, subjects) = entries(ctx, file, m, &v.entries, sender);
+        if def.is_none() {
+            continue;
+        }
+        if let Some(first) = blocks.insert(&v.name.name, v.name.span) {
+            ctx.report(
+                Diagnostic::new(
+                    Code::E0505,
+                    Loc::new(file, v.name.span),
+                    format!(
+                        "the message `{}` has two blocks for the variant `{}`",
+                        m.name.name, v.name.name
+                    ),
+                    "second block",
+                )
+                .with_label(Loc::new(file, first), "first block")
+                .with_help("put all of a variant's bodies in one block"),
+            );
+            continue;
+        }
+        if !variants.contains(&v.name.name.as_str()) {
+            let help = suggest::did_you_mean(&v.name.name, variants.iter().copied())
+                .unwrap_or_else(|| {
+                    format!(
+                        "the variants of `{}` are {}",
+                        x.name,
+                        variants
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
+            ctx.report(
+                Diagnostic::new(
+                    Code::E0505,
+                    Loc::new(file, v.name.span),
+                    format!(
+                        "`{}` is not a variant of the experiment `{}`",
+                        v.name.name, x.name
+                    ),
+                    "not a variant",
+                )
+                .with_help(help),
+            );
+            continue;
+        }
+        missing(ctx, file, m, Some(&v.name), (&bodies, &subjects));
+    }
+    let absent: Vec<String> = variants
+        .iter()
+        .filter(|v| !blocks.contains_key(*v))
+        .map(|v| format!("`{v}`"))
+        .collect();
+    if def.is_some() && !absent.is_empty() {
+        let email = m.channel.name == "email";
+        ctx.report(
+            Diagnostic::new(
+                Code::E0505,
+                Loc::new(file, m.name.span),
+                format!(
+                    "the message `{}` has no body for the variant{} {} of `{}`",
+                    m.name.name,
+                    if absent.len() == 1 { "" } else { "s" },
+                    absent.join(", "),
+                    x.name
+                ),
+                "a variant without a body",
+            )
+            .with_help(format!(
+                "add a block for each: `variant {} {{ {} }}`",
+                variants
+                    .iter()
+                    .find(|v| !blocks.contains_key(*v))
+                    .copied()
+                    .unwrap_or("NAME"),
+                if email {
+                    "subject LOCALE \"…\"  LOCALE \"…\""
+                } else {
+                    "LOCALE \"…\""
+                }
+            )),
+        );
+    }
+}
+
+/// Bodies and subjects by locale.
+type ByLocale<'m> = HashMap<&'m str, Span>;
+
+/// Checks one list of bodies and subjects (a message's, or one variant's): duplicates,
+/// subjects off email, locales, templates, SMS length. Returns the locales with a body
+/// and those with a subject.
+fn entries<'m>(
+    ctx: &mut Out<'_, '_>,
+    file: FileId,
+    m: &MessageDef,
+    list: &'m [MessageEntry],
+    sender: Sender,
+) -> (ByLocale<'m>, ByLocale<'m>) {
+    let channel = m.channel.name.as_str();
+    let email = channel == "email";
+    let locales = &ctx.ctx.settings.locales;
+    let mut bodies: ByLocale<'m> = HashMap::new();
+    let mut subjects: ByLocale<'m> = HashMap::new();
+    for e in list {
         let loc_name = e.locale.name.as_str();
         let seen = if e.subject {
             &mut subjects
@@ -161,8 +332,21 @@ fn message(ctx: &mut Out<'_, '_>, file: FileId, m: &MessageDef) {
             sms_length(ctx, file, &e.text);
         }
     }
+    (bodies, subjects)
+}
+
+/// Reports the campaign locales without a body (or, for email, a subject): E0503 for
+/// a message, E0505 for one variant's block (`variant`).
+fn missing(
+    ctx: &mut Out<'_, '_>,
+    file: FileId,
+    m: &MessageDef,
+    variant: Option<&Ident>,
+    (bodies, subjects): (&ByLocale<'_>, &ByLocale<'_>),
+) {
+    let email = m.channel.name == "email";
     let mut missing: Vec<String> = Vec::new();
-    for l in locales {
+    for l in &ctx.ctx.settings.locales {
         if !bodies.contains_key(l.as_str()) {
             missing.push(format!("body for `{l}`"));
         }
@@ -170,25 +354,43 @@ fn message(ctx: &mut Out<'_, '_>, file: FileId, m: &MessageDef) {
             missing.push(format!("subject for `{l}`"));
         }
     }
-    if !missing.is_empty() {
-        ctx.report(
-            Diagnostic::new(
-                Code::E0503,
-                Loc::new(file, m.name.span),
-                format!(
-                    "the message `{}` has no {}",
-                    m.name.name,
-                    missing.join(", no ")
-                ),
-                "incomplete message",
-            )
-            .with_help(if email {
-                "every campaign locale needs a body and, for email, a `subject LOCALE \"...\"` line"
-            } else {
-                "every campaign locale needs a body, like `en \"...\"`"
-            }),
-        );
+    if missing.is_empty() {
+        return;
     }
+    let d = match variant {
+        None => Diagnostic::new(
+            Code::E0503,
+            Loc::new(file, m.name.span),
+            format!(
+                "the message `{}` has no {}",
+                m.name.name,
+                missing.join(", no ")
+            ),
+            "incomplete message",
+        )
+        .with_help(if email {
+            "every campaign locale needs a body and, for email, a `subject LOCALE \"...\"` line"
+        } else {
+            "every campaign locale needs a body, like `en \"...\"`"
+        }),
+        Some(v) => Diagnostic::new(
+            Code::E0505,
+            Loc::new(file, v.span),
+            format!(
+                "the variant `{}` of the message `{}` has no {}",
+                v.name,
+                m.name.name,
+                missing.join(", no ")
+            ),
+            "incomplete variant",
+        )
+        .with_help(if email {
+            "each variant needs a body and a `subject LOCALE \"...\"` line for every campaign locale"
+        } else {
+            "each variant needs a body for every campaign locale, like `en \"...\"`"
+        }),
+    };
+    ctx.report(d);
 }
 
 /// Maps an offset in the decoded string to a source span one character wide.
@@ -471,12 +673,26 @@ fn check_var(ctx: &Ctx<'_>, path: &str, sender: Sender) -> Result<(), VarError> 
                     ))
                 }
             }
+            (Some("variant"), Some(x)) => {
+                if ctx.syms.experiments.get(x).is_some() {
+                    Ok(())
+                } else {
+                    Err((
+                        format!("unknown experiment `{x}` in `participant.variant.{x}`"),
+                        suggest::did_you_mean(x, ctx.syms.experiments.names()),
+                    ))
+                }
+            }
+            (Some("variant"), None) => Err((
+                "`participant.variant` needs an experiment: `participant.variant.NAME`".into(),
+                ctx.syms.experiments.names().next().map(|n| format!("for example `participant.variant.{n}`")),
+            )),
             (Some(kind @ ("count" | "today" | "streak")), None) => Err((
                 format!("`participant.{kind}` needs a task: `participant.{kind}.TASK`"),
                 ctx.syms.tasks.names().next().map(|n| format!("for example `participant.{kind}.{n}`")),
             )),
             _ => member(
-                &["points", "earned", "tier", "enrolled", "enrolled_at", "count", "today", "streak", "rank"],
+                &["points", "earned", "tier", "enrolled", "enrolled_at", "count", "today", "streak", "rank", "variant"],
                 "`participant`",
             ),
         },

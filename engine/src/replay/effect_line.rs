@@ -89,6 +89,20 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             key(out, "user");
             string(out, user);
         }
+        Effect::Assign {
+            at,
+            user,
+            experiment,
+            variant,
+        } => {
+            instant(out, *at);
+            key(out, "user");
+            string(out, user);
+            key(out, "experiment");
+            string(out, experiment);
+            key(out, "variant");
+            string(out, variant);
+        }
         Effect::Complete {
             at,
             user,
@@ -389,7 +403,7 @@ mod tests {
         ]
         .prop_map(|s| At(DateTime::from_timestamp(s, 0).unwrap_or_default()));
         (
-            0u8..13,
+            0u8..14,
             at,
             text(),
             (name(), name(), name()),
@@ -475,6 +489,12 @@ mod tests {
                         count: 0,
                         cause,
                         event: maybe,
+                    },
+                    13 => Effect::Assign {
+                        at,
+                        user,
+                        experiment: a,
+                        variant: b,
                     },
                     12 => Effect::Group {
                         at,

@@ -266,6 +266,35 @@ impl Step<'_> {
 
     /// Makes an eligible user a participant in the running phase and fires its
     /// `on enroll` statements: the first tier, grants, tasks, sends.
+    /// Gives a participant who just enrolled their variant of every experiment, in
+    /// declaration order (§11, §13.2): from a stable hash of the campaign, the
+    /// experiment and the user, never the seed.
+    fn assign(&mut self, u: u32, id: &UserId) {
+        let engine = self.engine;
+        let at = self.at();
+        for (e, x) in engine.plan.experiments.iter().enumerate() {
+            let point = hashes::variant_point(&engine.plan.campaign.id, &x.name, id);
+            let bounds = engine.index.arms.get(e).map_or(&[][..], Vec::as_slice);
+            let Some(v) = bounds.iter().position(|&end| point < end) else {
+                continue;
+            };
+            let variant = u16::try_from(v).unwrap_or(u16::MAX);
+            self.state.users.set_variant(u as usize, e, variant);
+            let (Some(experiment), Some(name)) = (
+                engine.names.experiments.get(e),
+                engine.names.variants.get(e).and_then(|vs| vs.get(v)),
+            ) else {
+                continue;
+            };
+            self.emit(Effect::Assign {
+                at,
+                user: id.clone(),
+                experiment: experiment.clone(),
+                variant: name.clone(),
+            });
+        }
+    }
+
     pub(crate) fn enroll(&mut self, u: u32, event: Option<&EventId>) {
         let Some(phase) = self.state.running() else {
             return;
@@ -285,6 +314,7 @@ impl Step<'_> {
             at,
             user: id.clone(),
         });
+        self.assign(u, &id);
         if let Some(first) = self.engine.plan.tiers.first() {
             if let Some(mut user) = self.state.user_mut(u) {
                 user.set_tier(TierId(0));

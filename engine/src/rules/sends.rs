@@ -289,7 +289,19 @@ impl Step<'_> {
                 members: crate::engine::id32(g.members.len()),
             })
         });
+        let variants = engine
+            .names
+            .experiments
+            .iter()
+            .zip(&engine.names.variants)
+            .enumerate()
+            .filter_map(|(e, (x, names))| {
+                let v = names.get(usize::from(user.variant(e)?))?;
+                Some((x.to_string(), v.to_string()))
+            })
+            .collect();
         RenderContext {
+            variants,
             participant_earned: eval::Facts::earned(&facts),
             participant_enrolled_at: eval::Facts::enrolled_at(&facts),
             counts,

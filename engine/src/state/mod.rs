@@ -13,7 +13,7 @@ use crate::rules::board::Board;
 use crate::rules::grants::Ledger;
 use attrs::{Attrs, AttrsRef};
 use camp_plan::calendar::Day;
-use camp_plan::{LeaderboardId, MessageId, PhaseId, RewardId, TaskId, TierId};
+use camp_plan::{ExperimentId, LeaderboardId, MessageId, PhaseId, RewardId, TaskId, TierId};
 use chrono::{DateTime, Utc};
 pub use index::UserIndex;
 use packed::{Packed, Write};
@@ -245,11 +245,15 @@ pub struct UserWire {
     seen: Vec<u64>,
     #[serde(default)]
     counters: Vec<(u32, i64)>,
+    /// Their variant of each experiment, a byte each (the variant's index plus one,
+    /// zero for none); empty when they have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    variants: Vec<u8>,
 }
 
 impl UserWire {
-    /// A user written out.
-    pub fn of(user: &User, p: Packed<'_>) -> Self {
+    /// A user written out, with their variant bytes (see [`Users::variant`]).
+    pub fn of(user: &User, p: Packed<'_>, variants: &[u8]) -> Self {
         UserWire {
             id: user.id.clone(),
             attrs: Attrs::new(&p.attrs().values()),
@@ -267,7 +271,17 @@ impl UserWire {
             scores: p.scores().collect(),
             seen: p.seen().collect(),
             counters: p.counters().collect(),
+            variants: if variants.iter().any(|&b| b != 0) {
+                variants.to_vec()
+            } else {
+                Vec::new()
+            },
         }
+    }
+
+    /// Their variant bytes as written.
+    pub fn variants(&self) -> &[u8] {
+        &self.variants
     }
 
     /// The record read back, and the attributes to pack with it.
@@ -499,6 +513,12 @@ impl State {
     /// A user by index.
     pub fn user(&self, i: u32) -> Option<UserRef<'_>> {
         self.users.get(i as usize)
+    }
+
+    /// User number `user`'s variant of `experiment` (its index among the experiment's
+    /// variants), if they have one.
+    pub fn variant(&self, user: u32, experiment: ExperimentId) -> Option<u16> {
+        self.users.variant(user as usize, experiment.index())
     }
 
     /// A user by index, to change.

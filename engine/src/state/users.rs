@@ -14,6 +14,10 @@
 //! a size class: blocks that grow an event at a time climb through the classes and
 //! leave pages of every class partly used, which cost a third more memory than the
 //! blocks themselves.
+//!
+//! A chunk also keeps each user's variant of every experiment (§11), one byte each
+//! (the variant's index plus one, zero for none), side by side: a campaign without
+//! experiments keeps none.
 
 use crate::invariant::guaranteed;
 use crate::state::attrs::AttrsRef;
@@ -52,6 +56,8 @@ impl Span {
 struct Chunk {
     users: Vec<User>,
     arena: Arena,
+    /// Each user's variants, [`Users::experiments`] bytes a user, in user order.
+    variants: Vec<u8>,
 }
 
 /// Holes are closed once they are this fraction of the arena (one over it): closing
@@ -159,9 +165,17 @@ pub struct UserRef<'a> {
     user: &'a User,
     /// Their attributes and lists.
     pub packed: Packed<'a>,
+    /// Their variant of each experiment, a byte each (see [`Users::variant`]).
+    variants: &'a [u8],
 }
 
 impl<'a> UserRef<'a> {
+    /// Their variant of experiment number `experiment` (its index among the
+    /// experiment's variants), if they have one.
+    pub fn variant(&self, experiment: usize) -> Option<u16> {
+        variant_of(self.variants.get(experiment).copied())
+    }
+
     /// Their attributes.
     pub fn attrs(&self) -> AttrsRef<'a> {
         self.packed.attrs()
@@ -295,14 +309,93 @@ impl Bytes for UserMut<'_> {
     }
 }
 
+/// A stored variant byte read back: zero is none.
+fn variant_of(byte: Option<u8>) -> Option<u16> {
+    byte.and_then(|b| b.checked_sub(1)).map(u16::from)
+}
+
 /// Users in the order they became known; a user's number is their position.
 #[derive(Clone, Default)]
 pub struct Users {
     chunks: Vec<Chunk>,
     len: usize,
+    /// How many experiments the plan has: the variant bytes each user keeps.
+    experiments: usize,
 }
 
+/// The most variants an experiment may have: a variant is kept in one byte (its index
+/// plus one).
+pub const MAX_VARIANTS: usize = u8::MAX as usize;
+
 impl Users {
+    /// No users yet, each to keep a variant of `experiments` experiments.
+    pub fn with_experiments(experiments: usize) -> Self {
+        Users {
+            experiments,
+            ..Users::default()
+        }
+    }
+
+    /// Makes every user keep a variant of `experiments` experiments: a snapshot from
+    /// before experiments keeps none.
+    pub fn fit_experiments(&mut self, experiments: usize) {
+        if experiments == self.experiments {
+            return;
+        }
+        let old = self.experiments;
+        for c in &mut self.chunks {
+            let mut variants = vec![0u8; c.users.len() * experiments];
+            let keep = old.min(experiments);
+            for (i, to) in variants.chunks_mut(experiments.max(1)).enumerate() {
+                if let (Some(from), Some(to)) =
+                    (c.variants.get(i * old..i * old + keep), to.get_mut(..keep))
+                {
+                    to.copy_from_slice(from);
+                }
+            }
+            c.variants = variants;
+        }
+        self.experiments = experiments;
+    }
+
+    /// User number `i`'s variant of experiment number `experiment` (its index among
+    /// the experiment's variants), if they have one.
+    pub fn variant(&self, i: usize, experiment: usize) -> Option<u16> {
+        let at = self.variant_at(i, experiment)?;
+        let chunk = self.chunks.get(i >> CHUNK_BITS)?;
+        variant_of(chunk.variants.get(at).copied())
+    }
+
+    /// Gives user number `i` variant number `variant` of experiment number
+    /// `experiment`. A variant past [`MAX_VARIANTS`] is not kept.
+    pub fn set_variant(&mut self, i: usize, experiment: usize, variant: u16) {
+        let Some(at) = self.variant_at(i, experiment) else {
+            return;
+        };
+        let Ok(byte) = u8::try_from(variant.saturating_add(1)) else {
+            return;
+        };
+        if let Some(b) = self
+            .chunks
+            .get_mut(i >> CHUNK_BITS)
+            .and_then(|c| c.variants.get_mut(at))
+        {
+            *b = byte;
+        }
+    }
+
+    /// Where user `i`'s byte for `experiment` is in their chunk's variants.
+    fn variant_at(&self, i: usize, experiment: usize) -> Option<usize> {
+        (experiment < self.experiments && i < self.len)
+            .then(|| (i & (CHUNK - 1)) * self.experiments + experiment)
+    }
+
+    /// User `i`'s variant bytes within their chunk.
+    fn variants_of(&self, chunk: &Chunk, slot: usize) -> std::ops::Range<usize> {
+        let start = (slot * self.experiments).min(chunk.variants.len());
+        start..(start + self.experiments).min(chunk.variants.len())
+    }
+
     /// How many there are.
     pub fn len(&self) -> usize {
         self.len
@@ -316,10 +409,15 @@ impl Users {
     /// User number `i`.
     pub fn get(&self, i: usize) -> Option<UserRef<'_>> {
         let chunk = self.chunks.get(i >> CHUNK_BITS)?;
-        let user = chunk.users.get(i & (CHUNK - 1))?;
+        let slot = i & (CHUNK - 1);
+        let user = chunk.users.get(slot)?;
         Some(UserRef {
             user,
             packed: Packed::new(chunk.arena.block(user.span)),
+            variants: chunk
+                .variants
+                .get(self.variants_of(chunk, slot))
+                .unwrap_or(&[]),
         })
     }
 
@@ -332,7 +430,7 @@ impl Users {
     pub fn get_mut(&mut self, i: usize) -> Option<UserMut<'_>> {
         let chunk = self.chunks.get_mut(i >> CHUNK_BITS)?;
         chunk.tidy();
-        let Chunk { users, arena } = chunk;
+        let Chunk { users, arena, .. } = chunk;
         let slot = i & (CHUNK - 1);
         Some(UserMut {
             user: users.get_mut(slot)?,
@@ -351,11 +449,15 @@ impl Users {
                     placed: Vec::with_capacity(CHUNK),
                     ..Arena::default()
                 },
+                variants: Vec::with_capacity(CHUNK * self.experiments),
             });
         }
         guaranteed!(let Some(chunk) = self.chunks.last_mut(), "a chunk was just made if there was none" else return);
         user.span = Span::default();
         chunk.users.push(user);
+        chunk
+            .variants
+            .resize(chunk.variants.len() + self.experiments, 0);
         self.len += 1;
         if !attrs.bytes().is_empty() {
             if let Some(mut u) = self.get_mut(self.len - 1) {
@@ -366,10 +468,11 @@ impl Users {
 
     /// Every user, in order.
     pub fn iter(&self) -> impl Iterator<Item = UserRef<'_>> {
-        self.chunks.iter().flat_map(|c| {
-            c.users.iter().map(|user| UserRef {
+        self.chunks.iter().flat_map(move |c| {
+            c.users.iter().enumerate().map(move |(slot, user)| UserRef {
                 user,
                 packed: Packed::new(c.arena.block(user.span)),
+                variants: c.variants.get(self.variants_of(c, slot)).unwrap_or(&[]),
             })
         })
     }
@@ -379,10 +482,9 @@ impl Users {
 impl PartialEq for Users {
     fn eq(&self, other: &Self) -> bool {
         self.len == other.len
-            && self
-                .iter()
-                .zip(other.iter())
-                .all(|(a, b)| a.record() == b.record() && a.packed == b.packed)
+            && self.iter().zip(other.iter()).all(|(a, b)| {
+                a.record() == b.record() && a.packed == b.packed && a.variants == b.variants
+            })
     }
 }
 
@@ -397,18 +499,31 @@ impl std::fmt::Debug for Users {
 /// Snapshots hold one flat list, each user's lists written out.
 impl Serialize for Users {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter().map(|u| UserWire::of(u.record(), u.packed)))
+        s.collect_seq(
+            self.iter()
+                .map(|u| UserWire::of(u.record(), u.packed, u.variants)),
+        )
     }
 }
 
 impl<'de> Deserialize<'de> for Users {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut users = Users::default();
-        for w in Vec::<UserWire>::deserialize(d)? {
+        let wires = Vec::<UserWire>::deserialize(d)?;
+        // Only users with a variant write theirs; the engine fits the rest to its
+        // plan ([`Users::fit_experiments`]).
+        let experiments = wires.iter().map(|w| w.variants().len()).max().unwrap_or(0);
+        let mut users = Users::with_experiments(experiments);
+        for w in wires {
             let (user, attrs) = w.record();
             users.push(user, attrs.as_packed());
-            if let Some(mut u) = users.get_mut(users.len() - 1) {
+            let i = users.len() - 1;
+            if let Some(mut u) = users.get_mut(i) {
                 w.lists_into(&mut u);
+            }
+            for (e, &b) in w.variants().iter().enumerate() {
+                if let Some(v) = variant_of(Some(b)) {
+                    users.set_variant(i, e, v);
+                }
             }
         }
         Ok(users)
