@@ -206,7 +206,14 @@ pub fn lower_with<'a>(
             let by = match &k.node.by {
                 None => None,
                 Some(by) if by.name == "holdout" => Some(Arms::Holdout),
-                Some(_) => return Err(unresolved("a KPI's arms")),
+                Some(by) => Some(Arms::Experiment {
+                    experiment: l
+                        .syms
+                        .experiments
+                        .position(&by.name)
+                        .map(|i| ExperimentId(i as u32))
+                        .ok_or_else(|| unresolved("a KPI's experiment"))?,
+                }),
             };
             let formula = l.metric_in(&k.node.formula, by)?;
             let test = by.and_then(|by| l.arm_test(&formula, by));
@@ -1323,6 +1330,7 @@ impl<'a> Lower<'a> {
         };
         let population = match by {
             Arms::Holdout => Metric::Audience,
+            Arms::Experiment { .. } => Metric::Participants,
         };
         let (Metric::Measure { measure }, true) = (&**lhs, **rhs == population) else {
             return None;

@@ -34,6 +34,9 @@ pub struct Metrics {
     /// Eligible users in the holdout (the holdout arm of `by holdout`).
     #[serde(default)]
     pub held_out: u64,
+    /// Per experiment, per variant: participants given it (the arms of `by EXPERIMENT`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assigned: Vec<Vec<u64>>,
 }
 
 impl Metrics {
@@ -51,6 +54,11 @@ impl Metrics {
             winners: vec![0; plan.raffles.len()],
             measures: plan.measures.iter().map(|m| Slot::new(plan, m)).collect(),
             held_out: 0,
+            assigned: plan
+                .experiments
+                .iter()
+                .map(|x| vec![0; x.variants.len()])
+                .collect(),
         }
     }
 
@@ -61,6 +69,21 @@ impl Metrics {
         self.winners.resize(plan.raffles.len(), 0);
         for m in plan.measures.iter().skip(self.measures.len()) {
             self.measures.push(Slot::new(plan, m));
+        }
+        self.assigned.resize(plan.experiments.len(), Vec::new());
+        for (a, x) in self.assigned.iter_mut().zip(&plan.experiments) {
+            a.resize(x.variants.len(), 0);
+        }
+    }
+
+    /// Counts a participant given variant `variant` of experiment `experiment`.
+    pub fn assign(&mut self, experiment: usize, variant: usize) {
+        if let Some(n) = self
+            .assigned
+            .get_mut(experiment)
+            .and_then(|v| v.get_mut(variant))
+        {
+            *n += 1;
         }
     }
 

@@ -81,7 +81,7 @@ impl Slot {
             arms: m
                 .arms
                 .iter()
-                .map(|a| vec![empty.clone(); arm_names(*a).len()])
+                .map(|a| vec![empty.clone(); arm_names(plan, *a).len()])
                 .collect(),
         }
     }
@@ -89,26 +89,46 @@ impl Slot {
 
 /// The names of the arms of `arms`, the control first: the comparisons are of the
 /// later arms against the first.
-pub fn arm_names(arms: Arms) -> &'static [&'static str] {
+pub fn arm_names(plan: &Plan, arms: Arms) -> Vec<&str> {
     match arms {
         // The holdout first: the difference is the campaign's lift over doing nothing.
-        Arms::Holdout => &["holdout", "rest"],
+        Arms::Holdout => vec!["holdout", "rest"],
+        // The variants in the order written: the first is the control.
+        Arms::Experiment { experiment } => plan
+            .experiments
+            .get(experiment.index())
+            .map(|x| x.variants.iter().map(|v| v.name.as_str()).collect())
+            .unwrap_or_default(),
     }
 }
 
-/// The arm of `arms` user `user` is in, if any.
+/// The arm of `arms` user `user` is in, if any: a user without a variant (not a
+/// participant) is in no arm of an experiment.
 fn arm_of(arms: Arms, user: &UserRef<'_>) -> Option<usize> {
     match arms {
         Arms::Holdout => Some(usize::from(user.standing != Standing::Holdout)),
+        Arms::Experiment { experiment } => user.variant(experiment.index()).map(usize::from),
     }
 }
 
-/// How many users are in each arm of `arms` now.
-pub fn arm_sizes(arms: Arms, state: &State) -> Vec<u64> {
+/// How many users are in each arm of `arms` now: for the holdout, the eligible users
+/// held out and the others; for an experiment, the participants given each variant.
+pub fn arm_sizes(plan: &Plan, arms: Arms, state: &State) -> Vec<u64> {
     match arms {
         Arms::Holdout => {
             let held = state.metrics.held_out;
             vec![held, state.audience.saturating_sub(held)]
+        }
+        Arms::Experiment { experiment } => {
+            let n = arm_names(plan, arms).len();
+            let mut sizes = state
+                .metrics
+                .assigned
+                .get(experiment.index())
+                .cloned()
+                .unwrap_or_default();
+            sizes.resize(n, 0);
+            sizes
         }
     }
 }

@@ -459,7 +459,7 @@ impl Engine {
             (Some(i), Some(by)) => Some(Arm {
                 arms: by,
                 index: i,
-                size: *crate::measures::arm_sizes(by, state).get(i)?,
+                size: *crate::measures::arm_sizes(&self.plan, by, state).get(i)?,
             }),
             (Some(_), None) => return None,
         };
@@ -478,6 +478,11 @@ impl Engine {
     fn arms_name(&self, by: camp_plan::Arms) -> &str {
         match by {
             camp_plan::Arms::Holdout => "holdout",
+            camp_plan::Arms::Experiment { experiment } => self
+                .plan
+                .experiments
+                .get(experiment.index())
+                .map_or("", |x| x.name.as_str()),
         }
     }
 
@@ -490,8 +495,8 @@ impl Engine {
         totals: &Totals<'_>,
     ) -> (Vec<ArmReport>, Vec<ComparisonReport>) {
         use crate::stats;
-        let names = crate::measures::arm_names(by);
-        let sizes = crate::measures::arm_sizes(by, state);
+        let names = crate::measures::arm_names(&self.plan, by);
+        let sizes = crate::measures::arm_sizes(&self.plan, by, state);
         let arms: Vec<ArmReport> = names
             .iter()
             .zip(&sizes)

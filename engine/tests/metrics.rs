@@ -293,3 +293,83 @@ fn by_holdout_arms_are_the_same_after_a_snapshot() {
         serde_json::to_value(e.kpis(&restored)).unwrap()
     );
 }
+
+const EXPERIMENT: &str = r#"
+campaign copy_test {
+  timezone "Asia/Shanghai"
+  start    2027-03-01T00:00
+  locales  en
+}
+event purchase { amount: int }
+event browse {}
+reward stamp = points 1
+experiment copy {
+  variants control 50%, bold 50%
+}
+phase main for 14d {
+  task buy { on purchase  grant stamp }
+}
+kpi conversion = unique(purchase) / participants target >= 10% by copy
+kpi orders     = count(purchase) / participants  target >= 0.5 by copy
+kpi browsers   = unique(browse)                  target >= 1   by copy
+"#;
+
+#[test]
+fn by_experiment_arms_are_its_variants_over_participants() {
+    let n = 40;
+    let e = engine(EXPERIMENT);
+    let lines: Vec<String> = (0..n).map(|i| format!(r#"{{"id":"u{i}"}}"#)).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let mut events = Vec::new();
+    for i in 0..n {
+        // Everyone browses first (before enrolling: no variant yet, so in no arm);
+        // users i % 4 != 0 buy (the first purchase enrolls them), some twice.
+        events.push(ev(&format!("b{i}"), "browse", &format!("u{i}"), D1, "{}"));
+        for k in 0..(i % 4).min(2) {
+            events.push(ev(
+                &format!("p{i}-{k}"),
+                "purchase",
+                &format!("u{i}"),
+                D2,
+                r#"{"amount":1}"#,
+            ));
+        }
+    }
+    let state = run_state(&e, &users(&refs), &events);
+    let experiment = camp_plan::ExperimentId(0);
+    // By hand: each participant's variant and purchases.
+    let mut per: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..n {
+        let u = state.find(&format!("u{i}")).unwrap();
+        if let Some(v) = e.variant_of(&state, u, experiment) {
+            per[v as usize].push((i % 4).min(2) as f64);
+        }
+    }
+    assert!(per[0].len() > 5 && per[1].len() > 5, "{per:?}");
+    let k = kpi(&e, &state, "conversion");
+    assert_eq!(k["by"], json!("copy"));
+    for (v, name) in ["control", "bold"].iter().enumerate() {
+        let a = &k["arms"][v];
+        assert_eq!(a["arm"], json!(name));
+        // Every participant bought (the purchase enrolled them, after the assignment).
+        assert_eq!(a["size"], json!(per[v].len()));
+        assert_eq!(a["value"], json!(1));
+    }
+    let c = &k["comparisons"][0];
+    assert_eq!(c["arm"], json!("bold"));
+    assert_eq!(c["against"], json!("control"));
+    // Both arms are 100%: no variation, no test.
+    assert_eq!(c["p_value"], Json::Null);
+
+    let k = kpi(&e, &state, "orders");
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let c = &k["comparisons"][0];
+    assert_eq!(c["test"], json!("welch_t"));
+    assert!((c["difference"].as_f64().unwrap() - (mean(&per[1]) - mean(&per[0]))).abs() < 1e-12);
+
+    // Browsing happened before anyone had a variant: counted, in no arm.
+    let k = kpi(&e, &state, "browsers");
+    assert_eq!(k["value"], json!(n));
+    assert_eq!(k["arms"][0]["value"], json!(0));
+    assert_eq!(k["arms"][1]["value"], json!(0));
+}

@@ -838,6 +838,11 @@ pub struct Kpi {
 pub enum Arms {
     /// `by holdout`: the holdout, then everyone else eligible, over the audience.
     Holdout,
+    /// `by EXPERIMENT`: its variants in the order written, over participants.
+    Experiment {
+        /// The experiment.
+        experiment: ExperimentId,
+    },
 }
 
 /// How a KPI's arms are compared (language §12).

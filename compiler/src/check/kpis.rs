@@ -155,6 +155,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
 enum ArmsOf {
     /// The holdout and everyone else eligible, over the audience.
     Holdout,
+    /// An experiment's variants, over participants.
+    Experiment,
 }
 
 /// Resolves `by NAME` (E0602 for a name that is not `holdout`, or `holdout` in a
@@ -175,13 +177,22 @@ fn arms(ctx: &mut Ctx<'_>, file: FileId, by: &Ident) -> Option<ArmsOf> {
         );
         return None;
     }
-    let help = suggest::did_you_mean(&by.name, ["holdout"]);
+    if ctx.syms.experiments.get(&by.name).is_some() {
+        return Some(ArmsOf::Experiment);
+    }
+    let names: Vec<&str> = std::iter::once("holdout")
+        .chain(ctx.syms.experiments.names())
+        .collect();
+    let help = suggest::did_you_mean(&by.name, names.iter().copied());
     unknown(
         ctx,
         Code::E0602,
         file,
         by.span,
-        format!("unknown arms `{}`: a KPI is reported `by holdout`", by.name),
+        format!(
+            "unknown arms `{}`: a KPI is reported `by holdout` or `by` an experiment",
+            by.name
+        ),
         help,
     );
     None
@@ -215,6 +226,12 @@ fn per_arm(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, arms: ArmsOf) {
                 e.span,
                 "the arms of `by holdout` are over the audience, and holdout users never participate".into(),
                 "divide by `audience`, like `unique(purchase) / audience`",
+            ),
+            (Some("audience"), a) if a == ArmsOf::Experiment => wrong(
+                ctx,
+                e.span,
+                "the arms of an experiment are its variants, over participants: only participants get a variant".into(),
+                "divide by `participants`, like `unique(purchase) / participants`",
             ),
             (Some("audience" | "participants"), _) => {}
             (Some(name), _) => wrong(

@@ -280,6 +280,7 @@ impl Step<'_> {
             };
             let variant = u16::try_from(v).unwrap_or(u16::MAX);
             self.state.users.set_variant(u as usize, e, variant);
+            self.state.metrics.assign(e, v);
             let (Some(experiment), Some(name)) = (
                 engine.names.experiments.get(e),
                 engine.names.variants.get(e).and_then(|vs| vs.get(v)),
