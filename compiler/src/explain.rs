@@ -1077,9 +1077,10 @@ phase main for 3d {
                    share of users, or a percentage against an amount of money. A KPI reported \
                    `by holdout` is also measured against the wrong population when its formula \
                    divides by `participants` or counts `returning` users (holdout users never \
-                   participate, so the arms are over the `audience`), or when it reads a \
-                   metric that is not kept per arm (`spend`, `granted`, group and raffle \
-                   metrics, other KPIs).",
+                   participate, so the arms are over the `audience`); one reported `by` an \
+                   experiment when it divides by `audience` (only participants get a variant); \
+                   and either when it reads a metric that is not kept per arm (`spend`, \
+                   `granted`, group and raffle metrics, other KPIs).",
             why: "The measured value could never be compared with the target, so the report \
                   could not say whether the campaign worked; an arm measured over a population \
                   it cannot have would compare nothing with something.",
@@ -1104,7 +1105,7 @@ kpi revenue = sum(purchase.amount) target >= 1_000_000 CNY"#,
             what: "A KPI formula counts an event that is not defined, sums a field the event \
                    does not have, or uses a measure camp does not know; or a KPI is reported \
                    `by` arms that do not exist (`by holdout` in a campaign without a \
-                   holdout). The measures are `count`, `unique`, `sum`, `repeat`, \
+                   holdout, or an experiment that is not defined). The measures are `count`, `unique`, `sum`, `repeat`, \
                    `returning`, `nps`, `granted`, `completions`, `sent`, `spend`, \
                    `participants`, `audience`, and the group and raffle metrics.",
             why: "There would be nothing to measure, so the KPI would stay empty for the whole \
