@@ -324,7 +324,10 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
             if let Some(u) = &until {
                 args.extend(["--until".into(), u.clone()]);
             }
-            args.extend(["--report".into(), d.join("report.json").display().to_string()]);
+            args.extend([
+                "--report".into(),
+                d.join("report.json").display().to_string(),
+            ]);
             let replay = Command::new(BIN).args(&args).output().unwrap();
             let expected: Vec<Value> = String::from_utf8(replay.stdout)
                 .unwrap()

@@ -11,9 +11,9 @@
 //! phases given by a duration, and the entries say so.
 
 use camp_plan::literal::Duration;
-use camp_plan::{Measured, 
-    ArithOp, GrantOn, MessageId, Metric, Phase, Plan, QuietHours, Recipients, RewardId, SendWhen,
-    TimerFrom, Trigger, Until, Value,
+use camp_plan::{
+    ArithOp, GrantOn, Measured, MessageId, Metric, Phase, Plan, QuietHours, Recipients, RewardId,
+    SendWhen, TimerFrom, Trigger, Until, Value,
 };
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;

@@ -396,10 +396,9 @@ impl Step<'_> {
                         .unwrap_or(0.0),
                     _ => 1.0,
                 };
-                let t = self
-                    .state
-                    .user(u)
-                    .map_or(0.0, |user| f64::from_bits(user.packed.counter(user_key(m)) as u64));
+                let t = self.state.user(u).map_or(0.0, |user| {
+                    f64::from_bits(user.packed.counter(user_key(m)) as u64)
+                });
                 self.set_fact(u, m, (t + v).to_bits() as i64);
                 2.0 * t * v + v * v
             }

@@ -66,8 +66,7 @@ impl Sample {
 /// from the unpooled one. `None` when an arm is empty or the standard errors are zero
 /// (every user, or none, counts in both arms).
 pub fn two_proportions(control: Proportion, treatment: Proportion) -> Option<Comparison> {
-    if control.n == 0 || treatment.n == 0 || control.x > control.n || treatment.x > treatment.n
-    {
+    if control.n == 0 || treatment.n == 0 || control.x > control.n || treatment.x > treatment.n {
         return None;
     }
     let (n1, n2) = (control.n as f64, treatment.n as f64);
@@ -123,7 +122,11 @@ mod tests {
     use super::*;
 
     fn close(a: f64, b: f64) {
-        assert!((a - b).abs() <= 1e-9, "{a} != {b} (off by {})", (a - b).abs());
+        assert!(
+            (a - b).abs() <= 1e-9,
+            "{a} != {b} (off by {})",
+            (a - b).abs()
+        );
     }
 
     fn sample(v: &[f64]) -> Sample {
@@ -158,7 +161,10 @@ mod tests {
     //   ztest(3, 10, 1, 8)
     #[test]
     fn two_proportions_match_scipy() {
-        let c = two_proportions(Proportion { n: 1000, x: 120 }, Proportion { n: 1000, x: 150 });
+        let c = two_proportions(
+            Proportion { n: 1000, x: 120 },
+            Proportion { n: 1000, x: 150 },
+        );
         check(
             c.unwrap(),
             [

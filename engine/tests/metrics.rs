@@ -283,7 +283,12 @@ fn by_holdout_arms_are_the_same_after_a_snapshot() {
     for u in holdout_users(n) {
         e.user(&mut state, &u).unwrap();
     }
-    replay::run_events(&e, &mut state, first, Until::At(t("2027-03-01T12:00:00+08:00")));
+    replay::run_events(
+        &e,
+        &mut state,
+        first,
+        Until::At(t("2027-03-01T12:00:00+08:00")),
+    );
     let text = serde_json::to_string(&state).unwrap();
     let mut restored = e.restore(serde_json::from_str(&text).unwrap()).unwrap();
     replay::run_events(&e, &mut restored, second, Until::End);

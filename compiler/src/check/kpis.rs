@@ -68,10 +68,7 @@ impl UserSet {
                     | UserSet::Returning,
                 UserSet::Audience
             ) | (
-                UserSet::Participants
-                    | UserSet::Senders
-                    | UserSet::Repeaters
-                    | UserSet::Returning,
+                UserSet::Participants | UserSet::Senders | UserSet::Repeaters | UserSet::Returning,
                 UserSet::Participants
             ) | (UserSet::Repeaters, UserSet::Senders)
         )
@@ -221,13 +218,13 @@ fn per_arm(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, arms: ArmsOf) {
             per_arm(ctx, file, r, arms);
         }
         ExprKind::Path(p) => match (p.first().map(|i| i.name.as_str()), arms) {
-            (Some("participants"), a) if a == ArmsOf::Holdout => wrong(
+            (Some("participants"), ArmsOf::Holdout) => wrong(
                 ctx,
                 e.span,
                 "the arms of `by holdout` are over the audience, and holdout users never participate".into(),
                 "divide by `audience`, like `unique(purchase) / audience`",
             ),
-            (Some("audience"), a) if a == ArmsOf::Experiment => wrong(
+            (Some("audience"), ArmsOf::Experiment) => wrong(
                 ctx,
                 e.span,
                 "the arms of an experiment are its variants, over participants: only participants get a variant".into(),
@@ -243,7 +240,7 @@ fn per_arm(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, arms: ArmsOf) {
             (None, _) => {}
         },
         ExprKind::Call(name, _) => match (name.name.as_str(), arms) {
-            ("returning", a) if a == ArmsOf::Holdout => wrong(
+            ("returning", ArmsOf::Holdout) => wrong(
                 ctx,
                 e.span,
                 "`returning` counts participants, and holdout users never participate".into(),
@@ -787,11 +784,9 @@ fn nps_field(ctx: &mut Ctx<'_>, file: FileId, arg: &Expr, mode: MetricMode) {
             .with_help("declare the answer as `int`; scores outside 0–10 are not counted"),
         ),
         None => {
-            let help = suggest::did_you_mean(
-                &field.name,
-                def.fields.iter().map(|f| f.name.name.as_str()),
-            )
-            .map(|h| h.replacen('`', &format!("`{}.", ev.name), 1));
+            let help =
+                suggest::did_you_mean(&field.name, def.fields.iter().map(|f| f.name.name.as_str()))
+                    .map(|h| h.replacen('`', &format!("`{}.", ev.name), 1));
             unknown(
                 ctx,
                 mode.unknown_field(),
@@ -812,7 +807,8 @@ fn named_arg(ctx: &mut Ctx<'_>, file: FileId, arg: &Expr, mode: MetricMode, kind
         ctx.syms.messages.names().collect()
     };
     match &arg.kind {
-        ExprKind::Path(p) if matches!(p.as_slice(), [one] if names.contains(&one.name.as_str())) => {}
+        ExprKind::Path(p) if matches!(p.as_slice(), [one] if names.contains(&one.name.as_str())) => {
+        }
         ExprKind::Path(p) if p.len() == 1 => {
             let given = p.first().map_or("", |i| i.name.as_str());
             let help = suggest::did_you_mean(given, names.iter().copied());
@@ -839,7 +835,9 @@ fn named_arg(ctx: &mut Ctx<'_>, file: FileId, arg: &Expr, mode: MetricMode, kind
 /// enrolls).
 fn where_filter(ctx: &mut Ctx<'_>, file: FileId, subject: &Expr, filter: &Expr) {
     let event = match &subject.kind {
-        ExprKind::Path(p) => p.first().and_then(|ev| ctx.syms.events.get(&ev.name).copied()),
+        ExprKind::Path(p) => p
+            .first()
+            .and_then(|ev| ctx.syms.events.get(&ev.name).copied()),
         _ => None,
     };
     let Some(event) = event else {

@@ -136,12 +136,19 @@ pub struct KpiExpectation {
 
 /// Checks a KPI expectation; `Err` says what the KPI is instead, or that the scenario
 /// names a KPI or arm the campaign does not have.
-fn verify_kpi(engine: &Engine, state: &crate::state::State, k: &KpiExpectation) -> Result<(), String> {
+fn verify_kpi(
+    engine: &Engine,
+    state: &crate::state::State,
+    k: &KpiExpectation,
+) -> Result<(), String> {
     let plan = engine.plan();
     let Some(index) = plan.kpis.iter().position(|x| x.name == k.kpi) else {
         let hint = did_you_mean(&k.kpi, plan.kpis.iter().map(|x| x.name.as_str()))
             .map_or(String::new(), |h| format!("; {h}"));
-        return Err(format!("the scenario file names no KPI of the campaign: `{}`{hint}", k.kpi));
+        return Err(format!(
+            "the scenario file names no KPI of the campaign: `{}`{hint}",
+            k.kpi
+        ));
     };
     let report = engine.kpis(state).into_iter().nth(index);
     let Some(report) = report else {
@@ -175,7 +182,10 @@ fn verify_kpi(engine: &Engine, state: &crate::state::State, k: &KpiExpectation) 
         let got = value.as_ref().and_then(crate::kpi::as_decimal);
         if got != Some(want) {
             let shown = got.map_or_else(|| "null".to_string(), |d| d.normalize().to_string());
-            return Err(format!("the KPI is {shown}{what}, not {}", want.normalize()));
+            return Err(format!(
+                "the KPI is {shown}{what}, not {}",
+                want.normalize()
+            ));
         }
     }
     if let Some(want) = k.met {
