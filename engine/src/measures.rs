@@ -288,18 +288,32 @@ impl Step<'_> {
                     },
                     None => continue,
                 },
-                Measured::Unique { .. } if measure.filter.is_none() => {
+                Measured::Unique { .. } if measure.filter.is_none() && measure.arms.is_empty() => {
                     if !first {
                         continue;
                     }
                     Bump::User
                 }
                 Measured::Unique { .. } => {
-                    if fact != 0 {
-                        continue;
+                    // Bit 0: counted over the campaign; bit 1 + i: counted in the arms
+                    // of the measure's `arms[i]` (a user may get a variant only after
+                    // their first such event, and counts in their arm from then on).
+                    let arms = self.arms_of(u, measure);
+                    let mut flags = fact | 1;
+                    let mut split = Vec::new();
+                    for (i, arm) in arms.iter().enumerate() {
+                        let bit = 1i64.checked_shl(1 + i as u32).unwrap_or(0);
+                        if let (Some(arm), true) = (arm, fact & bit == 0) {
+                            flags |= bit;
+                            split.push((i, *arm, Bump::User));
+                        }
                     }
-                    self.set_fact(u, m, 1);
-                    Bump::User
+                    if flags != fact {
+                        self.set_fact(u, m, flags);
+                    }
+                    let all = (fact & 1 == 0).then_some(Bump::User);
+                    self.apply(m, all, split);
+                    continue;
                 }
                 Measured::Repeat { .. } => {
                     // Counted up to two: the second event makes a repeater.
@@ -339,12 +353,26 @@ impl Step<'_> {
                     if !(0..=10).contains(score) {
                         continue;
                     }
-                    // The answer is kept plus one: zero is "no answer yet".
-                    self.set_fact(u, m, score + 1);
-                    Bump::Answer {
-                        old: (fact > 0).then(|| fact - 1),
-                        new: *score,
+                    // The low byte keeps the answer plus one (zero: no answer yet); bit
+                    // 8 + i, that the answer counts in the arms of `arms[i]` (a user
+                    // who answered before getting a variant counts there from the
+                    // first answer after).
+                    let old = (fact & 0xFF > 0).then(|| (fact & 0xFF) - 1);
+                    let new = *score;
+                    let arms = self.arms_of(u, measure);
+                    let mut flags = fact & !0xFF;
+                    let mut split = Vec::new();
+                    for (i, arm) in arms.iter().enumerate() {
+                        let bit = 1i64.checked_shl(8 + i as u32).unwrap_or(0);
+                        let Some(arm) = arm else { continue };
+                        let counted = fact & bit != 0;
+                        flags |= bit;
+                        let old = if counted { old } else { None };
+                        split.push((i, *arm, Bump::Answer { old, new }));
                     }
+                    self.set_fact(u, m, flags | (new + 1));
+                    self.apply(m, Some(Bump::Answer { old, new }), split);
+                    continue;
                 }
                 Measured::Completions { .. } | Measured::Sent { .. } => continue,
             };
@@ -371,6 +399,30 @@ impl Step<'_> {
         };
         for &m in list {
             self.bump(u, m as usize, Bump::One { per_user: false });
+        }
+    }
+
+    /// `u`'s arm of each of `measure`'s arms.
+    fn arms_of(&self, u: u32, measure: &Measure) -> Vec<Option<usize>> {
+        match self.state.user(u) {
+            Some(user) => measure.arms.iter().map(|a| arm_of(*a, &user)).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Adds `all` to measure `m`'s campaign tally, and each `(i, arm, bump)` of `split`
+    /// to arm `arm` of its `arms[i]`.
+    fn apply(&mut self, m: usize, all: Option<Bump>, split: Vec<(usize, usize, Bump)>) {
+        let Some(slot) = self.state.metrics.measures.get_mut(m) else {
+            return;
+        };
+        if let Some(b) = all {
+            slot.all.bump(&b, 0.0);
+        }
+        for (i, arm, b) in split {
+            if let Some(t) = slot.arms.get_mut(i).and_then(|a| a.get_mut(arm)) {
+                t.bump(&b, 0.0);
+            }
         }
     }
 
@@ -404,10 +456,7 @@ impl Step<'_> {
             }
             _ => 0.0,
         };
-        let arms: Vec<Option<usize>> = match self.state.user(u) {
-            Some(user) => measure.arms.iter().map(|a| arm_of(*a, &user)).collect(),
-            None => Vec::new(),
-        };
+        let arms = self.arms_of(u, measure);
         let Some(slot) = self.state.metrics.measures.get_mut(m) else {
             return;
         };

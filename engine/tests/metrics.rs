@@ -321,6 +321,7 @@ campaign copy_test {
 }
 event purchase { amount: int }
 event browse {}
+event survey { score: int }
 reward stamp = points 1
 experiment copy {
   variants control 50%, bold 50%
@@ -331,6 +332,7 @@ phase main for 14d {
 kpi conversion = unique(purchase) / participants target >= 10% by copy
 kpi orders     = count(purchase) / participants  target >= 0.5 by copy
 kpi browsers   = unique(browse)                  target >= 1   by copy
+kpi score      = nps(survey.score)               target >= 30  by copy
 "#;
 
 #[test]
@@ -344,6 +346,13 @@ fn by_experiment_arms_are_its_variants_over_participants() {
         // Everyone browses first (before enrolling: no variant yet, so in no arm);
         // users i % 4 != 0 buy (the first purchase enrolls them), some twice.
         events.push(ev(&format!("b{i}"), "browse", &format!("u{i}"), D1, "{}"));
+        events.push(ev(
+            &format!("s{i}"),
+            "survey",
+            &format!("u{i}"),
+            D1,
+            r#"{"score":3}"#,
+        ));
         for k in 0..(i % 4).min(2) {
             events.push(ev(
                 &format!("p{i}-{k}"),
@@ -354,14 +363,29 @@ fn by_experiment_arms_are_its_variants_over_participants() {
             ));
         }
     }
+    // After enrolling, even users browse again and everyone answers the survey again.
+    for i in 0..n {
+        if i % 2 == 0 {
+            events.push(ev(&format!("c{i}"), "browse", &format!("u{i}"), D8, "{}"));
+        }
+        events.push(ev(
+            &format!("t{i}"),
+            "survey",
+            &format!("u{i}"),
+            D8,
+            r#"{"score":10}"#,
+        ));
+    }
     let state = run_state(&e, &users(&refs), &events);
     let experiment = camp_plan::ExperimentId(0);
     // By hand: each participant's variant and purchases.
     let mut per: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut browsed = [0u64; 2];
     for i in 0..n {
         let u = state.find(&format!("u{i}")).unwrap();
         if let Some(v) = e.variant_of(&state, u, experiment) {
             per[v as usize].push((i % 4).min(2) as f64);
+            browsed[v as usize] += u64::from(i % 2 == 0);
         }
     }
     assert!(per[0].len() > 5 && per[1].len() > 5, "{per:?}");
@@ -386,9 +410,18 @@ fn by_experiment_arms_are_its_variants_over_participants() {
     assert_eq!(c["test"], json!("welch_t"));
     assert!((c["difference"].as_f64().unwrap() - (mean(&per[1]) - mean(&per[0]))).abs() < 1e-12);
 
-    // Browsing happened before anyone had a variant: counted, in no arm.
+    // The first browse happened before anyone had a variant: counted, in no arm; a
+    // participant who browses again counts in their arm from then on.
     let k = kpi(&e, &state, "browsers");
     assert_eq!(k["value"], json!(n));
-    assert_eq!(k["arms"][0]["value"], json!(0));
-    assert_eq!(k["arms"][1]["value"], json!(0));
+    assert_eq!(k["arms"][0]["value"], json!(browsed[0]));
+    assert_eq!(k["arms"][1]["value"], json!(browsed[1]));
+    assert!(browsed[0] > 0 && browsed[1] > 0);
+
+    // Everyone answered 3, then 10 (latest): the campaign's NPS is 100, and so is each
+    // arm's, whose users answered 10 once they had a variant.
+    let k = kpi(&e, &state, "score");
+    assert_eq!(k["value"], json!(100));
+    assert_eq!(k["arms"][0]["value"], json!(100));
+    assert_eq!(k["arms"][1]["value"], json!(100));
 }
