@@ -108,6 +108,27 @@ fn email_messages_get_subject_files() {
 }
 
 #[test]
+fn a_message_by_an_experiment_gets_a_file_per_variant_and_locale() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ab_launch.camp");
+    let out = temp("variants");
+    compile(&file, &out);
+    let tree = read_tree(&out);
+    let text = |name: &str| {
+        tree.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+    };
+    assert_eq!(
+        text("messages/launch.bold.en.txt").as_deref(),
+        Some("{{ user.nickname }}, 72 hours only! Grab yours now!\n")
+    );
+    assert!(text("messages/launch.control.zh-CN.txt").is_some());
+    assert!(text("messages/launch.en.txt").is_none());
+    assert!(text("messages/bonus_sent.en.txt").is_some());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
 fn graphviz_accepts_every_machine() {
     if Command::new("dot").arg("-V").output().is_err() {
         // .ci/run installs graphviz, so in CI a missing `dot` is a failure, not a skip.

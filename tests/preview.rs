@@ -135,6 +135,33 @@ fn user_file_supplies_the_attributes_and_locale() {
 }
 
 #[test]
+fn variant_flag_picks_the_body_of_a_message_by_an_experiment() {
+    let file = example("ab_launch");
+    let o = preview(&[file.to_str().unwrap(), "launch", "--locale", "en"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "# launch via push, variant control (en)\n\nSample nickname, new arrivals are in.\n"
+    );
+    let o = preview(&[file.to_str().unwrap(), "launch", "--variant", "bold"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "# launch via push, variant bold (zh-CN)\n\nSample nickname,限时 72 小时!立即抢购!\n"
+    );
+    let o = preview(&[file.to_str().unwrap(), "launch", "--variant", "bolt"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("did you mean `bold`?"),
+        "{}",
+        stderr(&o)
+    );
+    let o = preview(&[file.to_str().unwrap(), "bonus_sent", "--variant", "bold"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("has no variants"), "{}", stderr(&o));
+}
+
+#[test]
 fn unknown_message_is_a_usage_error_with_a_suggestion() {
     let o = preview(&[example("checkin_festival").to_str().unwrap(), "recapp"]);
     assert_eq!(o.status.code(), Some(2));

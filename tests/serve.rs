@@ -1683,3 +1683,35 @@ fn groups_are_served_and_answers_say_why_a_task_did_not_count() {
     );
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn participants_show_their_variants_and_keep_them_across_a_restart() {
+    let d = dir("variants");
+    let campaign = root().join("examples/ab_launch.camp");
+    let daemon = Daemon::start(&campaign, &d, &[]);
+    for u in ["lin", "bo", "ting"] {
+        daemon.put(
+            &format!("/v1/users/{u}"),
+            r#"{"nickname": "N", "locale": "en"}"#,
+        );
+    }
+    daemon.clock("2027-05-10T02:00:00Z");
+    daemon.drained();
+    // The arms of examples/ab_launch.test.yaml: ting is in the holdout.
+    let (_, lin) = daemon.get("/v1/participants/lin");
+    assert_eq!(lin["variants"], json!({"launch_copy": "bold"}), "{lin}");
+    let (_, bo) = daemon.get("/v1/participants/bo");
+    assert_eq!(bo["variants"], json!({"launch_copy": "control"}), "{bo}");
+    let (_, ting) = daemon.get("/v1/participants/ting");
+    assert_eq!(ting["standing"], "holdout");
+    assert!(ting.get("variants").is_none(), "{ting}");
+    assert!(daemon.stop().success());
+    // From the snapshot, and from the log alone: the same arms.
+    let daemon = Daemon::start(&campaign, &d, &[]);
+    assert_eq!(daemon.get("/v1/participants/lin").1, lin);
+    assert!(daemon.stop().success());
+    std::fs::remove_file(d.join("camp.db.snapshot")).ok();
+    let daemon = Daemon::start(&campaign, &d, &[]);
+    assert_eq!(daemon.get("/v1/participants/bo").1, bo);
+    assert!(daemon.stop().success());
+}

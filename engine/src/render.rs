@@ -169,8 +169,12 @@ struct MessageInfo {
     /// One entry per variant of that experiment, in its order (a single unnamed one
     /// for a message without an experiment): the variant's name and the locales it has
     /// a template for, with whether that template has a subject.
-    variants: Vec<(Option<String>, Vec<(String, bool)>)>,
+    variants: Vec<(Option<String>, Locales)>,
 }
+
+/// The locales a message (or one variant of it) has a template for, with whether that
+/// template has a subject.
+type Locales = Vec<(String, bool)>;
 
 /// The templates of one plan, parsed once, with the data their variables come from.
 pub struct Renderer {

@@ -603,6 +603,44 @@ mod tests {
         }
     }
 
+    #[test]
+    fn variants_take_a_byte_per_experiment_and_survive_restriding_and_snapshots() {
+        let mut users = Users::with_experiments(2);
+        for i in 0..CHUNK + 3 {
+            users.push(
+                User::new(SmolStr::new(format!("u{i}")), Standing::Eligible),
+                AttrsRef::new(&[]),
+            );
+        }
+        assert_eq!(users.chunks[0].variants.len(), CHUNK * 2);
+        users.set_variant(1, 0, 0);
+        users.set_variant(1, 1, 254);
+        users.set_variant(CHUNK + 2, 1, 7);
+        // Past one byte, out of range: not kept.
+        users.set_variant(2, 0, 255);
+        users.set_variant(2, 2, 1);
+        users.set_variant(CHUNK + 3, 0, 1);
+        assert_eq!(users.variant(1, 0), Some(0));
+        assert_eq!(users.variant(1, 1), Some(254));
+        assert_eq!(users.variant(2, 0), None);
+        assert_eq!(users.variant(0, 0), None);
+        assert_eq!(users.get(CHUNK + 2).and_then(|u| u.variant(1)), Some(7));
+        let json = serde_json::to_string(&users).unwrap();
+        let mut back: Users = serde_json::from_str(&json).unwrap();
+        back.fit_experiments(2);
+        assert!(back == users);
+        // One more experiment: the old bytes stay, the new one is empty.
+        back.fit_experiments(3);
+        assert_eq!(back.variant(1, 1), Some(254));
+        assert_eq!(back.variant(CHUNK + 2, 1), Some(7));
+        assert_eq!(back.variant(CHUNK + 2, 2), None);
+        // None at all: a campaign without experiments keeps no bytes.
+        back.fit_experiments(0);
+        assert!(back.chunks.iter().all(|c| c.variants.is_empty()));
+        let none = Users::default();
+        assert_eq!(none.variant(0, 0), None);
+    }
+
     /// One change to a user's block.
     #[derive(Debug, Clone)]
     enum Op {
