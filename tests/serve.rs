@@ -324,6 +324,10 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
             if let Some(u) = &until {
                 args.extend(["--until".into(), u.clone()]);
             }
+            args.extend([
+                "--report".into(),
+                d.join("report.json").display().to_string(),
+            ]);
             let replay = Command::new(BIN).args(&args).output().unwrap();
             let expected: Vec<Value> = String::from_utf8(replay.stdout)
                 .unwrap()
@@ -360,6 +364,13 @@ fn every_example_scenario_over_http_gives_the_effects_of_camp_run() {
             }
             daemon.clock(until.as_deref().unwrap_or("2100-01-01T00:00:00Z"));
             daemon.drained();
+            // Every KPI, per arm and with its tests, as the replay's report has it.
+            let report: Value =
+                serde_json::from_str(&std::fs::read_to_string(d.join("report.json")).unwrap())
+                    .unwrap();
+            let (status, kpis) = daemon.get("/v1/kpis");
+            assert_eq!(status, 200, "{name}: {kpis}");
+            assert_eq!(kpis["kpis"], report["kpis"], "{name}: the KPIs differ");
             assert!(daemon.stop().success(), "{name}: SIGTERM exits 0");
 
             let logged = logged_effects(&d);

@@ -1074,9 +1074,16 @@ phase main for 3d {
             code,
             title: "kpi target in the wrong unit",
             what: "A KPI's `target` is in another unit than its formula gives: money against a \
-                   share of users, or a percentage against an amount of money.",
+                   share of users, or a percentage against an amount of money. A KPI reported \
+                   `by holdout` is also measured against the wrong population when its formula \
+                   divides by `participants` or counts `returning` users (holdout users never \
+                   participate, so the arms are over the `audience`); one reported `by` an \
+                   experiment when it divides by `audience` (only participants get a variant); \
+                   and either when it reads a metric that is not kept per arm (`spend`, \
+                   `granted`, group and raffle metrics, other KPIs).",
             why: "The measured value could never be compared with the target, so the report \
-                  could not say whether the campaign worked.",
+                  could not say whether the campaign worked; an arm measured over a population \
+                  it cannot have would compare nothing with something.",
             example: r#"campaign spring {
   timezone "Asia/Shanghai"
 }
@@ -1096,8 +1103,11 @@ kpi revenue = sum(purchase.amount) target >= 1_000_000 CNY"#,
             code,
             title: "kpi over an unknown measure",
             what: "A KPI formula counts an event that is not defined, sums a field the event \
-                   does not have, or uses a measure camp does not know. The measures are \
-                   `count`, `unique`, `sum`, `granted`, `spend`, `participants` and `audience`.",
+                   does not have, or uses a measure camp does not know; or a KPI is reported \
+                   `by` arms that do not exist (`by holdout` in a campaign without a \
+                   holdout, or an experiment that is not defined). The measures are `count`, `unique`, `sum`, `repeat`, \
+                   `returning`, `nps`, `granted`, `completions`, `sent`, `spend`, \
+                   `participants`, `audience`, and the group and raffle metrics.",
             why: "There would be nothing to measure, so the KPI would stay empty for the whole \
                   campaign.",
             example: r#"campaign spring {

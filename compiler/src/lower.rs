@@ -26,6 +26,8 @@ struct Lower<'a> {
     syms: Symbols<'a>,
     settings: &'a Settings,
     tz: Tz,
+    /// The plan's measures, gathered as formulas are lowered (one per distinct metric).
+    measures: std::cell::RefCell<Vec<Measure>>,
 }
 
 /// Lowers a checked program. `checked` must come from a check of `program` that reported
@@ -43,7 +45,12 @@ pub fn lower_with<'a>(
 ) -> Lowered<Plan> {
     let settings = &checked.settings;
     let tz = settings.tz.ok_or_else(|| unresolved("the time zone"))?;
-    let l = Lower { syms, settings, tz };
+    let l = Lower {
+        syms,
+        settings,
+        tz,
+        measures: Default::default(),
+    };
     let windows: Vec<phases::PhaseWindow> = checked
         .windows
         .iter()
@@ -196,14 +203,31 @@ pub fn lower_with<'a>(
         .kpis
         .iter()
         .map(|k| {
+            let by = match &k.node.by {
+                None => None,
+                Some(by) if by.name == "holdout" => Some(Arms::Holdout),
+                Some(by) => Some(Arms::Experiment {
+                    experiment: l
+                        .syms
+                        .experiments
+                        .position(&by.name)
+                        .map(|i| ExperimentId(i as u32))
+                        .ok_or_else(|| unresolved("a KPI's experiment"))?,
+                }),
+            };
+            let formula = l.metric_in(&k.node.formula, by)?;
+            let test = by.and_then(|by| l.arm_test(&formula, by));
             Ok(Kpi {
                 name: k.name.name.clone(),
-                formula: l.metric(&k.node.formula)?,
+                formula,
                 op: compare(k.node.op),
                 target: l.value(&k.node.target.kind)?,
+                by,
+                test,
             })
         })
         .collect::<Lowered<_>>()?;
+    let measures = l.measures.take();
     let mut plan = Plan {
         format_version: FORMAT_VERSION,
         source_hash: source_hash(program),
@@ -221,6 +245,7 @@ pub fn lower_with<'a>(
         experiments,
         tiers,
         kpis,
+        measures,
         machines: Machines {
             campaign: StateMachine {
                 states: vec![],
@@ -1262,17 +1287,175 @@ impl<'a> Lower<'a> {
                     rhs: bx(r)?,
                 },
             },
-            ExprKind::Error => return Err(unresolved("an expression")),
+            ExprKind::Where(..) | ExprKind::Error => return Err(unresolved("an expression")),
         })
     }
 
     fn metric(&self, e: &ast::Expr) -> Lowered<Metric> {
-        let bx = |x: &ast::Expr| self.metric(x).map(Box::new);
+        self.metric_in(e, None)
+    }
+
+    /// The measure `of` (with `filter`), added to the plan's list unless it is there;
+    /// kept per arm of `arms` too.
+    fn measure(&self, of: Measured, filter: Option<Expr>, arms: Option<Arms>) -> Metric {
+        let mut list = self.measures.borrow_mut();
+        let i = match list.iter().position(|m| m.of == of && m.filter == filter) {
+            Some(i) => i,
+            None => {
+                list.push(Measure {
+                    of,
+                    filter,
+                    arms: Vec::new(),
+                    per_user: false,
+                });
+                list.len() - 1
+            }
+        };
+        if let (Some(arms), Some(m)) = (arms, list.get_mut(i)) {
+            if !m.arms.contains(&arms) {
+                m.arms.push(arms);
+            }
+        }
+        Metric::Measure {
+            measure: MeasureId(i as u32),
+        }
+    }
+
+    /// How the arms of a KPI with `formula` are compared, if they are: a share of
+    /// users or a per-user mean over the arms' population (the audience for the
+    /// holdout). A mean's users' totals are then kept.
+    fn arm_test(&self, formula: &Metric, by: Arms) -> Option<ArmTest> {
+        let Metric::Arith {
+            arith: ArithOp::Div,
+            lhs,
+            rhs,
+        } = formula
+        else {
+            return None;
+        };
+        let population = match by {
+            Arms::Holdout => Metric::Audience,
+            Arms::Experiment { .. } => Metric::Participants,
+        };
+        let (Metric::Measure { measure }, true) = (&**lhs, **rhs == population) else {
+            return None;
+        };
+        let mut list = self.measures.borrow_mut();
+        let m = list.get_mut(measure.index())?;
+        match m.of {
+            Measured::Unique { .. } | Measured::Repeat { .. } | Measured::Returning { .. } => {
+                Some(ArmTest::Proportion { measure: *measure })
+            }
+            Measured::Count { .. } | Measured::Sum { .. } => {
+                m.per_user = true;
+                Some(ArmTest::Mean { measure: *measure })
+            }
+            _ => None,
+        }
+    }
+
+    /// `EVENT` or `EVENT where COND`: the event's definition and the lowered filter.
+    fn filtered<'e>(
+        &self,
+        e: &'e ast::Expr,
+    ) -> Lowered<(&'e ast::Expr, Option<&'a ast::EventDef>, Option<Expr>)> {
+        let ExprKind::Where(subject, filter) = &e.kind else {
+            return Ok((e, None, None));
+        };
+        let event = match &subject.kind {
+            ExprKind::Path(p) => p.first().map(|i| i.name.as_str()),
+            _ => None,
+        }
+        .and_then(|name| self.syms.events.get(name))
+        .map(|d| d.node)
+        .ok_or_else(|| unresolved("a metric's event"))?;
+        Ok((subject, Some(event), Some(self.expr(filter, Some(event))?)))
+    }
+
+    /// A metric over an event (`count`, `unique`, `sum` with their `where`, `repeat`,
+    /// `returning`, `nps`), a task or a message, kept as a measure when it needs one:
+    /// filtered, per-user, per-arm or new.
+    fn measured(
+        &self,
+        name: &str,
+        args: &[ast::Expr],
+        arms: Option<Arms>,
+    ) -> Lowered<Option<Metric>> {
+        let (first, rest) = match args {
+            [first, rest @ ..] => (first, rest),
+            [] => return Ok(None),
+        };
+        let (subject, _, filter) = self.filtered(first)?;
+        let slot = filter.is_some() || arms.is_some();
+        let name_of = |e: &ast::Expr| match &e.kind {
+            ExprKind::Path(p) => p.first().map(|i| i.name.clone()),
+            _ => None,
+        };
+        let of = match (name, rest) {
+            ("count", []) => {
+                let event = self.event_of(subject)?;
+                if !slot {
+                    return Ok(Some(Metric::Count { event }));
+                }
+                Measured::Count { event }
+            }
+            ("unique", []) => {
+                let event = self.event_of(subject)?;
+                if !slot {
+                    return Ok(Some(Metric::Unique { event }));
+                }
+                Measured::Unique { event }
+            }
+            ("sum", []) => {
+                let (event, field) = self.event_field(subject)?;
+                if !slot {
+                    return Ok(Some(Metric::Sum { event, field }));
+                }
+                Measured::Sum { event, field }
+            }
+            ("repeat", []) => Measured::Repeat {
+                event: self.event_of(subject)?,
+            },
+            (
+                "returning",
+                [ast::Expr {
+                    kind: ExprKind::Lit(LitKind::Duration(after)),
+                    ..
+                }],
+            ) => Measured::Returning {
+                event: self.event_of(subject)?,
+                after: *after,
+            },
+            ("nps", []) => {
+                let (event, field) = self.event_field(subject)?;
+                Measured::Nps { event, field }
+            }
+            ("completions", []) => Measured::Completions {
+                task: self.task_id(&name_of(subject).ok_or_else(|| unresolved("a task"))?)?,
+            },
+            ("sent", []) => Measured::Sent {
+                message: self
+                    .message_id(&name_of(subject).ok_or_else(|| unresolved("a message"))?)?,
+            },
+            _ => return Ok(None),
+        };
+        Ok(Some(self.measure(of, filter, arms)))
+    }
+
+    /// A metric expression; within a KPI `by` arms, every metric it reads is kept per
+    /// arm.
+    fn metric_in(&self, e: &ast::Expr, arms: Option<Arms>) -> Lowered<Metric> {
+        let bx = |x: &ast::Expr| self.metric_in(x, arms).map(Box::new);
+        if let ExprKind::Call(name, args) = &e.kind {
+            if let Some(m) = self.measured(&name.name, args, arms)? {
+                return Ok(m);
+            }
+        }
         Ok(match &e.kind {
             ExprKind::Lit(k) => Metric::Const {
                 value: self.value(k)?,
             },
-            ExprKind::Paren(inner) => self.metric(inner)?,
+            ExprKind::Paren(inner) => self.metric_in(inner, arms)?,
             ExprKind::Path(p) => match p.first().map(|i| i.name.as_str()) {
                 Some("spend") => Metric::Spend,
                 Some("participants") => Metric::Participants,
@@ -1288,16 +1471,6 @@ impl<'a> Lower<'a> {
                 None => return Err(unresolved("a metric")),
             },
             ExprKind::Call(name, args) => match (name.name.as_str(), args.as_slice()) {
-                ("count", [a]) => Metric::Count {
-                    event: self.event_of(a)?,
-                },
-                ("unique", [a]) => Metric::Unique {
-                    event: self.event_of(a)?,
-                },
-                ("sum", [a]) => {
-                    let (event, field) = self.event_field(a)?;
-                    Metric::Sum { event, field }
-                }
                 (
                     "granted",
                     [ast::Expr {
@@ -1364,7 +1537,7 @@ impl<'a> Lower<'a> {
                     rhs: bx(r)?,
                 },
             },
-            ExprKind::Str(_) | ExprKind::List(_) | ExprKind::Error => {
+            ExprKind::Str(_) | ExprKind::List(_) | ExprKind::Where(..) | ExprKind::Error => {
                 return Err(unresolved("a metric"))
             }
         })

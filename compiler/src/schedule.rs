@@ -12,8 +12,8 @@
 
 use camp_plan::literal::Duration;
 use camp_plan::{
-    ArithOp, GrantOn, MessageId, Metric, Phase, Plan, QuietHours, Recipients, RewardId, SendWhen,
-    TimerFrom, Trigger, Until, Value,
+    ArithOp, GrantOn, Measured, MessageId, Metric, Phase, Plan, QuietHours, Recipients, RewardId,
+    SendWhen, TimerFrom, Trigger, Until, Value,
 };
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -608,6 +608,53 @@ fn recipients(plan: &Plan, to: Recipients) -> String {
     }
 }
 
+/// A measure as it is written (a filter shown as `where …`).
+fn measure_text(plan: &Plan, id: camp_plan::MeasureId) -> String {
+    let Some(m) = plan.measures.get(id.index()) else {
+        return "?".to_string();
+    };
+    let event = |id: camp_plan::EventId| plan.events.get(id.index());
+    let name = |id: camp_plan::EventId| event(id).map_or("?", |ev| ev.name.as_str());
+    let field = |id: camp_plan::EventId, f: u32| {
+        let ev = event(id);
+        let field = ev
+            .and_then(|ev| ev.fields.get(f as usize))
+            .map_or("?", |f| f.name.as_str());
+        format!("{}.{field}", ev.map_or("?", |ev| ev.name.as_str()))
+    };
+    let (func, arg) = match &m.of {
+        Measured::Count { event } => ("count", name(*event).to_string()),
+        Measured::Unique { event } => ("unique", name(*event).to_string()),
+        Measured::Sum { event, field: f } => ("sum", field(*event, *f)),
+        Measured::Repeat { event } => ("repeat", name(*event).to_string()),
+        Measured::Returning { event, after } => (
+            "returning",
+            format!(
+                "{}, {}",
+                name(*event),
+                value_text(&camp_plan::Value::Duration(*after))
+            ),
+        ),
+        Measured::Nps { event, field: f } => ("nps", field(*event, *f)),
+        Measured::Completions { task } => (
+            "completions",
+            plan.tasks
+                .get(task.index())
+                .map_or("?", |t| t.name.as_str())
+                .to_string(),
+        ),
+        Measured::Sent { message } => (
+            "sent",
+            plan.messages
+                .get(message.index())
+                .map_or("?", |m| m.name.as_str())
+                .to_string(),
+        ),
+    };
+    let filter = if m.filter.is_some() { " where …" } else { "" };
+    format!("{func}({arg}{filter})")
+}
+
 /// A metric condition as it would be written, with parentheses only where needed.
 /// `outer` is the binding strength of the surrounding operator.
 fn metric(plan: &Plan, m: &Metric, outer: u8) -> String {
@@ -654,6 +701,7 @@ fn metric(plan: &Plan, m: &Metric, outer: u8) -> String {
                     .map_or("?", |r| r.name.as_str())
             ),
         ),
+        Metric::Measure { measure } => (9, measure_text(plan, *measure)),
         Metric::Spend => (9, "spend".to_string()),
         Metric::Participants => (9, "participants".to_string()),
         Metric::Audience => (9, "audience".to_string()),

@@ -851,6 +851,8 @@ pub struct KpiDef {
     pub op: CompareOp,
     /// The target value.
     pub target: Lit,
+    /// `by holdout` or `by EXPERIMENT`: the arms it is reported for.
+    pub by: Option<Ident>,
 }
 
 /// A comparison operator.
@@ -950,6 +952,9 @@ pub enum ExprKind {
     Path(Vec<Ident>),
     /// `name(args)`.
     Call(Ident, Vec<Expr>),
+    /// `EVENT where COND`: a metric's argument with its filter (`count(purchase where
+    /// event.amount >= 100 CNY)`), the last argument of a call.
+    Where(Box<Expr>, Box<Expr>),
     /// `[a, b]`.
     List(Vec<Expr>),
     /// `a OP b`.

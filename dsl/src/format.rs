@@ -560,6 +560,11 @@ impl<'s> Printer<'s> {
                 self.expr_list(args, cont);
                 self.write(")");
             }
+            ExprKind::Where(subject, filter) => {
+                self.expr(subject, cont);
+                self.write(" where ");
+                self.expr(filter, cont);
+            }
             ExprKind::List(items) => {
                 self.before(e.span.start);
                 self.write("[");
@@ -622,6 +627,9 @@ impl<'s> Printer<'s> {
                 .collect::<Vec<_>>()
                 .join("."),
             ExprKind::Call(name, args) => format!("{}({})", name.name, self.flat_list(args)),
+            ExprKind::Where(subject, filter) => {
+                format!("{} where {}", self.flat(subject), self.flat(filter))
+            }
             ExprKind::List(items) => format!("[{}]", self.flat_list(items)),
             ExprKind::Binary(op, lhs, rhs) => {
                 format!("{} {} {}", self.flat(lhs), op.as_str(), self.flat(rhs))
@@ -782,6 +790,10 @@ impl<'s> Printer<'s> {
                 self.padded("", widths.formula.saturating_sub(used) + 1);
                 self.write(&format!("target {} ", k.op.as_str()));
                 self.lit(&k.target);
+                if let Some(by) = &k.by {
+                    self.write(" by ");
+                    self.ident(by);
+                }
                 self.end_line(end);
             }
         }
@@ -1749,6 +1761,13 @@ mod tests {
         let src = "kpi reach = unique(a)/audience target >= 10%\nkpi cost_per_head = spend / participants target <= 5 CNY\n";
         let want = "kpi reach         = unique(a) / audience target >= 10%\n\
                     kpi cost_per_head = spend / participants target <= 5 CNY\n";
+        assert_eq!(stable(src), want);
+    }
+
+    #[test]
+    fn kpi_filters_and_arms() {
+        let src = "kpi big = count(purchase   where event.amount>=100 CNY)/audience target >= 0.1   by   holdout\n";
+        let want = "kpi big = count(purchase where event.amount >= 100 CNY) / audience target >= 0.1 by holdout\n";
         assert_eq!(stable(src), want);
     }
 

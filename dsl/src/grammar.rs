@@ -227,6 +227,8 @@ pub(crate) fn friendly(rule: Rule) -> &'static str {
         Rule::tiers_def => "tiers",
         Rule::tier_def => "a tier like `silver at 500 points`",
         Rule::kpi_def => "a kpi",
+        Rule::kpi_by => "`by holdout` or `by EXPERIMENT`",
+        Rule::call_where => "`where` and a condition",
         Rule::compare_op => "a comparison: >=, <=, >, <, == or !=",
         Rule::expr | Rule::prefix | Rule::primary | Rule::paren | Rule::list | Rule::call | Rule::path => "an expression",
         Rule::infix => "an operator",

@@ -1319,11 +1319,16 @@ impl<'s> Builder<'s> {
         let op_pair = Children::of(c.find(Rule::compare_op)?).next()?;
         let op = compare_op(op_pair.as_rule()).ok_or(Broken(self.sp(&op_pair)))?;
         let target = self.literal(c.find(Rule::literal)?)?;
+        let by = match c.next_if(Rule::kpi_by) {
+            Some(by) => Some(self.ident(Children::of(by).find(Rule::ident)?)),
+            None => None,
+        };
         Ok(KpiDef {
             name,
             formula,
             op,
             target,
+            by,
         })
     }
 
@@ -1513,9 +1518,19 @@ impl<'s> Builder<'s> {
             Rule::call => {
                 let mut c = Children::of(pair);
                 let name = self.ident(c.next()?);
-                let mut args = Vec::new();
+                let mut args: Vec<Expr> = Vec::new();
                 for a in c.pairs {
-                    args.push(self.expr(a)?);
+                    if a.as_rule() == Rule::call_where {
+                        let filter = self.expr(Children::of(a).find(Rule::expr)?)?;
+                        let subject = args.pop().ok_or(Broken(span))?;
+                        let span = subject.span.to(filter.span);
+                        args.push(Expr {
+                            kind: ExprKind::Where(Box::new(subject), Box::new(filter)),
+                            span,
+                        });
+                    } else {
+                        args.push(self.expr(a)?);
+                    }
                 }
                 ExprKind::Call(name, args)
             }

@@ -147,6 +147,8 @@ pub(crate) struct Index {
     /// Whether anything reads `participant.enrolled_at` or a task's window counts from
     /// enrollment (only then is the enrollment instant kept).
     pub(crate) keeps_enrolled_at: bool,
+    /// Which measures each event type, task and message feeds.
+    pub(crate) measures: crate::measures::MeasureIndex,
     /// Per-participant timers (`send M D after enroll|TASK`), by what starts them.
     pub(crate) timers: crate::rules::timers::TimerIndex,
     /// Event type name → index (looked up for every event: a fast hash, not SipHash;
@@ -343,7 +345,12 @@ impl Index {
             // Conditions are deep trees: their JSON says whether any reads the path.
             keeps_enrolled_at: plan_json.contains("\"enrolled_at\"")
                 || plan.messages.iter().any(|m| mentions(m, &["enrolled_at"]))
-                || timers.window_from_enroll,
+                || timers.window_from_enroll
+                || plan
+                    .measures
+                    .iter()
+                    .any(|m| matches!(m.of, camp_plan::Measured::Returning { .. })),
+            measures: crate::measures::MeasureIndex::new(plan),
             timers,
             nudge_bit,
             counting,
@@ -590,11 +597,17 @@ impl Engine {
             .is_none_or(|a| eval::holds(&self.plan, a, &Facts::of(self, user, &[])));
         let held_out = hashes::holdout_point(&self.plan.campaign.id, &user.id) < self.holdout_ppm;
         guaranteed!(let Some(mut user) = state.user_mut(i), "a user just added or found is there" else return Ok(()));
+        let was_held_out = user.standing == Standing::Holdout;
         user.standing = match (eligible, held_out) {
             (false, _) => Standing::Ineligible,
             (true, true) => Standing::Holdout,
             (true, false) => Standing::Eligible,
         };
+        match (was_held_out, user.standing == Standing::Holdout) {
+            (false, true) => state.metrics.held_out += 1,
+            (true, false) => state.metrics.held_out = state.metrics.held_out.saturating_sub(1),
+            _ => {}
+        }
         match (was_eligible, eligible) {
             (false, true) => state.audience += 1,
             (true, false) => state.audience = state.audience.saturating_sub(1),

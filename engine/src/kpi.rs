@@ -1,11 +1,13 @@
 //! Campaign metrics (`count`, `unique`, `sum`, `granted`, `spend`, `participants`,
-//! `audience`) and the formulas over them: KPIs and `until` conditions.
+//! `audience`, and the measures of [`crate::measures`]) and the formulas over them: KPIs
+//! (over the campaign or one arm) and `until` conditions.
 
 use crate::eval::{arithmetic, compare, number};
 use crate::invariant::guaranteed;
+use crate::measures::{add_value, Slot};
 use crate::rules::grants::Ledger;
 use camp_plan::literal::Money;
-use camp_plan::{Metric, Plan, Value, ValueType};
+use camp_plan::{Arms, Metric, Plan, Value, ValueType};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +28,15 @@ pub struct Metrics {
     /// Per raffle: winners drawn over all rounds.
     #[serde(default)]
     pub winners: Vec<u64>,
+    /// Per measure of the plan: its totals, over the campaign and per arm.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub measures: Vec<Slot>,
+    /// Eligible users in the holdout (the holdout arm of `by holdout`).
+    #[serde(default)]
+    pub held_out: u64,
+    /// Per experiment, per variant: participants given it (the arms of `by EXPERIMENT`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assigned: Vec<Vec<u64>>,
 }
 
 impl Metrics {
@@ -41,6 +52,13 @@ impl Metrics {
                 .collect(),
             groups: vec![[0; 4]; plan.groups.len()],
             winners: vec![0; plan.raffles.len()],
+            measures: plan.measures.iter().map(|m| Slot::new(plan, m)).collect(),
+            held_out: 0,
+            assigned: plan
+                .experiments
+                .iter()
+                .map(|x| vec![0; x.variants.len()])
+                .collect(),
         }
     }
 
@@ -49,6 +67,24 @@ impl Metrics {
     pub fn fit(&mut self, plan: &Plan) {
         self.groups.resize(plan.groups.len(), [0; 4]);
         self.winners.resize(plan.raffles.len(), 0);
+        for m in plan.measures.iter().skip(self.measures.len()) {
+            self.measures.push(Slot::new(plan, m));
+        }
+        self.assigned.resize(plan.experiments.len(), Vec::new());
+        for (a, x) in self.assigned.iter_mut().zip(&plan.experiments) {
+            a.resize(x.variants.len(), 0);
+        }
+    }
+
+    /// Counts a participant given variant `variant` of experiment `experiment`.
+    pub fn assign(&mut self, experiment: usize, variant: usize) {
+        if let Some(n) = self
+            .assigned
+            .get_mut(experiment)
+            .and_then(|v| v.get_mut(variant))
+        {
+            *n += 1;
+        }
     }
 
     /// Counts one accepted event; `first_of_type` when the user never sent one before.
@@ -63,26 +99,14 @@ impl Metrics {
         }
         guaranteed!(let Some(sums) = self.sums.get_mut(kind), "sums are kept for every event type" else return);
         for (sum, v) in sums.iter_mut().zip(fields) {
-            let added = match (sum.take(), v) {
-                (None, Value::Int(_) | Value::Decimal(_) | Value::Money(_)) => Some(v.clone()),
-                (Some(Value::Money(a)), Value::Money(b)) if a.currency != b.currency => {
-                    // Another currency does not add up with the first one seen.
-                    Some(Value::Money(a))
-                }
-                (Some(acc), v) => {
-                    let keep = acc.clone();
-                    Some(arithmetic(camp_plan::ArithOp::Add, acc, v.clone()).unwrap_or(keep))
-                }
-                (None, _) => None,
-            };
-            *sum = added;
+            add_value(sum, v);
         }
     }
 }
 
 /// The sum of no values of a field: zero, money in the campaign's currency (values in
 /// other currencies do not add up with it); `None` for fields that do not add up.
-fn zero(plan: &Plan, ty: ValueType) -> Option<Value> {
+pub(crate) fn zero(plan: &Plan, ty: ValueType) -> Option<Value> {
     match ty {
         ValueType::Int => Some(Value::Int(0)),
         ValueType::Decimal => Some(Value::Decimal(Decimal::ZERO)),
@@ -106,6 +130,20 @@ pub struct Totals<'a> {
     pub audience: u64,
     /// Participants.
     pub participants: u64,
+    /// The arm the formula is read over, if one: measures read their arm's tallies,
+    /// and the arm's population (`audience` or `participants`) is its size.
+    pub arm: Option<Arm>,
+}
+
+/// One arm of a KPI's arms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arm {
+    /// Whose arms.
+    pub arms: Arms,
+    /// Its position among them.
+    pub index: usize,
+    /// How many users it has.
+    pub size: u64,
 }
 
 /// The currency spend is counted in: the budget's, else the first monetary reward's.
@@ -137,6 +175,33 @@ impl Totals<'_> {
             return None;
         }
         Some(match m {
+            Metric::Measure { measure } => {
+                let of = &self.plan.measures.get(measure.index())?;
+                let slot = self.metrics.measures.get(measure.index())?;
+                let tally = match self.arm {
+                    None => &slot.all,
+                    Some(arm) => {
+                        let pos = of.arms.iter().position(|a| *a == arm.arms)?;
+                        slot.arms.get(pos)?.get(arm.index)?
+                    }
+                };
+                crate::measures::value(&of.of, tally)?
+            }
+            // Within an arm, only measures and the arm's population have a value.
+            Metric::Audience | Metric::Participants if self.arm.is_some() => {
+                count(self.arm.map_or(0, |a| a.size))
+            }
+            Metric::Const { .. } | Metric::Arith { .. } | Metric::Neg { .. } => {
+                return self.eval_plain(m, depth)
+            }
+            _ if self.arm.is_some() => return None,
+            other => return self.eval_plain(other, depth),
+        })
+    }
+
+    fn eval_plain(&self, m: &Metric, depth: u32) -> Option<Value> {
+        Some(match m {
+            Metric::Measure { .. } => return self.eval(m, depth),
             Metric::Const { value } => value.clone(),
             Metric::Count { event } => count(*self.metrics.count.get(event.index())?),
             Metric::Unique { event } => count(*self.metrics.unique.get(event.index())?),

@@ -26,6 +26,7 @@ pub mod hashes;
 pub mod input;
 mod invariant;
 pub mod kpi;
+pub mod measures;
 pub mod random;
 pub mod render;
 pub mod replay;
@@ -33,6 +34,7 @@ pub mod rules;
 pub mod run_report;
 pub mod scenario;
 pub mod state;
+pub mod stats;
 pub(crate) mod step;
 
 pub use engine::{Engine, Output, Unmatched, Verdict, Why};

@@ -3,7 +3,7 @@
 //! `GET /v1/participants/{id}`). Plain data, serialized as JSON.
 
 use crate::engine::Engine;
-use crate::kpi::{as_decimal, spend_currency, Totals};
+use crate::kpi::{as_decimal, spend_currency, Arm, Totals};
 use crate::state::{Cursor, Standing, State};
 use camp_plan::Value;
 use rust_decimal::Decimal;
@@ -24,6 +24,54 @@ pub struct KpiReport {
     pub target: String,
     /// Whether the value meets the target.
     pub met: bool,
+    /// The value as a plain number (money as its amount), for gauges.
+    #[serde(skip)]
+    pub number: Option<f64>,
+    /// `holdout` (or the experiment) for a KPI reported per arm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Per arm, the control first: its name, size and value.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub arms: Vec<ArmReport>,
+    /// Each later arm against the first, for a share of users (z-test) or a per-user
+    /// mean (Welch's t-test).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<ComparisonReport>,
+}
+
+/// A KPI over one arm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArmReport {
+    /// The arm's name (`holdout`, `rest`, or a variant).
+    pub arm: String,
+    /// Its users (the population the formula divides by).
+    pub size: u64,
+    /// The KPI over it, like the KPI's own value.
+    pub value: Json,
+    /// The value as a plain number, for gauges.
+    #[serde(skip)]
+    pub number: Option<f64>,
+}
+
+/// One arm against the first (language §12): the difference of their values, its 95%
+/// confidence interval and a two-sided p-value; null where a test has no answer (an
+/// arm too small, or no variation at all).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComparisonReport {
+    /// The arm compared.
+    pub arm: String,
+    /// The arm it is compared against (the first).
+    pub against: String,
+    /// `two_proportion_z` or `welch_t`.
+    pub test: &'static str,
+    /// The arm's value less the first's.
+    pub difference: Option<f64>,
+    /// The interval's lower end.
+    pub ci_low: Option<f64>,
+    /// The interval's upper end.
+    pub ci_high: Option<f64>,
+    /// The two-sided p-value.
+    pub p_value: Option<f64>,
 }
 
 /// One place on a leaderboard.
@@ -214,6 +262,11 @@ fn value(v: &Value) -> Json {
     }
 }
 
+/// A value as a plain number (money as its amount), for gauges and tests.
+fn float(v: &Value) -> Option<f64> {
+    as_decimal(v).and_then(|d| d.to_string().parse::<f64>().ok())
+}
+
 fn target(v: &Value) -> String {
     match v {
         Value::Percent(p) => format!("{}%", p.normalize()),
@@ -369,6 +422,7 @@ impl Engine {
             ledger: &state.ledger,
             audience: state.audience,
             participants: state.participants(),
+            arm: None,
         };
         plan.kpis
             .iter()
@@ -377,15 +431,157 @@ impl Engine {
                 let met = v
                     .as_ref()
                     .is_some_and(|v| crate::eval::compare(k.op, v, &k.target));
+                let (arms, comparisons) = match k.by {
+                    Some(by) => self.arms(state, k, by, &totals),
+                    None => (Vec::new(), Vec::new()),
+                };
                 KpiReport {
                     name: k.name.clone(),
                     value: v.as_ref().map_or(Json::Null, value),
                     op: k.op.symbol().to_string(),
                     target: target(&k.target),
                     met,
+                    number: v.as_ref().and_then(float),
+                    by: k.by.map(|by| self.arms_name(by).to_string()),
+                    arms,
+                    comparisons,
                 }
             })
             .collect()
+    }
+
+    /// The value of the KPI at `index` (in plan order), over the campaign or over the
+    /// arm at `arm` of its arms.
+    pub fn kpi_value(&self, state: &State, index: usize, arm: Option<usize>) -> Option<Value> {
+        let k = self.plan.kpis.get(index)?;
+        let arm = match (arm, k.by) {
+            (None, _) => None,
+            (Some(i), Some(by)) => Some(Arm {
+                arms: by,
+                index: i,
+                size: *crate::measures::arm_sizes(&self.plan, by, state).get(i)?,
+            }),
+            (Some(_), None) => return None,
+        };
+        Totals {
+            plan: &self.plan,
+            metrics: &state.metrics,
+            ledger: &state.ledger,
+            audience: state.audience,
+            participants: state.participants(),
+            arm,
+        }
+        .value(&k.formula)
+    }
+
+    /// What a KPI's arms are called in reports: `holdout` or the experiment.
+    fn arms_name(&self, by: camp_plan::Arms) -> &str {
+        match by {
+            camp_plan::Arms::Holdout => "holdout",
+            camp_plan::Arms::Experiment { experiment } => self
+                .plan
+                .experiments
+                .get(experiment.index())
+                .map_or("", |x| x.name.as_str()),
+        }
+    }
+
+    /// A KPI `by` arms: its value per arm, and each later arm against the first.
+    fn arms(
+        &self,
+        state: &State,
+        k: &camp_plan::Kpi,
+        by: camp_plan::Arms,
+        totals: &Totals<'_>,
+    ) -> (Vec<ArmReport>, Vec<ComparisonReport>) {
+        use crate::stats;
+        let names = crate::measures::arm_names(&self.plan, by);
+        let sizes = crate::measures::arm_sizes(&self.plan, by, state);
+        let arms: Vec<ArmReport> = names
+            .iter()
+            .zip(&sizes)
+            .enumerate()
+            .map(|(index, (name, &size))| {
+                let t = Totals {
+                    arm: Some(Arm {
+                        arms: by,
+                        index,
+                        size,
+                    }),
+                    ..*totals
+                };
+                let v = t.value(&k.formula);
+                ArmReport {
+                    arm: (*name).to_string(),
+                    size,
+                    value: v.as_ref().map_or(Json::Null, value),
+                    number: v.as_ref().and_then(float),
+                }
+            })
+            .collect();
+        let Some(test) = k.test else {
+            return (arms, Vec::new());
+        };
+        let measure = match test {
+            camp_plan::ArmTest::Proportion { measure } | camp_plan::ArmTest::Mean { measure } => {
+                measure
+            }
+        };
+        let pos = self
+            .plan
+            .measures
+            .get(measure.index())
+            .and_then(|m| m.arms.iter().position(|a| *a == by));
+        let tallies = pos.and_then(|p| {
+            state
+                .metrics
+                .measures
+                .get(measure.index())
+                .and_then(|s| s.arms.get(p))
+        });
+        let Some(tallies) = tallies else {
+            return (arms, Vec::new());
+        };
+        let arm = |i: usize| -> Option<(u64, &crate::measures::Tally)> {
+            Some((*sizes.get(i)?, tallies.get(i)?))
+        };
+        let comparisons = (1..names.len())
+            .map(|i| {
+                let result = match (test, arm(0), arm(i)) {
+                    (camp_plan::ArmTest::Proportion { .. }, Some(c), Some(t)) => {
+                        stats::two_proportions(
+                            stats::Proportion { n: c.0, x: c.1.n },
+                            stats::Proportion { n: t.0, x: t.1.n },
+                        )
+                    }
+                    (camp_plan::ArmTest::Mean { .. }, Some(c), Some(t)) => {
+                        let sample = |(n, tally): (u64, &crate::measures::Tally)| stats::Sample {
+                            n,
+                            sum: match &tally.sum {
+                                Some(v) => float(v).unwrap_or(0.0),
+                                None => tally.n as f64,
+                            },
+                            sum_sq: tally.sum_sq,
+                        };
+                        stats::welch(sample(c), sample(t))
+                    }
+                    _ => None,
+                };
+                ComparisonReport {
+                    arm: names.get(i).map_or_else(String::new, |n| (*n).to_string()),
+                    against: names.first().map_or_else(String::new, |n| (*n).to_string()),
+                    test: match test {
+                        camp_plan::ArmTest::Proportion { .. } => "two_proportion_z",
+                        camp_plan::ArmTest::Mean { .. } => "welch_t",
+                    },
+                    difference: result.map(|r| r.difference),
+                    ci_low: result.map(|r| r.ci_low),
+                    ci_high: result.map(|r| r.ci_high),
+                    p_value: result.map(|r| r.p_value),
+                }
+            })
+            .collect();
+        (arms, comparisons)
     }
 
     /// The leaderboard at `index` (in plan order): its best `top` places, never more than

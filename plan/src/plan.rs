@@ -50,6 +50,8 @@ ids! {
     TierId;
     /// Index into [`Plan::kpis`].
     KpiId;
+    /// Index into [`Plan::measures`].
+    MeasureId;
     /// Index into [`Plan::groups`].
     GroupId;
     /// Index into [`Plan::raffles`].
@@ -88,6 +90,11 @@ pub struct Plan {
     pub tiers: Vec<Tier>,
     /// KPIs.
     pub kpis: Vec<Kpi>,
+    /// The metrics KPIs read that the engine keeps slot by slot: filtered ones, those
+    /// that need per-user facts (`repeat`, `returning`, `nps`), `completions`, `sent`,
+    /// and every metric of a KPI reported per arm.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub measures: Vec<Measure>,
     /// Group kinds (§7).
     #[serde(default)]
     pub groups: Vec<Group>,
@@ -836,6 +843,113 @@ pub struct Kpi {
     pub op: CompareOp,
     /// The target.
     pub target: Value,
+    /// `by holdout` or `by EXPERIMENT`: the arms it is reported for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Arms>,
+    /// For a KPI reported per arm whose formula is a share of users or a per-user mean
+    /// over the arms' population: the test comparing the arms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<ArmTest>,
+}
+
+/// What a KPI's arms are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "arms", rename_all = "snake_case")]
+pub enum Arms {
+    /// `by holdout`: the holdout, then everyone else eligible, over the audience.
+    Holdout,
+    /// `by EXPERIMENT`: its variants in the order written, over participants.
+    Experiment {
+        /// The experiment.
+        experiment: ExperimentId,
+    },
+}
+
+/// How a KPI's arms are compared (language §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "test", rename_all = "snake_case")]
+pub enum ArmTest {
+    /// A share of users (`unique`, `repeat`, `returning` over the arm's population):
+    /// a two-proportion z-test.
+    Proportion {
+        /// The users counted.
+        measure: MeasureId,
+    },
+    /// A per-user mean (`count`, `sum` over the arm's population): Welch's t-test.
+    Mean {
+        /// The per-user total.
+        measure: MeasureId,
+    },
+}
+
+/// A metric kept in its own slot (see [`Plan::measures`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Measure {
+    /// What it counts.
+    pub of: Measured,
+    /// `where`: the events it counts (over the event's fields and its sender).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Expr>,
+    /// The arms it is also kept per arm for (the KPIs `by` them read it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arms: Vec<Arms>,
+    /// Whether each user's own total is kept (for the spread of a per-user mean).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_user: bool,
+}
+
+/// What a [`Measure`] counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "metric", rename_all = "snake_case")]
+pub enum Measured {
+    /// `count(EVENT)`: accepted events.
+    Count {
+        /// The event.
+        event: EventId,
+    },
+    /// `unique(EVENT)`: distinct users who sent one.
+    Unique {
+        /// The event.
+        event: EventId,
+    },
+    /// `sum(EVENT.FIELD)`.
+    Sum {
+        /// The event.
+        event: EventId,
+        /// The field's index.
+        field: u32,
+    },
+    /// `repeat(EVENT)`: users who sent two or more.
+    Repeat {
+        /// The event.
+        event: EventId,
+    },
+    /// `returning(EVENT, DURATION)`: participants who sent one at least `after` after
+    /// they enrolled.
+    Returning {
+        /// The event.
+        event: EventId,
+        /// How long after enrolling.
+        after: Duration,
+    },
+    /// `nps(EVENT.FIELD)`: promoters (9–10) less detractors (0–6), in percent of the
+    /// users who answered, over each user's latest answer.
+    Nps {
+        /// The event.
+        event: EventId,
+        /// The `int` field's index.
+        field: u32,
+    },
+    /// `completions(TASK)`: counted completions.
+    Completions {
+        /// The task.
+        task: TaskId,
+    },
+    /// `sent(MESSAGE)`: sends that went out.
+    Sent {
+        /// The message.
+        message: MessageId,
+    },
 }
 
 /// A comparison.
@@ -1111,6 +1225,11 @@ pub enum Metric {
     Winners {
         /// The raffle.
         raffle: RaffleId,
+    },
+    /// A metric kept in its own slot: filtered, per-user or per-arm.
+    Measure {
+        /// The measure.
+        measure: MeasureId,
     },
     /// Another KPI's formula.
     Kpi {

@@ -39,6 +39,21 @@ struct ChannelLabel {
     channel: String,
 }
 
+/// `kpi="..."`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KpiLabel {
+    kpi: String,
+}
+
+/// `kpi="...", arm="..."`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ArmLabel {
+    kpi: String,
+    arm: String,
+}
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+
 /// `route="/v1/events"`, `status="200"`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabel {
@@ -66,6 +81,11 @@ pub struct Prometheus {
     stock_left: Family<RewardLabel, Gauge>,
     budget_left: Gauge<f64, AtomicU64>,
     participants: Gauge,
+    kpi_value: Family<KpiLabel, FloatGauge>,
+    kpi_met: Family<KpiLabel, Gauge>,
+    kpi_arm_value: Family<ArmLabel, FloatGauge>,
+    kpi_arm_size: Family<ArmLabel, Gauge>,
+    kpi_p_value: Family<ArmLabel, FloatGauge>,
     requests: Latency,
     commit: Histogram,
     batch: Histogram,
@@ -126,6 +146,36 @@ impl Prometheus {
         );
         let participants = Gauge::default();
         registry.register("participants", "Participants", participants.clone());
+        let kpi_value = Family::<KpiLabel, FloatGauge>::default();
+        registry.register(
+            "kpi_value",
+            "Each KPI's value (ratios as fractions, money as its amount), by KPI",
+            kpi_value.clone(),
+        );
+        let kpi_met = Family::<KpiLabel, Gauge>::default();
+        registry.register(
+            "kpi_met",
+            "Whether each KPI meets its target (1) or not (0), by KPI",
+            kpi_met.clone(),
+        );
+        let kpi_arm_value = Family::<ArmLabel, FloatGauge>::default();
+        registry.register(
+            "kpi_arm_value",
+            "A KPI reported by arms, over each arm, by KPI and arm",
+            kpi_arm_value.clone(),
+        );
+        let kpi_arm_size = Family::<ArmLabel, Gauge>::default();
+        registry.register(
+            "kpi_arm_size",
+            "The users of each arm of a KPI reported by arms, by KPI and arm",
+            kpi_arm_size.clone(),
+        );
+        let kpi_p_value = Family::<ArmLabel, FloatGauge>::default();
+        registry.register(
+            "kpi_p_value",
+            "The two-sided p-value of each later arm against the first, by KPI and arm (a fixed-horizon test: read it when the campaign ends)",
+            kpi_p_value.clone(),
+        );
         let requests: Latency = Family::new_with_constructor(latency);
         registry.register(
             "http_request_duration_seconds",
@@ -154,6 +204,11 @@ impl Prometheus {
             stock_left,
             budget_left,
             participants,
+            kpi_value,
+            kpi_met,
+            kpi_arm_value,
+            kpi_arm_size,
+            kpi_p_value,
             requests,
             commit,
             batch,
@@ -246,6 +301,37 @@ impl Prometheus {
         }
         self.participants
             .set(i64::try_from(state.participants()).unwrap_or(i64::MAX));
+        for k in engine.kpis(state) {
+            let label = KpiLabel {
+                kpi: k.name.clone(),
+            };
+            if let Some(v) = k.number {
+                self.kpi_value.get_or_create(&label).set(v);
+            }
+            self.kpi_met.get_or_create(&label).set(i64::from(k.met));
+            for a in &k.arms {
+                let label = ArmLabel {
+                    kpi: k.name.clone(),
+                    arm: a.arm.clone(),
+                };
+                if let Some(v) = a.number {
+                    self.kpi_arm_value.get_or_create(&label).set(v);
+                }
+                self.kpi_arm_size
+                    .get_or_create(&label)
+                    .set(i64::try_from(a.size).unwrap_or(i64::MAX));
+            }
+            for c in &k.comparisons {
+                if let Some(p) = c.p_value {
+                    self.kpi_p_value
+                        .get_or_create(&ArmLabel {
+                            kpi: k.name.clone(),
+                            arm: c.arm.clone(),
+                        })
+                        .set(p);
+                }
+            }
+        }
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = encode(&mut text, &self.registry);

@@ -234,7 +234,7 @@ fn segment_refs(ctx: &Ctx<'_>, e: &Expr, out: &mut Vec<(usize, camp_dsl::span::S
         ExprKind::Call(_, args) | ExprKind::List(args) => {
             args.iter().for_each(|a| segment_refs(ctx, a, out));
         }
-        ExprKind::Binary(_, l, r) => {
+        ExprKind::Binary(_, l, r) | ExprKind::Where(l, r) => {
             segment_refs(ctx, l, out);
             segment_refs(ctx, r, out);
         }
@@ -415,6 +415,20 @@ pub fn infer(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, scope: &Scope<'_>) -> Ty
         ExprKind::Lit(k) => lit_ty(k),
         ExprKind::Str(_) => Ty::Str,
         ExprKind::Paren(inner) => infer(ctx, file, inner, scope),
+        ExprKind::Where(..) => {
+            ctx.report(
+                Diagnostic::new(
+                    Code::E0201,
+                    Loc::new(file, e.span),
+                    "`where` here filters nothing",
+                    "not a condition",
+                )
+                .with_help(
+                    "`where` filters the events of a KPI's metric, like `count(purchase where event.amount >= 100 CNY)`",
+                ),
+            );
+            Ty::Any
+        }
         ExprKind::List(items) => {
             let mut elem = Ty::Any;
             for it in items {

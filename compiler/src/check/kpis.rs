@@ -45,6 +45,10 @@ pub enum UserSet {
     Participants,
     /// `unique(EVENT)`: the users who sent the event.
     Senders,
+    /// `repeat(EVENT)`: the users who sent it twice or more (senders of it).
+    Repeaters,
+    /// `returning(EVENT, D)`: participants who came back.
+    Returning,
     /// A sum, difference or multiple of counts of users.
     Mixed,
 }
@@ -57,12 +61,16 @@ impl UserSet {
         matches!(
             (self, of),
             (
-                UserSet::Audience | UserSet::Participants | UserSet::Senders,
+                UserSet::Audience
+                    | UserSet::Participants
+                    | UserSet::Senders
+                    | UserSet::Repeaters
+                    | UserSet::Returning,
                 UserSet::Audience
             ) | (
-                UserSet::Participants | UserSet::Senders,
+                UserSet::Participants | UserSet::Senders | UserSet::Repeaters | UserSet::Returning,
                 UserSet::Participants
-            )
+            ) | (UserSet::Repeaters, UserSet::Senders)
         )
     }
 }
@@ -109,6 +117,11 @@ const METRICS: &[&str] = &[
     "count",
     "unique",
     "sum",
+    "repeat",
+    "returning",
+    "nps",
+    "completions",
+    "sent",
     "granted",
     "spend",
     "participants",
@@ -126,6 +139,122 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         let k = def.node;
         let unit = metric(ctx, def.file, &k.formula, MetricMode::Kpi);
         target(ctx, def.file, unit, k.op, &k.target);
+        if let Some(by) = &k.by {
+            if let Some(arms) = arms(ctx, def.file, by) {
+                per_arm(ctx, def.file, &k.formula, arms);
+            }
+        }
+    }
+}
+
+/// What a KPI is reported `by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArmsOf {
+    /// The holdout and everyone else eligible, over the audience.
+    Holdout,
+    /// An experiment's variants, over participants.
+    Experiment,
+}
+
+/// Resolves `by NAME` (E0602 for a name that is not `holdout`, or `holdout` in a
+/// campaign without one).
+fn arms(ctx: &mut Ctx<'_>, file: FileId, by: &Ident) -> Option<ArmsOf> {
+    if by.name == "holdout" {
+        if ctx.settings.holdout.is_some_and(|h| h > Decimal::ZERO) {
+            return Some(ArmsOf::Holdout);
+        }
+        ctx.report(
+            Diagnostic::new(
+                Code::E0602,
+                Loc::new(file, by.span),
+                "`by holdout` needs a holdout, but the campaign has none",
+                "no holdout",
+            )
+            .with_help("set one in the campaign block, like `holdout 5%`"),
+        );
+        return None;
+    }
+    if ctx.syms.experiments.get(&by.name).is_some() {
+        return Some(ArmsOf::Experiment);
+    }
+    let names: Vec<&str> = std::iter::once("holdout")
+        .chain(ctx.syms.experiments.names())
+        .collect();
+    let help = suggest::did_you_mean(&by.name, names.iter().copied());
+    unknown(
+        ctx,
+        Code::E0602,
+        file,
+        by.span,
+        format!(
+            "unknown arms `{}`: a KPI is reported `by holdout` or `by` an experiment",
+            by.name
+        ),
+        help,
+    );
+    None
+}
+
+/// E0601 for what a KPI `by` arms reads that the arms cannot split: the other
+/// population (`participants` by holdout, whose users never participate), `returning`
+/// by holdout, and metrics not kept per user (`spend`, `granted`, groups, raffles,
+/// other KPIs).
+fn per_arm(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, arms: ArmsOf) {
+    let wrong = |ctx: &mut Ctx<'_>, span: Span, message: String, help: &str| {
+        ctx.report(
+            Diagnostic::new(
+                Code::E0601,
+                Loc::new(file, span),
+                message,
+                "not measured per arm",
+            )
+            .with_help(help.to_string()),
+        );
+    };
+    match &e.kind {
+        ExprKind::Paren(x) | ExprKind::Unary(_, x) => per_arm(ctx, file, x, arms),
+        ExprKind::Binary(_, l, r) => {
+            per_arm(ctx, file, l, arms);
+            per_arm(ctx, file, r, arms);
+        }
+        ExprKind::Path(p) => match (p.first().map(|i| i.name.as_str()), arms) {
+            (Some("participants"), ArmsOf::Holdout) => wrong(
+                ctx,
+                e.span,
+                "the arms of `by holdout` are over the audience, and holdout users never participate".into(),
+                "divide by `audience`, like `unique(purchase) / audience`",
+            ),
+            (Some("audience"), ArmsOf::Experiment) => wrong(
+                ctx,
+                e.span,
+                "the arms of an experiment are its variants, over participants: only participants get a variant".into(),
+                "divide by `participants`, like `unique(purchase) / participants`",
+            ),
+            (Some("audience" | "participants"), _) => {}
+            (Some(name), _) => wrong(
+                ctx,
+                e.span,
+                format!("`{name}` is not measured per arm"),
+                "a KPI `by` arms reads event metrics (`count`, `unique`, `sum`, `repeat`, `returning`, `nps`), `completions`, `sent` and the arm's population",
+            ),
+            (None, _) => {}
+        },
+        ExprKind::Call(name, _) => match (name.name.as_str(), arms) {
+            ("returning", ArmsOf::Holdout) => wrong(
+                ctx,
+                e.span,
+                "`returning` counts participants, and holdout users never participate".into(),
+                "compare the holdout with `unique(...)`, `repeat(...)` or `count(...)` over `audience`",
+            ),
+            ("count" | "unique" | "sum" | "repeat" | "returning" | "nps" | "completions" | "sent", _) => {}
+            (other, _) => wrong(
+                ctx,
+                e.span,
+                format!("`{other}(...)` is not measured per arm"),
+                "a KPI `by` arms reads event metrics (`count`, `unique`, `sum`, `repeat`, `returning`, `nps`), `completions`, `sent` and the arm's population",
+            ),
+        },
+        _ => {}
     }
 }
 
@@ -165,6 +294,20 @@ pub(super) fn score(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) {
             .with_help("for example `score count(invite_accepted)`"),
         );
         return;
+    }
+    if let ExprKind::Call(_, args) = &e.kind {
+        if let Some(w) = args.iter().find(|a| matches!(a.kind, ExprKind::Where(..))) {
+            ctx.report(
+                Diagnostic::new(
+                    Code::E0201,
+                    Loc::new(file, w.span),
+                    "a leaderboard's score takes no `where`",
+                    "not a score",
+                )
+                .with_help("score the events a task counts with `count(TASK)`"),
+            );
+            return;
+        }
     }
     if let ExprKind::Call(name, args) = &e.kind {
         match (name.name.as_str(), args.as_slice()) {
@@ -270,6 +413,18 @@ pub(super) fn metric(ctx: &mut Ctx<'_>, file: FileId, e: &Expr, mode: MetricMode
             let ru = metric(ctx, file, r, mode);
             binary(ctx, file, *op, (l, lu), (r, ru))
         }
+        ExprKind::Where(..) => {
+            ctx.report(
+                Diagnostic::new(
+                    Code::E0201,
+                    Loc::new(file, e.span),
+                    "`where` filters the events of a metric, inside its parentheses",
+                    "not in a metric",
+                )
+                .with_help("write `count(purchase where event.amount >= 100 CNY)`"),
+            );
+            Unit::Any
+        }
         ExprKind::Str(_) | ExprKind::List(_) => {
             ctx.report(Diagnostic::new(
                 Code::E0201,
@@ -360,6 +515,60 @@ fn event_arg<'a>(
 }
 
 fn call(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], mode: MetricMode) -> Unit {
+    // `where` ends the only argument of `count`, `unique` and `sum`.
+    let mut plain = Vec::with_capacity(args.len());
+    for a in args {
+        match &a.kind {
+            ExprKind::Where(subject, filter) => {
+                if matches!(name.name.as_str(), "count" | "unique" | "sum") && args.len() == 1 {
+                    where_filter(ctx, file, subject, filter);
+                } else {
+                    ctx.report(
+                        Diagnostic::new(
+                            Code::E0201,
+                            Loc::new(file, filter.span),
+                            format!("`{}` takes no `where`", name.name),
+                            "no filter here",
+                        )
+                        .with_help("`where` filters the events of `count`, `unique` and `sum`"),
+                    );
+                }
+                plain.push((**subject).clone());
+            }
+            _ => plain.push(a.clone()),
+        }
+    }
+    let args = plain.as_slice();
+    match (name.name.as_str(), args) {
+        ("returning", [event, after]) => {
+            event_arg(ctx, file, event, mode);
+            if !matches!(after.kind, ExprKind::Lit(LitKind::Duration(d)) if !d.is_zero()) {
+                ctx.report(
+                    Diagnostic::new(
+                        Code::E0201,
+                        Loc::new(file, after.span),
+                        "`returning` takes an event and a duration",
+                        "not a duration",
+                    )
+                    .with_help("write `returning(checkin, 7d)`"),
+                );
+            }
+            return Unit::Users(UserSet::Returning);
+        }
+        ("returning", _) => {
+            ctx.report(
+                Diagnostic::new(
+                    Code::E0201,
+                    Loc::new(file, name.span),
+                    "`returning` takes an event and a duration",
+                    "wrong number of arguments",
+                )
+                .with_help("write `returning(checkin, 7d)`"),
+            );
+            return Unit::Any;
+        }
+        _ => {}
+    }
     let [arg] = args else {
         if METRICS.contains(&name.name.as_str()) {
             ctx.report(Diagnostic::new(
@@ -381,6 +590,22 @@ fn call(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], mode: Metr
         );
     };
     match name.name.as_str() {
+        "repeat" => {
+            event_arg(ctx, file, arg, mode);
+            Unit::Users(UserSet::Repeaters)
+        }
+        "nps" => {
+            nps_field(ctx, file, arg, mode);
+            Unit::Number
+        }
+        "completions" => {
+            named_arg(ctx, file, arg, mode, "task");
+            Unit::Count
+        }
+        "sent" => {
+            named_arg(ctx, file, arg, mode, "message");
+            Unit::Count
+        }
         "count" | "unique" => {
             if let ExprKind::Path(p) = &arg.kind {
                 if p.len() > 1 {
@@ -514,6 +739,141 @@ fn call(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], mode: Metr
                 help,
             )
         }
+    }
+}
+
+/// `nps(EVENT.FIELD)`: an `int` field.
+fn nps_field(ctx: &mut Ctx<'_>, file: FileId, arg: &Expr, mode: MetricMode) {
+    let ExprKind::Path(p) = &arg.kind else {
+        ctx.report(Diagnostic::new(
+            Code::E0201,
+            Loc::new(file, arg.span),
+            "`nps` takes an event field like `survey.score`",
+            "not a field",
+        ));
+        return;
+    };
+    let [ev, field] = p.as_slice() else {
+        ctx.report(Diagnostic::new(
+            Code::E0201,
+            Loc::new(file, arg.span),
+            "`nps` takes an event field like `survey.score`",
+            "not a field",
+        ));
+        return;
+    };
+    let ev_expr = Expr {
+        kind: ExprKind::Path(vec![ev.clone()]),
+        span: ev.span,
+    };
+    let Some(def) = event_arg(ctx, file, &ev_expr, mode) else {
+        return;
+    };
+    match def.fields.iter().find(|f| f.name.name == field.name) {
+        Some(f) if Ty::from_decl(&f.ty) == Some(Ty::Int) => {}
+        Some(_) => ctx.report(
+            Diagnostic::new(
+                Code::E0201,
+                Loc::new(file, arg.span),
+                format!(
+                    "`{}.{}` is not an `int`, so it cannot be a score from 0 to 10",
+                    ev.name, field.name
+                ),
+                "not an int",
+            )
+            .with_help("declare the answer as `int`; scores outside 0–10 are not counted"),
+        ),
+        None => {
+            let help =
+                suggest::did_you_mean(&field.name, def.fields.iter().map(|f| f.name.name.as_str()))
+                    .map(|h| h.replacen('`', &format!("`{}.", ev.name), 1));
+            unknown(
+                ctx,
+                mode.unknown_field(),
+                file,
+                arg.span,
+                format!("the event `{}` has no field `{}`", ev.name, field.name),
+                help,
+            );
+        }
+    }
+}
+
+/// `completions(TASK)` and `sent(MESSAGE)`: the name of a task or a message.
+fn named_arg(ctx: &mut Ctx<'_>, file: FileId, arg: &Expr, mode: MetricMode, kind: &str) {
+    let names: Vec<&str> = if kind == "task" {
+        ctx.syms.tasks.names().collect()
+    } else {
+        ctx.syms.messages.names().collect()
+    };
+    match &arg.kind {
+        ExprKind::Path(p) if matches!(p.as_slice(), [one] if names.contains(&one.name.as_str())) => {
+        }
+        ExprKind::Path(p) if p.len() == 1 => {
+            let given = p.first().map_or("", |i| i.name.as_str());
+            let help = suggest::did_you_mean(given, names.iter().copied());
+            unknown(
+                ctx,
+                mode.unknown_name(),
+                file,
+                arg.span,
+                format!("unknown {kind} `{given}`"),
+                help,
+            );
+        }
+        _ => ctx.report(Diagnostic::new(
+            Code::E0201,
+            Loc::new(file, arg.span),
+            format!("expected the name of a {kind}"),
+            format!("not a {kind}"),
+        )),
+    }
+}
+
+/// A metric's `where`: a condition over the event's fields and its sender's
+/// attributes (no participant state: the event may come from a user who never
+/// enrolls).
+fn where_filter(ctx: &mut Ctx<'_>, file: FileId, subject: &Expr, filter: &Expr) {
+    let event = match &subject.kind {
+        ExprKind::Path(p) => p
+            .first()
+            .and_then(|ev| ctx.syms.events.get(&ev.name).copied()),
+        _ => None,
+    };
+    let Some(event) = event else {
+        // The event itself is reported as the metric's argument.
+        return;
+    };
+    if let Some(span) = participant_path(filter) {
+        ctx.report(
+            Diagnostic::new(
+                Code::E0202,
+                Loc::new(file, span),
+                "a metric's `where` sees the event's fields and its sender's attributes, not the participant",
+                "not available here",
+            )
+            .with_help("filter on `event.FIELD` or `user.ATTR`"),
+        );
+        return;
+    }
+    let scope = super::exprs::Scope {
+        event: Some(event.node),
+        context: "a metric's `where`",
+        counted: None,
+    };
+    super::exprs::check_condition(ctx, file, filter, &scope);
+}
+
+/// The first `participant.…` path in `e`.
+fn participant_path(e: &Expr) -> Option<Span> {
+    match &e.kind {
+        ExprKind::Path(p) if p.first().is_some_and(|i| i.name == "participant") => Some(e.span),
+        ExprKind::Binary(_, l, r) | ExprKind::Where(l, r) => {
+            participant_path(l).or_else(|| participant_path(r))
+        }
+        ExprKind::Unary(_, x) | ExprKind::Paren(x) => participant_path(x),
+        ExprKind::Call(_, items) | ExprKind::List(items) => items.iter().find_map(participant_path),
+        _ => None,
     }
 }
 

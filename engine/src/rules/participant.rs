@@ -92,11 +92,25 @@ impl Step<'_> {
         if self
             .state
             .user(u)
-            .is_some_and(|x| x.standing == Standing::Holdout)
+            .is_some_and(|x| x.standing != Standing::Holdout)
         {
-            return Ok(());
+            self.rules(u, kind, phase, &fields, line);
         }
+        // After the rules: an enrolling event counts in the arm enrolling put the user in.
+        self.measure_event(u, kind, &fields, first);
+        Ok(())
+    }
 
+    /// The rules an accepted event of type `kind` from `u` (not held out) sets off:
+    /// enrollment, the phase's tasks in order, leaderboard scores.
+    fn rules(
+        &mut self,
+        u: u32,
+        kind: u32,
+        phase: camp_plan::PhaseId,
+        fields: &[Value],
+        line: EventRef<'_>,
+    ) {
         let p = phase.index();
         let engine = self.engine;
         let index = &engine.index;
@@ -120,31 +134,31 @@ impl Step<'_> {
         let mut first = None;
         if !self.state.user(u).is_some_and(|x| x.enrolled()) {
             first = candidates.iter().position(|&t| {
-                self.counts(u, t, &fields, candidates, 0)
+                self.counts(u, t, fields, candidates, 0)
                     && self.task_in_window(u, t)
-                    && self.can_complete(u, t, &fields)
+                    && self.can_complete(u, t, fields)
             });
             if first.is_none() && scoring.is_empty() {
                 for &t in candidates {
-                    let why = self.why_not(u, t, &fields, candidates, 0);
+                    let why = self.why_not(u, t, fields, candidates, 0);
                     self.unmatched(t, why);
                 }
-                return Ok(());
+                return;
             }
             self.enroll(u, Some(&event));
         }
         let mut mask = 0u64;
         for (i, &t) in candidates.iter().enumerate() {
             if first.is_some_and(|f| i < f) {
-                let why = self.why_not(u, t, &fields, candidates, mask);
+                let why = self.why_not(u, t, fields, candidates, mask);
                 self.unmatched(t, why);
                 continue;
             }
-            if first != Some(i) && !self.counts(u, t, &fields, candidates, mask) {
+            if first != Some(i) && !self.counts(u, t, fields, candidates, mask) {
                 self.unmatched(t, Why::Where);
                 continue;
             }
-            match self.complete(u, t, Some(&event), &fields) {
+            match self.complete(u, t, Some(&event), fields) {
                 Ok(()) => mask |= 1u64.checked_shl(crate::engine::id32(i)).unwrap_or(0),
                 Err(why) => self.unmatched(t, why),
             }
@@ -165,7 +179,6 @@ impl Step<'_> {
             };
             self.score(u, lb, delta);
         }
-        Ok(())
     }
 
     /// Whether task `t`'s `where` holds for user `u` and this event's fields now;
@@ -267,6 +280,7 @@ impl Step<'_> {
             };
             let variant = u16::try_from(v).unwrap_or(u16::MAX);
             self.state.users.set_variant(u as usize, e, variant);
+            self.state.metrics.assign(e, v);
             let (Some(experiment), Some(name)) = (
                 engine.names.experiments.get(e),
                 engine.names.variants.get(e).and_then(|vs| vs.get(v)),
@@ -471,6 +485,7 @@ impl Step<'_> {
         if first {
             self.first_completion(u, task);
         }
+        self.measure_completion(u, task);
         let name = engine
             .names
             .tasks

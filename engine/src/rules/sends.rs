@@ -209,6 +209,7 @@ impl Step<'_> {
         if let Some(mut counted) = self.state.users.get_mut(u as usize) {
             counted.cap = (day, sent_today + 1);
         }
+        self.measure_send(u, message);
         self.emit(Effect::Send {
             at,
             user,

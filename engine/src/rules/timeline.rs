@@ -507,6 +507,7 @@ impl Step<'_> {
                     ledger: &self.state.ledger,
                     audience: self.state.audience,
                     participants: self.state.participants(),
+                    arm: None,
                 }
                 .holds(condition),
             };

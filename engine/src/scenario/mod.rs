@@ -6,6 +6,10 @@
 //! `at`...) and matches every effect with those values; `count` asks for exactly that
 //! many (default: at least one). `at` compares instants, so any offset may be written.
 //! `body_contains` matches a send whose body contains the text.
+//!
+//! A KPI expectation names a KPI (and, for a KPI reported by arms, an arm) and its
+//! value at the end of the run, compared exactly as a decimal (`value: 0.25`), or
+//! whether it meets its target (`met: true`).
 
 use crate::effect::{Effect, KINDS};
 use crate::input::{EventLine, UserLine};
@@ -99,11 +103,147 @@ pub fn run(engine: &Engine, s: &Scenario) -> Result<(), String> {
             e
         })
         .collect();
-    let failures = verify(&expect, &out.effects);
-    if failures.is_empty() {
-        return Ok(());
+    let mut text: String = verify(&expect, &out.effects)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for (i, e) in s.expect.iter().enumerate() {
+        if let Some(k) = &e.kpi {
+            if let Err(why) = verify_kpi(engine, &state, k) {
+                text.push_str(&format!("expectation {}: {e}\n  {why}\n", i + 1));
+            }
+        }
     }
-    Err(failures.iter().map(ToString::to_string).collect())
+    if text.is_empty() {
+        Ok(())
+    } else {
+        Err(text)
+    }
+}
+
+/// A KPI expected at the end of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiExpectation {
+    /// The KPI's name.
+    pub kpi: String,
+    /// The arm, for a KPI reported by arms.
+    pub arm: Option<String>,
+    /// Its value, exactly.
+    pub value: Option<rust_decimal::Decimal>,
+    /// Whether it meets its target.
+    pub met: Option<bool>,
+}
+
+/// Checks a KPI expectation; `Err` says what the KPI is instead, or that the scenario
+/// names a KPI or arm the campaign does not have.
+fn verify_kpi(
+    engine: &Engine,
+    state: &crate::state::State,
+    k: &KpiExpectation,
+) -> Result<(), String> {
+    let plan = engine.plan();
+    let Some(index) = plan.kpis.iter().position(|x| x.name == k.kpi) else {
+        let hint = did_you_mean(&k.kpi, plan.kpis.iter().map(|x| x.name.as_str()))
+            .map_or(String::new(), |h| format!("; {h}"));
+        return Err(format!(
+            "the scenario file names no KPI of the campaign: `{}`{hint}",
+            k.kpi
+        ));
+    };
+    let report = engine.kpis(state).into_iter().nth(index);
+    let Some(report) = report else {
+        return Err(format!("no KPI `{}`", k.kpi));
+    };
+    let (value, what) = match &k.arm {
+        None => (engine.kpi_value(state, index, None), String::new()),
+        Some(arm) => {
+            let names: Vec<&str> = report.arms.iter().map(|a| a.arm.as_str()).collect();
+            let Some(pos) = names.iter().position(|n| n == arm) else {
+                let hint = if names.is_empty() {
+                    "; it is not reported by arms".to_string()
+                } else {
+                    did_you_mean(arm, names.iter().copied()).map_or_else(
+                        || format!(" (its arms: {})", names.join(", ")),
+                        |h| format!("; {h}"),
+                    )
+                };
+                return Err(format!(
+                    "the scenario file names an arm the KPI `{}` does not have: `{arm}`{hint}",
+                    k.kpi
+                ));
+            };
+            (
+                engine.kpi_value(state, index, Some(pos)),
+                format!(" over the arm `{arm}`"),
+            )
+        }
+    };
+    if let Some(want) = k.value {
+        let got = value.as_ref().and_then(crate::kpi::as_decimal);
+        if got != Some(want) {
+            let shown = got.map_or_else(|| "null".to_string(), |d| d.normalize().to_string());
+            return Err(format!(
+                "the KPI is {shown}{what}, not {}",
+                want.normalize()
+            ));
+        }
+    }
+    if let Some(want) = k.met {
+        if report.met != want {
+            let shown = report.value.to_string();
+            return Err(format!(
+                "the KPI is {shown} against the target {} {}: {}",
+                report.op,
+                report.target,
+                if report.met { "met" } else { "not met" }
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads a KPI expectation's fields (`kpi`, `arm`, `value`, `met`).
+fn kpi_expectation(fields: &BTreeMap<String, Json>) -> Result<KpiExpectation, String> {
+    const KNOWN: [&str; 4] = ["kpi", "arm", "value", "met"];
+    for name in fields.keys() {
+        if !KNOWN.contains(&name.as_str()) {
+            let hint = did_you_mean(name, KNOWN).map_or(String::new(), |h| format!("; {h}"));
+            return Err(format!(
+                "a KPI expectation has no field `{name}` (it has kpi, arm, value, met){hint}"
+            ));
+        }
+    }
+    let text = |name: &str| match fields.get(name) {
+        None => Ok(None),
+        Some(Json::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!("`{name}` must be a name, found {other}")),
+    };
+    let value = match fields.get("value") {
+        None => None,
+        Some(Json::Number(n)) => Some(n.to_string()),
+        Some(Json::String(s)) => Some(s.clone()),
+        Some(other) => return Err(format!("`value` must be a number, found {other}")),
+    }
+    .map(|v| {
+        v.parse::<rust_decimal::Decimal>()
+            .or_else(|_| rust_decimal::Decimal::from_scientific(&v))
+            .map_err(|_| format!("`value` must be a decimal number, found {v}"))
+    })
+    .transpose()?;
+    let met = match fields.get("met") {
+        None => None,
+        Some(Json::Bool(b)) => Some(*b),
+        Some(other) => return Err(format!("`met` must be true or false, found {other}")),
+    };
+    if value.is_none() && met.is_none() {
+        return Err("a KPI expectation needs a `value` or `met`".into());
+    }
+    Ok(KpiExpectation {
+        kpi: text("kpi")?.unwrap_or_default(),
+        arm: text("arm")?,
+        value,
+        met,
+    })
 }
 
 /// Effects expected: the fields to match and how many.
@@ -113,11 +253,21 @@ pub struct Expectation {
     pub fields: BTreeMap<String, Json>,
     /// Exactly this many; `None`: at least one.
     pub count: Option<u64>,
+    /// For a KPI expectation (`kpi:` instead of `kind:`): what is expected of it.
+    pub kpi: Option<KpiExpectation>,
 }
 
 impl<'de> Deserialize<'de> for Expectation {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut fields = BTreeMap::<String, Json>::deserialize(d)?;
+        if fields.contains_key("kpi") && !fields.contains_key("kind") {
+            let kpi = kpi_expectation(&fields).map_err(serde::de::Error::custom)?;
+            return Ok(Expectation {
+                fields,
+                count: None,
+                kpi: Some(kpi),
+            });
+        }
         let count = match fields.remove("count") {
             None => None,
             Some(Json::Number(n)) => Some(n.as_u64().ok_or_else(|| {
@@ -130,7 +280,11 @@ impl<'de> Deserialize<'de> for Expectation {
             }
         };
         check_fields(&fields).map_err(serde::de::Error::custom)?;
-        Ok(Expectation { fields, count })
+        Ok(Expectation {
+            fields,
+            count,
+            kpi: None,
+        })
     }
 }
 
@@ -142,10 +296,16 @@ impl fmt::Display for Expectation {
             Json::String(s) => s.clone(),
             other => other.to_string(),
         };
-        if let Some(k) = self.fields.get("kind") {
-            parts.push(format!("kind: {}", show(k)));
+        for first in ["kind", "kpi"] {
+            if let Some(k) = self.fields.get(first) {
+                parts.push(format!("{first}: {}", show(k)));
+            }
         }
-        for (k, v) in self.fields.iter().filter(|(k, _)| *k != "kind") {
+        for (k, v) in self
+            .fields
+            .iter()
+            .filter(|(k, _)| *k != "kind" && *k != "kpi")
+        {
             parts.push(format!("{k}: {}", show(v)));
         }
         if let Some(c) = self.count {
@@ -165,7 +325,7 @@ fn check_fields(fields: &BTreeMap<String, Json>) -> Result<(), String> {
         Some(other) => return Err(format!("`kind` must be a name, found {other}")),
         None => {
             return Err(format!(
-                "an expectation needs a `kind` ({})",
+                "an expectation needs a `kind` ({}) or a `kpi`",
                 kinds().collect::<Vec<_>>().join(", ")
             ))
         }
@@ -294,6 +454,9 @@ pub fn verify(expect: &[Expectation], effects: &[Effect]) -> Vec<Failure> {
         .collect();
     let mut failures = Vec::new();
     for (i, e) in expect.iter().enumerate() {
+        if e.kpi.is_some() {
+            continue;
+        }
         let total = e.fields.len();
         let matched: Vec<&Map<String, Json>> =
             objects.iter().filter(|o| score(e, o) == total).collect();
