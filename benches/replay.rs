@@ -5,6 +5,11 @@
 //! `CAMP_BENCH_FULL=1 cargo bench --bench replay` also writes 1,000,000 users with 1M and
 //! 10M events under `target/bench-replay/` and times `camp run` on them once each, with
 //! peak memory (the numbers recorded in docs/benchmarks.md).
+//!
+//! Both also run `benches/experiment.camp`, the same campaign with an experiment and
+//! three KPIs `by` it (two proportions and a per-user mean), on the same input: the
+//! cost of measuring arms. At full scale the two campaigns run alternately, three times
+//! each, on the 1M-event input.
 #![allow(clippy::restriction)] // Tests and benchmarks may unwrap, panic and index.
 
 mod common;
@@ -19,6 +24,10 @@ use std::time::Duration;
 
 fn campaign() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/replay.camp")
+}
+
+fn with_experiment() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/experiment.camp")
 }
 
 /// Users, then events in time order over the 14-day main phase: 70% check-ins, 30%
@@ -58,8 +67,8 @@ fn workload(users: u64, events: u64, mut w: impl FnMut(bool, &[u8])) {
     }
 }
 
-fn engine() -> Engine {
-    let plan = compile_file(&FsLoader, &campaign()).unwrap().plan.unwrap();
+fn engine(campaign: &Path) -> Engine {
+    let plan = compile_file(&FsLoader, campaign).unwrap().plan.unwrap();
     Engine::new(plan).unwrap()
 }
 
@@ -73,12 +82,16 @@ fn in_process(c: &mut Criterion) {
             e.extend_from_slice(l)
         }
     });
-    let engine = engine();
     let mut g = c.benchmark_group("replay");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.throughput(Throughput::Elements(events));
+    let plain = engine(&campaign());
     g.bench_function("20k users, 200k events, JSONL to JSONL", |b| {
-        b.iter(|| common::replay_in_process(&engine, &u, &e))
+        b.iter(|| common::replay_in_process(&plain, &u, &e))
+    });
+    let measured = engine(&with_experiment());
+    g.bench_function("the same with an experiment and three KPIs by it", |b| {
+        b.iter(|| common::replay_in_process(&measured, &u, &e))
     });
     g.finish();
 }
@@ -116,6 +129,20 @@ fn full_scale() {
             "full scale: 1,000,000 users, {events} events: {secs:.1} s, {:.0} events/s, peak RSS {peak_kb} KB",
             events as f64 / secs
         );
+    }
+    let users_path = dir.join("users.jsonl");
+    let events_path = dir.join("events-1000000.jsonl");
+    for round in 1..=3 {
+        for (name, path) in [
+            ("plain", campaign()),
+            ("with experiment", with_experiment()),
+        ] {
+            let (secs, peak_kb) =
+                common::time_camp_run(&path, &users_path, &events_path, &dir.join("effects.jsonl"));
+            println!(
+                "full scale, round {round}: {name}, 1,000,000 users, 1M events: {secs:.2} s, peak RSS {peak_kb} KB"
+            );
+        }
     }
 }
 
