@@ -122,16 +122,6 @@ fn events(raw: &[(u8, usize, usize, u32)]) -> Vec<EventLine> {
         .collect()
 }
 
-/// How often each rule was reached over all cases.
-#[derive(Default, Debug)]
-struct Reach(BTreeMap<&'static str, u64>);
-
-impl Reach {
-    fn hit(&mut self, what: &'static str) {
-        *self.0.entry(what).or_default() += 1;
-    }
-}
-
 /// One firing's grants and denials of one pool.
 #[derive(Default, Debug)]
 struct Firing {
@@ -147,7 +137,7 @@ fn money(text: &str, currency: &str) -> Decimal {
 fn check(
     s: &Shape,
     raw: &[(u8, usize, usize, u32)],
-    reach: &mut Reach,
+    reach: &mut common::Reach,
 ) -> Result<(), TestCaseError> {
     let e = common::engine(&campaign(s));
     let mut state = e.start();
@@ -192,11 +182,14 @@ fn check(
                     f.shares.push(money(&text("value"), s.currency));
                 } else {
                     f.denied += 1;
-                    reach.hit(if text("reason") == "budget" {
-                        "denied for budget"
-                    } else {
-                        "denied for per_user"
-                    });
+                    reach.hit(
+                        if text("reason") == "budget" {
+                            "denied for budget"
+                        } else {
+                            "denied for per_user"
+                        },
+                        1,
+                    );
                 }
             }
             _ => {}
@@ -220,14 +213,17 @@ fn check(
             );
         }
         if n > 1 {
-            reach.hit("a firing of several");
+            reach.hit("a firing of several", 1);
         }
-        reach.hit(match f.cause.split(':').next().unwrap_or("") {
-            "raffle" => "raffle round",
-            "group" => "group outcome",
-            "enter" => "on enter",
-            _ => "at",
-        });
+        reach.hit(
+            match f.cause.split(':').next().unwrap_or("") {
+                "raffle" => "raffle round",
+                "group" => "group outcome",
+                "enter" => "on enter",
+                _ => "at",
+            },
+            1,
+        );
     }
     let report = serde_json::to_value(e.report(&state)).unwrap();
     let spend = money(report["spend"].as_str().unwrap_or("0"), s.currency);
@@ -247,25 +243,22 @@ fn a_firing_never_pays_more_than_its_pool_and_spend_stays_in_the_budget() {
         cases: 128,
         ..Config::default()
     });
-    let reach = std::cell::RefCell::new(Reach::default());
+    let reach = std::cell::RefCell::new(common::Reach::default());
     let result = runner.run(&(shape(), stream()), |(s, raw)| {
         check(&s, &raw, &mut reach.borrow_mut())
     });
     let reach = reach.into_inner();
     result.unwrap();
-    for what in [
-        "raffle round",
-        "group outcome",
-        "on enter",
-        "at",
-        "a firing of several",
-        "denied for budget",
-        "denied for per_user",
-    ] {
-        let n = reach.0.get(what).copied().unwrap_or(0);
-        assert!(
-            n >= 20,
-            "the generator reached `{what}` only {n} times: {reach:?}"
-        );
-    }
+    reach.assert_each(
+        &[
+            "raffle round",
+            "group outcome",
+            "on enter",
+            "at",
+            "a firing of several",
+            "denied for budget",
+            "denied for per_user",
+        ],
+        20,
+    );
 }

@@ -101,17 +101,7 @@ fn events(raw: &[(u8, usize, usize, u32)]) -> Vec<EventLine> {
         .collect()
 }
 
-/// How often each rule was reached over all cases.
-#[derive(Default, Debug)]
-struct Reach(BTreeMap<&'static str, u64>);
-
-impl Reach {
-    fn hit(&mut self, what: &'static str, n: u64) {
-        *self.0.entry(what).or_default() += n;
-    }
-}
-
-fn check(raw: &[(u8, usize, usize, u32)], reach: &mut Reach) -> Result<(), TestCaseError> {
+fn check(raw: &[(u8, usize, usize, u32)], reach: &mut common::Reach) -> Result<(), TestCaseError> {
     let e = engine();
     let mut state = e.start();
     for u in users() {
@@ -237,26 +227,23 @@ fn gifts_revokes_groups_and_raffles_keep_every_bound() {
         cases: 256,
         ..Config::default()
     });
-    let reach = std::cell::RefCell::new(Reach::default());
+    let reach = std::cell::RefCell::new(common::Reach::default());
     let result = runner.run(&stream(), |raw| check(&raw, &mut reach.borrow_mut()));
     let reach = reach.into_inner();
     // `run` may shrink a failure: the counts then include the shrinking runs, which
     // only adds to them.
     result.unwrap();
-    for what in [
-        "use",
-        "give",
-        "revoke",
-        "join",
-        "filled",
-        "expired",
-        "raffle winner",
-        "deny per_user",
-    ] {
-        let n = reach.0.get(what).copied().unwrap_or(0);
-        assert!(
-            n >= 20,
-            "the generator reached `{what}` only {n} times: {reach:?}"
-        );
-    }
+    reach.assert_each(
+        &[
+            "use",
+            "give",
+            "revoke",
+            "join",
+            "filled",
+            "expired",
+            "raffle winner",
+            "deny per_user",
+        ],
+        20,
+    );
 }

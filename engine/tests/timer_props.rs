@@ -112,7 +112,12 @@ fn events(raw: &[(usize, u32)]) -> Vec<EventLine> {
 
 /// The daemon's way: the clock ticks at the given hours between events, and at some
 /// ticks the state goes through a snapshot and is restored.
-fn ticked(e: &Engine, events: &[EventLine], ticks: &[(u32, bool)], reach: &mut Reach) -> Output {
+fn ticked(
+    e: &Engine,
+    events: &[EventLine],
+    ticks: &[(u32, bool)],
+    reach: &mut common::Reach,
+) -> Output {
     let mut state = e.start();
     for u in users() {
         e.user(&mut state, &u).unwrap();
@@ -152,17 +157,7 @@ fn ticked(e: &Engine, events: &[EventLine], ticks: &[(u32, bool)], reach: &mut R
     out
 }
 
-/// How often each rule was reached over all cases.
-#[derive(Default, Debug)]
-struct Reach(BTreeMap<&'static str, u64>);
-
-impl Reach {
-    fn hit(&mut self, what: &'static str, n: u64) {
-        *self.0.entry(what).or_default() += n;
-    }
-}
-
-fn check((checkins, ticks): &Input, reach: &mut Reach) -> Result<(), TestCaseError> {
+fn check((checkins, ticks): &Input, reach: &mut common::Reach) -> Result<(), TestCaseError> {
     let e = engine();
     let events = events(checkins);
     let mut state = e.start();
@@ -244,24 +239,20 @@ fn timers_fire_once_whatever_the_ticks_and_restarts() {
         cases: 128,
         ..Config::default()
     });
-    let reach = std::cell::RefCell::new(Reach::default());
+    let reach = std::cell::RefCell::new(common::Reach::default());
     let result = runner.run(&input(), |i| check(&i, &mut reach.borrow_mut()));
     let reach = reach.into_inner();
     result.unwrap();
-    eprintln!("reached: {reach:?}");
-    for what in [
-        "welcome",
-        "follow_up",
-        "inactivity",
-        "second spell",
-        "dated grant",
-        "period award",
-        "restart",
-    ] {
-        let n = reach.0.get(what).copied().unwrap_or(0);
-        assert!(
-            n >= 20,
-            "the generator reached `{what}` only {n} times: {reach:?}"
-        );
-    }
+    reach.assert_each(
+        &[
+            "welcome",
+            "follow_up",
+            "inactivity",
+            "second spell",
+            "dated grant",
+            "period award",
+            "restart",
+        ],
+        20,
+    );
 }

@@ -710,14 +710,7 @@ fn tier_names(ctx: &mut Ctx<'_>, file: FileId, tier: &Expr, other: &Expr) {
                 if names.is_empty() {
                     "the campaign has no `tiers` block, so no participant has a tier".into()
                 } else {
-                    format!(
-                        "the tiers are {}",
-                        names
-                            .iter()
-                            .map(|n| format!("`\"{n}\"`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
+                    format!("the tiers are {}", quoted(&names))
                 }
             });
         ctx.report(
@@ -730,6 +723,15 @@ fn tier_names(ctx: &mut Ctx<'_>, file: FileId, tier: &Expr, other: &Expr) {
             .with_help(help),
         );
     }
+}
+
+/// Names as texts in a help line: `` `"a"`, `"b"` ``.
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`\"{n}\"`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The experiment of `participant.variant.EXPERIMENT`, when `e` is that path.
@@ -766,17 +768,7 @@ fn variant_names(ctx: &mut Ctx<'_>, file: FileId, path: &Expr, other: &Expr) {
         }
         let help = suggest::closest(name, names.iter().copied())
             .map(|c| format!("did you mean `\"{c}\"`?"))
-            .unwrap_or_else(|| {
-                format!(
-                    "the variants of `{}` are {}",
-                    x.name,
-                    names
-                        .iter()
-                        .map(|n| format!("`\"{n}\"`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
+            .unwrap_or_else(|| format!("the variants of `{}` are {}", x.name, quoted(&names)));
         ctx.report(
             Diagnostic::new(
                 Code::E0202,

@@ -90,3 +90,27 @@ pub fn having<'a>(lines: &'a [String], parts: &[&str]) -> Vec<&'a String> {
 pub fn count(lines: &[String], parts: &[&str]) -> usize {
     having(lines, parts).len()
 }
+
+/// How often a property test's generator reached each rule, over all its cases, so a
+/// generator that never reaches a rule fails the test instead of passing it vacuously.
+#[derive(Default, Debug)]
+pub struct Reach(pub std::collections::BTreeMap<&'static str, u64>);
+
+impl Reach {
+    /// Counts `n` more times `what` was reached.
+    pub fn hit(&mut self, what: &'static str, n: u64) {
+        *self.0.entry(what).or_default() += n;
+    }
+
+    /// Panics unless each of `rules` was reached at least `min` times.
+    pub fn assert_each(&self, rules: &[&str], min: u64) {
+        eprintln!("reached: {self:?}");
+        for what in rules {
+            let n = self.0.get(what).copied().unwrap_or(0);
+            assert!(
+                n >= min,
+                "the generator reached `{what}` only {n} times: {self:?}"
+            );
+        }
+    }
+}
