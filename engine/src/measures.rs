@@ -273,10 +273,6 @@ impl Step<'_> {
                     continue;
                 }
             }
-            let fact = self
-                .state
-                .user(u)
-                .map_or(0, |user| user.packed.counter(user_key(m)));
             let bump = match &measure.of {
                 Measured::Count { .. } => Bump::One {
                     per_user: measure.per_user,
@@ -294,7 +290,38 @@ impl Step<'_> {
                     }
                     Bump::User
                 }
+                Measured::Unique { .. } if measure.filter.is_none() => {
+                    // Unfiltered: `first` (the user's first event of the type) says
+                    // whether they count over the campaign, and in the arms they are
+                    // in now. Bit i of the user's fact marks `arms[i]` they were in
+                    // no arm of then (a variant comes at enrollment): they count there
+                    // from their first such event after. Most users have their arms by
+                    // their first event and keep no fact.
+                    let pending = if first { 0 } else { self.fact(u, m) };
+                    if !first && pending == 0 {
+                        continue;
+                    }
+                    if first {
+                        self.tally_all(m, &Bump::User);
+                    }
+                    let mut left = 0;
+                    for (i, arms) in measure.arms.iter().enumerate() {
+                        let bit = 1i64.checked_shl(i as u32).unwrap_or(0);
+                        if !first && pending & bit == 0 {
+                            continue;
+                        }
+                        match self.arm_in(u, *arms) {
+                            Some(arm) => self.tally_arm(m, i, arm, &Bump::User),
+                            None => left |= bit,
+                        }
+                    }
+                    if left != pending {
+                        self.set_fact(u, m, left);
+                    }
+                    continue;
+                }
                 Measured::Unique { .. } => {
+                    let fact = self.fact(u, m);
                     // Bit 0: counted over the campaign; bit 1 + i: counted in the arms
                     // of the measure's `arms[i]` (a user may get a variant only after
                     // their first such event, and counts in their arm from then on).
@@ -316,6 +343,7 @@ impl Step<'_> {
                     continue;
                 }
                 Measured::Repeat { .. } => {
+                    let fact = self.fact(u, m);
                     // Counted up to two: the second event makes a repeater.
                     if fact >= 2 {
                         continue;
@@ -327,7 +355,7 @@ impl Step<'_> {
                     Bump::User
                 }
                 Measured::Returning { after, .. } => {
-                    if fact != 0 {
+                    if self.fact(u, m) != 0 {
                         continue;
                     }
                     let Some(user) = self.state.user(u) else {
@@ -357,6 +385,7 @@ impl Step<'_> {
                     // 8 + i, that the answer counts in the arms of `arms[i]` (a user
                     // who answered before getting a variant counts there from the
                     // first answer after).
+                    let fact = self.fact(u, m);
                     let old = (fact & 0xFF > 0).then(|| (fact & 0xFF) - 1);
                     let new = *score;
                     let arms = self.arms_of(u, measure);
@@ -426,6 +455,39 @@ impl Step<'_> {
         }
     }
 
+    /// `u`'s fact for measure `m` (0 when none is kept).
+    fn fact(&self, u: u32, m: usize) -> i64 {
+        self.state
+            .user(u)
+            .map_or(0, |user| user.packed.counter(user_key(m)))
+    }
+
+    /// `u`'s arm of `arms`, if any.
+    fn arm_in(&self, u: u32, arms: Arms) -> Option<usize> {
+        self.state.user(u).and_then(|user| arm_of(arms, &user))
+    }
+
+    /// Adds `b` to measure `m`'s campaign tally.
+    fn tally_all(&mut self, m: usize, b: &Bump) {
+        if let Some(slot) = self.state.metrics.measures.get_mut(m) {
+            slot.all.bump(b, 0.0);
+        }
+    }
+
+    /// Adds `b` to arm `arm` of measure `m`'s `arms[i]`.
+    fn tally_arm(&mut self, m: usize, i: usize, arm: usize, b: &Bump) {
+        if let Some(t) = self
+            .state
+            .metrics
+            .measures
+            .get_mut(m)
+            .and_then(|slot| slot.arms.get_mut(i))
+            .and_then(|a| a.get_mut(arm))
+        {
+            t.bump(b, 0.0);
+        }
+    }
+
     fn set_fact(&mut self, u: u32, m: usize, v: i64) {
         if let Some(mut user) = self.state.user_mut(u) {
             user.set_counter(user_key(m), v);
@@ -456,13 +518,22 @@ impl Step<'_> {
             }
             _ => 0.0,
         };
-        let arms = self.arms_of(u, measure);
         let Some(slot) = self.state.metrics.measures.get_mut(m) else {
             return;
         };
         slot.all.bump(&b, square);
-        for (tallies, arm) in slot.arms.iter_mut().zip(arms) {
-            if let Some(t) = arm.and_then(|a| tallies.get_mut(a)) {
+        for (i, arms) in measure.arms.iter().enumerate() {
+            let Some(arm) = self.arm_in(u, *arms) else {
+                continue;
+            };
+            if let Some(t) = self
+                .state
+                .metrics
+                .measures
+                .get_mut(m)
+                .and_then(|slot| slot.arms.get_mut(i))
+                .and_then(|a| a.get_mut(arm))
+            {
                 t.bump(&b, square);
             }
         }
