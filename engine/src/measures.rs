@@ -311,7 +311,7 @@ impl Step<'_> {
                             continue;
                         }
                         match self.arm_in(u, *arms) {
-                            Some(arm) => self.tally_arm(m, i, arm, &Bump::User),
+                            Some(arm) => self.tally_arm(m, i, arm, &Bump::User, 0.0),
                             None => left |= bit,
                         }
                     }
@@ -442,16 +442,11 @@ impl Step<'_> {
     /// Adds `all` to measure `m`'s campaign tally, and each `(i, arm, bump)` of `split`
     /// to arm `arm` of its `arms[i]`.
     fn apply(&mut self, m: usize, all: Option<Bump>, split: Vec<(usize, usize, Bump)>) {
-        let Some(slot) = self.state.metrics.measures.get_mut(m) else {
-            return;
-        };
         if let Some(b) = all {
-            slot.all.bump(&b, 0.0);
+            self.tally_all(m, &b);
         }
         for (i, arm, b) in split {
-            if let Some(t) = slot.arms.get_mut(i).and_then(|a| a.get_mut(arm)) {
-                t.bump(&b, 0.0);
-            }
+            self.tally_arm(m, i, arm, &b, 0.0);
         }
     }
 
@@ -474,8 +469,9 @@ impl Step<'_> {
         }
     }
 
-    /// Adds `b` to arm `arm` of measure `m`'s `arms[i]`.
-    fn tally_arm(&mut self, m: usize, i: usize, arm: usize, b: &Bump) {
+    /// Adds `b` (and `square` to the sum of squares) to arm `arm` of measure `m`'s
+    /// `arms[i]`.
+    fn tally_arm(&mut self, m: usize, i: usize, arm: usize, b: &Bump, square: f64) {
         if let Some(t) = self
             .state
             .metrics
@@ -484,7 +480,7 @@ impl Step<'_> {
             .and_then(|slot| slot.arms.get_mut(i))
             .and_then(|a| a.get_mut(arm))
         {
-            t.bump(b, 0.0);
+            t.bump(b, square);
         }
     }
 
@@ -523,18 +519,8 @@ impl Step<'_> {
         };
         slot.all.bump(&b, square);
         for (i, arms) in measure.arms.iter().enumerate() {
-            let Some(arm) = self.arm_in(u, *arms) else {
-                continue;
-            };
-            if let Some(t) = self
-                .state
-                .metrics
-                .measures
-                .get_mut(m)
-                .and_then(|slot| slot.arms.get_mut(i))
-                .and_then(|a| a.get_mut(arm))
-            {
-                t.bump(&b, square);
+            if let Some(arm) = self.arm_in(u, *arms) {
+                self.tally_arm(m, i, arm, &b, square);
             }
         }
     }
