@@ -965,32 +965,38 @@ pub fn local_times(tz: Tz, time: NaiveTime, daily: bool, w: PhaseWindow) -> Vec<
     out
 }
 
+/// A segment named where `audience`, `participants` or a segment may stand (`role`:
+/// what the name gives, as in "unknown recipients"): marks it used, or reports E0102
+/// with the closest of the three kinds of name.
+pub(super) fn segment(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, role: &str) {
+    let seg = name.name.as_str();
+    if ctx.syms.segments.get(seg).is_some() {
+        ctx.used.segments.insert(seg.to_string());
+        return;
+    }
+    let names: Vec<&str> = ["audience", "participants"]
+        .into_iter()
+        .chain(ctx.syms.segments.names())
+        .collect();
+    let help = suggest::did_you_mean(seg, names);
+    ctx.report(
+        Diagnostic::new(
+            Code::E0102,
+            Loc::new(file, name.span),
+            format!("unknown {role} `{seg}`"),
+            "not `audience`, `participants` or a segment",
+        )
+        .with_help_opt(help),
+    );
+}
+
 /// `raffle NAME at TIMES pick N [from …] [where …] => ACTIONS`.
 fn raffle(ctx: &mut Ctx<'_>, file: FileId, r: &RaffleStmt, window: Option<PhaseWindow>) {
     at_times(ctx, file, &r.times, r.daily, window, false);
     positive(ctx, file, &r.pick, "`pick`");
     if let Some(from) = &r.from {
-        match from.name.as_str() {
-            "participants" | "audience" => {}
-            seg if ctx.syms.segments.get(seg).is_some() => {
-                ctx.used.segments.insert(seg.to_string());
-            }
-            seg => {
-                let names: Vec<&str> = ["audience", "participants"]
-                    .into_iter()
-                    .chain(ctx.syms.segments.names())
-                    .collect();
-                let help = suggest::did_you_mean(seg, names);
-                ctx.report(
-                    Diagnostic::new(
-                        Code::E0102,
-                        Loc::new(file, from.span),
-                        format!("unknown entrants `{seg}`"),
-                        "not `audience`, `participants` or a segment",
-                    )
-                    .with_help_opt(help),
-                );
-            }
+        if !matches!(from.name.as_str(), "participants" | "audience") {
+            segment(ctx, file, from, "entrants");
         }
     }
     if let Some(f) = &r.filter {

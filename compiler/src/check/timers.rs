@@ -94,25 +94,8 @@ pub(super) fn recipients(
             }
             Reaches::Audience
         }
-        seg => {
-            if ctx.syms.segments.get(seg).is_some() {
-                ctx.used.segments.insert(seg.to_string());
-            } else {
-                let names: Vec<&str> = ["audience", "participants"]
-                    .into_iter()
-                    .chain(ctx.syms.segments.names())
-                    .collect();
-                let help = suggest::did_you_mean(seg, names);
-                ctx.report(
-                    Diagnostic::new(
-                        Code::E0102,
-                        Loc::new(file, r.span),
-                        format!("unknown recipients `{seg}`"),
-                        "not `audience`, `participants` or a segment",
-                    )
-                    .with_help_opt(help),
-                );
-            }
+        _ => {
+            phases::segment(ctx, file, r, "recipients");
             Reaches::Segment
         }
     }
