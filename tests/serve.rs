@@ -1893,9 +1893,9 @@ fn participants_show_their_variants_and_keep_them_across_a_restart() {
     daemon.drained();
     // The arms of examples/ab_launch.test.yaml: ting is in the holdout.
     let (_, lin) = daemon.get("/v1/participants/lin");
-    assert_eq!(lin["variants"], json!({"launch_copy": "bold"}), "{lin}");
+    assert_eq!(lin["variants"], json!({"launch_copy": "control"}), "{lin}");
     let (_, bo) = daemon.get("/v1/participants/bo");
-    assert_eq!(bo["variants"], json!({"launch_copy": "control"}), "{bo}");
+    assert_eq!(bo["variants"], json!({"launch_copy": "bold"}), "{bo}");
     let (_, ting) = daemon.get("/v1/participants/ting");
     assert_eq!(ting["standing"], "holdout");
     assert!(ting.get("variants").is_none(), "{ting}");

@@ -102,12 +102,21 @@ pub(crate) struct Names {
     pub(crate) variants: Vec<Vec<Name>>,
 }
 
+/// How one experiment splits its participants into arms.
+#[derive(Debug)]
+pub(crate) struct ArmSplit {
+    /// The key of the experiment's stable hash ([`hashes::experiment_key`]).
+    pub(crate) key: u64,
+    /// Where each variant's share ends, in parts per million, the shares laid end to
+    /// end in order (the last ends at a million whatever the weights).
+    pub(crate) ends: Vec<u64>,
+}
+
 /// Lookups built once from the plan, so a step never searches it.
 #[derive(Debug)]
 pub(crate) struct Index {
-    /// [experiment]: where each variant's share ends, in parts per million, the shares
-    /// laid end to end in order (the last ends at a million whatever the weights).
-    pub(crate) arms: Vec<Vec<u64>>,
+    /// [experiment]: how its participants are split into arms.
+    pub(crate) arms: Vec<ArmSplit>,
     /// [phase][event]: tasks of the phase that count the event type.
     pub(crate) counting: Vec<Vec<Vec<TaskId>>>,
     /// [phase][event]: leaderboards of the phase that score the event type.
@@ -303,7 +312,10 @@ impl Index {
                 if let Some(last) = bounds.last_mut() {
                     *last = 1_000_000;
                 }
-                bounds
+                ArmSplit {
+                    key: hashes::experiment_key(&plan.campaign.id, &x.name),
+                    ends: bounds,
+                }
             })
             .collect();
         Index {
@@ -691,6 +703,16 @@ impl Engine {
             warmth = blocks
                 .iter()
                 .fold(warmth, |w, b| w ^ u64::from(b.line(line)));
+        }
+        // Variants live beside the records, not in them: an enrollment writes them and
+        // every measure split by an experiment reads them.
+        if !self.plan.experiments.is_empty() {
+            warmth = found
+                .get(start..)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|&n| state.users.variant(n? as usize, 0))
+                .fold(warmth, |w, v| w ^ u64::from(v));
         }
         warmth
     }

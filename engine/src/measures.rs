@@ -457,9 +457,17 @@ impl Step<'_> {
             .map_or(0, |user| user.packed.counter(user_key(m)))
     }
 
-    /// `u`'s arm of `arms`, if any.
+    /// `u`'s arm of `arms`, if any (as [`arm_of`], reading only what it needs: the
+    /// record for the holdout, the variant byte for an experiment).
     fn arm_in(&self, u: u32, arms: Arms) -> Option<usize> {
-        self.state.user(u).and_then(|user| arm_of(arms, &user))
+        match arms {
+            Arms::Holdout => self
+                .state
+                .users
+                .record(u as usize)
+                .map(|user| usize::from(user.standing != Standing::Holdout)),
+            Arms::Experiment { experiment } => self.state.variant(u, experiment).map(usize::from),
+        }
     }
 
     /// Adds `b` to measure `m`'s campaign tally.
@@ -506,11 +514,14 @@ impl Step<'_> {
                         .unwrap_or(0.0),
                     _ => 1.0,
                 };
-                let t = self.state.user(u).map_or(0.0, |user| {
-                    f64::from_bits(user.packed.counter(user_key(m)) as u64)
-                });
-                self.set_fact(u, m, (t + v).to_bits() as i64);
-                2.0 * t * v + v * v
+                match self.state.user_mut(u) {
+                    Some(mut user) => {
+                        let t = f64::from_bits(user.packed().counter(user_key(m)) as u64);
+                        user.set_counter(user_key(m), (t + v).to_bits() as i64);
+                        2.0 * t * v + v * v
+                    }
+                    None => 0.0,
+                }
             }
             _ => 0.0,
         };

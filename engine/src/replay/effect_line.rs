@@ -9,6 +9,14 @@
 use crate::effect::{label, At, Cause, Effect, Name};
 use serde::Serialize;
 
+/// `,"name":` (names here never need escaping), of a constant length, which the
+/// compiler copies without a call.
+macro_rules! key {
+    ($out:expr, $name:literal) => {
+        $out.extend_from_slice(concat!(",\"", $name, "\":").as_bytes())
+    };
+}
+
 /// Appends `e` as one JSON line (with its newline) to `out`.
 pub fn write(e: &Effect, out: &mut Vec<u8>) {
     Writer::default().write(e, out);
@@ -62,31 +70,34 @@ impl Writer {
 
 /// `e`'s line, its instant's text given (`None`: outside years 0 to 9999).
 fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
-    let instant = |out: &mut Vec<u8>, at: At| {
-        key(out, "at");
-        match digits {
-            Some(d) => {
-                out.push(b'"');
-                out.extend_from_slice(&d);
-                out.push(b'"');
+    // `{"kind":"KIND","at":"…"` with constant lengths, which the compiler copies
+    // without a call.
+    macro_rules! head {
+        ($kind:literal, $at:expr) => {{
+            out.extend_from_slice(concat!("{\"kind\":\"", $kind, "\",\"at\":").as_bytes());
+            match digits {
+                Some(d) => {
+                    let mut quoted = [b'"'; 22];
+                    if let Some(x) = quoted.get_mut(1..21) {
+                        x.copy_from_slice(&d);
+                    }
+                    out.extend_from_slice(&quoted);
+                }
+                None => string(out, &$at.text()),
             }
-            None => string(out, &at.text()),
-        }
-    };
-    out.extend_from_slice(b"{\"kind\":\"");
-    out.extend_from_slice(e.kind().as_bytes());
-    out.push(b'"');
+        }};
+    }
     match e {
         Effect::Phase { at, from, to } => {
-            instant(out, *at);
-            key(out, "from");
+            head!("phase", at);
+            key!(out, "from");
             maybe(out, from.as_deref());
-            key(out, "to");
+            key!(out, "to");
             maybe(out, to.as_deref());
         }
         Effect::Enroll { at, user } => {
-            instant(out, *at);
-            key(out, "user");
+            head!("enroll", at);
+            key!(out, "user");
             string(out, user);
         }
         Effect::Assign {
@@ -95,12 +106,12 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             experiment,
             variant,
         } => {
-            instant(out, *at);
-            key(out, "user");
+            head!("assign", at);
+            key!(out, "user");
             string(out, user);
-            key(out, "experiment");
+            key!(out, "experiment");
             string(out, experiment);
-            key(out, "variant");
+            key!(out, "variant");
             string(out, variant);
         }
         Effect::Complete {
@@ -109,12 +120,12 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             task,
             event,
         } => {
-            instant(out, *at);
-            key(out, "user");
+            head!("complete", at);
+            key!(out, "user");
             string(out, user);
-            key(out, "task");
+            key!(out, "task");
             string(out, task);
-            key(out, "event");
+            key!(out, "event");
             maybe(out, event.as_deref());
         }
         Effect::Grant {
@@ -127,20 +138,20 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             drawn,
             value,
         } => {
-            instant(out, *at);
+            head!("grant", at);
             granted(out, user, reward, cause);
-            key(out, "event");
+            key!(out, "event");
             maybe(out, event.as_deref());
             if let Some(by) = by {
-                key(out, "by");
+                key!(out, "by");
                 string(out, by);
             }
             if let Some(drawn) = drawn {
-                key(out, "drawn");
+                key!(out, "drawn");
                 maybe(out, drawn.as_deref());
             }
             if let Some(value) = value {
-                key(out, "value");
+                key!(out, "value");
                 string(out, &value.to_string());
             }
         }
@@ -151,18 +162,18 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             cause,
             reason,
         } => {
-            instant(out, *at);
+            head!("deny", at);
             granted(out, user, reward, cause);
-            key(out, "reason");
+            key!(out, "reason");
             serialized(out, reason);
         }
         Effect::Tier { at, user, from, to } => {
-            instant(out, *at);
-            key(out, "user");
+            head!("tier", at);
+            key!(out, "user");
             string(out, user);
-            key(out, "from");
+            key!(out, "from");
             maybe(out, from.as_deref());
-            key(out, "to");
+            key!(out, "to");
             string(out, to);
         }
         Effect::Send {
@@ -174,19 +185,19 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             body,
             subject,
         } => {
-            instant(out, *at);
-            key(out, "user");
+            head!("send", at);
+            key!(out, "user");
             string(out, user);
-            key(out, "message");
+            key!(out, "message");
             string(out, message);
-            key(out, "channel");
+            key!(out, "channel");
             string(out, channel);
-            key(out, "locale");
+            key!(out, "locale");
             string(out, locale);
-            key(out, "body");
+            key!(out, "body");
             string(out, body);
             if let Some(subject) = subject {
-                key(out, "subject");
+                key!(out, "subject");
                 string(out, subject);
             }
         }
@@ -197,15 +208,15 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             reason,
             error,
         } => {
-            instant(out, *at);
-            key(out, "user");
+            head!("suppress", at);
+            key!(out, "user");
             string(out, user);
-            key(out, "message");
+            key!(out, "message");
             string(out, message);
-            key(out, "reason");
+            key!(out, "reason");
             serialized(out, reason);
             if let Some(error) = error {
-                key(out, "error");
+                key!(out, "error");
                 string(out, error);
             }
         }
@@ -225,8 +236,12 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             cause: c,
             event,
         } => {
-            instant(out, *at);
-            key(out, "user");
+            if matches!(e, Effect::Use { .. }) {
+                head!("use", at);
+            } else {
+                head!("revoke", at);
+            }
+            key!(out, "user");
             string(out, user);
             moved(out, reward.as_deref(), *count, c, event.as_deref());
         }
@@ -239,10 +254,10 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             cause: c,
             event,
         } => {
-            instant(out, *at);
-            key(out, "user");
+            head!("give", at);
+            key!(out, "user");
             string(out, user);
-            key(out, "to");
+            key!(out, "to");
             string(out, to);
             moved(out, reward.as_deref(), *count, c, event.as_deref());
         }
@@ -253,21 +268,21 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
             user,
             change,
         } => {
-            instant(out, *at);
-            key(out, "group");
+            head!("group", at);
+            key!(out, "group");
             string(out, group);
-            key(out, "key");
+            key!(out, "key");
             string(out, k);
-            key(out, "user");
+            key!(out, "user");
             maybe(out, user.as_deref());
-            key(out, "change");
+            key!(out, "change");
             serialized(out, change);
         }
         Effect::Reject { at, event, reason } => {
-            instant(out, *at);
-            key(out, "event");
+            head!("reject", at);
+            key!(out, "event");
             string(out, event);
-            key(out, "reason");
+            key!(out, "reason");
             serialized(out, reason);
         }
     }
@@ -276,31 +291,24 @@ fn line(e: &Effect, digits: Option<[u8; 20]>, out: &mut Vec<u8>) {
 
 /// What a grant and a deny share: `user`, `reward`, `cause`.
 fn granted(out: &mut Vec<u8>, user: &str, reward: &str, c: &Cause) {
-    key(out, "user");
+    key!(out, "user");
     string(out, user);
-    key(out, "reward");
+    key!(out, "reward");
     string(out, reward);
-    key(out, "cause");
+    key!(out, "cause");
     cause(out, c);
 }
 
 /// What a use, a gift and a revoke share: `reward`, `count`, `cause`, `event`.
 fn moved(out: &mut Vec<u8>, reward: Option<&str>, count: u64, c: &Cause, event: Option<&str>) {
-    key(out, "reward");
+    key!(out, "reward");
     maybe(out, reward);
-    key(out, "count");
+    key!(out, "count");
     out.extend_from_slice(count.to_string().as_bytes());
-    key(out, "cause");
+    key!(out, "cause");
     cause(out, c);
-    key(out, "event");
+    key!(out, "event");
     maybe(out, event);
-}
-
-/// `,"name":` (names here never need escaping).
-fn key(out: &mut Vec<u8>, name: &str) {
-    out.extend_from_slice(b",\"");
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"\":");
 }
 
 /// Whether a string is written as it is: nothing in it for JSON to escape.

@@ -272,10 +272,9 @@ impl Step<'_> {
     fn assign(&mut self, u: u32, id: &UserId) {
         let engine = self.engine;
         let at = self.at();
-        for (e, x) in engine.plan.experiments.iter().enumerate() {
-            let point = hashes::variant_point(&engine.plan.campaign.id, &x.name, id);
-            let bounds = engine.index.arms.get(e).map_or(&[][..], Vec::as_slice);
-            let Some(v) = bounds.iter().position(|&end| point < end) else {
+        for (e, split) in engine.index.arms.iter().enumerate() {
+            let point = hashes::variant_point(split.key, id);
+            let Some(v) = split.ends.iter().position(|&end| point < end) else {
                 continue;
             };
             let variant = u16::try_from(v).unwrap_or(u16::MAX);
