@@ -1131,9 +1131,13 @@ kpi revenue = sum(purchase.amount) target >= 1_000_000 CNY"#,
             what: "A KPI target can never be met: a share of users above 100%. A share counts \
                    users who are all among those it divides by (`unique(checkin) / audience`, \
                    `unique(checkin) / participants`, `participants / audience`): no more people \
-                   can check in than there are in the audience. A ratio of two different \
-                   groups is not a share and may exceed 100% (`unique(team_joined) / \
-                   unique(team_opened)`, joiners per opener), so it is not reported.",
+                   can check in than there are in the audience; those who bought twice are \
+                   among those who bought (`repeat(purchase) / unique(purchase)`). A ratio of \
+                   two different groups is not a share and may exceed 100% \
+                   (`unique(team_joined) / unique(team_opened)`, joiners per opener; \
+                   `repeat(purchase) / unique(purchase where event.amount >= 100 CNY)`, since \
+                   repeat buyers of anything need not have bought something big), so it is \
+                   not reported.",
             why: "The campaign would be reported as missing its goal whatever happens; usually \
                   the target or the formula has a typo.",
             example: r#"campaign spring {

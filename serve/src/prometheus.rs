@@ -305,8 +305,15 @@ impl Prometheus {
             let label = KpiLabel {
                 kpi: k.name.clone(),
             };
-            if let Some(v) = k.number {
-                self.kpi_value.get_or_create(&label).set(v);
+            // A value that is gone (an arm emptied, a test no longer defined) leaves
+            // the exposition rather than showing the last one as current.
+            match k.number {
+                Some(v) => {
+                    self.kpi_value.get_or_create(&label).set(v);
+                }
+                None => {
+                    self.kpi_value.remove(&label);
+                }
             }
             self.kpi_met.get_or_create(&label).set(i64::from(k.met));
             for a in &k.arms {
@@ -314,21 +321,30 @@ impl Prometheus {
                     kpi: k.name.clone(),
                     arm: a.arm.clone(),
                 };
-                if let Some(v) = a.number {
-                    self.kpi_arm_value.get_or_create(&label).set(v);
+                match a.number {
+                    Some(v) => {
+                        self.kpi_arm_value.get_or_create(&label).set(v);
+                    }
+                    None => {
+                        self.kpi_arm_value.remove(&label);
+                    }
                 }
                 self.kpi_arm_size
                     .get_or_create(&label)
                     .set(i64::try_from(a.size).unwrap_or(i64::MAX));
             }
             for c in &k.comparisons {
-                if let Some(p) = c.p_value {
-                    self.kpi_p_value
-                        .get_or_create(&ArmLabel {
-                            kpi: k.name.clone(),
-                            arm: c.arm.clone(),
-                        })
-                        .set(p);
+                let label = ArmLabel {
+                    kpi: k.name.clone(),
+                    arm: c.arm.clone(),
+                };
+                match c.p_value {
+                    Some(p) => {
+                        self.kpi_p_value.get_or_create(&label).set(p);
+                    }
+                    None => {
+                        self.kpi_p_value.remove(&label);
+                    }
                 }
             }
         }
@@ -336,5 +352,69 @@ impl Prometheus {
         // Writing to a String cannot fail.
         let _ = encode(&mut text, &self.registry);
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use camp_compiler::{compile_file, MemoryLoader};
+    use camp_engine::input::{EventLine, UserLine};
+    use std::path::Path;
+
+    fn engine() -> Engine {
+        let src = r#"
+campaign c {
+  timezone "UTC"
+  start    2027-01-01T00:00
+  locales  en
+  holdout  50%
+}
+user { nickname: string }
+event survey { score: int }
+phase main for 7d {
+  task answer { on survey }
+}
+kpi loyalty = nps(survey.score) target >= 30 by holdout
+"#;
+        let r = compile_file(&MemoryLoader::with(&[("c.camp", src)]), Path::new("c.camp"))
+            .expect("loads");
+        Engine::new(r.plan.expect("compiles")).expect("an engine")
+    }
+
+    fn gauges(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter(|l| l.starts_with("camp_kpi_value") || l.starts_with("camp_kpi_arm_value"))
+            .collect()
+    }
+
+    #[test]
+    fn a_kpi_value_that_is_gone_leaves_the_exposition() {
+        let engine = engine();
+        let mut answered = engine.start();
+        let mut out = camp_engine::Output::default();
+        for u in 0..40 {
+            let line: UserLine = serde_json::from_str(&format!(
+                r#"{{"id": "u{u}", "attrs": {{"nickname": "N"}}}}"#
+            ))
+            .expect("a user line");
+            engine.user(&mut answered, &line).expect("a user");
+            let event: EventLine = serde_json::from_str(&format!(
+                r#"{{"id": "e{u}", "type": "survey", "user": "u{u}", "at": "2027-01-02T00:00:00Z", "data": {{"score": 10}}}}"#
+            ))
+            .expect("an event line");
+            let at = chrono::DateTime::parse_from_rfc3339("2027-01-02T00:00:00Z")
+                .expect("an instant")
+                .with_timezone(&chrono::Utc);
+            engine.event(&mut answered, &event, at, &mut out);
+        }
+        let metrics = Prometheus::new();
+        let before = metrics.render(&engine, &answered);
+        // Both arms answered: the campaign's value and each arm's.
+        assert_eq!(gauges(&before).len(), 3, "{before}");
+        // Nobody has answered in a fresh state: no value is current, so none is shown.
+        let after = metrics.render(&engine, &engine.start());
+        assert_eq!(gauges(&after), Vec::<&str>::new(), "{after}");
+        assert!(after.contains("camp_kpi_met{kpi=\"loyalty\"} 0"), "{after}");
     }
 }

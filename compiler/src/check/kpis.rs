@@ -43,10 +43,19 @@ pub enum UserSet {
     Audience,
     /// `participants`.
     Participants,
-    /// `unique(EVENT)`: the users who sent the event.
-    Senders,
+    /// `unique(EVENT)`: the users who sent the event (`event`: which, when it is
+    /// known; `filtered`: only the events passing a `where`).
+    Senders {
+        /// The event type ([`event_key`]).
+        event: Option<u64>,
+        /// Whether a `where` filters the events.
+        filtered: bool,
+    },
     /// `repeat(EVENT)`: the users who sent it twice or more (senders of it).
-    Repeaters,
+    Repeaters {
+        /// The event type ([`event_key`]).
+        event: Option<u64>,
+    },
     /// `returning(EVENT, D)`: participants who came back.
     Returning,
     /// A sum, difference or multiple of counts of users.
@@ -56,23 +65,36 @@ pub enum UserSet {
 impl UserSet {
     /// Whether every user counted by `self` is also counted by `of`: participants and
     /// senders of an event are eligible users (an ineligible user's event is
-    /// rejected), and the language counts a share of participants as at most 100%.
+    /// rejected), the language counts a share of participants as at most 100%, and the
+    /// users who sent an event twice are among those who sent it (not among those who
+    /// sent another event, or only the events a `where` lets through).
     fn within(self, of: UserSet) -> bool {
-        matches!(
-            (self, of),
+        use UserSet::*;
+        match (self, of) {
+            (Audience | Participants | Senders { .. } | Repeaters { .. } | Returning, Audience) => {
+                true
+            }
+            (Participants | Senders { .. } | Repeaters { .. } | Returning, Participants) => true,
             (
-                UserSet::Audience
-                    | UserSet::Participants
-                    | UserSet::Senders
-                    | UserSet::Repeaters
-                    | UserSet::Returning,
-                UserSet::Audience
-            ) | (
-                UserSet::Participants | UserSet::Senders | UserSet::Repeaters | UserSet::Returning,
-                UserSet::Participants
-            ) | (UserSet::Repeaters, UserSet::Senders)
-        )
+                Repeaters { event: Some(a) },
+                Senders {
+                    event: Some(b),
+                    filtered: false,
+                },
+            ) => a == b,
+            _ => false,
+        }
     }
+}
+
+/// Which event type a metric counts, to compare two metrics' events.
+fn event_key(event: Option<&camp_dsl::ast::EventDef>) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    event.map(|e| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        e.name.name.hash(&mut h);
+        h.finish()
+    })
 }
 
 impl fmt::Display for Unit {
@@ -516,6 +538,7 @@ fn event_arg<'a>(
 
 fn call(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], mode: MetricMode) -> Unit {
     // `where` ends the only argument of `count`, `unique` and `sum`.
+    let filtered = args.iter().any(|a| matches!(a.kind, ExprKind::Where(..)));
     let mut plain = Vec::with_capacity(args.len());
     for a in args {
         match &a.kind {
@@ -591,8 +614,8 @@ fn call(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], mode: Metr
     };
     match name.name.as_str() {
         "repeat" => {
-            event_arg(ctx, file, arg, mode);
-            Unit::Users(UserSet::Repeaters)
+            let event = event_key(event_arg(ctx, file, arg, mode));
+            Unit::Users(UserSet::Repeaters { event })
         }
         "nps" => {
             nps_field(ctx, file, arg, mode);
@@ -621,11 +644,11 @@ fn call(ctx: &mut Ctx<'_>, file: FileId, name: &Ident, args: &[Expr], mode: Metr
                     return Unit::Any;
                 }
             }
-            event_arg(ctx, file, arg, mode);
+            let event = event_key(event_arg(ctx, file, arg, mode));
             if name.name == "count" {
                 Unit::Count
             } else {
-                Unit::Users(UserSet::Senders)
+                Unit::Users(UserSet::Senders { event, filtered })
             }
         }
         "sum" => {
@@ -1026,7 +1049,7 @@ fn target(ctx: &mut Ctx<'_>, file: FileId, unit: Unit, op: CompareOp, lit: &camp
                     "this target can never be met: a share of users is between 0% and 100%",
                     "out of reach",
                 )
-                .with_help("every user counted above the line is also counted below it (participants and senders of an event are among the audience; senders among participants), so the share is at most 100%"),
+                .with_help("every user counted above the line is also counted below it (participants and senders of an event are among the audience; senders among participants; repeat senders of an event among all its senders), so the share is at most 100%"),
             );
         }
     }
