@@ -83,6 +83,27 @@ pub struct Output {
     pub unmatched: Vec<Unmatched>,
 }
 
+/// Where a step hands its effects while it runs, so that a step reaching a million
+/// users (a dated grant or send to the whole audience) never holds a million effects: a
+/// replay writes them out as it goes. It is called with the effects gathered so far
+/// whenever [`SPILL_AT`] have, in order, and takes them (leaves the vector
+/// empty). The effects are the same, in the same order, as without it; the daemon
+/// keeps a step's effects together (they are stored with the state they lead to) and
+/// passes none.
+pub type Spill<'s> = &'s mut dyn FnMut(&mut Vec<Effect>);
+
+/// A spill borrowed for less time (a coercion the compiler makes only outside an
+/// `Option`).
+fn shorter<'a>(
+    s: &'a mut (dyn FnMut(&mut Vec<Effect>) + '_),
+) -> &'a mut (dyn FnMut(&mut Vec<Effect>) + 'a) {
+    s
+}
+
+/// How many effects a step gathers before it hands them to its [`Spill`], if it has
+/// one: far more than an event makes, far fewer than a step that reaches the audience.
+pub const SPILL_AT: usize = 4096;
+
 /// The plan's names, shared by every effect that mentions them.
 #[derive(Debug)]
 pub(crate) struct Names {
@@ -648,10 +669,23 @@ impl Engine {
         now: DateTime<Utc>,
         out: &mut Output,
     ) -> Verdict {
+        self.event_spilling(state, line, now, out, None)
+    }
+
+    /// [`Engine::event`], handing effects to `spill` while it runs ([`Spill`]).
+    pub fn event_spilling<'a>(
+        &self,
+        state: &mut State,
+        line: impl Into<EventRef<'a>>,
+        now: DateTime<Utc>,
+        out: &mut Output,
+        mut spill: Option<Spill<'_>>,
+    ) -> Verdict {
         let now = state.clock.map_or(now, |c| c.max(now));
-        self.advance(state, now, out);
+        self.advance_spilling(state, now, out, spill.as_deref_mut().map(shorter));
         out.unmatched.clear();
         let mut step = Step::new(self, state, out, now);
+        step.spill = spill.map(shorter);
         step.event(line.into())
     }
 
@@ -719,8 +753,20 @@ impl Engine {
 
     /// Moves the clock to `to`, firing every time-driven step due by then, in order.
     pub fn advance(&self, state: &mut State, to: DateTime<Utc>, out: &mut Output) {
+        self.advance_spilling(state, to, out, None);
+    }
+
+    /// [`Engine::advance`], handing effects to `spill` while it runs ([`Spill`]).
+    pub fn advance_spilling(
+        &self,
+        state: &mut State,
+        to: DateTime<Utc>,
+        out: &mut Output,
+        spill: Option<Spill<'_>>,
+    ) {
         let now = state.clock.map_or(to, |c| c.max(to));
         let mut step = Step::new(self, state, out, now);
+        step.spill = spill.map(shorter);
         step.advance(now);
     }
 
@@ -751,8 +797,18 @@ impl Engine {
     /// Fires every time-driven step left: the rest of the campaign, and any sends
     /// deferred past its end.
     pub fn finish(&self, state: &mut State, out: &mut Output) {
+        self.finish_spilling(state, out, None);
+    }
+
+    /// [`Engine::finish`], handing effects to `spill` while it runs ([`Spill`]).
+    pub fn finish_spilling(
+        &self,
+        state: &mut State,
+        out: &mut Output,
+        mut spill: Option<Spill<'_>>,
+    ) {
         while let Some(t) = self.next_due(state) {
-            self.advance(state, t, out);
+            self.advance_spilling(state, t, out, spill.as_deref_mut().map(shorter));
         }
     }
 

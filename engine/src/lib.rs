@@ -37,7 +37,7 @@ pub mod state;
 pub mod stats;
 pub(crate) mod step;
 
-pub use engine::{Engine, Output, Unmatched, Verdict, Why};
+pub use engine::{Engine, Output, Spill, Unmatched, Verdict, Why, SPILL_AT};
 pub use render::{GroupVars, RenderContext, Rendered, Renderer};
 
 /// What can go wrong in the engine: a plan it cannot run, a snapshot of another plan,

@@ -154,6 +154,9 @@ pub(crate) struct Step<'a> {
     /// The share each recipient of the mass grant firing now gets of each pool it
     /// grants (§3); empty outside a firing ([`Step::firing`]).
     pub(crate) shares: Vec<(camp_plan::RewardId, camp_plan::literal::Money)>,
+    /// Where effects go on to while the step runs, once [`crate::engine::SPILL_AT`] have gathered
+    /// ([`crate::Spill`]); none: they all wait in the output.
+    pub(crate) spill: Option<crate::engine::Spill<'a>>,
 }
 
 impl<'a> Step<'a> {
@@ -171,11 +174,23 @@ impl<'a> Step<'a> {
             draws_made: 0,
             stale_before: None,
             shares: Vec::new(),
+            spill: None,
         }
     }
 
     pub(crate) fn emit(&mut self, e: Effect) {
         self.out.effects.push(e);
+        self.spill_if_full();
+    }
+
+    /// Hands the effects gathered so far to the spill once there are
+    /// [`crate::engine::SPILL_AT`].
+    pub(crate) fn spill_if_full(&mut self) {
+        if self.out.effects.len() >= crate::engine::SPILL_AT {
+            if let Some(spill) = self.spill.as_mut() {
+                spill(&mut self.out.effects);
+            }
+        }
     }
 
     /// The instant of this step, as effects write it.

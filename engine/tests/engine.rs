@@ -1207,3 +1207,90 @@ fn a_score_past_the_largest_decimal_stays_there_instead_of_crashing() {
     );
     assert_eq!(having(&out, &["\"complete\""]).len(), 2, "{out:#?}");
 }
+
+/// A dated grant and a dated send to a whole audience reach 10,000 members in one
+/// step. A replay hands that step's effects on while it runs, never more than
+/// `SPILL_AT` at a time, where the step would otherwise hold all of them; the effects
+/// are those of a run that keeps them all, in the same order, whether the step fires
+/// between two events or at the end.
+#[test]
+fn a_step_that_reaches_the_whole_audience_hands_its_effects_on_as_it_goes() {
+    use camp_engine::input::{EventLine, UserLine};
+    use camp_engine::replay::{self, Until};
+    let e = common::engine(
+        r#"campaign c {
+  timezone "UTC"
+  start    2027-01-01T00:00
+  locales  en
+  enroll   audience
+}
+user { nickname: string }
+event ping {}
+reward coupon = coupon { value 5 CNY  stock 20_000 }
+message hello via push { en "Hi {{ user.nickname }}" }
+phase main for 30d {
+  task pong { on ping }
+  grant coupon at 2027-01-10T10:00
+  send hello at 2027-01-10T10:00
+}
+"#,
+    );
+    let members = 10_000;
+    let us: Vec<UserLine> = (0..members)
+        .map(|i| {
+            serde_json::from_str(&format!(r#"{{"id":"u{i}","attrs":{{"nickname":"N{i}"}}}}"#))
+                .unwrap()
+        })
+        .collect();
+    for events in [
+        // The grant fires before the second event is taken, and at the end.
+        vec![
+            r#"{"id":"a","type":"ping","user":"u1","at":"2027-01-02T00:00:00Z","data":{}}"#,
+            r#"{"id":"b","type":"ping","user":"u2","at":"2027-01-20T00:00:00Z","data":{}}"#,
+        ],
+        vec![r#"{"id":"a","type":"ping","user":"u1","at":"2027-01-02T00:00:00Z","data":{}}"#],
+    ] {
+        let file = events.join("\n") + "\n";
+        let mut streamed = e.start();
+        let mut whole = e.start();
+        for u in &us {
+            e.user(&mut streamed, u).unwrap();
+            e.user(&mut whole, u).unwrap();
+        }
+        let mut got = Vec::new();
+        let mut largest = 0;
+        replay::run_file(
+            &e,
+            &mut streamed,
+            std::io::Cursor::new(file.as_bytes()),
+            Until::End,
+            &mut |out| {
+                largest = largest.max(out.effects.len());
+                got.extend(out.effects.iter().cloned());
+                Ok(())
+            },
+        )
+        .unwrap();
+        let lines: Vec<EventLine> = events
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let all = replay::run_events(&e, &mut whole, &lines, Until::End);
+        let grants = all
+            .effects
+            .iter()
+            .filter(|x| matches!(x, camp_engine::effect::Effect::Grant { .. }))
+            .count();
+        assert_eq!(grants, members, "every member gets the coupon");
+        assert!(
+            all.effects.len() > 3 * members,
+            "enroll, grant and send each"
+        );
+        assert_eq!(got, all.effects);
+        assert!(
+            largest <= camp_engine::SPILL_AT,
+            "at most SPILL_AT effects at a time, not {largest}"
+        );
+        assert_eq!(streamed, whole);
+    }
+}

@@ -8,7 +8,7 @@
 
 use crate::effect::Effect;
 
-use crate::engine::{Engine, Output};
+use crate::engine::{Engine, Output, Spill};
 use crate::input::{self, EventLine, EventRef, EventText, UserLine};
 use crate::state::State;
 use camp_plan::calendar::Calendar;
@@ -81,20 +81,32 @@ fn feed(
     at: DateTime<Utc>,
     until: Until,
     out: &mut Output,
+    spill: Option<Spill<'_>>,
 ) {
     if let Until::At(t) = until {
         if at > t {
             return;
         }
     }
-    engine.event(state, line, at, out);
+    engine.event_spilling(state, line, at, out, spill);
 }
 
 /// Ends a replay: fires what is left by `until`.
 pub fn finish(engine: &Engine, state: &mut State, until: Until, out: &mut Output) {
+    finish_spilling(engine, state, until, out, None);
+}
+
+/// [`finish`], handing effects to `spill` as they gather ([`Spill`]).
+fn finish_spilling(
+    engine: &Engine,
+    state: &mut State,
+    until: Until,
+    out: &mut Output,
+    spill: Option<Spill<'_>>,
+) {
     match until {
-        Until::End => engine.finish(state, out),
-        Until::At(t) => engine.advance(state, t, out),
+        Until::End => engine.finish_spilling(state, out, spill),
+        Until::At(t) => engine.advance_spilling(state, t, out, spill),
     }
 }
 
@@ -117,6 +129,7 @@ pub fn run_events(
             calendar.resolve(e.at),
             until,
             &mut out,
+            None,
         );
     }
     finish(engine, state, until, &mut out);
@@ -193,6 +206,22 @@ pub fn run_file<R: Read + Seek>(
     })?;
     file.seek(SeekFrom::Start(0))?;
     let mut out = Output::default();
+    // Every effect goes to `emit` through here, between events and, in a step that
+    // reaches many users, while it runs; the first write error ends the replay.
+    let failed = std::cell::Cell::new(None);
+    let mut spill = |effects: &mut Vec<Effect>| {
+        if !effects.is_empty() {
+            let mut o = Output {
+                effects: std::mem::take(effects),
+                unmatched: Vec::new(),
+            };
+            if let Err(e) = emit(&mut o) {
+                failed.set(Some(e));
+            }
+            *effects = o.effects;
+            effects.clear();
+        }
+    };
     // Pass 2 reports the rest of the malformed lines (no `id`, unknown keys, ...).
     let unread = errors.len();
     let mut take = |state: &mut State,
@@ -208,7 +237,15 @@ pub fn run_file<R: Read + Seek>(
                     user_number,
                     ..(&e).into()
                 };
-                feed(engine, state, line, calendar.resolve(e.at), until, out)
+                feed(
+                    engine,
+                    state,
+                    line,
+                    calendar.resolve(e.at),
+                    until,
+                    out,
+                    Some(&mut spill),
+                )
             }
             Err(message) => {
                 let reported = errors
@@ -219,11 +256,8 @@ pub fn run_file<R: Read + Seek>(
                 }
             }
         }
-        if !out.effects.is_empty() {
-            emit(out)?;
-            out.effects.clear();
-        }
-        Ok(())
+        spill(&mut out.effects);
+        failed.take().map_or(Ok(()), Err)
     };
     if sorted {
         // Events go in windows: parse a window's lines, warm what its events will touch
@@ -285,9 +319,10 @@ pub fn run_file<R: Read + Seek>(
             take(state, n, parsed, None, &mut out, &mut errors)?;
         }
     }
-    finish(engine, state, until, &mut out);
-    if !out.effects.is_empty() {
-        emit(&mut out)?;
+    finish_spilling(engine, state, until, &mut out, Some(&mut spill));
+    spill(&mut out.effects);
+    if let Some(e) = failed.take() {
+        return Err(e);
     }
     errors.sort_by_key(|e| e.line);
     Ok(errors)

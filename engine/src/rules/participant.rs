@@ -599,6 +599,7 @@ impl Step<'_> {
                 *n += 1;
             }
         }
+        self.spill_if_full();
         for r in outcome.issued.iter() {
             self.rescore_holds(u, r);
             if let Some(RewardKind::Points { amount }) =
