@@ -305,30 +305,14 @@ impl Prometheus {
             let label = KpiLabel {
                 kpi: k.name.clone(),
             };
-            // A value that is gone (an arm emptied, a test no longer defined) leaves
-            // the exposition rather than showing the last one as current.
-            match k.number {
-                Some(v) => {
-                    self.kpi_value.get_or_create(&label).set(v);
-                }
-                None => {
-                    self.kpi_value.remove(&label);
-                }
-            }
+            show(&self.kpi_value, &label, k.number);
             self.kpi_met.get_or_create(&label).set(i64::from(k.met));
             for a in &k.arms {
                 let label = ArmLabel {
                     kpi: k.name.clone(),
                     arm: a.arm.clone(),
                 };
-                match a.number {
-                    Some(v) => {
-                        self.kpi_arm_value.get_or_create(&label).set(v);
-                    }
-                    None => {
-                        self.kpi_arm_value.remove(&label);
-                    }
-                }
+                show(&self.kpi_arm_value, &label, a.number);
                 self.kpi_arm_size
                     .get_or_create(&label)
                     .set(i64::try_from(a.size).unwrap_or(i64::MAX));
@@ -338,20 +322,29 @@ impl Prometheus {
                     kpi: k.name.clone(),
                     arm: c.arm.clone(),
                 };
-                match c.p_value {
-                    Some(p) => {
-                        self.kpi_p_value.get_or_create(&label).set(p);
-                    }
-                    None => {
-                        self.kpi_p_value.remove(&label);
-                    }
-                }
+                show(&self.kpi_p_value, &label, c.p_value);
             }
         }
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = encode(&mut text, &self.registry);
         text
+    }
+}
+
+/// Sets the gauge of `label` to `value`; a value that is gone (an arm emptied, a test
+/// no longer defined) leaves the exposition rather than showing the last one as current.
+fn show<L>(family: &Family<L, FloatGauge>, label: &L, value: Option<f64>)
+where
+    L: Clone + std::hash::Hash + Eq,
+{
+    match value {
+        Some(v) => {
+            family.get_or_create(label).set(v);
+        }
+        None => {
+            family.remove(label);
+        }
     }
 }
 
