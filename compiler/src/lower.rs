@@ -215,7 +215,13 @@ pub fn lower_with<'a>(
                         .ok_or_else(|| unresolved("a KPI's experiment"))?,
                 }),
             };
-            let formula = l.metric_in(&k.node.formula, by)?;
+            let formula = l.metric_in(
+                &k.node.formula,
+                Scope {
+                    arms: by,
+                    participants_only: false,
+                },
+            )?;
             let test = by.and_then(|by| l.arm_test(&formula, by));
             Ok(Kpi {
                 name: k.name.name.clone(),
@@ -1292,14 +1298,17 @@ impl<'a> Lower<'a> {
     }
 
     fn metric(&self, e: &ast::Expr) -> Lowered<Metric> {
-        self.metric_in(e, None)
+        self.metric_in(e, Scope::default())
     }
 
     /// The measure `of` (with `filter`), added to the plan's list unless it is there;
-    /// kept per arm of `arms` too.
-    fn measure(&self, of: Measured, filter: Option<Expr>, arms: Option<Arms>) -> Metric {
+    /// kept per arm of the scope's arms too, and over participants only when the
+    /// scope is.
+    fn measure(&self, of: Measured, filter: Option<Expr>, scope: Scope) -> Metric {
         let mut list = self.measures.borrow_mut();
-        let i = match list.iter().position(|m| m.of == of && m.filter == filter) {
+        let i = match list.iter().position(|m| {
+            m.of == of && m.filter == filter && m.participants_only == scope.participants_only
+        }) {
             Some(i) => i,
             None => {
                 list.push(Measure {
@@ -1307,11 +1316,12 @@ impl<'a> Lower<'a> {
                     filter,
                     arms: Vec::new(),
                     per_user: false,
+                    participants_only: scope.participants_only,
                 });
                 list.len() - 1
             }
         };
-        if let (Some(arms), Some(m)) = (arms, list.get_mut(i)) {
+        if let (Some(arms), Some(m)) = (scope.arms, list.get_mut(i)) {
             if !m.arms.contains(&arms) {
                 m.arms.push(arms);
             }
@@ -1375,18 +1385,13 @@ impl<'a> Lower<'a> {
     /// A metric over an event (`count`, `unique`, `sum` with their `where`, `repeat`,
     /// `returning`, `nps`), a task or a message, kept as a measure when it needs one:
     /// filtered, per-user, per-arm or new.
-    fn measured(
-        &self,
-        name: &str,
-        args: &[ast::Expr],
-        arms: Option<Arms>,
-    ) -> Lowered<Option<Metric>> {
+    fn measured(&self, name: &str, args: &[ast::Expr], scope: Scope) -> Lowered<Option<Metric>> {
         let (first, rest) = match args {
             [first, rest @ ..] => (first, rest),
             [] => return Ok(None),
         };
         let (subject, _, filter) = self.filtered(first)?;
-        let slot = filter.is_some() || arms.is_some();
+        let slot = filter.is_some() || scope.arms.is_some() || scope.participants_only;
         let name_of = |e: &ast::Expr| match &e.kind {
             ExprKind::Path(p) => p.first().map(|i| i.name.clone()),
             _ => None,
@@ -1439,15 +1444,15 @@ impl<'a> Lower<'a> {
             },
             _ => return Ok(None),
         };
-        Ok(Some(self.measure(of, filter, arms)))
+        Ok(Some(self.measure(of, filter, scope)))
     }
 
     /// A metric expression; within a KPI `by` arms, every metric it reads is kept per
-    /// arm.
-    fn metric_in(&self, e: &ast::Expr, arms: Option<Arms>) -> Lowered<Metric> {
-        let bx = |x: &ast::Expr| self.metric_in(x, arms).map(Box::new);
+    /// arm, and what is divided by `participants` counts participants only.
+    fn metric_in(&self, e: &ast::Expr, scope: Scope) -> Lowered<Metric> {
+        let bx = |x: &ast::Expr| self.metric_in(x, scope).map(Box::new);
         if let ExprKind::Call(name, args) = &e.kind {
-            if let Some(m) = self.measured(&name.name, args, arms)? {
+            if let Some(m) = self.measured(&name.name, args, scope)? {
                 return Ok(m);
             }
         }
@@ -1455,7 +1460,7 @@ impl<'a> Lower<'a> {
             ExprKind::Lit(k) => Metric::Const {
                 value: self.value(k)?,
             },
-            ExprKind::Paren(inner) => self.metric_in(inner, arms)?,
+            ExprKind::Paren(inner) => self.metric_in(inner, scope)?,
             ExprKind::Path(p) => match p.first().map(|i| i.name.as_str()) {
                 Some("spend") => Metric::Spend,
                 Some("participants") => Metric::Participants,
@@ -1531,16 +1536,46 @@ impl<'a> Lower<'a> {
                     rhs: bx(r)?,
                 },
                 ast::BinOp::In => return Err(unresolved("`in` in a metric")),
-                other => Metric::Arith {
-                    arith: arith(*other).ok_or_else(|| unresolved("an operator"))?,
-                    lhs: bx(l)?,
-                    rhs: bx(r)?,
-                },
+                other => {
+                    let arith = arith(*other).ok_or_else(|| unresolved("an operator"))?;
+                    let over_participants = arith == ArithOp::Div && is_participants(r);
+                    let lhs = self.metric_in(
+                        l,
+                        Scope {
+                            participants_only: scope.participants_only || over_participants,
+                            ..scope
+                        },
+                    )?;
+                    Metric::Arith {
+                        arith,
+                        lhs: Box::new(lhs),
+                        rhs: bx(r)?,
+                    }
+                }
             },
             ExprKind::Str(_) | ExprKind::List(_) | ExprKind::Where(..) | ExprKind::Error => {
                 return Err(unresolved("a metric"))
             }
         })
+    }
+}
+
+/// Where a metric stands in its KPI's formula.
+#[derive(Debug, Clone, Copy, Default)]
+struct Scope {
+    /// The arms of the KPI's `by`: every measure it reads is kept per arm too.
+    arms: Option<Arms>,
+    /// Divided by `participants`: measures count participants only (§12: a share of
+    /// participants never passes 100%, a per-participant mean is over participants).
+    participants_only: bool,
+}
+
+/// Whether a metric expression is `participants` (in parentheses or not).
+fn is_participants(e: &ast::Expr) -> bool {
+    match &e.kind {
+        ExprKind::Path(p) => matches!(p.as_slice(), [one] if one.name == "participants"),
+        ExprKind::Paren(inner) => is_participants(inner),
+        _ => false,
     }
 }
 

@@ -18,6 +18,11 @@ use chrono::DateTime;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+/// The bit of an unfiltered `unique`'s fact that marks a user not counted over the
+/// campaign yet (over participants only, they were not a participant at their first
+/// event of the type); the low bits are its arms'.
+const NOT_YET: i64 = 1 << 62;
+
 /// The packed counter holding a user's fact for measure `m`: above every reward's
 /// counter (`units_out`), below every task's (`first_done`, the top bit).
 fn user_key(m: usize) -> u32 {
@@ -273,7 +278,16 @@ impl Step<'_> {
                     continue;
                 }
             }
+            // Over participants only: a holdout user's or a not-yet-enrolled user's
+            // event counts nowhere (a unique user counts from their first such event
+            // as a participant, below).
+            let member = !measure.participants_only || self.participates(u);
             let bump = match &measure.of {
+                Measured::Unique { .. } if measure.filter.is_none() => {
+                    self.unique_unfiltered(u, m, measure, first, member);
+                    continue;
+                }
+                _ if !member => continue,
                 Measured::Count { .. } => Bump::One {
                     per_user: measure.per_user,
                 },
@@ -284,42 +298,6 @@ impl Step<'_> {
                     },
                     None => continue,
                 },
-                Measured::Unique { .. } if measure.filter.is_none() && measure.arms.is_empty() => {
-                    if !first {
-                        continue;
-                    }
-                    Bump::User
-                }
-                Measured::Unique { .. } if measure.filter.is_none() => {
-                    // Unfiltered: `first` (the user's first event of the type) says
-                    // whether they count over the campaign, and in the arms they are
-                    // in now. Bit i of the user's fact marks `arms[i]` they were in
-                    // no arm of then (a variant comes at enrollment): they count there
-                    // from their first such event after. Most users have their arms by
-                    // their first event and keep no fact.
-                    let pending = if first { 0 } else { self.fact(u, m) };
-                    if !first && pending == 0 {
-                        continue;
-                    }
-                    if first {
-                        self.tally_all(m, &Bump::User);
-                    }
-                    let mut left = 0;
-                    for (i, arms) in measure.arms.iter().enumerate() {
-                        let bit = 1i64.checked_shl(i as u32).unwrap_or(0);
-                        if !first && pending & bit == 0 {
-                            continue;
-                        }
-                        match self.arm_in(u, *arms) {
-                            Some(arm) => self.tally_arm(m, i, arm, &Bump::User, 0.0),
-                            None => left |= bit,
-                        }
-                    }
-                    if left != pending {
-                        self.set_fact(u, m, left);
-                    }
-                    continue;
-                }
                 Measured::Unique { .. } => {
                     let fact = self.fact(u, m);
                     // Bit 0: counted over the campaign; bit 1 + i: counted in the arms
@@ -407,6 +385,59 @@ impl Step<'_> {
             };
             self.bump(u, m, bump);
         }
+    }
+
+    /// An unfiltered `unique` of one event: `first` (the user's first event of the
+    /// type) says whether they count over the campaign, and in the arms they are in
+    /// now. A user who could not count then (in no arm of `arms[i]` yet, a variant
+    /// coming at enrollment; or, over participants only, not a participant yet:
+    /// `member`) keeps a fact, bit i for `arms[i]` and [`NOT_YET`] for the campaign,
+    /// and counts there from their first such event after. Most users are counted at
+    /// their first event and keep no fact.
+    fn unique_unfiltered(
+        &mut self,
+        u: u32,
+        m: usize,
+        measure: &Measure,
+        first: bool,
+        member: bool,
+    ) {
+        if !first && measure.arms.is_empty() && !measure.participants_only {
+            return;
+        }
+        let pending = if first { 0 } else { self.fact(u, m) };
+        if !first && pending == 0 {
+            return;
+        }
+        let mut left = 0;
+        if first || pending & NOT_YET != 0 {
+            if member {
+                self.tally_all(m, &Bump::User);
+            } else {
+                left |= NOT_YET;
+            }
+        }
+        for (i, arms) in measure.arms.iter().enumerate() {
+            let bit = 1i64.checked_shl(i as u32).unwrap_or(0);
+            if !first && pending & bit == 0 {
+                continue;
+            }
+            match self.arm_in(u, *arms) {
+                Some(arm) => self.tally_arm(m, i, arm, &Bump::User, 0.0),
+                None => left |= bit,
+            }
+        }
+        if left != pending {
+            self.set_fact(u, m, left);
+        }
+    }
+
+    /// Whether user `u` participates now.
+    fn participates(&self, u: u32) -> bool {
+        self.state
+            .users
+            .record(u as usize)
+            .is_some_and(|user| user.standing == Standing::Participant)
     }
 
     /// Feeds a counted completion of `task` by `u` to `completions(TASK)`.
@@ -505,6 +536,9 @@ impl Step<'_> {
         let Some(measure) = engine.plan.measures.get(m) else {
             return;
         };
+        if measure.participants_only && !self.participates(u) {
+            return;
+        }
         // The square's growth when the user's total goes t → t + v: 2tv + v².
         let square = match &b {
             Bump::One { per_user: true } | Bump::Amount { per_user: true, .. } => {

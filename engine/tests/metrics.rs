@@ -425,3 +425,108 @@ fn by_experiment_arms_are_its_variants_over_participants() {
     assert_eq!(k["arms"][0]["value"], json!(100));
     assert_eq!(k["arms"][1]["value"], json!(100));
 }
+
+const AMONG: &str = r#"
+campaign among {
+  timezone "Asia/Shanghai"
+  start    2027-03-01T00:00
+  locales  en
+  holdout  40%
+}
+event purchase { amount: int }
+event browse {}
+reward stamp = points 1
+message hello via push { en "hello" }
+phase main for 14d {
+  task buy { on purchase  grant stamp }
+  send hello at 2027-03-09T12:00 to audience
+}
+kpi browsers   = unique(browse) / participants        target >= 10%
+kpi browses    = count(browse) / participants         target >= 1
+kpi repeaters  = repeat(browse) / participants        target >= 10%
+kpi spend_each = sum(purchase.amount) / participants  target >= 1
+kpi reached    = sent(hello) / participants           target >= 1
+kpi big_share  = unique(purchase where event.amount >= 10) / (participants) target >= 10%
+kpi looked     = unique(browse) / audience            target >= 10%
+kpi all_looks  = count(browse)                        target >= 1
+"#;
+
+/// Over `participants`, a metric counts participants only (§12): what a holdout user
+/// or a user not enrolled yet does counts nowhere, and a share of participants stays
+/// at most 100%. The same metrics over the audience, or alone, count everyone.
+#[test]
+fn a_metric_over_participants_counts_what_participants_did() {
+    let n = 40;
+    let e = engine(AMONG);
+    let users = holdout_users(n);
+    // Everyone browses on day 1, before anyone enrolls; even users buy on day 2
+    // (enrolling, unless held out), for i + 1; every fourth user browses twice more on
+    // day 8, as a participant unless held out.
+    let mut events = Vec::new();
+    for i in 0..n {
+        events.push(ev(&format!("b{i}"), "browse", &format!("u{i}"), D1, "{}"));
+        if i % 2 == 0 {
+            events.push(ev(
+                &format!("p{i}"),
+                "purchase",
+                &format!("u{i}"),
+                D2,
+                &format!(r#"{{"amount":{}}}"#, i + 1),
+            ));
+        }
+        if i % 4 == 0 {
+            for k in 0..2 {
+                events.push(ev(
+                    &format!("b{i}-{k}"),
+                    "browse",
+                    &format!("u{i}"),
+                    D8,
+                    "{}",
+                ));
+            }
+        }
+    }
+    let state = run_state(&e, &users, &events);
+    let held =
+        |i: usize| e.participant(&state, &format!("u{i}")).unwrap().standing == Standing::Holdout;
+    let participants: Vec<usize> = (0..n).filter(|&i| i % 2 == 0 && !held(i)).collect();
+    let back: Vec<usize> = participants
+        .iter()
+        .copied()
+        .filter(|i| i % 4 == 0)
+        .collect();
+    let big: Vec<usize> = participants
+        .iter()
+        .copied()
+        .filter(|i| i + 1 >= 10)
+        .collect();
+    assert!(!back.is_empty() && back.len() < participants.len());
+    assert!((0..n).any(held), "someone is held out");
+    let p = Decimal::from(participants.len() as u64);
+    let ratio = |x: usize| (Decimal::from(x as u64) / p).normalize();
+    let got = |name: &str| {
+        let v = value(&e, &state, name);
+        let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        Decimal::from_str(&text)
+            .unwrap_or_else(|_| panic!("{name}: {v}"))
+            .normalize()
+    };
+    // Day 1's browses came before enrolling; only the day-8 browses of participants count.
+    assert_eq!(got("browsers"), ratio(back.len()));
+    assert_eq!(got("browses"), ratio(2 * back.len()));
+    assert_eq!(got("repeaters"), ratio(back.len()));
+    // Held-out buyers' purchases count nowhere over participants.
+    let spent: usize = participants.iter().map(|i| i + 1).sum();
+    assert_eq!(got("spend_each"), ratio(spent));
+    assert_eq!(got("big_share"), ratio(big.len()));
+    // `hello` goes to the whole audience but the holdout; only participants' count.
+    let sent = effects(&e, &users, &events, None)
+        .iter()
+        .filter(|l| l.contains(r#""kind":"send""#))
+        .count();
+    assert!(sent > participants.len(), "non-participants got it too");
+    assert_eq!(got("reached"), Decimal::ONE);
+    // Over the audience, and alone, everyone's events count.
+    assert_eq!(got("looked"), Decimal::ONE);
+    assert_eq!(got("all_looks"), Decimal::from((n + 2 * n / 4) as u64));
+}

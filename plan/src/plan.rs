@@ -896,6 +896,12 @@ pub struct Measure {
     /// Whether each user's own total is kept (for the spread of a per-user mean).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub per_user: bool,
+    /// Whether only participants count: the metric is divided by `participants` in its
+    /// KPI, so it counts what participants did (events, answers, sends while they
+    /// participate), never a holdout user's or a not-yet-enrolled user's. A share of
+    /// participants is then at most 100%, and a per-participant mean is over them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub participants_only: bool,
 }
 
 /// What a [`Measure`] counts.
