@@ -12,6 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use rust_decimal::prelude::ToPrimitive;
+use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 
 /// `outcome="accepted"`, `"duplicate"` or a reject reason.
@@ -224,41 +225,29 @@ impl Prometheus {
         self.events.get_or_create(&OutcomeLabel { outcome }).inc();
     }
 
-    /// Counts what effects did: grants, denials, sends.
-    pub fn effects(&self, effects: &[Effect]) {
-        for e in effects {
-            match e {
-                Effect::Grant { reward, drawn, .. } => {
-                    // A draw counts for the reward won (a draw that won nothing, for none).
-                    let won = match drawn {
-                        Some(won) => won.as_ref(),
-                        None => Some(reward),
-                    };
-                    if let Some(r) = won {
-                        self.grants
-                            .get_or_create(&RewardLabel {
-                                reward: r.to_string(),
-                            })
-                            .inc();
-                    }
-                }
-                Effect::Deny { reward, reason, .. } => {
-                    self.denials
-                        .get_or_create(&DenyLabel {
-                            reward: reward.to_string(),
-                            reason: label(reason),
-                        })
-                        .inc();
-                }
-                Effect::Send { channel, .. } => {
-                    self.sends
-                        .get_or_create(&ChannelLabel {
-                            channel: channel.to_string(),
-                        })
-                        .inc();
-                }
-                _ => {}
-            }
+    /// Adds what a committed group's effects did ([`EffectCounts`]): grants, denials, sends.
+    pub fn effects(&self, counts: &EffectCounts) {
+        for (reward, n) in &counts.grants {
+            self.grants
+                .get_or_create(&RewardLabel {
+                    reward: reward.clone(),
+                })
+                .inc_by(*n);
+        }
+        for ((reward, reason), n) in &counts.denials {
+            self.denials
+                .get_or_create(&DenyLabel {
+                    reward: reward.clone(),
+                    reason: reason.clone(),
+                })
+                .inc_by(*n);
+        }
+        for (channel, n) in &counts.sends {
+            self.sends
+                .get_or_create(&ChannelLabel {
+                    channel: channel.clone(),
+                })
+                .inc_by(*n);
         }
     }
 
@@ -348,6 +337,49 @@ where
     }
 }
 
+/// What a group's effects add to the counters: gathered as the effects are made, added
+/// once the group is committed. A step that reaches a million members leaves a few
+/// counts here, not its million effects.
+#[derive(Debug, Default)]
+pub struct EffectCounts {
+    /// Grants per reward won (a draw counts for what it won, or for none).
+    grants: BTreeMap<String, u64>,
+    /// Denials per reward and reason.
+    denials: BTreeMap<(String, String), u64>,
+    /// Sends per channel.
+    sends: BTreeMap<String, u64>,
+}
+
+impl EffectCounts {
+    /// Counts these effects.
+    pub fn add(&mut self, effects: &[Effect]) {
+        for e in effects {
+            match e {
+                Effect::Grant { reward, drawn, .. } => {
+                    // A draw counts for the reward won (a draw that won nothing, for none).
+                    let won = match drawn {
+                        Some(won) => won.as_ref(),
+                        None => Some(reward),
+                    };
+                    if let Some(r) = won {
+                        *self.grants.entry(r.to_string()).or_default() += 1;
+                    }
+                }
+                Effect::Deny { reward, reason, .. } => {
+                    *self
+                        .denials
+                        .entry((reward.to_string(), label(reason)))
+                        .or_default() += 1;
+                }
+                Effect::Send { channel, .. } => {
+                    *self.sends.entry(channel.to_string()).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,6 +411,38 @@ kpi loyalty = nps(survey.score) target >= 30 by holdout
         text.lines()
             .filter(|l| l.starts_with("camp_kpi_value") || l.starts_with("camp_kpi_arm_value"))
             .collect()
+    }
+
+    #[test]
+    fn effect_counts_add_up_per_reward_reason_and_channel() {
+        let effects: Vec<Effect> = [
+            r#"{"kind":"grant","at":"2027-01-01T00:00:00Z","user":"a","reward":"coupon","cause":"enter","event":null}"#,
+            r#"{"kind":"grant","at":"2027-01-01T00:00:00Z","user":"b","reward":"coupon","cause":"enter","event":null}"#,
+            r#"{"kind":"grant","at":"2027-01-01T00:00:00Z","user":"a","reward":"luck","cause":"enter","event":null,"drawn":"coupon"}"#,
+            r#"{"kind":"grant","at":"2027-01-01T00:00:00Z","user":"b","reward":"luck","cause":"enter","event":null,"drawn":null}"#,
+            r#"{"kind":"deny","at":"2027-01-01T00:00:00Z","user":"c","reward":"coupon","cause":"enter","reason":"stock"}"#,
+            r#"{"kind":"send","at":"2027-01-01T00:00:00Z","user":"a","message":"m","channel":"push","locale":"en","body":"hi"}"#,
+            r#"{"kind":"enroll","at":"2027-01-01T00:00:00Z","user":"a"}"#,
+        ]
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("an effect"))
+        .collect();
+        let mut counts = EffectCounts::default();
+        // In two parts, as a group's inputs come.
+        let (first, rest) = effects.split_at(3);
+        counts.add(first);
+        counts.add(rest);
+        let metrics = Prometheus::new();
+        metrics.effects(&counts);
+        let text = metrics.render(&engine(), &engine().start());
+        for line in [
+            "camp_grants_total{reward=\"coupon\"} 3",
+            "camp_denials_total{reward=\"coupon\",reason=\"stock\"} 1",
+            "camp_sends_total{channel=\"push\"} 1",
+        ] {
+            assert!(text.contains(line), "lacks {line}:\n{text}");
+        }
+        assert!(!text.contains("reward=\"luck\""), "{text}");
     }
 
     #[test]

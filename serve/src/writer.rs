@@ -6,7 +6,7 @@
 //! unacknowledged is ever visible as durable.
 
 use crate::input_log::{apply, recover, Applied, Command, Incoming, Tally};
-use crate::prometheus::Prometheus;
+use crate::prometheus::{EffectCounts, Prometheus};
 use crate::store::{Batch, EffectRow, Heads, Input, SendRow, Store};
 use crate::Clock;
 use camp_engine::effect::{label, Effect, RejectReason};
@@ -244,7 +244,7 @@ impl Writer {
         let mut answers = Vec::with_capacity(jobs.len());
         let mut heads = self.heads;
         let mut verdicts = Vec::new();
-        let mut effects: Vec<Effect> = Vec::new();
+        let mut effects = EffectCounts::default();
         let mut out = Output::default();
         for job in jobs {
             match job {
@@ -397,9 +397,10 @@ impl Writer {
             .map(|_| cutoff)
     }
 
-    /// Takes the effects out of `out` (kept for metrics).
-    fn drain(&self, out: &mut Output, effects: &mut Vec<Effect>) {
-        effects.append(&mut out.effects);
+    /// Takes the effects out of `out`, counted for the metrics.
+    fn drain(&self, out: &mut Output, effects: &mut EffectCounts) {
+        effects.add(&out.effects);
+        out.effects.clear();
     }
 
     /// Adds an input and the effects in `out` to the batch.
