@@ -540,12 +540,38 @@ impl<'s> Builder<'s> {
             names => format!("expected {}, found {found}", or_list(names)),
         };
         let end = at as usize + self.token_len(at as usize);
-        self.error(
+        let d = Diagnostic::new(
             Code::E0001,
-            Span::new(at as usize, end),
+            self.loc(Span::new(at as usize, end)),
             message,
             "unexpected here",
-        );
+        )
+        .with_help_opt(self.line_help(at as usize).map(str::to_string));
+        self.diags.push(d);
+    }
+
+    /// How the statement on the line of `at` is written, for the statements whose shape
+    /// is easy to get wrong.
+    fn line_help(&self, at: usize) -> Option<&'static str> {
+        let before = self.src.get(..at)?;
+        let start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line = self.src.get(start..)?.trim_start();
+        let first = line
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .next()?;
+        // The item the line stands in: the last line before it that starts a top-level
+        // item (unindented, not a closing brace or a comment).
+        let item = before
+            .get(..start)?
+            .lines()
+            .rev()
+            .find(|l| l.starts_with(|c: char| c.is_alphabetic()))?;
+        match first {
+            "variants" if item.starts_with("experiment") => Some(
+                "write each variant as a name and its share, separated by commas: `variants control 50%, bold 50%`",
+            ),
+            _ => None,
+        }
     }
 
     fn token_at(&self, at: usize) -> String {
