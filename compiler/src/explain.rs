@@ -732,9 +732,11 @@ phase main for 14d {
         Code::W0404 => CodeDoc {
             code,
             title: "worst case over budget",
-            what: "If every reward with a limited stock were handed out in full, the coupons \
-                   and items would cost more than the campaign `budget`; the warning says by \
-                   how much.",
+            what: "If every reward with a limited stock were handed out in full, and every \
+                   `pool` paid out its whole amount at every firing it can have (each `at` \
+                   time, raffle round, award period), the coupons, items and pools would cost \
+                   more than the campaign `budget`; the warning says by how much, and which \
+                   rewards weigh most (a pool with its number of payouts).",
             why: "Once the budget is spent, further grants are denied, so late participants \
                   earn nothing for tasks that promised a reward. Lower a stock, raise the \
                   budget, or keep it on purpose (for example with `until budget exhausted`).",

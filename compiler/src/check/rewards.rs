@@ -45,7 +45,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, windows: &[Option<PhaseWindow>]) {
     let rewards: Vec<_> = ctx.syms.rewards.iter().copied().collect();
     // `None` once the sum no longer fits (reported as E0002): no W0404 then.
     let mut worst = Some(Decimal::ZERO);
-    let mut worst_parts: Vec<(String, Decimal)> = Vec::new();
+    let mut worst_parts: Vec<Part> = Vec::new();
     for def in &rewards {
         let r = def.node;
         let props = props(ctx, def.file, r);
@@ -112,7 +112,12 @@ pub(super) fn check(ctx: &mut Ctx<'_>, windows: &[Option<PhaseWindow>]) {
                                     }
                                 }
                             }
-                            worst_parts.push((r.name.name.clone(), total));
+                            worst_parts.push(Part {
+                                name: r.name.name.clone(),
+                                total,
+                                payouts: matches!(r.kind, RewardKind::Pool(_))
+                                    .then_some((stock, m)),
+                            });
                         }
                         (None, Some(money), Some(stock_span)) => {
                             let d = ctx
@@ -153,20 +158,39 @@ pub(super) fn check(ctx: &mut Ctx<'_>, windows: &[Option<PhaseWindow>]) {
     tiers(ctx);
     if let (Some((budget, loc)), Some(worst)) = (ctx.settings.budget, worst) {
         if worst > budget.amount {
-            worst_parts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            worst_parts.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.name.cmp(&b.name)));
             let biggest: Vec<String> = worst_parts
                 .iter()
                 .take(3)
-                .map(|(n, v)| {
-                    format!(
-                        "`{n}` {}",
-                        Money {
-                            amount: *v,
-                            currency: budget.currency
+                .map(
+                    |Part {
+                         name: n,
+                         total,
+                         payouts,
+                     }| {
+                        let total = Money {
+                            amount: *total,
+                            currency: budget.currency,
+                        };
+                        match payouts {
+                            Some((1, _)) => format!("`{n}` {total} (one payout)"),
+                            Some((firings, amount)) => {
+                                format!("`{n}` {total} ({firings} payouts of {amount})")
+                            }
+                            None => format!("`{n}` {total}"),
                         }
-                    )
-                })
+                    },
+                )
                 .collect();
+            let pools = worst_parts.iter().any(|p| p.payouts.is_some());
+            let (every, lower) = if pools {
+                (
+                    "if every stock is granted and every pool paid out at each firing",
+                    "lower stocks, values or pool amounts",
+                )
+            } else {
+                ("if every stock is granted", "lower stocks or values")
+            };
             let over = Money {
                 amount: worst - budget.amount,
                 currency: budget.currency,
@@ -176,11 +200,27 @@ pub(super) fn check(ctx: &mut Ctx<'_>, windows: &[Option<PhaseWindow>]) {
                 currency: budget.currency,
             };
             ctx.report(
-                Diagnostic::new(Code::W0404, loc, format!("if every stock is granted, rewards cost {total}: {over} over the budget of {budget}"), format!("{over} short in the worst case"))
-                    .with_help(format!("largest: {}; lower stocks or values, or raise the budget (grants beyond it will be denied)", biggest.join(", "))),
+                Diagnostic::new(
+                    Code::W0404,
+                    loc,
+                    format!("{every}, rewards cost {total}: {over} over the budget of {budget}"),
+                    format!("{over} short in the worst case"),
+                )
+                .with_help(format!(
+                    "largest: {}; {lower}, or raise the budget (grants beyond it will be denied)",
+                    biggest.join(", ")
+                )),
             );
         }
     }
+}
+
+/// One reward's share of the worst case (W0404).
+struct Part {
+    name: String,
+    total: Decimal,
+    /// For a pool: how many times it can pay out, and its amount.
+    payouts: Option<(i64, Money)>,
 }
 
 /// How many local calendar days (the campaign time zone) any phase runs on, counted once
