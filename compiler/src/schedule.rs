@@ -12,8 +12,8 @@
 
 use camp_plan::literal::Duration;
 use camp_plan::{
-    ArithOp, GrantOn, Measured, MessageId, Metric, Phase, Plan, QuietHours, Recipients, RewardId,
-    SendWhen, TimerFrom, Trigger, Until, Value,
+    Action, ArithOp, GrantOn, Measured, MessageId, Metric, Phase, Plan, QuietHours, Recipients,
+    RewardId, SendWhen, TimerFrom, Trigger, Until, Value,
 };
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -133,6 +133,22 @@ impl Clock {
         self.deferred_to(t)
             .map(|end| format!("quiet hours: goes out at {}", end.format("%H:%M")))
     }
+
+    /// " (quiet hours: its messages go out at 08:00)" for actions at `at` that send,
+    /// when the quiet hours defer them; empty otherwise.
+    fn sends_note(&self, actions: &[Action], at: DateTime<Utc>) -> String {
+        if !actions.iter().any(|a| matches!(a, Action::Send { .. })) {
+            return String::new();
+        }
+        self.deferred_to(self.time_of_day(at))
+            .map(|end| {
+                format!(
+                    " (quiet hours: its messages go out at {})",
+                    end.format("%H:%M")
+                )
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// The ends of a periodic board's periods: `every` after another from the phase start,
@@ -216,8 +232,9 @@ pub fn build(plan: &Plan) -> Schedule {
                 let count = ends.len();
                 for (n, end) in ends.into_iter().enumerate() {
                     let what = format!(
-                        "award `{name}` {ranks} → {does} (end of period {} of {count})",
-                        n + 1
+                        "award `{name}` {ranks} → {does} (end of period {} of {count}){}",
+                        n + 1,
+                        clock.sends_note(&a.actions, end)
                     );
                     let step = if end == phase.end {
                         Step::End
@@ -228,7 +245,10 @@ pub fn build(plan: &Plan) -> Schedule {
                 }
                 continue;
             }
-            let what = format!("award `{name}` {ranks} → {does}{scored}");
+            let what = format!(
+                "award `{name}` {ranks} → {does}{scored}{}",
+                clock.sends_note(&a.actions, phase.start)
+            );
             push(
                 Step::Award,
                 phase.start,
@@ -301,11 +321,12 @@ pub fn build(plan: &Plan) -> Schedule {
             let does = crate::describe::actions(plan, &r.actions, None);
             for (n, at) in r.times.iter().enumerate() {
                 let what = format!(
-                    "raffle `{}` round {} of {}: pick {} from {from}{filter} → {does}",
+                    "raffle `{}` round {} of {}: pick {} from {from}{filter} → {does}{}",
                     r.name,
                     n + 1,
                     r.times.len(),
-                    r.pick
+                    r.pick,
+                    clock.sends_note(&r.actions, *at)
                 );
                 push(Step::Raffle, *at, None, EntryKind::Raffle, phase, what);
             }
