@@ -9,7 +9,7 @@ use camp_engine::effect::Effect;
 use camp_engine::input::{EventLine, UserLine};
 use camp_engine::{Engine, Output, Verdict};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
@@ -222,14 +222,7 @@ fn check(events: &[Ev], reach: &mut common::Reach) -> Result<(), TestCaseError> 
 
 #[test]
 fn measures_equal_a_count_by_brute_force() {
-    let mut runner = TestRunner::new(Config {
-        cases: 256,
-        ..Config::default()
-    });
-    let reach = std::cell::RefCell::new(common::Reach::default());
-    let result = runner.run(&stream(), |events| check(&events, &mut reach.borrow_mut()));
-    let reach = reach.into_inner();
-    result.unwrap();
+    let reach = common::Reach::run(256, &stream(), |events, reach| check(&events, reach));
     reach.assert_each(
         &[
             "browse as a participant",

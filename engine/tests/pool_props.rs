@@ -12,7 +12,6 @@ mod common;
 use camp_engine::input::{EventLine, UserLine};
 use camp_engine::replay::{self, Until};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use rust_decimal::Decimal;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -239,16 +238,9 @@ fn check(
 
 #[test]
 fn a_firing_never_pays_more_than_its_pool_and_spend_stays_in_the_budget() {
-    let mut runner = TestRunner::new(Config {
-        cases: 128,
-        ..Config::default()
+    let reach = common::Reach::run(128, &(shape(), stream()), |(s, raw), reach| {
+        check(&s, &raw, reach)
     });
-    let reach = std::cell::RefCell::new(common::Reach::default());
-    let result = runner.run(&(shape(), stream()), |(s, raw)| {
-        check(&s, &raw, &mut reach.borrow_mut())
-    });
-    let reach = reach.into_inner();
-    result.unwrap();
     reach.assert_each(
         &[
             "raffle round",

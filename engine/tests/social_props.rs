@@ -11,7 +11,6 @@ use camp_engine::input::{EventLine, UserLine};
 use camp_engine::replay::{self, Until};
 use camp_engine::Engine;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -223,16 +222,7 @@ fn check(raw: &[(u8, usize, usize, u32)], reach: &mut common::Reach) -> Result<(
 
 #[test]
 fn gifts_revokes_groups_and_raffles_keep_every_bound() {
-    let mut runner = TestRunner::new(Config {
-        cases: 256,
-        ..Config::default()
-    });
-    let reach = std::cell::RefCell::new(common::Reach::default());
-    let result = runner.run(&stream(), |raw| check(&raw, &mut reach.borrow_mut()));
-    let reach = reach.into_inner();
-    // `run` may shrink a failure: the counts then include the shrinking runs, which
-    // only adds to them.
-    result.unwrap();
+    let reach = common::Reach::run(256, &stream(), |raw, reach| check(&raw, reach));
     reach.assert_each(
         &[
             "use",

@@ -14,7 +14,6 @@ use camp_engine::replay::{self, Until};
 use camp_engine::{Engine, Output};
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -235,14 +234,7 @@ fn check((checkins, ticks): &Input, reach: &mut common::Reach) -> Result<(), Tes
 
 #[test]
 fn timers_fire_once_whatever_the_ticks_and_restarts() {
-    let mut runner = TestRunner::new(Config {
-        cases: 128,
-        ..Config::default()
-    });
-    let reach = std::cell::RefCell::new(common::Reach::default());
-    let result = runner.run(&input(), |i| check(&i, &mut reach.borrow_mut()));
-    let reach = reach.into_inner();
-    result.unwrap();
+    let reach = common::Reach::run(128, &input(), |i, reach| check(&i, reach));
     reach.assert_each(
         &[
             "welcome",

@@ -102,6 +102,24 @@ impl Reach {
         *self.0.entry(what).or_default() += n;
     }
 
+    /// Runs `check` on `cases` values of `strategy`, counting what each case reached,
+    /// and returns the counts once every case passed (a failure panics with proptest's
+    /// shrunk case; the counts then include the shrinking runs, which only adds to them).
+    pub fn run<S: proptest::strategy::Strategy>(
+        cases: u32,
+        strategy: &S,
+        check: impl Fn(S::Value, &mut Reach) -> Result<(), proptest::test_runner::TestCaseError>,
+    ) -> Reach {
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases,
+            ..proptest::test_runner::Config::default()
+        });
+        let reach = std::cell::RefCell::new(Reach::default());
+        let result = runner.run(strategy, |v| check(v, &mut reach.borrow_mut()));
+        result.unwrap();
+        reach.into_inner()
+    }
+
     /// Panics unless each of `rules` was reached at least `min` times.
     pub fn assert_each(&self, rules: &[&str], min: u64) {
         eprintln!("reached: {self:?}");
