@@ -1899,7 +1899,25 @@ fn participants_show_their_variants_and_keep_them_across_a_restart() {
     let (_, ting) = daemon.get("/v1/participants/ting");
     assert_eq!(ting["standing"], "holdout");
     assert!(ting.get("variants").is_none(), "{ting}");
+    // Known while the campaign runs (`enroll audience`): enrolled, given a variant and
+    // sent the launch copy at once, not at the next input.
+    daemon.clock("2027-05-10T05:00:00Z");
+    let (status, answer) = daemon.put("/v1/users/mei", r#"{"nickname": "Mei", "locale": "en"}"#);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["standing"], "participant", "{answer}");
+    let (_, mei) = daemon.get("/v1/participants/mei");
+    assert_eq!(mei["variants"], json!({"launch_copy": "control"}), "{mei}");
     assert!(daemon.stop().success());
+    let mine: Vec<Value> = logged_effects(&d)
+        .into_iter()
+        .filter(|e| e["user"] == "mei")
+        .collect();
+    let kinds: Vec<&str> = mine.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(kinds, ["enroll", "assign", "send"], "{mine:?}");
+    assert!(
+        mine.iter().all(|e| e["at"] == "2027-05-10T05:00:00Z"),
+        "{mine:?}"
+    );
     // From the snapshot, and from the log alone: the same arms.
     let daemon = Daemon::start(&campaign, &d, &[]);
     assert_eq!(daemon.get("/v1/participants/lin").1, lin);
@@ -1907,5 +1925,6 @@ fn participants_show_their_variants_and_keep_them_across_a_restart() {
     std::fs::remove_file(d.join("camp.db.snapshot")).ok();
     let daemon = Daemon::start(&campaign, &d, &[]);
     assert_eq!(daemon.get("/v1/participants/bo").1, bo);
+    assert_eq!(daemon.get("/v1/participants/mei").1, mei);
     assert!(daemon.stop().success());
 }

@@ -200,7 +200,13 @@ pub fn apply(
 ) -> Applied {
     match command {
         Command::User(line) => match engine.user(state, line) {
-            Ok(()) => Applied::User,
+            Ok(()) => {
+                // With `enroll audience`, a user who becomes known while the campaign
+                // runs enrolls now (§13.2), not at whatever input comes next; and
+                // whatever else is due by now fires first, as for any input.
+                engine.advance(state, now, out);
+                Applied::User
+            }
             Err(e) => Applied::BadUser(e),
         },
         Command::Event(incoming) => {
