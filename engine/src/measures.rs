@@ -418,7 +418,8 @@ impl Step<'_> {
             }
         }
         for (i, arms) in measure.arms.iter().enumerate() {
-            let bit = 1i64.checked_shl(i as u32).unwrap_or(0);
+            // Bits below NOT_YET (a measure split 62 ways keeps no fact past that).
+            let bit = if i < 62 { 1i64 << i } else { 0 };
             if !first && pending & bit == 0 {
                 continue;
             }
