@@ -134,20 +134,18 @@ impl Clock {
             .map(|end| format!("quiet hours: goes out at {}", end.format("%H:%M")))
     }
 
-    /// " (quiet hours: its messages go out at 08:00)" for actions at `at` that send,
-    /// when the quiet hours defer them; empty otherwise.
-    fn sends_note(&self, actions: &[Action], at: DateTime<Utc>) -> String {
+    /// "quiet hours: its messages go out at 08:00" for actions at local time `t` that
+    /// send, when the quiet hours defer their messages.
+    fn sends_note(&self, actions: &[Action], t: NaiveTime) -> Option<String> {
         if !actions.iter().any(|a| matches!(a, Action::Send { .. })) {
-            return String::new();
+            return None;
         }
-        self.deferred_to(self.time_of_day(at))
-            .map(|end| {
-                format!(
-                    " (quiet hours: its messages go out at {})",
-                    end.format("%H:%M")
-                )
-            })
-            .unwrap_or_default()
+        self.deferred_to(t).map(|end| {
+            format!(
+                "quiet hours: its messages go out at {}",
+                end.format("%H:%M")
+            )
+        })
     }
 }
 
@@ -234,7 +232,7 @@ pub fn build(plan: &Plan) -> Schedule {
                     let what = format!(
                         "award `{name}` {ranks} → {does} (end of period {} of {count}){}",
                         n + 1,
-                        clock.sends_note(&a.actions, end)
+                        in_parens(clock.sends_note(&a.actions, clock.time_of_day(end)))
                     );
                     let step = if end == phase.end {
                         Step::End
@@ -247,7 +245,7 @@ pub fn build(plan: &Plan) -> Schedule {
             }
             let what = format!(
                 "award `{name}` {ranks} → {does}{scored}{}",
-                clock.sends_note(&a.actions, phase.start)
+                in_parens(clock.sends_note(&a.actions, clock.time_of_day(phase.start)))
             );
             push(
                 Step::Award,
@@ -326,7 +324,7 @@ pub fn build(plan: &Plan) -> Schedule {
                     n + 1,
                     r.times.len(),
                     r.pick,
-                    clock.sends_note(&r.actions, *at)
+                    in_parens(clock.sends_note(&r.actions, clock.time_of_day(*at)))
                 );
                 push(Step::Raffle, *at, None, EntryKind::Raffle, phase, what);
             }
@@ -408,7 +406,6 @@ pub fn build(plan: &Plan) -> Schedule {
                 SendWhen::Enroll => {}
             }
         }
-        let midnight_quiet = clock.quiet_note(NaiveTime::MIN);
         for task in phase.tasks.iter().filter_map(|t| plan.tasks.get(t.index())) {
             if task.on != Trigger::Birthday {
                 continue;
@@ -423,14 +420,8 @@ pub fn build(plan: &Plan) -> Schedule {
                     crate::describe::actions(plan, &task.actions, None)
                 ));
             }
-            if task
-                .actions
-                .iter()
-                .any(|a| matches!(a, camp_plan::Action::Send { .. }))
-            {
-                if let Some(quiet) = &midnight_quiet {
-                    what.push_str(&format!("; {quiet}"));
-                }
+            if let Some(quiet) = clock.sends_note(&task.actions, NaiveTime::MIN) {
+                what.push_str(&format!("; {quiet}"));
             }
             push(
                 Step::Rule,
@@ -579,6 +570,11 @@ fn notes<const N: usize>(when: [String; N], quiet: &Option<String>) -> String {
         .chain(quiet.clone())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// " (NOTE)", or nothing.
+fn in_parens(note: Option<String>) -> String {
+    note.map(|n| format!(" ({n})")).unwrap_or_default()
 }
 
 /// "`a`", "`a` or `b`", "`a`, `b` or `c`".
