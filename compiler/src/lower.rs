@@ -1538,7 +1538,8 @@ impl<'a> Lower<'a> {
                 ast::BinOp::In => return Err(unresolved("`in` in a metric")),
                 other => {
                     let arith = arith(*other).ok_or_else(|| unresolved("an operator"))?;
-                    let over_participants = arith == ArithOp::Div && is_participants(r);
+                    let rhs = bx(r)?;
+                    let over_participants = arith == ArithOp::Div && *rhs == Metric::Participants;
                     let lhs = self.metric_in(
                         l,
                         Scope {
@@ -1549,7 +1550,7 @@ impl<'a> Lower<'a> {
                     Metric::Arith {
                         arith,
                         lhs: Box::new(lhs),
-                        rhs: bx(r)?,
+                        rhs,
                     }
                 }
             },
@@ -1568,15 +1569,6 @@ struct Scope {
     /// Divided by `participants`: measures count participants only (§12: a share of
     /// participants never passes 100%, a per-participant mean is over participants).
     participants_only: bool,
-}
-
-/// Whether a metric expression is `participants` (in parentheses or not).
-fn is_participants(e: &ast::Expr) -> bool {
-    match &e.kind {
-        ExprKind::Path(p) => matches!(p.as_slice(), [one] if one.name == "participants"),
-        ExprKind::Paren(inner) => is_participants(inner),
-        _ => false,
-    }
 }
 
 fn money(k: &LitKind) -> Option<camp_plan::literal::Money> {
