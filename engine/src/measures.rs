@@ -458,8 +458,20 @@ impl Step<'_> {
         let Some(list) = engine.index.measures.messages.get(message.index()) else {
             return;
         };
+        // A send to the audience may reach someone not enrolled (a completion is always
+        // a participant's; events are sorted out in `measure_event`).
+        let member = self.participates(u);
         for &m in list {
-            self.bump(u, m as usize, Bump::One { per_user: false });
+            let m = m as usize;
+            if member
+                || engine
+                    .plan
+                    .measures
+                    .get(m)
+                    .is_some_and(|x| !x.participants_only)
+            {
+                self.bump(u, m, Bump::One { per_user: false });
+            }
         }
     }
 
@@ -537,9 +549,6 @@ impl Step<'_> {
         let Some(measure) = engine.plan.measures.get(m) else {
             return;
         };
-        if measure.participants_only && !self.participates(u) {
-            return;
-        }
         // The square's growth when the user's total goes t → t + v: 2tv + v².
         let square = match &b {
             Bump::One { per_user: true } | Bump::Amount { per_user: true, .. } => {
