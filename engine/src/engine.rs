@@ -467,12 +467,12 @@ impl Engine {
         if let Some(x) = plan
             .experiments
             .iter()
-            .find(|x| x.variants.len() > crate::state::users::MAX_VARIANTS)
+            .find(|x| x.variants.len() > camp_plan::MAX_VARIANTS)
         {
             return Err(EngineError::TooMany {
                 what: "variants in an experiment",
                 count: x.variants.len(),
-                max: crate::state::users::MAX_VARIANTS,
+                max: camp_plan::MAX_VARIANTS,
             });
         }
         let renderer = Renderer::new(&plan)?;

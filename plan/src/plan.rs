@@ -351,6 +351,11 @@ impl Message {
     }
 }
 
+/// The most variants one experiment may have: the engine keeps a participant's variant
+/// of each experiment in one byte (its index plus one, zero for none). The compiler
+/// reports more (E0409); the engine refuses a plan with more.
+pub const MAX_VARIANTS: usize = u8::MAX as usize;
+
 /// An experiment (§11): each participant gets one of its variants when they enroll.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Experiment {

@@ -6,12 +6,9 @@ use super::Ctx;
 use camp_dsl::ast::{ExperimentDef, LitKind};
 use camp_dsl::diag::{Code, Diagnostic};
 use camp_dsl::span::{FileId, Loc, Span};
+use camp_plan::MAX_VARIANTS;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
-
-/// The most variants one experiment may have: the engine keeps a participant's variant
-/// of each experiment in one byte.
-pub const MAX_VARIANTS: usize = 255;
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
     let experiments: Vec<_> = ctx.syms.experiments.iter().copied().collect();

@@ -323,10 +323,6 @@ pub struct Users {
     experiments: usize,
 }
 
-/// The most variants an experiment may have: a variant is kept in one byte (its index
-/// plus one).
-pub const MAX_VARIANTS: usize = u8::MAX as usize;
-
 impl Users {
     /// No users yet, each to keep a variant of `experiments` experiments.
     pub fn with_experiments(experiments: usize) -> Self {
@@ -367,7 +363,7 @@ impl Users {
     }
 
     /// Gives user number `i` variant number `variant` of experiment number
-    /// `experiment`. A variant past [`MAX_VARIANTS`] is not kept.
+    /// `experiment`. A variant past [`camp_plan::MAX_VARIANTS`] is not kept.
     pub fn set_variant(&mut self, i: usize, experiment: usize, variant: u16) {
         let Some(at) = self.variant_at(i, experiment) else {
             return;
