@@ -317,51 +317,51 @@ pub(super) fn score(ctx: &mut Ctx<'_>, file: FileId, e: &Expr) {
         );
         return;
     }
-    if let ExprKind::Call(_, args) = &e.kind {
-        if let Some(w) = args.iter().find(|a| matches!(a.kind, ExprKind::Where(..))) {
-            ctx.report(
-                Diagnostic::new(
-                    Code::E0201,
-                    Loc::new(file, w.span),
-                    "a leaderboard's score takes no `where`",
-                    "not a score",
-                )
-                .with_help("score the events a task counts with `count(TASK)`"),
-            );
+    // `points` needs nothing more; the rest are calls.
+    let ExprKind::Call(name, args) = &e.kind else {
+        return;
+    };
+    if let Some(w) = args.iter().find(|a| matches!(a.kind, ExprKind::Where(..))) {
+        ctx.report(
+            Diagnostic::new(
+                Code::E0201,
+                Loc::new(file, w.span),
+                "a leaderboard's score takes no `where`",
+                "not a score",
+            )
+            .with_help("score the events a task counts with `count(TASK)`"),
+        );
+        return;
+    }
+    match (name.name.as_str(), args.as_slice()) {
+        ("holds", [arg]) => {
+            super::exprs::reward_arg(ctx, file, arg, "holds");
             return;
         }
-    }
-    if let ExprKind::Call(name, args) = &e.kind {
-        match (name.name.as_str(), args.as_slice()) {
-            ("holds", [arg]) => {
-                super::exprs::reward_arg(ctx, file, arg, "holds");
-                return;
-            }
-            (
-                "count",
-                [Expr {
-                    kind: ExprKind::Path(p),
-                    ..
-                }],
-            ) if matches!(p.as_slice(), [t] if ctx.syms.events.get(&t.name).is_none()
-                    && ctx.syms.tasks.get(&t.name).is_some()) =>
-            {
-                return;
-            }
-            _ => {}
+        (
+            "count",
+            [Expr {
+                kind: ExprKind::Path(p),
+                ..
+            }],
+        ) if matches!(p.as_slice(), [t] if ctx.syms.events.get(&t.name).is_none()
+                && ctx.syms.tasks.get(&t.name).is_some()) =>
+        {
+            return;
         }
+        _ => {}
     }
-    if let ExprKind::Call(..) = e.kind {
-        let unit = metric(ctx, file, e, MetricMode::Other);
-        if let Unit::Money(_) | Unit::Count | Unit::Number | Unit::Any = unit {
-        } else {
-            ctx.report(Diagnostic::new(
-                Code::E0201,
-                Loc::new(file, e.span),
-                format!("a score must be a number, not {unit}"),
-                "not a score",
-            ));
-        }
+    let unit = metric(ctx, file, e, MetricMode::Other);
+    if !matches!(
+        unit,
+        Unit::Money(_) | Unit::Count | Unit::Number | Unit::Any
+    ) {
+        ctx.report(Diagnostic::new(
+            Code::E0201,
+            Loc::new(file, e.span),
+            format!("a score must be a number, not {unit}"),
+            "not a score",
+        ));
     }
 }
 
